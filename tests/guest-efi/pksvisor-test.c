@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * pksvisor-test.efi: checks pksvisor from inside its guest.
+ *
+ * pksvisor chainloads this app (next=\pksvisor-test.efi).  It writes TAP
+ * lines straight to COM1 (polled 16550 at 0x3f8; not ConOut, which OVMF
+ * also mirrors to the serial port) and then powers the machine off: the
+ * bytes of "Shutdown" to port 0x8900 end Bochs, ResetSystem(Shutdown)
+ * ends QEMU.  tests/harness/check-serial.sh turns the output into
+ * pass/fail.
+ *
+ * Without pksvisor (no signature at CPUID 0x40000000, e.g. QEMU TCG with
+ * fallback=boot) VMCALL would raise #UD, so the hypervisor checks are
+ * reported as skipped and the app says "PKSV-EFI-TEST: native".
+ */
+#include <efi.h>
+#include <efilib.h>
+#include <stdarg.h>
+
+#include <pksvisor/hypercall.h>
+
+typedef unsigned long long u64;
+typedef unsigned int u32;
+typedef unsigned short u16;
+typedef unsigned char u8;
+
+/* ---- COM1 ---------------------------------------------------------- */
+
+#define COM1		0x3f8
+#define UART_THR	0
+#define UART_IER	1
+#define UART_FCR	2
+#define UART_LCR	3
+#define UART_MCR	4
+#define UART_LSR	5
+#define UART_DLL	0
+#define UART_DLM	1
+#define LSR_THRE	0x20
+#define LSR_TEMT	0x40
+
+#define BOCHS_SHUTDOWN_PORT 0x8900
+
+static inline void outb(u16 port, u8 v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline u8 inb(u16 port)
+{
+	u8 v;
+
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+/*
+ * OVMF and pksvisor have normally set COM1 up already (115200 8N1); only
+ * program it when it looks unconfigured, so a line pksvisor is sending is
+ * not garbled by a divisor change.
+ */
+static void serial_init(void)
+{
+	if ((inb(COM1 + UART_LCR) & 0x3f) == 0x03)
+		return;
+	outb(COM1 + UART_IER, 0x00);
+	outb(COM1 + UART_LCR, 0x80);		/* DLAB */
+	outb(COM1 + UART_DLL, 0x01);		/* 115200 baud */
+	outb(COM1 + UART_DLM, 0x00);
+	outb(COM1 + UART_LCR, 0x03);		/* 8N1 */
+	outb(COM1 + UART_FCR, 0x07);		/* FIFO on, cleared */
+	outb(COM1 + UART_MCR, 0x03);		/* DTR, RTS */
+}
+
+static void serial_putc(char c)
+{
+	unsigned int spin;
+
+	/* Bounded: a missing UART must not hang the test forever. */
+	for (spin = 0; spin < 1000000; spin++)
+		if (inb(COM1 + UART_LSR) & LSR_THRE)
+			break;
+	outb(COM1 + UART_THR, (u8)c);
+}
+
+static void serial_drain(void)
+{
+	unsigned int spin;
+
+	for (spin = 0; spin < 1000000; spin++)
+		if (inb(COM1 + UART_LSR) & LSR_TEMT)
+			break;
+}
+
+/* ---- minimal formatted output (one line per call) ------------------- */
+
+struct buf {
+	char s[256];
+	unsigned int n;
+};
+
+static void buf_putc(struct buf *b, char c)
+{
+	if (b->n < sizeof(b->s) - 2)
+		b->s[b->n++] = c;
+}
+
+static void buf_num(struct buf *b, u64 v, unsigned int base, int neg)
+{
+	char tmp[24];
+	int i = 0;
+
+	if (neg)
+		buf_putc(b, '-');
+	do {
+		tmp[i++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (i)
+		buf_putc(b, tmp[--i]);
+}
+
+/* Supports %s %c %d %u %x with optional l/ll, and %%. */
+static void buf_vfmt(struct buf *b, const char *fmt, va_list ap)
+{
+	for (; *fmt; fmt++) {
+		int longs = 0;
+		const char *str;
+		u64 v;
+
+		if (*fmt != '%') {
+			buf_putc(b, *fmt);
+			continue;
+		}
+		fmt++;
+		while (*fmt == 'l') {
+			longs++;
+			fmt++;
+		}
+		switch (*fmt) {
+		case 's':
+			for (str = va_arg(ap, const char *); str && *str; str++)
+				buf_putc(b, *str);
+			break;
+		case 'c':
+			buf_putc(b, (char)va_arg(ap, int));
+			break;
+		case 'd':
+			if (longs) {
+				long long sv = va_arg(ap, long long);
+
+				buf_num(b, sv < 0 ? -(u64)sv : (u64)sv, 10, sv < 0);
+			} else {
+				int sv = va_arg(ap, int);
+
+				buf_num(b, sv < 0 ? -(u64)(long long)sv : (u64)sv, 10, sv < 0);
+			}
+			break;
+		case 'u':
+		case 'x':
+			v = longs ? va_arg(ap, u64) : va_arg(ap, unsigned int);
+			buf_num(b, v, *fmt == 'x' ? 16 : 10, 0);
+			break;
+		case '%':
+			buf_putc(b, '%');
+			break;
+		case '\0':
+			return;
+		default:
+			buf_putc(b, '?');
+			break;
+		}
+	}
+}
+
+/* Print one whole line on COM1 (the newline is added here). */
+static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
+{
+	struct buf b = { .n = 0 };
+	va_list ap;
+	unsigned int i;
+
+	va_start(ap, fmt);
+	buf_vfmt(&b, fmt, ap);
+	va_end(ap);
+	b.s[b.n++] = '\r';
+	b.s[b.n++] = '\n';
+	for (i = 0; i < b.n; i++)
+		serial_putc(b.s[i]);
+}
+
+/* ---- TAP ----------------------------------------------------------- */
+
+static unsigned int tap_num;
+static unsigned int tap_failed;
+
+static void __attribute__((format(printf, 2, 3))) tap(int ok, const char *fmt, ...)
+{
+	struct buf b = { .n = 0 };
+	va_list ap;
+
+	tap_num++;
+	if (!ok)
+		tap_failed++;
+	va_start(ap, fmt);
+	buf_vfmt(&b, fmt, ap);
+	va_end(ap);
+	b.s[b.n] = '\0';
+	say("%sok %u - %s", ok ? "" : "not ", tap_num, b.s);
+}
+
+static void tap_skip(const char *what)
+{
+	tap_num++;
+	say("ok %u - %s # SKIP no hypervisor", tap_num, what);
+}
+
+/* ---- CPUID and VMCALL ---------------------------------------------- */
+
+struct cpuid_regs {
+	u32 eax, ebx, ecx, edx;
+};
+
+static struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
+{
+	struct cpuid_regs r;
+
+	__asm__ volatile("cpuid"
+			 : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+			 : "a"(leaf), "c"(subleaf));
+	return r;
+}
+
+/* Field order is fixed by vmcall.S. */
+struct hc_regs {
+	u64 rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	u64 r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+void pksv_vmcall_regs(struct hc_regs *r);
+
+/* A hypercall with up to one argument: returns RAX, *rbx = RBX out. */
+static u64 hypercall(u32 nr, u64 arg0, u64 *rbx)
+{
+	struct hc_regs r = { .rax = PKSV_HC_RAX(nr), .rbx = arg0 };
+
+	pksv_vmcall_regs(&r);
+	if (rbx)
+		*rbx = r.rbx;
+	return r.rax;
+}
+
+static u64 neg_err(u64 e)
+{
+	return (u64)-(long long)e;
+}
+
+/* ---- the checks ---------------------------------------------------- */
+
+#define CPUID1_ECX_VMX		(1u << 5)
+#define CPUID1_ECX_HYPERVISOR	(1u << 31)
+
+/* Every check, in order: the plan is the same with and without pksvisor. */
+enum {
+	T_CPUID_BASIC,
+	T_VMX_HIDDEN,
+	T_HV_BIT,
+	T_SIGNATURE,
+	T_INFO_LEAF,
+	T_VERSION,
+	T_NOP_VALUE,
+	T_NOP_PRESERVE,
+	T_ENOSYS,
+	T_SELFTEST_INFO,
+	T_HIDDEN_READ,
+	T_HIDDEN_WRITE,
+	T_HIDDEN_COUNTER,
+	T_PRINT_STATS,
+	T_COUNTER_EINVAL,
+	T_COUNT
+};
+
+static const char *const test_name[T_COUNT] = {
+	[T_CPUID_BASIC]    = "cpuid basic leaves present",
+	[T_VMX_HIDDEN]     = "cpuid.1:ecx.vmx[5] hidden",
+	[T_HV_BIT]         = "cpuid.1:ecx.hypervisor[31] set",
+	[T_SIGNATURE]      = "cpuid 0x40000000 signature pksvisor, max leaf >= 0x40000001",
+	[T_INFO_LEAF]      = "cpuid 0x40000001 eax = PKSV_ABI_VERSION",
+	[T_VERSION]        = "hypercall VERSION returns 0 and PKSV_ABI_VERSION",
+	[T_NOP_VALUE]      = "hypercall NOP returns 0 and rbx ^ ~0",
+	[T_NOP_PRESERVE]   = "hypercall NOP preserves the other registers",
+	[T_ENOSYS]         = "unknown hypercall 0x7f returns -PKSV_ENOSYS",
+	[T_SELFTEST_INFO]  = "hypercall SELFTEST_INFO gives an address in pksvisor memory",
+	[T_HIDDEN_READ]    = "read of pksvisor memory returns all-ones",
+	[T_HIDDEN_WRITE]   = "write to pksvisor memory is dropped",
+	[T_HIDDEN_COUNTER] = "hidden-access counter grew by at least 2",
+	[T_PRINT_STATS]    = "hypercall PRINT_STATS returns 0",
+	[T_COUNTER_EINVAL] = "GET_COUNTER with a bad id returns -PKSV_EINVAL",
+};
+
+static int pksvisor_present(void)
+{
+	struct cpuid_regs r = cpuid(PKSV_CPUID_LEAF_BASE, 0);
+
+	return r.ebx == PKSV_CPUID_SIG_EBX && r.ecx == PKSV_CPUID_SIG_ECX;
+}
+
+static void test_cpuid_basic(void)
+{
+	struct cpuid_regs r = cpuid(0, 0);
+
+	tap(r.eax >= 1, "%s (max basic leaf 0x%x)", test_name[T_CPUID_BASIC], r.eax);
+}
+
+static void test_cpuid_hv(void)
+{
+	struct cpuid_regs l1 = cpuid(1, 0);
+	struct cpuid_regs base = cpuid(PKSV_CPUID_LEAF_BASE, 0);
+	struct cpuid_regs info = cpuid(PKSV_CPUID_LEAF_INFO, 0);
+
+	tap(!(l1.ecx & CPUID1_ECX_VMX), "%s (ecx 0x%x)", test_name[T_VMX_HIDDEN], l1.ecx);
+	tap(!!(l1.ecx & CPUID1_ECX_HYPERVISOR), "%s (ecx 0x%x)", test_name[T_HV_BIT], l1.ecx);
+	tap(base.ebx == PKSV_CPUID_SIG_EBX && base.ecx == PKSV_CPUID_SIG_ECX &&
+	    base.edx == PKSV_CPUID_SIG_EDX && base.eax >= PKSV_CPUID_LEAF_INFO,
+	    "%s (eax 0x%x ebx 0x%x ecx 0x%x edx 0x%x)", test_name[T_SIGNATURE],
+	    base.eax, base.ebx, base.ecx, base.edx);
+	tap(info.eax == PKSV_ABI_VERSION, "%s (eax 0x%x features 0x%x)",
+	    test_name[T_INFO_LEAF], info.eax, info.ebx);
+}
+
+static void test_version(void)
+{
+	struct hc_regs r = { .rax = PKSV_HC_RAX(PKSV_HC_VERSION) };
+
+	pksv_vmcall_regs(&r);
+	tap(r.rax == 0 && r.rbx == PKSV_ABI_VERSION,
+	    "%s (rax 0x%llx rbx 0x%llx features 0x%llx backend %llu)",
+	    test_name[T_VERSION], r.rax, r.rbx, r.rcx, r.rdx);
+}
+
+static void test_nop(void)
+{
+	/* Distinct patterns so a swapped or clobbered register shows. */
+	const struct hc_regs in = {
+		.rax = PKSV_HC_RAX(PKSV_HC_NOP), .rbx = 0x0123456789abcdefull,
+		.rcx = 0x1111111111111111ull, .rdx = 0x2222222222222222ull,
+		.rsi = 0x3333333333333333ull, .rdi = 0x4444444444444444ull,
+		.rbp = 0x5555555555555555ull, .r8 = 0x8888888888888888ull,
+		.r9 = 0x9999999999999999ull, .r10 = 0xa0a0a0a0a0a0a0a0ull,
+		.r11 = 0xb1b1b1b1b1b1b1b1ull, .r12 = 0xc2c2c2c2c2c2c2c2ull,
+		.r13 = 0xd3d3d3d3d3d3d3d3ull, .r14 = 0xe4e4e4e4e4e4e4e4ull,
+		.r15 = 0xf5f5f5f5f5f5f5f5ull,
+	};
+	struct hc_regs r = in;
+	const u64 *a = &in.rcx, *b = &r.rcx;
+	static const char *const names[] = {
+		"rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11",
+		"r12", "r13", "r14", "r15",
+	};
+	unsigned int i, bad = ~0u;
+
+	pksv_vmcall_regs(&r);
+	tap(r.rax == 0 && r.rbx == (in.rbx ^ ~0ull), "%s (rax 0x%llx rbx 0x%llx)",
+	    test_name[T_NOP_VALUE], r.rax, r.rbx);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (a[i] != b[i]) {
+			bad = i;
+			break;
+		}
+	if (bad == ~0u)
+		tap(1, "%s", test_name[T_NOP_PRESERVE]);
+	else
+		tap(0, "%s (%s 0x%llx -> 0x%llx)", test_name[T_NOP_PRESERVE],
+		    names[bad], a[bad], b[bad]);
+}
+
+static void test_enosys(void)
+{
+	u64 rax = hypercall(0x7f, 0, NULL);
+
+	tap(rax == neg_err(PKSV_ENOSYS), "%s (rax 0x%llx)", test_name[T_ENOSYS], rax);
+}
+
+static void test_hidden(void)
+{
+	u64 addr = 0, before = 0, after = 0, v_read, v_after_write;
+	u64 rax, rax_before, rax_after;
+	volatile u64 *p;
+
+	rax = hypercall(PKSV_HC_SELFTEST_INFO, 0, &addr);
+	tap(rax == 0 && addr != 0 && !(addr & 7), "%s (rax 0x%llx addr 0x%llx)",
+	    test_name[T_SELFTEST_INFO], rax, addr);
+	if (rax != 0 || addr == 0 || (addr & 7)) {
+		say("# no usable address: hidden-memory checks fail");
+		tap(0, "%s", test_name[T_HIDDEN_READ]);
+		tap(0, "%s", test_name[T_HIDDEN_WRITE]);
+		tap(0, "%s", test_name[T_HIDDEN_COUNTER]);
+		return;
+	}
+
+	/* UEFI identity-maps physical memory, so the address is usable as is. */
+	p = (volatile u64 *)(UINTN)addr;
+	rax_before = hypercall(PKSV_HC_GET_COUNTER, PKSV_CTR_HIDDEN_ACCESS, &before);
+	v_read = *p;
+	*p = 0x5a5a5a5a5a5a5a5aull;
+	v_after_write = *p;
+	rax_after = hypercall(PKSV_HC_GET_COUNTER, PKSV_CTR_HIDDEN_ACCESS, &after);
+
+	tap(v_read == ~0ull, "%s (read 0x%llx)", test_name[T_HIDDEN_READ], v_read);
+	tap(v_after_write == ~0ull, "%s (read after write 0x%llx)",
+	    test_name[T_HIDDEN_WRITE], v_after_write);
+	tap(rax_before == 0 && rax_after == 0 && after >= before + 2,
+	    "%s (before %llu after %llu, rax 0x%llx/0x%llx)", test_name[T_HIDDEN_COUNTER],
+	    before, after, rax_before, rax_after);
+}
+
+static void test_print_stats(void)
+{
+	u64 rax = hypercall(PKSV_HC_PRINT_STATS, 0, NULL);
+
+	tap(rax == 0, "%s (rax 0x%llx)", test_name[T_PRINT_STATS], rax);
+}
+
+static void test_counter_einval(void)
+{
+	u64 v = 0x77;
+	u64 rax = hypercall(PKSV_HC_GET_COUNTER, PKSV_CTR_MAX, &v);
+
+	tap(rax == neg_err(PKSV_EINVAL), "%s (id %u, rax 0x%llx)",
+	    test_name[T_COUNTER_EINVAL], PKSV_CTR_MAX, rax);
+}
+
+/* ---- power-off ----------------------------------------------------- */
+
+static void power_off(EFI_SYSTEM_TABLE *st)
+{
+	const char *s = "Shutdown";
+
+	serial_drain();
+	/* Bochs: its shutdown port (OVMF there has no ACPI, so ResetSystem
+	 * would only halt).  Elsewhere the port is unused. */
+	for (; *s; s++)
+		outb(BOCHS_SHUTDOWN_PORT, (u8)*s);
+	/* QEMU and real machines. */
+	uefi_call_wrapper(st->RuntimeServices->ResetSystem, 4, EfiResetShutdown,
+			  EFI_SUCCESS, 0, NULL);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+/* gnu-efi: efi_main is called through its own wrapper, so no EFIAPI. */
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
+{
+	unsigned int i;
+
+	InitializeLib(image, st);
+	/* Keep the firmware watchdog from resetting a slow emulator run. */
+	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
+	serial_init();
+
+	say("PKSV-EFI-TEST: start");
+	say("1..%u", (unsigned int)T_COUNT);
+	test_cpuid_basic();
+	if (pksvisor_present()) {
+		test_cpuid_hv();
+		test_version();
+		test_nop();
+		test_enosys();
+		test_hidden();
+		test_print_stats();
+		test_counter_einval();
+	} else {
+		say("# no pksvisor");
+		say("PKSV-EFI-TEST: native");
+		for (i = T_CPUID_BASIC + 1; i < T_COUNT; i++)
+			tap_skip(test_name[i]);
+	}
+	say("# %u checks, %u failed", tap_num, tap_failed);
+	say("PKSV-EFI-TEST: done");
+	power_off(st);
+	return EFI_SUCCESS;
+}

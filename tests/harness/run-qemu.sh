@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0 OR MIT)
+#
+# run-qemu.sh DISK.img SERIAL TIMEOUT [--cpus N] [--megs M] [--until REGEX]
+#             [--grace S] [--cpu MODEL]
+#
+# Boot DISK.img headless in QEMU 7.2 TCG with OVMF (read-only code pflash
+# plus a private copy of the variable store), COM1 captured to SERIAL.
+# TCG has no VMX, so pksvisor takes its fallback= path here; -cpu max has
+# PKS.  isa-debug-exit at port 0xf4 lets a guest end QEMU with a code.
+#
+# Exit status: 0 when QEMU ended by itself (power-off or reset, as
+# -no-reboot turns a reset into an exit) or when --until matched; the
+# guest's code when it wrote V to port 0xf4 (QEMU exits with 2V+1);
+# 124 on timeout; 2 on usage errors.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+. "$HERE/lib.sh"
+
+usage() {
+	echo "usage: $0 DISK.img SERIAL TIMEOUT [--cpus N] [--megs M] [--until REGEX] [--grace S] [--cpu MODEL]" >&2
+	exit 2
+}
+
+CPUS=1
+MEGS=512
+CPU=max
+UNTIL=""
+GRACE=2
+POS=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--cpus) CPUS="$2"; shift 2 ;;
+	--megs) MEGS="$2"; shift 2 ;;
+	--cpu) CPU="$2"; shift 2 ;;
+	--until) UNTIL="$2"; shift 2 ;;
+	--grace) GRACE="$2"; shift 2 ;;
+	-h|--help) usage ;;
+	-*) usage ;;
+	*) POS+=("$1"); shift ;;
+	esac
+done
+[ ${#POS[@]} -eq 3 ] || usage
+DISK="$(realpath "${POS[0]}")"
+SERIAL="$(realpath -m "${POS[1]}")"
+TIMEOUT="${POS[2]}"
+[ -f "$DISK" ] || { echo "run-qemu: $DISK: no such disk image" >&2; exit 2; }
+
+need_pkg qemu-system-x86 ovmf
+
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE.fd
+OVMF_VARS=/usr/share/OVMF/OVMF_VARS.fd
+
+OUTDIR="$(dirname "$SERIAL")"
+mkdir -p "$OUTDIR"
+VARS="$OUTDIR/OVMF_VARS.fd"
+LOG="$OUTDIR/qemu.log"
+cp -f "$OVMF_VARS" "$VARS"
+rm -f "$SERIAL" "$LOG"
+: >"$SERIAL"
+
+START=$(now_ms)
+setsid qemu-system-x86_64 \
+	-accel tcg -cpu "$CPU" -smp "$CPUS" -m "${MEGS}M" \
+	-machine q35 \
+	-drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE" \
+	-drive if=pflash,format=raw,file="$VARS" \
+	-drive file="$DISK",format=raw \
+	-serial file:"$SERIAL" \
+	-display none -monitor none -nodefaults -vga none \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x4 \
+	-no-reboot </dev/null >"$LOG" 2>&1 &
+PID=$!
+run_watched "$PID" "$SERIAL" "$TIMEOUT" "$UNTIL" "$GRACE"
+ELAPSED=$(( $(now_ms) - START ))
+SECS="$((ELAPSED / 1000)).$(printf %03d $((ELAPSED % 1000)))"
+
+case "$WATCH_RESULT" in
+exited)
+	if [ "$WATCH_STATUS" -ne 0 ] && [ $((WATCH_STATUS & 1)) -eq 1 ] && [ "$WATCH_STATUS" -lt 124 ]; then
+		code=$((WATCH_STATUS >> 1))
+		echo "run-qemu: guest exited through isa-debug-exit with code $code after ${SECS}s" >&2
+		exit "$code"
+	fi
+	echo "run-qemu: QEMU ended by itself after ${SECS}s (exit status $WATCH_STATUS)" >&2
+	[ "$WATCH_STATUS" -eq 0 ] || { echo "run-qemu: see $LOG" >&2; exit 1; }
+	exit 0 ;;
+until)
+	echo "run-qemu: serial matched '$UNTIL'; stopped QEMU after ${SECS}s" >&2
+	exit 0 ;;
+timeout)
+	echo "run-qemu: timeout after ${SECS}s (limit ${TIMEOUT}s); serial in $SERIAL" >&2
+	exit 124 ;;
+esac
