@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+/*
+ * EPT paging structures (SDM Vol. 3C 29.3 "The Extended Page Table
+ * Mechanism (EPT)").
+ *
+ * A 4-level structure: PML4 (level 4, 512 GiB per entry), PDPT (level 3,
+ * 1 GiB), PD (level 2, 2 MiB), PT (level 1, 4 KiB).  Level 3 and 2
+ * entries with bit 7 set are leaves mapping 1 GiB / 2 MiB pages (SDM
+ * 29.3.2, Tables 29-2..29-6).
+ *
+ * Tables are addressed by physical address cast to a pointer: pksvisor
+ * runs identity mapped, and in the host unit tests the "physical"
+ * addresses handed out by the allocator are ordinary pointers.
+ *
+ * Nothing here invalidates TLBs: callers changing live mappings must
+ * INVEPT afterwards (SDM 29.4.3.1).
+ */
+#include <pksvisor/types.h>
+#include <pksvisor/ept.h>
+#include <pksvisor/format.h>
+
+#define EPT_ENTRIES	512
+#define EPT_MT_MASK	(7ull << EPT_MT_SHIFT)
+
+/* EPTP fields (SDM Vol. 3C 25.6.11 "Extended-Page-Table Pointer") */
+#define EPTP_MT_WB	6ull		/* bits 2:0 paging-structure type */
+#define EPTP_WALK_4	(3ull << 3)	/* bits 5:3 page-walk length - 1 */
+#define EPTP_AD		BIT(6)		/* accessed/dirty flags enabled */
+
+static inline u64 *table(u64 pa)
+{
+	return (u64 *)(uintptr_t)pa;
+}
+
+/* Bytes mapped by one entry of a table at this level. */
+static inline u64 level_size(int level)
+{
+	return 1ull << (PAGE_SHIFT + 9 * (level - 1));
+}
+
+static inline unsigned int level_index(u64 gpa, int level)
+{
+	return (gpa >> (PAGE_SHIFT + 9 * (level - 1))) & (EPT_ENTRIES - 1);
+}
+
+/*
+ * An entry is in use when it is non-zero.  Permissions alone would not
+ * do: a page whose permissions were all revoked (e.g. hidden pksvisor
+ * memory) is still mapped by us, even though the CPU treats it as not
+ * present.
+ */
+static inline bool in_use(u64 e)
+{
+	return e != 0;
+}
+
+static inline bool is_leaf(u64 e, int level)
+{
+	return level == 1 || (e & EPT_LARGE);
+}
+
+static u64 alloc_table(struct ept *ept)
+{
+	u64 pa = ept->alloc(ept->alloc_ctx);
+
+	if (!pa)
+		return 0;
+	/* The allocator promises zeroed pages; a stale entry would be a hole
+	 * in the guest's isolation, so do not rely on it. */
+	pksv_memset(table(pa), 0, PAGE_SIZE);
+	ept->pages_used++;
+	return pa;
+}
+
+int ept_init(struct ept *ept, ept_alloc_fn alloc, void *ctx, bool allow_1g)
+{
+	ept->alloc = alloc;
+	ept->alloc_ctx = ctx;
+	ept->allow_1g = allow_1g;
+	ept->pages_used = 0;
+	ept->pml4 = alloc_table(ept);
+	return ept->pml4 ? 0 : -1;
+}
+
+/*
+ * Replace the large leaf *entry (level 3 or 2) by a table of 512 entries
+ * mapping the same range with the same permissions, memory type, ignore-
+ * PAT and other attribute bits, one level down.  The new table is filled
+ * before it is linked, so on failure (or to a concurrent walker) the
+ * structure is unchanged.
+ */
+static int split(struct ept *ept, u64 *entry, int level)
+{
+	u64 e = *entry, attrs, base, step, pa, *t;
+	unsigned int i;
+
+	pa = alloc_table(ept);
+	if (!pa)
+		return -1;
+	t = table(pa);
+	step = level_size(level - 1);
+	base = e & EPT_ADDR_MASK & ~(level_size(level) - 1);
+	attrs = e & ~EPT_ADDR_MASK;
+	/* In a PTE bit 7 is ignored; keep it clean. */
+	if (level - 1 == 1)
+		attrs &= ~EPT_LARGE;
+	for (i = 0; i < EPT_ENTRIES; i++)
+		t[i] = (base + i * step) | attrs;
+	*entry = pa | EPT_RWX;
+	return 0;
+}
+
+/*
+ * Entry for gpa at level target, creating tables and splitting large
+ * pages above it as needed.  NULL when out of memory.
+ */
+static u64 *walk_create(struct ept *ept, u64 gpa, int target)
+{
+	u64 *t = table(ept->pml4);
+	int level;
+
+	for (level = 4; level > target; level--) {
+		u64 *e = &t[level_index(gpa, level)];
+
+		if (!in_use(*e)) {
+			u64 pa = alloc_table(ept);
+
+			if (!pa)
+				return NULL;
+			/* Non-leaf entries grant everything; leaves decide
+			 * (SDM 29.3.3: access rights are ANDed). */
+			*e = pa | EPT_RWX;
+		} else if (is_leaf(*e, level)) {
+			if (split(ept, e, level))
+				return NULL;
+		}
+		t = table(*e & EPT_ADDR_MASK);
+	}
+	return &t[level_index(gpa, target)];
+}
+
+static u64 leaf(u64 pa, u64 perms, u8 memtype, int level)
+{
+	u64 e = (pa & EPT_ADDR_MASK) | (perms & EPT_RWX) |
+		(((u64)memtype << EPT_MT_SHIFT) & EPT_MT_MASK);
+
+	return level > 1 ? e | EPT_LARGE : e;
+}
+
+/*
+ * Install an identity leaf for the naturally aligned page at gpa.
+ * Returns 0, -1 on allocation failure, or 1 if a table of finer mappings
+ * already sits where the large leaf would go (the caller then maps the
+ * range with smaller pages instead of discarding those mappings).
+ */
+static int set_identity(struct ept *ept, u64 gpa, int level, u8 type)
+{
+	u64 *e = walk_create(ept, gpa, level);
+
+	if (!e)
+		return -1;
+	if (level > 1 && in_use(*e) && !is_leaf(*e, level))
+		return 1;
+	*e = leaf(gpa, EPT_RWX, type, level);
+	return 0;
+}
+
+static u8 range_type(const struct mtrr_state *mtrr, u64 pa, u64 size)
+{
+	/* Without an MTRR snapshot (tests, or no MTRRs) map normal RAM. */
+	if (!mtrr)
+		return MTRR_TYPE_WB;
+	return mtrr_range_type(mtrr, pa, size);
+}
+
+int ept_map_identity(struct ept *ept, u64 start, u64 end,
+		     const struct mtrr_state *mtrr)
+{
+	u64 gpa = start & PAGE_MASK;
+
+	end = ALIGN_UP(end, PAGE_SIZE);
+	while (gpa < end) {
+		int level = ept->allow_1g ? 3 : 2;
+		int r = 1;
+
+		/*
+		 * Largest page that is aligned, fits, and has one memory
+		 * type (SDM 29.3.7: a large page has a single type, so a
+		 * page spanning an MTRR boundary would change the type of
+		 * part of it).
+		 */
+		for (; level >= 1; level--) {
+			u64 sz = level_size(level);
+			u8 type;
+
+			if (gpa & (sz - 1) || end - gpa < sz)
+				continue;
+			type = range_type(mtrr, gpa, sz);
+			if (type == MTRR_TYPE_MIXED)
+				continue;
+			r = set_identity(ept, gpa, level, type);
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				break;
+		}
+		/* A 4 KiB page is always uniform and never in the way. */
+		if (level < 1)
+			return -1;
+		gpa += level_size(level);
+	}
+	return 0;
+}
+
+int ept_set_4k(struct ept *ept, u64 gpa, u64 hpa, u64 perms, u8 memtype)
+{
+	u64 *e = walk_create(ept, gpa & PAGE_MASK, 1);
+
+	if (!e)
+		return -1;
+	*e = leaf(hpa, perms, memtype, 1);
+	return 0;
+}
+
+int ept_protect_4k(struct ept *ept, u64 gpa, u64 perms)
+{
+	int level;
+	u64 *e = ept_lookup(ept, gpa, &level);
+
+	/* Changing permissions must not invent a mapping. */
+	if (!e)
+		return -1;
+	if (level > 1) {
+		e = walk_create(ept, gpa & PAGE_MASK, 1);
+		if (!e)
+			return -1;
+	}
+	*e = (*e & ~EPT_RWX) | (perms & EPT_RWX);
+	return 0;
+}
+
+u64 *ept_lookup(const struct ept *ept, u64 gpa, int *level)
+{
+	u64 *t = table(ept->pml4);
+	int l;
+
+	for (l = 4; l >= 1; l--) {
+		u64 *e = &t[level_index(gpa, l)];
+
+		if (!in_use(*e))
+			return NULL;
+		if (l < 4 && is_leaf(*e, l)) {
+			if (level)
+				*level = l;
+			return e;
+		}
+		t = table(*e & EPT_ADDR_MASK);
+	}
+	return NULL;
+}
+
+u64 ept_eptp(const struct ept *ept, bool ad)
+{
+	return (ept->pml4 & EPT_ADDR_MASK) | EPTP_MT_WB | EPTP_WALK_4 |
+	       (ad ? EPTP_AD : 0);
+}
