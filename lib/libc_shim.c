@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * memset/memcpy/memmove/memcmp for the freestanding hypervisor image.
+ * memmove/memcmp for the freestanding hypervisor image (gnu-efi's libefi
+ * already provides memset and memcpy).
  *
  * Even with -ffreestanding -fno-builtin, gcc may emit calls to these four
  * for structure copies and initialisers (the C standard lets a freestanding
@@ -15,29 +16,8 @@
 
 #define NO_IDIOM __attribute__((optimize("no-tree-loop-distribute-patterns")))
 
-void *memset(void *dst, int c, size_t n);
-void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
-
-NO_IDIOM void *memset(void *dst, int c, size_t n)
-{
-	volatile u8 *d = dst;
-
-	while (n--)
-		*d++ = (u8)c;
-	return dst;
-}
-
-NO_IDIOM void *memcpy(void *dst, const void *src, size_t n)
-{
-	u8 *d = dst;
-	const u8 *s = src;
-
-	while (n--)
-		*d++ = *s++;
-	return dst;
-}
 
 NO_IDIOM void *memmove(void *dst, const void *src, size_t n)
 {

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* UEFI side of pksvisor: what efi_main needs from the other boot/ files. */
+#ifndef PKSVISOR_BOOT_H
+#define PKSVISOR_BOOT_H
+
+#include <efi.h>
+#include <efilib.h>
+#include <pksvisor/config.h>
+
+/* Everything the resident copy needs to build the hypervisor. */
+struct boot_info {
+	struct pksv_config cfg;
+	EFI_SYSTEM_TABLE *st;
+	u64 pool_base, pool_size;	/* reserved; the image copy is at pool_base */
+	u64 image_size;			/* pages at pool_base used by the copy */
+	u64 phys_limit;
+	struct { u64 start, end; } ram[128];
+	unsigned int nr_ram;
+	u16 pm1a_cnt_port;
+	u64 tsc_per_sec;
+	char err[160];
+};
+
+/* Print on ConOut and on the serial port ("pksvisor: " prefix added). */
+void boot_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Options from the load options or pksvisor.cfg beside the image. */
+EFI_STATUS boot_read_config(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
+			    struct pksv_config *cfg);
+
+/* LoadImage/StartImage cfg->next with cfg->args as its command line. */
+EFI_STATUS boot_chainload(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
+			  const struct pksv_config *cfg);
+
+/* ACPI FADT PM1a control port, 0 if there is no FADT. */
+u16 acpi_pm1a_cnt_port(EFI_SYSTEM_TABLE *st);
+
+/*
+ * Copy this image to dst (reserved memory) and apply its ELF relative
+ * relocations for the new base.  Returns the offset to add to an address
+ * in the running image to get the same object in the copy.
+ */
+u64 relocate_image_copy(u64 src, u64 size, u64 dst);
+
+/* Runs in the resident copy: builds the hypervisor up to a loaded VMCS. */
+int hv_prepare(struct boot_info *bi);
+/* Runs in the copy when VMLAUNCH failed: reports why. */
+void hv_launch_failed(void);
+
+#endif

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pksvisor.efi entry point: the boot flow of docs/boot-flow.md.
+ *
+ *  1. read the options, start the serial console
+ *  2. check VMX; without it follow fallback= (boot natively or stop)
+ *  3. reserve memory the OS will never reuse and copy pksvisor there
+ *  4. the copy builds EPT, host tables and the VMCS (hv_prepare)
+ *  5. VMLAUNCH from *this* image: the firmware context continues as the guest
+ *  6. as the guest, LoadImage/StartImage the next= image
+ */
+#include <efi.h>
+#include <efilib.h>
+#include <stdarg.h>
+#include <pksvisor/format.h>
+#include <pksvisor/log.h>
+#include "boot.h"
+#include "../vmm/vmcs.h"
+#include "../vmm/vmx.h"
+#include "../vmm/vmx_caps.h"
+
+#define PKSVISOR_VERSION	"0.1"
+#define POOL_BASE_BYTES		(16ull << 20)
+
+void boot_msg(const char *fmt, ...)
+{
+	char line[240];
+	va_list ap;
+
+	va_start(ap, fmt);
+	pksv_vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	pksv_log("%s", line);
+}
+
+/* Errors the user must see even without a serial cable: ConOut too. */
+static void boot_err(const char *fmt, ...)
+{
+	char line[240];
+	va_list ap;
+
+	va_start(ap, fmt);
+	pksv_vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	pksv_log("%s", line);
+	Print(L"pksvisor: %a\r\n", line);
+}
+
+static bool is_ram(UINT32 type)
+{
+	switch (type) {
+	case EfiLoaderCode:
+	case EfiLoaderData:
+	case EfiBootServicesCode:
+	case EfiBootServicesData:
+	case EfiConventionalMemory:
+	case EfiACPIReclaimMemory:
+		return true;
+	}
+	return false;
+}
+
+/* Highest physical address and the RAM ranges, from the UEFI memory map. */
+static EFI_STATUS scan_memory_map(struct boot_info *bi)
+{
+	UINTN entries, key, desc_size;
+	UINT32 desc_ver;
+	EFI_MEMORY_DESCRIPTOR *map = LibMemoryMap(&entries, &key, &desc_size, &desc_ver);
+	u64 top = 4 * SZ_1G;
+
+	if (!map)
+		return EFI_OUT_OF_RESOURCES;
+	bi->nr_ram = 0;
+	for (UINTN i = 0; i < entries; i++) {
+		EFI_MEMORY_DESCRIPTOR *d = (void *)((u8 *)map + i * desc_size);
+		u64 start = d->PhysicalStart, end = start + d->NumberOfPages * PAGE_SIZE;
+
+		if (end > top)
+			top = end;
+		if (!is_ram(d->Type))
+			continue;
+		/* Merge with the previous range when adjacent (sorted map). */
+		if (bi->nr_ram && bi->ram[bi->nr_ram - 1].end == start)
+			bi->ram[bi->nr_ram - 1].end = end;
+		else if (bi->nr_ram < ARRAY_SIZE(bi->ram)) {
+			bi->ram[bi->nr_ram].start = start;
+			bi->ram[bi->nr_ram].end = end;
+			bi->nr_ram++;
+		}
+	}
+	FreePool(map);
+	bi->phys_limit = ALIGN_UP(top, SZ_1G);
+	return EFI_SUCCESS;
+}
+
+static u64 rdtsc(void)
+{
+	u32 lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((u64)hi << 32) | lo;
+}
+
+static u64 calibrate_tsc(void)
+{
+	u64 t0 = rdtsc();
+
+	uefi_call_wrapper(BS->Stall, 1, 20000);	/* 20 ms */
+	return (rdtsc() - t0) * 50;
+}
+
+static EFI_STATUS no_vmx(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
+			 struct pksv_config *cfg, const char *why)
+{
+	boot_err("VMX unavailable: %s", why);
+	if (cfg->fallback == FALLBACK_STOP) {
+		boot_err("fallback=stop: not booting anything");
+		return EFI_UNSUPPORTED;
+	}
+	boot_err("fallback=boot: starting the next image without virtualization");
+	return boot_chainload(image, li, cfg);
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+	EFI_GUID lip = LOADED_IMAGE_PROTOCOL;
+	EFI_LOADED_IMAGE *li;
+	struct boot_info *bi;
+	struct vmx_msrs msrs;
+	struct vmx_setup setup;
+	struct vmx_wants wants = { 0 };
+	int (*prepare)(struct boot_info *);
+	void (*launch_failed)(void);
+	EFI_PHYSICAL_ADDRESS pool;
+	u64 rflags, pages, delta;
+	bool lock_needed;
+	EFI_STATUS st;
+
+	InitializeLib(image, systab);
+	st = uefi_call_wrapper(BS->HandleProtocol, 3, image, &lip, (void **)&li);
+	if (EFI_ERROR(st))
+		return st;
+	bi = AllocateZeroPool(sizeof(*bi));
+	if (!bi)
+		return EFI_OUT_OF_RESOURCES;
+
+	/* Serial first, so that option errors reach the console too. */
+	serial_init(0x3f8);
+	st = boot_read_config(image, li, &bi->cfg);
+	if (EFI_ERROR(st)) {
+		Print(L"pksvisor: invalid configuration, not virtualizing (see message above)\r\n");
+		return st;
+	}
+	serial_init(bi->cfg.serial_port);
+	boot_msg("pksvisor " PKSVISOR_VERSION " starting: pks=%s pks_mode=%s stats=%u fallback=%s next=%s",
+		 config_pks_name(bi->cfg.pks), config_mode_name(bi->cfg.pks_mode),
+		 bi->cfg.stats_interval_s,
+		 bi->cfg.fallback == FALLBACK_BOOT ? "boot" : "stop",
+		 bi->cfg.next[0] ? bi->cfg.next : "(none)");
+
+	vmx_read_msrs(&msrs);
+	wants.preemption_timer = bi->cfg.stats_interval_s != 0;
+	if (vmx_compute_setup(&msrs, &wants, &setup, &lock_needed, bi->err, sizeof(bi->err)))
+		return no_vmx(image, li, &bi->cfg, bi->err);
+	boot_msg("VMX: revision %u, EPT%s%s, VPID %s, unrestricted guest %s, preemption timer %s",
+		 setup.vmcs_revision, setup.has_ept_1g ? " 1G" : "",
+		 setup.has_ept_ad ? " A/D" : "", setup.has_vpid ? "yes" : "no",
+		 setup.has_unrestricted ? "yes" : "no",
+		 setup.has_preemption_timer ? "yes" : "no");
+	if (wants.preemption_timer && !setup.has_preemption_timer)
+		boot_msg("stats=%u ignored: no VMX preemption timer", bi->cfg.stats_interval_s);
+
+	st = scan_memory_map(bi);
+	if (EFI_ERROR(st))
+		return no_vmx(image, li, &bi->cfg, "cannot read the UEFI memory map");
+	/*
+	 * With 1 GiB pages both in EPT and in the host tables, map up to
+	 * 512 GiB so that 64-bit PCI windows above RAM stay reachable.
+	 */
+	if (setup.has_ept_1g && bi->phys_limit < 512 * SZ_1G)
+		bi->phys_limit = 512 * SZ_1G;
+	bi->pm1a_cnt_port = acpi_pm1a_cnt_port(systab);
+	bi->tsc_per_sec = calibrate_tsc();
+	bi->st = systab;
+
+	/*
+	 * EfiReservedMemoryType: the OS neither uses nor maps it as RAM, and
+	 * unlike runtime-services memory the firmware never relocates it at
+	 * SetVirtualAddressMap (docs/memory-layout.md).
+	 */
+	bi->image_size = ALIGN_UP(li->ImageSize, PAGE_SIZE);
+	pages = (POOL_BASE_BYTES + bi->image_size +
+		 2 * (bi->phys_limit / SZ_1G) * PAGE_SIZE) / PAGE_SIZE;
+	st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages,
+			       EfiReservedMemoryType, pages, &pool);
+	if (EFI_ERROR(st))
+		return no_vmx(image, li, &bi->cfg, "cannot reserve memory");
+	bi->pool_base = pool;
+	bi->pool_size = pages * PAGE_SIZE;
+	delta = relocate_image_copy((u64)li->ImageBase, li->ImageSize, pool);
+	prepare = (void *)((u64)hv_prepare + delta);
+	launch_failed = (void *)((u64)hv_launch_failed + delta);
+	boot_msg("resident at 0x%llx, %llu KiB reserved, guest-physical limit 0x%llx",
+		 (u64)pool, bi->pool_size >> 10, bi->phys_limit);
+
+	/* No interrupt may run between capturing guest state and VMLAUNCH. */
+	rflags = read_rflags();
+	asm volatile("cli");
+	if (prepare(bi)) {
+		if (rflags & RFLAGS_IF)
+			asm volatile("sti");
+		uefi_call_wrapper(BS->FreePages, 2, pool, pages);
+		return no_vmx(image, li, &bi->cfg, bi->err);
+	}
+	vmwrite(VMCS_GUEST_RFLAGS, rflags);
+	if (vmx_launch()) {
+		launch_failed();
+		if (rflags & RFLAGS_IF)
+			asm volatile("sti");
+		return no_vmx(image, li, &bi->cfg, "VMLAUNCH failed");
+	}
+	/* From here on this is guest code. */
+	boot_msg("guest running: firmware and next image now run under pksvisor");
+	return boot_chainload(image, li, &bi->cfg);
+}

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Runs in the resident copy of pksvisor (boot/relocate.c): everything that
+ * must survive the firmware is allocated here, from the reserved pool.
+ */
+#include <efi.h>
+#include <pksvisor/format.h>
+#include <pksvisor/log.h>
+#include "boot.h"
+#include "../vmm/exit.h"
+#include "../vmm/host.h"
+#include "../vmm/memory.h"
+#include "../vmm/vmcs.h"
+#include "../vmm/vmx.h"
+
+static int build_guest_ept(struct hv *hv)
+{
+	if (ept_init(&hv->ept, pool_alloc_ept, &hv->pool, hv->vmx.has_ept_1g))
+		return -1;
+	if (ept_map_identity(&hv->ept, 0, hv->phys_limit, &hv->mtrr))
+		return -1;
+	/*
+	 * Hide the whole reservation, including pages not handed out yet:
+	 * EPT pages allocated while hiding come from it too.
+	 */
+	for (u64 pa = hv->pool.base; pa < hv->pool.base + hv->pool.size; pa += PAGE_SIZE)
+		if (ept_protect_4k(&hv->ept, pa, 0))
+			return -1;
+	hv->scratch_hpa = pool_alloc_page(&hv->pool);
+	if (!hv->scratch_hpa)
+		return -1;
+	pksv_memset((void *)(uintptr_t)hv->scratch_hpa, 0xff, PAGE_SIZE);
+	hv->eptp = ept_eptp(&hv->ept, false);
+	return 0;
+}
+
+
+int hv_prepare(struct boot_info *bi)
+{
+	u64 first = bi->pool_base + bi->image_size;
+	struct hv *hv = (struct hv *)(uintptr_t)first;
+	struct vcpu *vcpu;
+	bool lock;
+	struct vmx_wants wants = { .preemption_timer = bi->cfg.stats_interval_s != 0 };
+	u64 hv_pages = ALIGN_UP(sizeof(*hv), PAGE_SIZE) / PAGE_SIZE;
+	u64 now;
+
+	pksv_memset(hv, 0, hv_pages * PAGE_SIZE);
+	pool_init(&hv->pool, bi->pool_base, bi->pool_size);
+	hv->pool.next = first + hv_pages * PAGE_SIZE;
+	hv->cfg = bi->cfg;
+	hv->phys_limit = bi->phys_limit;
+	hv->pm1a_cnt_port = bi->pm1a_cnt_port;
+	hv->tsc_per_sec = bi->tsc_per_sec;
+	for (unsigned int i = 0; i < bi->nr_ram && i < MAX_RAM_RANGES; i++) {
+		hv->ram[i].start = bi->ram[i].start;
+		hv->ram[i].end = bi->ram[i].end;
+		hv->nr_ram++;
+	}
+	vmx_read_msrs(&hv->msrs);
+	if (vmx_compute_setup(&hv->msrs, &wants, &hv->vmx, &lock, bi->err, sizeof(bi->err)))
+		return -1;
+	mtrr_read(&hv->mtrr);
+	if (build_guest_ept(hv)) {
+		pksv_snprintf(bi->err, sizeof(bi->err), "out of memory building EPT");
+		return -1;
+	}
+	if (host_env_init(hv)) {
+		pksv_snprintf(bi->err, sizeof(bi->err), "out of memory building host tables");
+		return -1;
+	}
+	vcpu = (struct vcpu *)(uintptr_t)pool_alloc_pages(&hv->pool,
+		ALIGN_UP(sizeof(*vcpu), PAGE_SIZE) / PAGE_SIZE);
+	if (!vcpu || vcpu_alloc(hv, vcpu, 0)) {
+		pksv_snprintf(bi->err, sizeof(bi->err), "out of memory for the vCPU");
+		return -1;
+	}
+	if (vmx_enable(vcpu, bi->err, sizeof(bi->err)))
+		return -1;
+	vmcs_setup(vcpu);
+	asm volatile("rdtsc; shl $32, %%rdx; or %%rdx, %%rax" : "=a"(now) : : "rdx");
+	vcpu->last_stats_tsc = now;
+	vcpu_arm_stats_timer(vcpu);
+	pksv_log("EPT built: %llu paging-structure pages, pool used %llu KiB of %llu KiB",
+		 hv->ept.pages_used, (hv->pool.next - hv->pool.base) >> 10,
+		 hv->pool.size >> 10);
+	return 0;
+}
+
+void hv_launch_failed(void)
+{
+	pksv_log("VMLAUNCH failed: VM-instruction error %llu",
+		 vmread(VMCS_VM_INSTR_ERROR));
+	asm volatile("vmxoff" ::: "cc", "memory");
+	write_cr4(read_cr4() & ~CR4_VMXE);
+}

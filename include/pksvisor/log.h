@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* Serial console (polled 16550) and the pksvisor log. */
+#ifndef PKSVISOR_LOG_H
+#define PKSVISOR_LOG_H
+
+#include <pksvisor/types.h>
+
+/* Program the UART at port (115200 8N1).  Safe to call again. */
+void serial_init(u16 port);
+void serial_write(const char *s, size_t len);
+
+/*
+ * One log line, prefixed "pksvisor: " and terminated by a newline.  Lines
+ * from different CPUs never interleave (log lock).  Works in VMX root and
+ * after ExitBootServices: it touches only the UART.
+ */
+void pksv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Stop this CPU for good after a fatal error (interrupts off, hlt loop). */
+void __attribute__((noreturn)) pksv_halt(void);
+
+#endif

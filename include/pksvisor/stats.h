@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-vCPU statistics.  Counters are only written by the vCPU that owns
+ * them (in VMX root on that CPU), so no locking.  Formatting is pure and
+ * unit tested; docs/statistics.md documents every key.
+ */
+#ifndef PKSVISOR_STATS_H
+#define PKSVISOR_STATS_H
+
+#include <pksvisor/types.h>
+#include <pksvisor/hypercall.h>
+
+#define EXIT_REASON_MAX	80	/* SDM Vol. 3D Appendix C; 0..79 covers all defined */
+
+struct vcpu_stats {
+	u64 exits;			/* all VM exits */
+	u64 exit_reason[EXIT_REASON_MAX];
+	u64 hypercalls[PKSV_HC_MAX];	/* per call number */
+	u64 hypercall_errors;
+	u64 injected;			/* events injected (#GP, #UD, #PF, ...) */
+	u64 ept_violations;
+	u64 hidden_access;		/* refused accesses to pksvisor memory */
+	/* PKS (filled by pks/) */
+	u64 pkrs_writes;
+	u64 view_switch_exit;
+	u64 view_switch_vmfunc;
+	u64 views_built;
+	u64 pk_fault_injected;
+	u64 pk_fault_unprotected;
+	u64 pk_fault_table;
+};
+
+/* Name of a basic exit reason ("CPUID", "EPT_VIOLATION"), or NULL if reserved. */
+const char *exit_reason_name(unsigned int reason);
+
+/* Short lower-case key for the machine line ("cpuid", "ept_violation"). */
+const char *exit_reason_key(unsigned int reason);
+
+/*
+ * Machine-readable one-liner:
+ *   "pksvisor: stats vcpu=N backend=soft exits=.. exit.cpuid=.. ... hc.version=.. ..."
+ * Zero per-reason and per-call counters are omitted.  Returns length (as snprintf).
+ */
+int stats_format_line(char *buf, size_t size, unsigned int vcpu_id,
+		      const char *backend, const struct vcpu_stats *st);
+
+/*
+ * Human table, one line per call of emit (each line already prefixed with
+ * "pksvisor: ").  emit receives NUL-terminated lines without newline.
+ */
+void stats_format_table(unsigned int vcpu_id, const char *backend,
+			const struct vcpu_stats *st,
+			void (*emit)(void *ctx, const char *line), void *ctx);
+
+#endif

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Reporting: statistics on request, and the fatal dump.  A fatal error in
+ * a hypervisor must never be a silent hang or a reboot loop: the dump names
+ * the exit, the guest state and the last exits, then the CPU halts.
+ */
+#include <pksvisor/format.h>
+#include <pksvisor/log.h>
+#include <pksvisor/stats.h>
+#include "exit.h"
+#include "vmx.h"
+
+static void emit_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	/* stats_format_table prefixes "pksvisor: " itself */
+	serial_write(line, pksv_strlen(line));
+	serial_write("\n", 1);
+}
+
+static const char *backend_name(struct vcpu *vcpu)
+{
+	(void)vcpu;
+	return "off";
+}
+
+void vcpu_print_stats(struct vcpu *vcpu, const char *why)
+{
+	char line[1024];
+
+	pksv_log("statistics (%s):", why);
+	stats_format_table(vcpu->id, backend_name(vcpu), &vcpu->stats, emit_line, NULL);
+	stats_format_line(line, sizeof(line), vcpu->id, backend_name(vcpu), &vcpu->stats);
+	emit_line(NULL, line);
+}
+
+static const char *reason_name(u32 reason)
+{
+	const char *name = exit_reason_name(reason & 0xffff);
+
+	return name ? name : "RESERVED";
+}
+
+void vcpu_fatal(struct vcpu *vcpu, const char *why)
+{
+	pksv_log("FATAL: %s on vcpu %u", why, vcpu->id);
+	pksv_log("exit reason %u (%s)%s qualification 0x%llx",
+		 vcpu->exit_reason & 0xffff, reason_name(vcpu->exit_reason),
+		 vcpu->exit_reason & EXIT_REASON_ENTRY_FAIL ? " [entry failure]" : "",
+		 vcpu->exit_qual);
+	pksv_log("guest rip 0x%llx rsp 0x%llx rflags 0x%llx",
+		 vmread(VMCS_GUEST_RIP), vmread(VMCS_GUEST_RSP), vmread(VMCS_GUEST_RFLAGS));
+	pksv_log("guest cr0 0x%llx (shadow 0x%llx) cr3 0x%llx cr4 0x%llx (shadow 0x%llx)",
+		 vmread(VMCS_GUEST_CR0), vcpu->cr0_shadow, vmread(VMCS_GUEST_CR3),
+		 vmread(VMCS_GUEST_CR4), vcpu->cr4_shadow);
+	pksv_log("guest cs 0x%llx base 0x%llx ar 0x%llx efer 0x%llx activity %llu",
+		 vmread(VMCS_GUEST_CS_SEL), vmread(VMCS_GUEST_CS_BASE),
+		 vmread(VMCS_GUEST_CS_AR), vmread(VMCS_GUEST_EFER),
+		 vmread(VMCS_GUEST_ACTIVITY));
+	if (vcpu->regs) {
+		struct guest_regs *r = vcpu->regs;
+
+		pksv_log("guest rax 0x%llx rbx 0x%llx rcx 0x%llx rdx 0x%llx",
+			 r->rax, r->rbx, r->rcx, r->rdx);
+		pksv_log("guest rsi 0x%llx rdi 0x%llx rbp 0x%llx",
+			 r->rsi, r->rdi, r->rbp);
+	}
+	pksv_log("idt-vectoring 0x%llx entry-intr 0x%llx instr-error %llu",
+		 vmread(VMCS_IDT_VECTORING_INFO), vmread(VMCS_ENTRY_INTR_INFO),
+		 vmread(VMCS_VM_INSTR_ERROR));
+	pksv_log("last %u exits, oldest first:", EXIT_HISTORY);
+	for (unsigned int i = 0; i < EXIT_HISTORY; i++) {
+		struct exit_record *rec =
+			&vcpu->history[(vcpu->history_next + i) % EXIT_HISTORY];
+
+		if (!rec->reason && !rec->rip)
+			continue;
+		pksv_log("  %-22s rip 0x%llx qual 0x%llx",
+			 reason_name(rec->reason), rec->rip, rec->qual);
+	}
+	vcpu_print_stats(vcpu, "fatal");
+	pksv_log("halting");
+	pksv_halt();
+}

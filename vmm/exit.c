@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The life of a VM exit, in one place: the stub in vmx_asm.asm saves the
+ * guest GPRs and calls vmexit_dispatch(), which records the exit, re-queues
+ * an event whose delivery the exit interrupted, calls the handler from the
+ * table below and returns to the stub for VMRESUME.
+ */
+#include <pksvisor/format.h>
+#include <pksvisor/log.h>
+#include "exit.h"
+#include "vmx.h"
+
+const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
+	[EXIT_TRIPLE_FAULT]	= handle_triple_fault,
+	[EXIT_INIT]		= handle_init,
+	[EXIT_SIPI]		= handle_sipi,
+	[EXIT_NMI_WINDOW]	= handle_nmi_window,
+	[EXIT_CPUID]		= handle_cpuid,
+	[EXIT_INVD]		= handle_invd,
+	[EXIT_VMCALL]		= handle_vmcall,
+	[EXIT_VMCLEAR]		= handle_vmx_instruction,
+	[EXIT_VMLAUNCH]		= handle_vmx_instruction,
+	[EXIT_VMPTRLD]		= handle_vmx_instruction,
+	[EXIT_VMPTRST]		= handle_vmx_instruction,
+	[EXIT_VMREAD]		= handle_vmx_instruction,
+	[EXIT_VMRESUME]		= handle_vmx_instruction,
+	[EXIT_VMWRITE]		= handle_vmx_instruction,
+	[EXIT_VMXOFF]		= handle_vmx_instruction,
+	[EXIT_VMXON]		= handle_vmx_instruction,
+	[EXIT_INVEPT]		= handle_vmx_instruction,
+	[EXIT_INVVPID]		= handle_vmx_instruction,
+	[EXIT_VMFUNC]		= handle_vmx_instruction,
+	[EXIT_CR_ACCESS]	= handle_cr_access,
+	[EXIT_IO]		= handle_io,
+	[EXIT_RDMSR]		= handle_rdmsr,
+	[EXIT_WRMSR]		= handle_wrmsr,
+	[EXIT_ENTRY_FAIL_GUEST]	= handle_entry_failure,
+	[EXIT_ENTRY_FAIL_MSR]	= handle_entry_failure,
+	[EXIT_ENTRY_FAIL_MC]	= handle_entry_failure,
+	[EXIT_MTF]		= handle_mtf,
+	[EXIT_EPT_VIOLATION]	= handle_ept_violation,
+	[EXIT_EPT_MISCONFIG]	= handle_ept_misconfig,
+	[EXIT_PREEMPTION_TIMER]	= handle_preemption_timer,
+	[EXIT_XSETBV]		= handle_xsetbv,
+};
+
+static void record_exit(struct vcpu *vcpu, u32 basic)
+{
+	struct exit_record *rec = &vcpu->history[vcpu->history_next];
+
+	rec->reason = vcpu->exit_reason;
+	rec->rip = vcpu->guest_rip;
+	rec->qual = vcpu->exit_qual;
+	vcpu->history_next = (vcpu->history_next + 1) % EXIT_HISTORY;
+	vcpu->stats.exits++;
+	if (basic < EXIT_REASON_MAX)
+		vcpu->stats.exit_reason[basic]++;
+}
+
+/*
+ * SDM 28.2.4 / 27.2.4: an exit during event delivery (for example an EPT
+ * violation while pushing an interrupt frame) leaves the event in the
+ * IDT-vectoring field; it must be injected again or it is lost.
+ */
+static void requeue_interrupted_event(struct vcpu *vcpu)
+{
+	u32 info = vmread(VMCS_IDT_VECTORING_INFO);
+
+	if (!(info & INTR_INFO_VALID))
+		return;
+	vmwrite(VMCS_ENTRY_INTR_INFO, info & ~BIT(12));
+	if (info & INTR_INFO_ERROR_CODE)
+		vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
+	switch (info & INTR_TYPE_MASK) {
+	case INTR_TYPE_SW_INTR:
+	case INTR_TYPE_PRIV_SW_EXC:
+	case INTR_TYPE_SW_EXC:
+		vmwrite(VMCS_ENTRY_INSTR_LEN, vcpu->exit_instr_len);
+		break;
+	}
+	vcpu->injected = true;
+}
+
+static void deliver_pending_nmi(struct vcpu *vcpu)
+{
+	if (!__atomic_load_n(&vcpu->nmi_pending, __ATOMIC_RELAXED))
+		return;
+	/* Ask for an exit as soon as the guest can take the NMI. */
+	vmwrite(VMCS_PROC_CONTROLS, vmread(VMCS_PROC_CONTROLS) | PROC_NMI_WINDOW_EXITING);
+}
+
+void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
+{
+	exit_handler_fn handler = NULL;
+	u32 basic;
+
+	vcpu->regs = regs;
+	vcpu->exit_reason = vmread(VMCS_EXIT_REASON);
+	vcpu->exit_qual = vmread(VMCS_EXIT_QUALIFICATION);
+	vcpu->guest_rip = vmread(VMCS_GUEST_RIP);
+	vcpu->exit_instr_len = vmread(VMCS_EXIT_INSTR_LEN);
+	vcpu->injected = false;
+	basic = vcpu->exit_reason & 0xffff;
+	record_exit(vcpu, basic);
+
+	if (vcpu->exit_reason & EXIT_REASON_ENTRY_FAIL)
+		handle_entry_failure(vcpu);
+	requeue_interrupted_event(vcpu);
+	if (basic < EXIT_REASON_MAX)
+		handler = exit_handlers[basic];
+	if (!handler)
+		vcpu_fatal(vcpu, "unexpected VM exit");
+	handler(vcpu);
+	deliver_pending_nmi(vcpu);
+}
+
+void vmresume_failed(struct vcpu *vcpu)
+{
+	/* RSP pointed at the guest_regs block; vcpu comes from GS. */
+	vcpu = this_vcpu();
+	pksv_log("FATAL: VMRESUME failed, VM-instruction error %llu",
+		 vmread(VMCS_VM_INSTR_ERROR));
+	vcpu_fatal(vcpu, "VMRESUME failed");
+}
+
+void handle_entry_failure(struct vcpu *vcpu)
+{
+	/* SDM 26.8: the exit qualification says which check failed. */
+	pksv_log("FATAL: VM entry failed, reason %u qualification %llu",
+		 vcpu->exit_reason & 0xffff, vcpu->exit_qual);
+	vcpu_fatal(vcpu, "VM entry failure");
+}
+
+void vcpu_skip_instruction(struct vcpu *vcpu)
+{
+	u64 intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+
+	vmwrite(VMCS_GUEST_RIP, vcpu->guest_rip + vcpu->exit_instr_len);
+	if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
+		vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
+			intr & ~(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
+}
+
+void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error, u32 error)
+{
+	u32 info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector;
+
+	if (has_error) {
+		info |= INTR_INFO_ERROR_CODE;
+		vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error);
+	}
+	vmwrite(VMCS_ENTRY_INTR_INFO, info);
+	vcpu->injected = true;
+	vcpu->stats.injected++;
+}
+
+void vcpu_inject_gp(struct vcpu *vcpu)
+{
+	vcpu_inject_exception(vcpu, VEC_GP, true, 0);
+}
+
+void vcpu_inject_ud(struct vcpu *vcpu)
+{
+	vcpu_inject_exception(vcpu, VEC_UD, false, 0);
+}
+
+unsigned int vcpu_cpl(void)
+{
+	return (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
+}
+
+/* Register numbering of SDM Table 28-3; RSP (4) lives in the VMCS. */
+static const u8 gpr_slot[16] = {
+	0, 1, 2, 3, 0xff, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+};
+
+u64 vcpu_get_gpr(struct vcpu *vcpu, unsigned int index)
+{
+	index &= 15;
+	if (index == 4)
+		return vmread(VMCS_GUEST_RSP);
+	return ((u64 *)vcpu->regs)[gpr_slot[index]];
+}
+
+void vcpu_set_gpr(struct vcpu *vcpu, unsigned int index, u64 value)
+{
+	index &= 15;
+	if (index == 4)
+		vmwrite(VMCS_GUEST_RSP, value);
+	else
+		((u64 *)vcpu->regs)[gpr_slot[index]] = value;
+}
+
+void handle_nmi_window(struct vcpu *vcpu)
+{
+	vmwrite(VMCS_PROC_CONTROLS, vmread(VMCS_PROC_CONTROLS) & ~PROC_NMI_WINDOW_EXITING);
+	if (vcpu->injected)
+		return;		/* try again after this event */
+	__atomic_store_n(&vcpu->nmi_pending, 0, __ATOMIC_RELAXED);
+	vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VEC_NMI);
+	vcpu->injected = true;
+	vcpu->stats.injected++;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * VM-exit handling: the dispatch table (vmm/exit.c) and the helpers every
+ * handler uses.  docs/vm-exits.md walks through the life of an exit.
+ */
+#ifndef PKSVISOR_EXIT_H
+#define PKSVISOR_EXIT_H
+
+#include "vcpu.h"
+
+typedef void (*exit_handler_fn)(struct vcpu *vcpu);
+
+/* The table, indexed by basic exit reason; NULL slots are unexpected exits. */
+extern const exit_handler_fn exit_handlers[EXIT_REASON_MAX];
+
+/* Move past the exiting instruction (clears STI/MOV-SS blocking). */
+void vcpu_skip_instruction(struct vcpu *vcpu);
+/* Queue a hardware exception for the next VM entry. */
+void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error, u32 error);
+void vcpu_inject_gp(struct vcpu *vcpu);
+void vcpu_inject_ud(struct vcpu *vcpu);
+/* Guest CPL from SS.DPL (SDM 25.4.1). */
+unsigned int vcpu_cpl(void);
+u64 vcpu_get_gpr(struct vcpu *vcpu, unsigned int index);
+void vcpu_set_gpr(struct vcpu *vcpu, unsigned int index, u64 value);
+
+/* Fatal: dump the vCPU (reason, qualification, state, last exits) and halt. */
+void __attribute__((noreturn)) vcpu_fatal(struct vcpu *vcpu, const char *why);
+/* Print the human table and the machine line of this vCPU. */
+void vcpu_print_stats(struct vcpu *vcpu, const char *why);
+/* Arm the preemption timer for the next periodic statistics print. */
+void vcpu_arm_stats_timer(struct vcpu *vcpu);
+void ept_flush(struct hv *hv);
+
+/* Handlers (one file per concern) */
+void handle_cpuid(struct vcpu *vcpu);
+void handle_rdmsr(struct vcpu *vcpu);
+void handle_wrmsr(struct vcpu *vcpu);
+void handle_cr_access(struct vcpu *vcpu);
+void handle_io(struct vcpu *vcpu);
+void handle_xsetbv(struct vcpu *vcpu);
+void handle_invd(struct vcpu *vcpu);
+void handle_vmx_instruction(struct vcpu *vcpu);
+void handle_vmcall(struct vcpu *vcpu);
+void handle_ept_violation(struct vcpu *vcpu);
+void handle_ept_misconfig(struct vcpu *vcpu);
+void handle_mtf(struct vcpu *vcpu);
+void handle_triple_fault(struct vcpu *vcpu);
+void handle_init(struct vcpu *vcpu);
+void handle_sipi(struct vcpu *vcpu);
+void handle_nmi_window(struct vcpu *vcpu);
+void handle_preemption_timer(struct vcpu *vcpu);
+void handle_entry_failure(struct vcpu *vcpu);
+
+#endif

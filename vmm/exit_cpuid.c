@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+/*
+ * CPUID (exit reason 10; CPUID always exits in VMX non-root, SDM 26.1.2).
+ * The guest sees the real CPU except: VMX hidden (pksvisor offers no nested
+ * virtualization), the hypervisor-present bit set, and pksvisor's leaves at
+ * 0x40000000 (include/pksvisor/hypercall.h).
+ */
+#include <pksvisor/hypercall.h>
+#include "exit.h"
+#include "vmx.h"
+
+static void pksvisor_leaf(struct vcpu *vcpu, u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d)
+{
+	*a = *b = *c = *d = 0;
+	switch (leaf) {
+	case PKSV_CPUID_LEAF_BASE:
+		*a = PKSV_CPUID_LEAF_MAX;
+		*b = PKSV_CPUID_SIG_EBX;
+		*c = PKSV_CPUID_SIG_ECX;
+		*d = PKSV_CPUID_SIG_EDX;
+		break;
+	case PKSV_CPUID_LEAF_INFO:
+		*a = PKSV_ABI_VERSION;
+		*b = PKSV_FEAT_STATS;
+		break;
+	}
+}
+
+void handle_cpuid(struct vcpu *vcpu)
+{
+	struct guest_regs *r = vcpu->regs;
+	u32 leaf = (u32)r->rax, sub = (u32)r->rcx;
+	u32 a, b, c, d;
+
+	if (leaf >= PKSV_CPUID_LEAF_BASE && leaf <= 0x400000ff) {
+		pksvisor_leaf(vcpu, leaf, &a, &b, &c, &d);
+	} else {
+		cpuid_count(leaf, sub, &a, &b, &c, &d);
+		/*
+		 * OSXSAVE and OSPKE mirror CR4 bits; CPUID ran with the
+		 * host's CR4, so report the guest's instead.
+		 */
+		if (leaf == 1) {
+			c &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE);
+			c |= CPUID1_ECX_HYPERVISOR;
+			if (vmread(VMCS_GUEST_CR4) & CR4_OSXSAVE)
+				c |= CPUID1_ECX_OSXSAVE;
+		} else if (leaf == 7 && sub == 0) {
+			/* PKS is offered by pks/ only (not yet: hidden). */
+			c &= ~(CPUID7_ECX_OSPKE | CPUID7_ECX_PKS);
+			if (vmread(VMCS_GUEST_CR4) & CR4_PKE)
+				c |= CPUID7_ECX_OSPKE;
+		}
+	}
+	r->rax = a;
+	r->rbx = b;
+	r->rcx = c;
+	r->rdx = d;
+	vcpu_skip_instruction(vcpu);
+}

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+/*
+ * VMCALL dispatcher (exit reason 18).  The ABI is in
+ * include/pksvisor/hypercall.h and docs/hypercalls.md.  Calls are looked
+ * up in a table; a failed call writes nothing but RAX.
+ */
+#include <pksvisor/log.h>
+#include "exit.h"
+#include "hypercall.h"
+#include "vmx.h"
+
+typedef s64 (*hypercall_fn)(struct vcpu *vcpu, struct hc_args *a);
+
+static s64 hc_version(struct vcpu *vcpu, struct hc_args *a)
+{
+	a->out[0] = PKSV_ABI_VERSION;
+	a->out[1] = PKSV_FEAT_STATS;
+	a->out[2] = PKSV_BACKEND_OFF;
+	return 0;
+}
+
+static s64 hc_print_stats(struct vcpu *vcpu, struct hc_args *a)
+{
+	vcpu_print_stats(vcpu, "requested by hypercall");
+	return 0;
+}
+
+static u64 counter_value(struct vcpu *vcpu, u64 id)
+{
+	struct vcpu_stats *st = &vcpu->stats;
+
+	switch (id) {
+	case PKSV_CTR_EXITS:		return st->exits;
+	case PKSV_CTR_HYPERCALLS: {
+		u64 sum = 0;
+
+		for (unsigned int i = 0; i < PKSV_HC_MAX; i++)
+			sum += st->hypercalls[i];
+		return sum;
+	}
+	case PKSV_CTR_EPT_VIOLATIONS:	return st->ept_violations;
+	case PKSV_CTR_HIDDEN_ACCESS:	return st->hidden_access;
+	case PKSV_CTR_INJECTED:		return st->injected;
+	case PKSV_CTR_CPUID_EXITS:	return st->exit_reason[EXIT_CPUID];
+	case PKSV_CTR_MSR_EXITS:
+		return st->exit_reason[EXIT_RDMSR] + st->exit_reason[EXIT_WRMSR];
+	case PKSV_CTR_PKRS_WRITES:	return st->pkrs_writes;
+	case PKSV_CTR_PK_FAULTS:
+		return st->pk_fault_injected + st->pk_fault_unprotected +
+		       st->pk_fault_table;
+	}
+	return 0;
+}
+
+static s64 hc_get_counter(struct vcpu *vcpu, struct hc_args *a)
+{
+	if (!hypercall_counter_valid(a->in[0]))
+		return -PKSV_EINVAL;
+	a->out[0] = counter_value(vcpu, a->in[0]);
+	return 0;
+}
+
+static s64 hc_nop(struct vcpu *vcpu, struct hc_args *a)
+{
+	a->out[0] = ~a->in[0];
+	return 0;
+}
+
+static s64 hc_selftest_info(struct vcpu *vcpu, struct hc_args *a)
+{
+	/* The first pool page: inside pksvisor, hidden from the guest. */
+	a->out[0] = vcpu->hv->pool.base;
+	return 0;
+}
+
+static const hypercall_fn hypercalls[PKSV_HC_MAX] = {
+	[PKSV_HC_VERSION]	= hc_version,
+	[PKSV_HC_PRINT_STATS]	= hc_print_stats,
+	[PKSV_HC_GET_COUNTER]	= hc_get_counter,
+	[PKSV_HC_NOP]		= hc_nop,
+	[PKSV_HC_SELFTEST_INFO]	= hc_selftest_info,
+};
+
+void handle_vmcall(struct vcpu *vcpu)
+{
+	struct guest_regs *r = vcpu->regs;
+	struct hc_args a = { .in = { r->rbx, r->rcx, r->rdx, r->rsi } };
+	hypercall_fn fn = NULL;
+	u32 nr;
+	s64 ret;
+
+	if (hypercall_decode(r->rax, vcpu_cpl(), &nr)) {
+		vcpu_inject_ud(vcpu);
+		return;
+	}
+	if (nr < PKSV_HC_MAX) {
+		fn = hypercalls[nr];
+		vcpu->stats.hypercalls[nr]++;
+	}
+	a.out[0] = r->rbx;
+	a.out[1] = r->rcx;
+	a.out[2] = r->rdx;
+	ret = fn ? fn(vcpu, &a) : -PKSV_ENOSYS;
+	if (ret == 0) {
+		r->rbx = a.out[0];
+		r->rcx = a.out[1];
+		r->rdx = a.out[2];
+	} else {
+		vcpu->stats.hypercall_errors++;
+	}
+	r->rax = (u64)ret;
+	vcpu_skip_instruction(vcpu);
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PKSVISOR_HYPERCALL_INTERNAL_H
+#define PKSVISOR_HYPERCALL_INTERNAL_H
+
+#include <pksvisor/types.h>
+#include <pksvisor/hypercall.h>
+
+struct hc_args {
+	u64 in[4];		/* RBX, RCX, RDX, RSI */
+	u64 out[3];		/* RBX, RCX, RDX (written back only on success) */
+};
+
+/*
+ * Decode RAX of a VMCALL made at cpl.  Returns 0 and the call number, or -1
+ * when the caller must get #UD (CPL > 0 or wrong magic): to such a caller
+ * pksvisor is indistinguishable from a CPU without a hypervisor.
+ */
+int hypercall_decode(u64 rax, unsigned int cpl, u32 *nr);
+
+/* Validate a counter id for PKSV_HC_GET_COUNTER. */
+static inline bool hypercall_counter_valid(u64 id)
+{
+	return id < PKSV_CTR_MAX;
+}
+
+#endif

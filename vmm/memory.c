@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+#include <pksvisor/format.h>
+#include "memory.h"
+
+void pool_init(struct page_pool *pool, u64 base, u64 size)
+{
+	pool->base = base;
+	pool->size = size;
+	pool->next = base;
+	pool->lock.locked = 0;
+}
+
+u64 pool_alloc_pages(struct page_pool *pool, u64 count)
+{
+	u64 pa = 0;
+
+	spin_lock(&pool->lock);
+	if (count && pool->next + count * PAGE_SIZE <= pool->base + pool->size) {
+		pa = pool->next;
+		pool->next += count * PAGE_SIZE;
+	}
+	spin_unlock(&pool->lock);
+	if (pa)
+		pksv_memset((void *)(uintptr_t)pa, 0, count * PAGE_SIZE);
+	return pa;
+}
+
+u64 pool_alloc_page(struct page_pool *pool)
+{
+	return pool_alloc_pages(pool, 1);
+}
+
+u64 pool_alloc_ept(void *pool)
+{
+	return pool_alloc_page(pool);
+}
+
+bool pool_contains(const struct page_pool *pool, u64 pa)
+{
+	return pa >= pool->base && pa < pool->base + pool->size;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pksvisor's page pool: one EfiReservedMemoryType reservation made at boot
+ * (boot/efi_main.c), handed out page by page.  Nothing is ever freed: the
+ * hypervisor's structures live as long as the machine.
+ */
+#ifndef PKSVISOR_MEMORY_H
+#define PKSVISOR_MEMORY_H
+
+#include "vcpu.h"
+
+void pool_init(struct page_pool *pool, u64 base, u64 size);
+/* Zeroed, 4 KiB aligned pages; 0 when the pool is exhausted. */
+u64 pool_alloc_pages(struct page_pool *pool, u64 count);
+u64 pool_alloc_page(struct page_pool *pool);
+/* Adapter for struct ept's allocator. */
+u64 pool_alloc_ept(void *pool);
+bool pool_contains(const struct page_pool *pool, u64 pa);
+
+#endif

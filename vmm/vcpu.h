@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hypervisor's state: one struct hv (set up at boot, then read-mostly;
+ * its mutable parts have their own locks) and one struct vcpu per
+ * virtualized CPU (only touched by that CPU in VMX root).
+ */
+#ifndef PKSVISOR_VCPU_H
+#define PKSVISOR_VCPU_H
+
+#include <pksvisor/types.h>
+#include <pksvisor/config.h>
+#include <pksvisor/ept.h>
+#include <pksvisor/mtrr.h>
+#include <pksvisor/stats.h>
+#include "vmx_caps.h"
+
+/* Guest GPRs as the exit stub (vmm/vmx_asm.asm) pushes them. */
+struct guest_regs {
+	u64 rax, rcx, rdx, rbx, rbp, rsi, rdi;
+	u64 r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+struct spinlock {
+	volatile u32 locked;
+};
+
+static inline void spin_lock(struct spinlock *l)
+{
+	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
+		while (l->locked)
+			asm volatile("pause");
+}
+
+static inline void spin_unlock(struct spinlock *l)
+{
+	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+}
+
+/* Page pool in EfiReservedMemoryType memory (boot/memory.c). */
+struct page_pool {
+	struct spinlock lock;
+	u64 base, size;		/* the whole reservation: hidden from the guest */
+	u64 next;		/* bump pointer */
+};
+
+#define MAX_RAM_RANGES	128
+
+struct ram_range {
+	u64 start, end;		/* [start, end) conventional-type guest RAM */
+};
+
+struct hv {
+	struct pksv_config cfg;
+	struct vmx_msrs msrs;
+	struct vmx_setup vmx;
+	struct page_pool pool;
+	struct mtrr_state mtrr;
+	struct ept ept;			/* the guest's identity EPT */
+	struct spinlock ept_lock;	/* EPT changes after launch */
+	u64 eptp;
+	u64 scratch_hpa;		/* 0xff page standing in for hidden memory */
+	u64 phys_limit;			/* EPT maps [0, phys_limit) */
+	struct ram_range ram[MAX_RAM_RANGES];
+	unsigned int nr_ram;
+	u64 host_cr3;
+	u64 host_gdt, host_idt, host_tss;
+	u64 tsc_per_sec;
+	u16 pm1a_cnt_port;		/* ACPI sleep control, 0 if unknown */
+	struct spinlock log_lock;
+};
+
+#define EXIT_HISTORY	16
+
+struct exit_record {
+	u32 reason;
+	u64 rip;
+	u64 qual;
+};
+
+struct vcpu {
+	struct vcpu *self;		/* host GS:0 points here */
+	unsigned int id;
+	struct hv *hv;
+	u64 vmxon_pa;
+	u64 vmcs_pa;
+	u64 msr_bitmap_pa;
+	u64 io_bitmap_a_pa, io_bitmap_b_pa;
+	u64 stack_top;
+	struct guest_regs *regs;	/* valid during exit handling */
+
+	/* Per-exit cache */
+	u32 exit_reason;
+	u64 exit_qual;
+	u64 guest_rip;
+	u32 exit_instr_len;
+	bool injected;			/* an event is queued for this entry */
+
+	/* Guest state pksvisor virtualizes */
+	u64 cr0_shadow, cr4_shadow;
+	u64 efer;
+	u8 shutdown_idx;		/* progress through "Shutdown" on port 0x8900 */
+
+	/* Hidden-memory access in progress (EPT -> scratch, MTF) */
+	bool hidden_pending;
+	u64 hidden_gpa;
+
+	/* NMI that hit while in VMX root: re-injected at the next window */
+	volatile u32 nmi_pending;
+
+	u64 last_stats_tsc;
+	struct vcpu_stats stats;
+	struct exit_record history[EXIT_HISTORY];
+	unsigned int history_next;
+};
+
+/* Host per-CPU pointer (GS base). */
+static inline struct vcpu *this_vcpu(void)
+{
+	struct vcpu *v;
+
+	asm volatile("movq %%gs:0, %0" : "=r"(v));
+	return v;
+}
+
+#endif

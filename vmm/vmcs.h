@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PKSVISOR_VMCS_H
+#define PKSVISOR_VMCS_H
+
+#include "vcpu.h"
+
+/* Allocate the vCPU's VMX structures (VMXON region, VMCS, bitmaps, stack). */
+int vcpu_alloc(struct hv *hv, struct vcpu *vcpu, unsigned int id);
+/* Enter VMX root on this CPU (CR0/CR4 fixed bits, VMXON). */
+int vmx_enable(struct vcpu *vcpu, char *err, size_t errlen);
+/*
+ * Load the VMCS with host state, controls and the *current* CPU state as
+ * guest state; vmx_launch() then continues this very context as the guest.
+ */
+int vmcs_setup(struct vcpu *vcpu);
+int vmx_launch(void);
+/* Intercept the given MSR's reads and/or writes. */
+void msr_bitmap_intercept(struct vcpu *vcpu, u32 msr, bool read, bool write);
+void io_bitmap_intercept(struct vcpu *vcpu, u16 port);
+
+#endif

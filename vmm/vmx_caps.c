@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+/*
+ * VMX capability checks and control computation (SDM Vol. 3C 24.7,
+ * Vol. 3D Appendix A).  Pure apart from vmx_read_msrs(), which lives in
+ * vmx_read.c so this file also builds for host unit tests.
+ */
+#include <pksvisor/format.h>
+#include "vmx.h"
+#include "vmx_caps.h"
+
+u32 vmx_adjust_control(u64 cap, u32 desired, u32 required, u32 *missing)
+{
+	u32 must_be_one = (u32)cap;
+	u32 may_be_one = (u32)(cap >> 32);
+	u32 value = (desired | required | must_be_one) & may_be_one;
+
+	if (missing)
+		*missing = required & ~may_be_one;
+	return value;
+}
+
+static int fail(char *err, size_t errlen, const char *why)
+{
+	pksv_snprintf(err, errlen, "%s", why);
+	return -1;
+}
+
+int vmx_compute_setup(const struct vmx_msrs *m, const struct vmx_wants *w,
+		      struct vmx_setup *s, bool *fc_lock_needed,
+		      char *err, size_t errlen)
+{
+	bool true_ctls = m->basic & VMX_BASIC_TRUE_CTLS;
+	u64 pin_cap = true_ctls ? m->true_pinbased : m->pinbased;
+	u64 proc_cap = true_ctls ? m->true_procbased : m->procbased;
+	u64 exit_cap = true_ctls ? m->true_exit : m->exit;
+	u64 entry_cap = true_ctls ? m->true_entry : m->entry;
+	u32 missing, want;
+
+	pksv_memset(s, 0, sizeof(*s));
+	*fc_lock_needed = false;
+
+	if (!m->cpuid_vmx)
+		return fail(err, errlen, "CPU does not support VMX (CPUID.1:ECX[5] clear)");
+
+	/* SDM 24.7: VMXON outside SMX needs IA32_FEATURE_CONTROL bit 2 with the lock set. */
+	if (m->feature_control & FEATURE_CONTROL_LOCK) {
+		if (!(m->feature_control & FEATURE_CONTROL_VMX))
+			return fail(err, errlen,
+				    "VMX disabled by firmware (IA32_FEATURE_CONTROL locked with bit 2 clear)");
+	} else {
+		*fc_lock_needed = true;
+	}
+
+	s->vmcs_revision = (u32)m->basic & 0x7fffffff;
+	s->vmcs_size = (u32)(m->basic >> 32) & 0x1fff;
+	if (s->vmcs_size == 0 || s->vmcs_size > PAGE_SIZE)
+		return fail(err, errlen, "unsupported VMCS size in IA32_VMX_BASIC");
+	/* Bits 53:50 memory type for VMCS accesses: pksvisor needs WB (6). */
+	if (((m->basic >> 50) & 0xf) != 6)
+		return fail(err, errlen, "VMCS memory type is not write-back");
+
+	/* Primary: MSR and I/O bitmaps, secondary controls. */
+	want = PROC_USE_MSR_BITMAPS | PROC_USE_IO_BITMAPS | PROC_SECONDARY;
+	s->proc = vmx_adjust_control(proc_cap, 0, want, &missing);
+	if (missing)
+		return fail(err, errlen, "VMX lacks MSR/I/O bitmaps or secondary controls");
+	/* CR3 exiting must be clearable: with EPT pksvisor does not need it. */
+	if (s->proc & (PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING))
+		return fail(err, errlen, "VMX cannot disable CR3-load exiting (no true controls)");
+
+	/* Secondary: EPT is mandatory, the rest where the CPU offers it. */
+	want = PROC2_VPID | PROC2_UNRESTRICTED;
+	if (m->cpuid_rdtscp)
+		want |= PROC2_RDTSCP;
+	if (m->cpuid_invpcid)
+		want |= PROC2_INVPCID;
+	if (m->cpuid_xsaves)
+		want |= PROC2_XSAVES;
+	if (m->cpuid_waitpkg)
+		want |= PROC2_USER_WAIT_PAUSE;
+	if (w->vmfunc_eptp)
+		want |= PROC2_VMFUNC;
+	s->proc2 = vmx_adjust_control(m->procbased2, want, PROC2_EPT, &missing);
+	if (missing)
+		return fail(err, errlen, "VMX lacks EPT (secondary control bit 1)");
+	/*
+	 * A guest that uses RDTSCP/INVPCID/XSAVES would get #UD if the CPU
+	 * reports the instruction but VMX cannot enable it for the guest.
+	 */
+	if ((want & ~s->proc2) & (PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES))
+		return fail(err, errlen,
+			    "VMX cannot enable RDTSCP/INVPCID/XSAVES that the CPU reports");
+	if (!(m->ept_vpid_cap & EPT_CAP_WALK4) || !(m->ept_vpid_cap & EPT_CAP_WB))
+		return fail(err, errlen, "EPT lacks 4-level walks or write-back paging structures");
+	if (!(m->ept_vpid_cap & EPT_CAP_INVEPT) ||
+	    !(m->ept_vpid_cap & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL)))
+		return fail(err, errlen, "EPT lacks INVEPT");
+
+	s->has_unrestricted = s->proc2 & PROC2_UNRESTRICTED;
+	s->has_vpid = (s->proc2 & PROC2_VPID) &&
+		      (m->ept_vpid_cap & VPID_CAP_INVVPID) &&
+		      (m->ept_vpid_cap & (VPID_CAP_SINGLE | VPID_CAP_ALL));
+	if (!s->has_vpid)
+		s->proc2 &= ~PROC2_VPID;
+	s->has_invvpid_single = m->ept_vpid_cap & VPID_CAP_SINGLE;
+	s->has_invept_single = m->ept_vpid_cap & EPT_CAP_INVEPT_SINGLE;
+	s->has_ept_1g = m->ept_vpid_cap & EPT_CAP_1G;
+	s->has_ept_ad = m->ept_vpid_cap & EPT_CAP_AD;
+	/* VMFUNC leaf 0 (EPTP switching) is bit 0 of IA32_VMX_VMFUNC. */
+	s->has_vmfunc_eptp = (s->proc2 & PROC2_VMFUNC) && (m->vmfunc & 1);
+	if (!s->has_vmfunc_eptp)
+		s->proc2 &= ~PROC2_VMFUNC;
+	s->has_wait_sipi = m->misc & VMX_MISC_ACT_WAIT_SIPI;
+
+	/* Pin-based: nothing required; the preemption timer when asked. */
+	want = w->preemption_timer ? PIN_PREEMPTION_TIMER : 0;
+	s->pin = vmx_adjust_control(pin_cap, want, 0, NULL);
+	if (s->pin & (PIN_EXT_INTR_EXITING | PIN_NMI_EXITING))
+		return fail(err, errlen, "VMX cannot run without interrupt exiting");
+
+	want = EXIT_SAVE_DEBUG | EXIT_SAVE_PAT | EXIT_LOAD_PAT;
+	if (w->preemption_timer)
+		want |= EXIT_SAVE_PREEMPT;
+	if (w->pks_hw)
+		want |= EXIT_LOAD_PKRS;
+	s->exit = vmx_adjust_control(exit_cap, want,
+				     EXIT_HOST_ADDR_SPACE | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
+				     &missing);
+	if (missing)
+		return fail(err, errlen, "VMX cannot save/load EFER or return to 64-bit host");
+	/* Interrupts stay pending in the guest's APIC; never acknowledge on exit. */
+	s->exit &= ~EXIT_ACK_INTR;
+
+	want = ENTRY_LOAD_DEBUG | ENTRY_LOAD_PAT | ENTRY_IA32E_GUEST;
+	if (w->pks_hw)
+		want |= ENTRY_LOAD_PKRS;
+	s->entry = vmx_adjust_control(entry_cap, want, ENTRY_LOAD_EFER, &missing);
+	if (missing)
+		return fail(err, errlen, "VMX cannot load guest EFER on entry");
+
+	s->has_preemption_timer = (s->pin & PIN_PREEMPTION_TIMER) &&
+				  (s->exit & EXIT_SAVE_PREEMPT);
+	if (!s->has_preemption_timer) {
+		s->pin &= ~PIN_PREEMPTION_TIMER;
+		s->exit &= ~EXIT_SAVE_PREEMPT;
+	}
+	/* SDM 25.7.1 / 25.8.1: PKRS load controls come as a pair. */
+	s->has_pks_controls = m->cpuid_pks && (s->exit & EXIT_LOAD_PKRS) &&
+			      (s->entry & ENTRY_LOAD_PKRS);
+	if (!s->has_pks_controls) {
+		s->exit &= ~EXIT_LOAD_PKRS;
+		s->entry &= ~ENTRY_LOAD_PKRS;
+	}
+
+	/*
+	 * Guest/host masks: every CR bit VMX fixes (SDM A.7, A.8) plus
+	 * CR4.VMXE (hidden from the guest) and CR4.PKS (virtualized).  With
+	 * unrestricted guest, CR0.PE and CR0.PG are the guest's own
+	 * (SDM 26.3.1.1).
+	 */
+	s->cr0_mask = (m->cr0_fixed0 | ~m->cr0_fixed1) & 0xffffffffull;
+	if (s->has_unrestricted)
+		s->cr0_mask &= ~(CR0_PE | CR0_PG);
+	s->cr4_mask = ((m->cr4_fixed0 | ~m->cr4_fixed1) & 0xffffffffull) |
+		      CR4_VMXE | CR4_PKS;
+	return 0;
+}
