@@ -28,7 +28,7 @@ struct arena {
 	size_t limit;		/* fail allocations beyond this many */
 };
 
-static uint64_t arena_alloc(void *ctx)
+static u64 arena_alloc(void *ctx)
 {
 	struct arena *a = ctx;
 	uint8_t *p;
@@ -88,7 +88,7 @@ static void expect_leaf(struct ept *ept, uint64_t gpa, int want_level,
 			uint64_t want_attrs)
 {
 	int level = -1;
-	uint64_t *e = ept_lookup(ept, gpa, &level);
+	u64 *e = ept_lookup(ept, gpa, &level);
 	uint64_t size;
 
 	if (!e)
@@ -202,7 +202,7 @@ static void test_unaligned_bounds(void **state)
 static void test_split_keeps_neighbours(void **state)
 {
 	struct ept ept;
-	uint64_t *e;
+	u64 *e;
 	int level;
 
 	map_ovmf(state, true, &ept);
@@ -247,7 +247,7 @@ static void test_protect_one_page(void **state)
 	assert_int_equal(ept_protect_4k(&ept, gpa, EPT_READ), 0);
 	expect_leaf(&ept, gpa, 1, EPT_READ | WB);
 	for (pa = GiB; pa < 2 * GiB; pa += 4096) {
-		uint64_t *e = ept_lookup(&ept, pa, &level);
+		u64 *e = ept_lookup(&ept, pa, &level);
 
 		assert_non_null(e);
 		if (pa == gpa)
@@ -277,7 +277,7 @@ static void test_set_4k_unmapped(void **state)
 {
 	struct arena *a = arena_new(8);
 	struct ept ept;
-	uint64_t *e;
+	u64 *e;
 	int level = 0;
 
 	*state = a;
@@ -333,7 +333,7 @@ static void test_alloc_failure(void **state)
 	struct arena *a = arena_new(16);
 	struct mtrr_state m;
 	struct ept ept;
-	uint64_t *e;
+	u64 *e;
 	int level;
 
 	*state = a;
