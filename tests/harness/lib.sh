@@ -28,9 +28,9 @@ now_ms() {
 
 # kill_group PID: stop a process group started with setsid, TERM then KILL.
 kill_group() {
-	local pid=$1 i
+	local pid=$1
 	kill -TERM -- "-$pid" 2>/dev/null || return 0
-	for i in 1 2 3 4 5 6 7 8 9 10; do
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		kill -0 -- "-$pid" 2>/dev/null || return 0
 		sleep 0.2
 	done
@@ -42,6 +42,7 @@ kill_group() {
 # extended regex UNTIL (then give it GRACE seconds to end by itself).
 # Sets WATCH_RESULT to exited|until|timeout and WATCH_STATUS to the exit
 # status of PID when it exited.
+# shellcheck disable=SC2034  # WATCH_* are read by the caller
 run_watched() {
 	local pid=$1 serial=$2 timeout=$3 until=$4 grace=$5
 	local deadline=$(( $(now_ms) + timeout * 1000 )) matched_at=""

@@ -69,7 +69,7 @@ truncate -s $((TOTAL * 512)) "$TMP"
 # Partition entry 1 at offset 446: inactive, type 0xEF (EFI system).
 ENTRY="\\x00$(chs_bytes $PART_LBA)\\xef$(chs_bytes $((TOTAL - 1)))"
 ENTRY="$ENTRY$(le32 $PART_LBA)$(le32 $PART_SECTORS)"
-printf "$ENTRY" | dd of="$TMP" bs=1 seek=446 conv=notrunc status=none
+printf '%b' "$ENTRY" | dd of="$TMP" bs=1 seek=446 conv=notrunc status=none
 printf '\x55\xaa' | dd of="$TMP" bs=1 seek=510 conv=notrunc status=none
 
 # mkfs.vfat counts BLOCKS in KiB.
@@ -77,12 +77,15 @@ mkfs.vfat -F 16 -n PKSVESP -g "$HEADS/$SPT" -h "$PART_LBA" \
 	--offset "$PART_LBA" "$TMP" $((PART_SECTORS / 2)) >/dev/null
 
 IMG="$TMP@@$((PART_LBA * 512))"
-export MTOOLS_SKIP_CHECK=1 MTOOLS_NO_VFAT=0
+export MTOOLS_SKIP_CHECK=1
 declare -A made=()
 for spec in "$@"; do
 	src="${spec%%:*}"
 	dest="${spec#*:}"
-	[ "$src" != "$spec" ] && [ -n "$dest" ] || { echo "mkesp: bad spec '$spec' (want SRC:DEST)" >&2; exit 2; }
+	if [ "$src" = "$spec" ] || [ -z "$dest" ]; then
+		echo "mkesp: bad spec '$spec' (want SRC:DEST)" >&2
+		exit 2
+	fi
 	case "$dest" in /*) ;; *) dest="/$dest" ;; esac
 	dest="${dest//\\//}"
 	# Create each parent directory once, top-down.

@@ -11,8 +11,8 @@
 #
 # Exit status: 0 when QEMU ended by itself (power-off or reset, as
 # -no-reboot turns a reset into an exit) or when --until matched; the
-# guest's code when it wrote V to port 0xf4 (QEMU exits with 2V+1);
-# 124 on timeout; 2 on usage errors.
+# guest's code V when it wrote V >= 1 to port 0xf4 (QEMU exits with 2V+1);
+# 1 when QEMU failed (see qemu.log); 124 on timeout; 2 on usage errors.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/lib.sh"
@@ -77,7 +77,8 @@ SECS="$((ELAPSED / 1000)).$(printf %03d $((ELAPSED % 1000)))"
 
 case "$WATCH_RESULT" in
 exited)
-	if [ "$WATCH_STATUS" -ne 0 ] && [ $((WATCH_STATUS & 1)) -eq 1 ] && [ "$WATCH_STATUS" -lt 124 ]; then
+	# QEMU's own errors also exit 1, so only 3, 5, ... are guest codes.
+	if [ "$WATCH_STATUS" -ge 3 ] && [ $((WATCH_STATUS & 1)) -eq 1 ] && [ "$WATCH_STATUS" -lt 124 ]; then
 		code=$((WATCH_STATUS >> 1))
 		echo "run-qemu: guest exited through isa-debug-exit with code $code after ${SECS}s" >&2
 		exit "$code"
