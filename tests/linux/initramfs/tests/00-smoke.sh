@@ -1,0 +1,14 @@
+#!/bin/sh
+# Smoke test: the guest userspace works and sees its persistent memory.
+echo "KTAP version 1"
+echo "1..2"
+if [ -r /proc/version ]; then
+	echo "ok 1 kernel_version # $(cut -d' ' -f1-3 /proc/version)"
+else
+	echo "not ok 1 kernel_version"
+fi
+if [ -b /dev/pmem0 ]; then
+	echo "ok 2 pmem0_present"
+else
+	echo "not ok 2 pmem0_present # /dev/pmem0 missing (memmap=nn!ss?)"
+fi
