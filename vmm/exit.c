@@ -11,6 +11,7 @@
 #include "vmx.h"
 
 const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
+	[EXIT_EXCEPTION_NMI]	= handle_exception,
 	[EXIT_TRIPLE_FAULT]	= handle_triple_fault,
 	[EXIT_INIT]		= handle_init,
 	[EXIT_SIPI]		= handle_sipi,
@@ -105,6 +106,7 @@ void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 
 	if (vcpu->exit_reason & EXIT_REASON_ENTRY_FAIL)
 		handle_entry_failure(vcpu);
+	vcpu_mtf_probe_exit(vcpu);
 	requeue_interrupted_event(vcpu);
 	if (basic < EXIT_REASON_MAX)
 		handler = exit_handlers[basic];
@@ -189,6 +191,22 @@ void vcpu_set_gpr(struct vcpu *vcpu, unsigned int index, u64 value)
 		vmwrite(VMCS_GUEST_RSP, value);
 	else
 		((u64 *)vcpu->regs)[gpr_slot[index]] = value;
+}
+
+/*
+ * Exceptions selected by the exception bitmap (SDM 25.6.3): #DB while
+ * single-stepping; #PF for PKS once pks/ enables it.
+ */
+void handle_exception(struct vcpu *vcpu)
+{
+	u32 info = vmread(VMCS_EXIT_INTR_INFO);
+	u8 vector = info & 0xff;
+
+	if ((info & INTR_TYPE_MASK) == INTR_TYPE_HW_EXCEPTION && vector == VEC_DB) {
+		step_debug_exception(vcpu);
+		return;
+	}
+	vcpu_fatal(vcpu, "unexpected exception exit");
 }
 
 void handle_nmi_window(struct vcpu *vcpu)

@@ -32,7 +32,14 @@ void vcpu_print_stats(struct vcpu *vcpu, const char *why);
 void vcpu_arm_stats_timer(struct vcpu *vcpu);
 void ept_flush(struct hv *hv);
 
+/* Single-stepping (vmm/single_step.c) */
+void vcpu_step_begin(struct vcpu *vcpu, enum step_reason why);
+void vcpu_mtf_probe_exit(struct vcpu *vcpu);
+void step_debug_exception(struct vcpu *vcpu);
+void hidden_access_done(struct vcpu *vcpu);
+
 /* Handlers (one file per concern) */
+void handle_exception(struct vcpu *vcpu);
 void handle_cpuid(struct vcpu *vcpu);
 void handle_rdmsr(struct vcpu *vcpu);
 void handle_wrmsr(struct vcpu *vcpu);

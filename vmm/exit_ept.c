@@ -5,7 +5,7 @@
  * pksvisor's own memory is absent from the guest's EPT.  A guest access to
  * it exits here; pksvisor refuses it by pointing that one guest page at a
  * scratch page filled with 0xff (what a read of nonexistent memory returns
- * on a PC), letting the single instruction complete under MTF, then making
+ * on a PC), letting the single instruction complete (vmm/single_step.c), then making
  * the page absent again and refilling the scratch page.  The access is
  * counted, never performed on pksvisor memory, and the guest continues.
  */
@@ -52,7 +52,7 @@ void handle_ept_violation(struct vcpu *vcpu)
 		if (q & EPTQ_NMI_UNBLOCK)
 			vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
 				vmread(VMCS_GUEST_INTERRUPTIBILITY) | INTR_BLOCK_NMI);
-		vmwrite(VMCS_PROC_CONTROLS, vmread(VMCS_PROC_CONTROLS) | PROC_MTF);
+		vcpu_step_begin(vcpu, STEP_HIDDEN);
 		return;
 	}
 	pksv_log("EPT violation: gpa 0x%llx qualification 0x%llx linear 0x%llx",
@@ -60,13 +60,11 @@ void handle_ept_violation(struct vcpu *vcpu)
 	vcpu_fatal(vcpu, "EPT violation outside pksvisor memory");
 }
 
-void handle_mtf(struct vcpu *vcpu)
+/* The refused access completed against the scratch page: hide it again. */
+void hidden_access_done(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
 
-	vmwrite(VMCS_PROC_CONTROLS, vmread(VMCS_PROC_CONTROLS) & ~PROC_MTF);
-	if (!vcpu->hidden_pending)
-		return;
 	spin_lock(&hv->ept_lock);
 	ept_protect_4k(&hv->ept, vcpu->hidden_gpa, 0);
 	spin_unlock(&hv->ept_lock);

@@ -71,6 +71,11 @@ struct hv {
 
 #define EXIT_HISTORY	16
 
+enum step_reason {
+	STEP_NONE = 0,
+	STEP_HIDDEN,		/* refused access to pksvisor memory */
+};
+
 struct exit_record {
 	u32 reason;
 	u64 rip;
@@ -100,7 +105,12 @@ struct vcpu {
 	u64 efer;
 	u8 shutdown_idx;		/* progress through "Shutdown" on port 0x8900 */
 
-	/* Hidden-memory access in progress (EPT -> scratch, MTF) */
+	/* Single-stepping one guest instruction (vmm/single_step.c) */
+	enum step_reason step;
+	bool step_guest_tf;		/* RFLAGS.TF the guest itself had */
+	enum { MTF_PROBING, MTF_WORKS, MTF_BROKEN } mtf_state;
+
+	/* Hidden-memory access in progress (EPT -> scratch page) */
 	bool hidden_pending;
 	u64 hidden_gpa;
 

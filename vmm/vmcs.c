@@ -270,7 +270,12 @@ int vmcs_setup(struct vcpu *vcpu)
 	struct vmx_setup *s = &hv->vmx;
 
 	vmwrite(VMCS_PIN_CONTROLS, s->pin);
-	vmwrite(VMCS_PROC_CONTROLS, s->proc);
+	/*
+	 * MTF on for the launch: the first exit says whether the CPU delivers
+	 * MTF exits (vmm/single_step.c).
+	 */
+	vmwrite(VMCS_PROC_CONTROLS, s->proc | (s->has_mtf ? PROC_MTF : 0));
+	vcpu->mtf_state = s->has_mtf ? MTF_PROBING : MTF_BROKEN;
 	vmwrite(VMCS_PROC_CONTROLS2, s->proc2);
 	vmwrite(VMCS_EXIT_CONTROLS, s->exit);
 	vmwrite(VMCS_ENTRY_CONTROLS, s->entry | ENTRY_IA32E_GUEST);

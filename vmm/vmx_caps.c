@@ -68,6 +68,8 @@ int vmx_compute_setup(const struct vmx_msrs *m, const struct vmx_wants *w,
 	if (s->proc & (PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING))
 		return fail(err, errlen, "VMX cannot disable CR3-load exiting (no true controls)");
 
+	s->has_mtf = (proc_cap >> 32) & PROC_MTF;
+
 	/* Secondary: EPT is mandatory, the rest where the CPU offers it. */
 	want = PROC2_VPID | PROC2_UNRESTRICTED;
 	if (m->cpuid_rdtscp)

@@ -48,6 +48,7 @@ struct vmx_setup {
 	bool has_pks_controls;		/* entry bit 22 and exit bit 29 */
 	bool has_vmfunc_eptp;
 	bool has_wait_sipi;
+	bool has_mtf;			/* monitor trap flag may be set */
 	u32 vmcs_revision;
 	u32 vmcs_size;
 	u64 cr0_mask;			/* guest/host mask: bits the guest may not own */
