@@ -95,6 +95,7 @@ case "$MODE" in
 bochs)
 	CHECKS+=(--expect 'pksvisor:'
 		--expect 'pksvisor: stats vcpu=0 '
+		--forbid 'pksvisor: FATAL'
 		--forbid 'PKSV-EFI-TEST: native'
 		--forbid '# SKIP') ;;
 qemu)
