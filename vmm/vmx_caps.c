@@ -133,12 +133,14 @@ int vmx_compute_setup(const struct vmx_msrs *m, const struct vmx_wants *w,
 	/* Interrupts stay pending in the guest's APIC; never acknowledge on exit. */
 	s->exit &= ~EXIT_ACK_INTR;
 
-	want = ENTRY_LOAD_DEBUG | ENTRY_LOAD_PAT | ENTRY_IA32E_GUEST;
+	want = ENTRY_LOAD_DEBUG | ENTRY_LOAD_PAT;
 	if (w->pks_hw)
 		want |= ENTRY_LOAD_PKRS;
-	s->entry = vmx_adjust_control(entry_cap, want, ENTRY_LOAD_EFER, &missing);
+	/* The firmware context pksvisor launches is a 64-bit one. */
+	s->entry = vmx_adjust_control(entry_cap, want, ENTRY_LOAD_EFER | ENTRY_IA32E_GUEST,
+				      &missing);
 	if (missing)
-		return fail(err, errlen, "VMX cannot load guest EFER on entry");
+		return fail(err, errlen, "VMX cannot enter a 64-bit guest loading its EFER");
 
 	s->has_preemption_timer = (s->pin & PIN_PREEMPTION_TIMER) &&
 				  (s->exit & EXIT_SAVE_PREEMPT);

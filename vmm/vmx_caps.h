@@ -66,7 +66,8 @@ u32 vmx_adjust_control(u64 cap, u32 desired, u32 required, u32 *missing);
 /*
  * Check that VMX is usable and compute the controls.  Returns 0, or -1 with
  * a one-line reason in err (CPU lacks VMX, disabled and locked by firmware,
- * no EPT, no unrestricted guest, ...).  feature_control_lock_needed is set
+ * no EPT, ...).  Unrestricted guest is optional: without it CR0.PE/PG stay
+ * in the guest/host mask and INIT/SIPI cannot be emulated (has_unrestricted).  feature_control_lock_needed is set
  * when IA32_FEATURE_CONTROL is unlocked and pksvisor must enable and lock it.
  */
 int vmx_compute_setup(const struct vmx_msrs *msrs, const struct vmx_wants *wants,
