@@ -1,0 +1,1124 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * pks-conformance.efi: architectural PKS behaviour, checked from a guest
+ * that makes no hypercall.
+ *
+ * The same binary runs natively on QEMU TCG -cpu max (which emulates PKS:
+ * the reference) and under pksvisor with pks=soft in Bochs (no PKS in the
+ * CPU: pksvisor emulates it with EPT).  Both runs print the same KTAP case
+ * names, and each name ends with the observed behaviour (": no fault",
+ * ": #PF ec=0x23 cr2=ok", ...), so tests/harness/run-pks-conformance.sh can
+ * diff the two result lists.  A case is "ok" when the observed behaviour
+ * is what the architecture requires (coded here, see expect_fault()).
+ *
+ * How: with interrupts disabled for the whole matrix, the app
+ *  - copies the firmware's PML4 (keeping its identity map of memory) and
+ *    adds one PML4 entry of its own for a linear region nothing else uses
+ *    (0x7f0000000000 when free), with its own PDPT/PD/PTs and test pages;
+ *  - copies the firmware's IDT and puts its own handlers on vectors 0-31
+ *    (not NMI): #PF and #GP record vector, error code, CR2 and RIP, and
+ *    resume after the probe instruction (pks-asm.S); any exception outside
+ *    a probe is a "Bail out!" (state restored, machine powered off);
+ *  - sets CR4.PKS and clears CR4.SMEP, SMAP and PKE (so user pages are
+ *    governed by nothing but paging: a supervisor fetch from a user page
+ *    would fault under SMEP, a supervisor data access under SMAP, and PKU
+ *    would apply PKRU to user pages);
+ *  - runs the cases, writing IA32_PKRS and CR0.WP per case, and restores
+ *    the firmware's PKRS, CR4, CR0, CR3 and IDT before it calls the
+ *    firmware again.
+ * Results go straight to COM1 (port I/O, safe at any time), not ConOut.
+ *
+ * Not covered: CPL 3 accesses (PKS never applies to them: user-mode
+ * accesses are PKU's business) and AD/WD on key 0: the app's own stack,
+ * code, GDT and IDT are key-0 supervisor pages, so denying key 0 would stop
+ * the app itself (architecturally PKRS key 0 applies like any other key).
+ * Every PKRS value used keeps bits 1:0 clear.
+ *
+ * Without PKS (CPUID.(7,0):ECX[31] clear) every case is reported as
+ * "ok N - name # SKIP no PKS" with the same plan.
+ */
+#include <efi.h>
+#include <efilib.h>
+#include <stdarg.h>
+
+typedef unsigned long long u64;
+typedef unsigned int u32;
+typedef unsigned short u16;
+typedef unsigned char u8;
+
+/* ---- COM1 (same as pksvisor-test.c) -------------------------------- */
+
+#define COM1		0x3f8
+#define UART_THR	0
+#define UART_IER	1
+#define UART_FCR	2
+#define UART_LCR	3
+#define UART_MCR	4
+#define UART_LSR	5
+#define UART_DLL	0
+#define UART_DLM	1
+#define LSR_THRE	0x20
+#define LSR_TEMT	0x40
+
+#define BOCHS_SHUTDOWN_PORT 0x8900
+
+static inline void outb(u16 port, u8 v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline u8 inb(u16 port)
+{
+	u8 v;
+
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static void serial_init(void)
+{
+	if ((inb(COM1 + UART_LCR) & 0x3f) == 0x03)
+		return;
+	outb(COM1 + UART_IER, 0x00);
+	outb(COM1 + UART_LCR, 0x80);		/* DLAB */
+	outb(COM1 + UART_DLL, 0x01);		/* 115200 baud */
+	outb(COM1 + UART_DLM, 0x00);
+	outb(COM1 + UART_LCR, 0x03);		/* 8N1 */
+	outb(COM1 + UART_FCR, 0x07);		/* FIFO on, cleared */
+	outb(COM1 + UART_MCR, 0x03);		/* DTR, RTS */
+}
+
+static void serial_putc(char c)
+{
+	unsigned int spin;
+
+	for (spin = 0; spin < 1000000; spin++)
+		if (inb(COM1 + UART_LSR) & LSR_THRE)
+			break;
+	outb(COM1 + UART_THR, (u8)c);
+}
+
+static void serial_drain(void)
+{
+	unsigned int spin;
+
+	for (spin = 0; spin < 1000000; spin++)
+		if (inb(COM1 + UART_LSR) & LSR_TEMT)
+			break;
+}
+
+/* ---- minimal formatted output -------------------------------------- */
+
+struct buf {
+	char s[256];
+	unsigned int n;
+};
+
+static void buf_putc(struct buf *b, char c)
+{
+	if (b->n < sizeof(b->s) - 3)
+		b->s[b->n++] = c;
+}
+
+static void buf_num(struct buf *b, u64 v, unsigned int base, unsigned int width)
+{
+	char tmp[24];
+	unsigned int i = 0;
+
+	do {
+		tmp[i++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (i < width && i < sizeof(tmp))
+		tmp[i++] = '0';
+	while (i)
+		buf_putc(b, tmp[--i]);
+}
+
+/* %s %c %u %x with optional l/ll and a zero-padded width (%08x), %%. */
+static void buf_vfmt(struct buf *b, const char *fmt, va_list ap)
+{
+	for (; *fmt; fmt++) {
+		unsigned int longs = 0, width = 0;
+		const char *str;
+		u64 v;
+
+		if (*fmt != '%') {
+			buf_putc(b, *fmt);
+			continue;
+		}
+		fmt++;
+		while (*fmt >= '0' && *fmt <= '9')
+			width = width * 10 + (unsigned int)(*fmt++ - '0');
+		while (*fmt == 'l') {
+			longs++;
+			fmt++;
+		}
+		switch (*fmt) {
+		case 's':
+			for (str = va_arg(ap, const char *); str && *str; str++)
+				buf_putc(b, *str);
+			break;
+		case 'c':
+			buf_putc(b, (char)va_arg(ap, int));
+			break;
+		case 'u':
+		case 'x':
+			v = longs ? va_arg(ap, u64) : va_arg(ap, unsigned int);
+			buf_num(b, v, *fmt == 'x' ? 16 : 10, width);
+			break;
+		case '%':
+			buf_putc(b, '%');
+			break;
+		case '\0':
+			return;
+		default:
+			buf_putc(b, '?');
+			break;
+		}
+	}
+}
+
+static void buf_fmt(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vfmt(b, fmt, ap);
+	va_end(ap);
+	b->s[b->n] = '\0';
+}
+
+static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
+{
+	struct buf b = { .n = 0 };
+	va_list ap;
+	unsigned int i;
+
+	va_start(ap, fmt);
+	buf_vfmt(&b, fmt, ap);
+	va_end(ap);
+	b.s[b.n++] = '\r';
+	b.s[b.n++] = '\n';
+	for (i = 0; i < b.n; i++)
+		serial_putc(b.s[i]);
+}
+
+/* ---- control registers, MSRs --------------------------------------- */
+
+#define CR0_WP		(1ull << 16)
+#define CR4_LA57	(1ull << 12)
+#define CR4_SMEP	(1ull << 20)
+#define CR4_SMAP	(1ull << 21)
+#define CR4_PKE		(1ull << 22)
+#define CR4_PKS		(1ull << 24)
+#define MSR_IA32_PKRS	0x6e1
+#define RFLAGS_IF	(1ull << 9)
+
+#define PKRS_AD(k)	(1u << (2 * (k)))
+#define PKRS_WD(k)	(1u << (2 * (k) + 1))
+
+#define PFEC_P		0x01
+#define PFEC_W		0x02
+#define PFEC_PK		0x20
+
+#define X86_PF		14
+#define X86_GP		13
+
+static inline u64 read_cr0(void) { u64 v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline u64 read_cr2(void) { u64 v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+static inline u64 read_cr3(void) { u64 v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline u64 read_cr4(void) { u64 v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void write_cr0(u64 v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+static inline void write_cr3(u64 v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
+static inline void write_cr4(u64 v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+static inline void invlpg(u64 va) { __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory"); }
+
+static inline u64 read_rflags(void)
+{
+	u64 v;
+
+	__asm__ volatile("pushfq; pop %0" : "=r"(v));
+	return v;
+}
+
+struct __attribute__((packed)) dtr {
+	u16 limit;
+	u64 base;
+};
+
+static inline void sidt(struct dtr *d) { __asm__ volatile("sidt %0" : "=m"(*d)); }
+static inline void lidt(const struct dtr *d) { __asm__ volatile("lidt %0" : : "m"(*d)); }
+
+static inline u16 read_cs(void)
+{
+	u16 v;
+
+	__asm__ volatile("mov %%cs, %0" : "=r"(v));
+	return v;
+}
+
+struct cpuid_regs {
+	u32 eax, ebx, ecx, edx;
+};
+
+static struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
+{
+	struct cpuid_regs r;
+
+	__asm__ volatile("cpuid"
+			 : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+			 : "a"(leaf), "c"(subleaf));
+	return r;
+}
+
+/* ---- probes and the exception handler (pks-asm.S) ------------------- */
+
+#define HIDDEN __attribute__((visibility("hidden")))
+
+extern u64 pks_probe_read(const void *p) HIDDEN;
+extern void pks_probe_write(void *p, u64 v) HIDDEN;
+extern void pks_probe_call(void *target) HIDDEN;
+extern void pks_probe_wrmsr(u32 msr, u64 v) HIDDEN;
+extern u64 pks_probe_rdmsr(u32 msr) HIDDEN;
+extern char pks_probe_read_insn[] HIDDEN, pks_probe_read_end[] HIDDEN;
+extern char pks_probe_write_insn[] HIDDEN, pks_probe_write_end[] HIDDEN;
+extern char pks_probe_wrmsr_insn[] HIDDEN, pks_probe_wrmsr_end[] HIDDEN;
+extern char pks_probe_rdmsr_insn[] HIDDEN, pks_probe_rdmsr_end[] HIDDEN;
+extern char pks_exc_stubs[] HIDDEN;
+
+/* Field order is fixed by pks_exc_common in pks-asm.S. */
+struct pks_frame {
+	u64 r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	u64 vector, ec, rip, cs, rflags, rsp, ss;
+};
+
+/* The first exception a probe took (hit = 0: none). */
+static volatile struct {
+	unsigned int hit;
+	unsigned int count;
+	u64 vector, ec, cr2, rip;
+} fault;
+
+/* Address pks_probe_call is fetching from (its #PF is resumed by a ret). */
+static volatile u64 fetch_target;
+
+static EFI_SYSTEM_TABLE *g_st;
+
+static void restore_firmware_state(void);
+static void power_off(void) __attribute__((noreturn));
+
+void pks_exc_c(struct pks_frame *f) HIDDEN;
+void pks_exc_c(struct pks_frame *f)
+{
+	u64 cr2 = read_cr2();
+	const char *insn[4] = { pks_probe_read_insn, pks_probe_write_insn,
+				pks_probe_wrmsr_insn, pks_probe_rdmsr_insn };
+	const char *end[4] = { pks_probe_read_end, pks_probe_write_end,
+			       pks_probe_wrmsr_end, pks_probe_rdmsr_end };
+	unsigned int i;
+
+	if (!fault.hit) {
+		fault.hit = 1;
+		fault.vector = f->vector;
+		fault.ec = f->ec;
+		fault.cr2 = cr2;
+		fault.rip = f->rip;
+	}
+	fault.count++;
+	if (fault.count > 16)
+		goto bail;		/* a probe that keeps faulting */
+	for (i = 0; i < 4; i++)
+		if (f->rip == (u64)insn[i]) {
+			f->rip = (u64)end[i];
+			return;
+		}
+	if (fetch_target && f->vector == X86_PF && f->rip == fetch_target) {
+		/* The fetch of the called page faulted: do its ret. */
+		f->rip = *(u64 *)f->rsp;
+		f->rsp += 8;
+		return;
+	}
+bail:
+	say("Bail out! unexpected exception: vector %u ec 0x%llx rip 0x%llx cr2 0x%llx",
+	    (unsigned int)f->vector, f->ec, f->rip, cr2);
+	restore_firmware_state();
+	say("PKSV-PKS-CONF: done");
+	power_off();
+}
+
+/* ---- state -------------------------------------------------------- */
+
+/* Pages allocated from the firmware (identity mapped). */
+enum {
+	PG_PML4, PG_PDPT, PG_PD, PG_PT_A, PG_PT_B, PG_IDT, PG_DATA,
+	PG_KEY0,			/* 16 pages, one per key */
+	PG_COUNT = PG_KEY0 + 16
+};
+
+#define PTE_P		0x001ull
+#define PTE_RW		0x002ull
+#define PTE_US		0x004ull
+#define PTE_A		0x020ull
+#define PTE_D		0x040ull
+#define PTE_KEY(k)	((u64)(k) << 59)
+#define PTE_ADDR	0x000ffffffffff000ull
+
+#define OFF_DATA	0x128		/* where reads and writes go (not page aligned: CR2 is exact) */
+#define OFF_RET		0x800		/* a ret instruction, for fetches */
+#define OFF_KEYVAL	0x40
+
+static int g_run;			/* 1: touch hardware; 0: count or skip */
+static u64 g_pages;			/* physical = linear base of PG_COUNT pages */
+static u64 g_base;			/* the test region's linear base */
+static u64 *g_pt_a, *g_pt_b;
+static u64 g_data;			/* physical address of the data page */
+
+static u64 fw_cr0, fw_cr3, fw_cr4, fw_pkrs, fw_rflags;
+static struct dtr fw_idtr;
+static int fw_saved;
+static u64 g_cr4_readback;
+
+static u64 page_pa(unsigned int pg)
+{
+	return g_pages + (u64)pg * 4096;
+}
+
+#define VA_KEYED	(g_base + 0x0000)	/* PT_A[0]: the slot under test */
+#define VA_ALIAS0	(g_base + 0x1000)	/* PT_A[1]: key-0 supervisor alias */
+#define VA_USER		(g_base + 0x2000)	/* PT_A[2]: user alias */
+#define VA_SUPDIR	(g_base + 0x200000)	/* PT_B[0]: PDE U/S=0, PTE U/S=1 */
+#define VA_KEYPAGE(k)	(g_base + (16ull + (k)) * 0x1000)	/* PT_A[16+k] */
+
+/* ---- KTAP ---------------------------------------------------------- */
+
+enum { M_COUNT, M_SKIP, M_RUN };
+static int g_mode;
+static unsigned int tap_num, tap_failed;
+
+/* One case: desc is the case, obs the observed behaviour (RUN mode). */
+static void report(int ok, const char *desc, const char *obs, const char *expected)
+{
+	tap_num++;
+	if (g_mode == M_COUNT)
+		return;
+	if (g_mode == M_SKIP) {
+		say("ok %u - %s # SKIP no PKS", tap_num, desc);
+		return;
+	}
+	if (!ok)
+		tap_failed++;
+	say("%sok %u - %s: %s", ok ? "" : "not ", tap_num, desc, obs);
+	if (!ok && expected)
+		say("# expected: %s", expected);
+}
+
+/* ---- hardware helpers (no-ops unless g_run) ------------------------- */
+
+static void set_pkrs(u64 v)
+{
+	if (g_run)
+		pks_probe_wrmsr(MSR_IA32_PKRS, v);
+}
+
+static void set_wp(int wp)
+{
+	if (g_run)
+		write_cr0(wp ? (read_cr0() | CR0_WP) : (read_cr0() & ~CR0_WP));
+}
+
+static void set_pte(u64 *pt, unsigned int idx, u64 va, u64 val)
+{
+	if (!g_run)
+		return;
+	pt[idx] = val;
+	invlpg(va);
+}
+
+static void mem_put(u64 pa, u64 v)
+{
+	if (g_run)
+		*(volatile u64 *)pa = v;
+}
+
+static u64 mem_get(u64 pa)
+{
+	return g_run ? *(volatile u64 *)pa : 0;
+}
+
+static void fault_clear(void)
+{
+	fault.hit = 0;
+	fault.count = 0;
+	fault.vector = fault.ec = fault.cr2 = fault.rip = 0;
+}
+
+enum op { OP_READ, OP_WRITE, OP_FETCH };
+static const char *const op_name[] = { "read", "write", "fetch" };
+
+/* Do one access; the result is in fault (hit = 0: no exception). */
+static u64 access(enum op op, u64 va, u64 wval)
+{
+	u64 v = 0;
+
+	fault_clear();
+	if (!g_run)
+		return 0;
+	switch (op) {
+	case OP_READ:
+		v = pks_probe_read((const void *)va);
+		break;
+	case OP_WRITE:
+		pks_probe_write((void *)va, wval);
+		break;
+	case OP_FETCH:
+		fetch_target = va;
+		pks_probe_call((void *)va);
+		fetch_target = 0;
+		break;
+	}
+	return v;
+}
+
+/* Text of the observed exception: "no fault", "#PF ec=0x23 cr2=ok", ... */
+static void describe_fault(struct buf *b, u64 want_cr2)
+{
+	if (!fault.hit)
+		buf_fmt(b, "no fault");
+	else if (fault.vector == X86_PF)
+		buf_fmt(b, "#PF ec=0x%llx cr2=%s", fault.ec,
+			fault.cr2 == want_cr2 ? "ok" : "bad");
+	else if (fault.vector == X86_GP)
+		buf_fmt(b, "#GP ec=0x%llx", fault.ec);
+	else
+		buf_fmt(b, "#vec%llu ec=0x%llx", fault.vector, fault.ec);
+	if (fault.count > 1)
+		buf_fmt(b, " faults=%u", fault.count);
+}
+
+static int fault_is(unsigned int vector, u64 ec, u64 cr2)
+{
+	return fault.hit && fault.count == 1 && fault.vector == vector &&
+	       fault.ec == ec && (vector != X86_PF || fault.cr2 == cr2);
+}
+
+/* ---- expectations -------------------------------------------------- */
+
+/*
+ * Architecture (SDM vol. 3, 4.6.2): with CR4.PKS = 1 and 4-level paging,
+ * a supervisor-mode data access to a supervisor-mode linear address (U/S
+ * = 0 at some level) with key k is denied when PKRS.AD[k], and a write
+ * also when PKRS.WD[k] and CR0.WP.  Fetches are never checked.
+ */
+static int expect_fault(int pks, int sup_page, unsigned int key, u32 pkrs, int wp, enum op op)
+{
+	int ad = !!(pkrs & PKRS_AD(key)), wd = !!(pkrs & PKRS_WD(key));
+
+	if (!pks || !sup_page || op == OP_FETCH)
+		return 0;
+	return ad || (wd && wp && op == OP_WRITE);
+}
+
+static u32 pk_ec(enum op op)
+{
+	return PFEC_P | PFEC_PK | (op == OP_WRITE ? PFEC_W : 0);
+}
+
+static void expected_text(struct buf *b, int should_fault, enum op op)
+{
+	if (should_fault)
+		buf_fmt(b, "#PF ec=0x%x cr2=ok", pk_ec(op));
+	else
+		buf_fmt(b, "no fault");
+}
+
+/* ---- cases: CR4.PKS and IA32_PKRS ----------------------------------- */
+
+static void test_cr4(void)
+{
+	struct buf o = { .n = 0 };
+
+	buf_fmt(&o, "cr4.pks=%u", (unsigned int)!!(g_cr4_readback & CR4_PKS));
+	report(!!(g_cr4_readback & CR4_PKS), "cr4.pks set, read back", o.s, "cr4.pks=1");
+}
+
+static void test_pkrs_rw(void)
+{
+	static const u32 vals[] = {
+		0x00000000, 0x00000004, 0x0000000c, 0x55555554, 0xaaaaaaa8,
+		0xfffffffc, 0x12345670, 0x80000000, 0xc0000000, 0x00000000,
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		struct buf d = { .n = 0 }, o = { .n = 0 }, e = { .n = 0 };
+		u64 r = 0;
+
+		buf_fmt(&d, "pkrs wrmsr 0x%08x then rdmsr", vals[i]);
+		fault_clear();
+		if (g_run) {
+			pks_probe_wrmsr(MSR_IA32_PKRS, vals[i]);
+			if (!fault.hit)
+				r = pks_probe_rdmsr(MSR_IA32_PKRS);
+		}
+		if (fault.hit)
+			describe_fault(&o, 0);
+		else
+			buf_fmt(&o, "read 0x%llx", r);
+		buf_fmt(&e, "read 0x%x", vals[i]);
+		report(!fault.hit && r == vals[i], d.s, o.s, e.s);
+	}
+}
+
+static void test_pkrs_reserved(void)
+{
+	static const u64 vals[] = {
+		0x0000000100000004ull, 0x8000000000000000ull, 0xffffffff00000000ull,
+		0x000000010000000cull,
+	};
+	const u64 before = 0x0000000c;		/* AD and WD on key 1 */
+	unsigned int i;
+
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		struct buf d = { .n = 0 }, o = { .n = 0 };
+		u64 r = 0;
+		int gp;
+
+		buf_fmt(&d, "pkrs wrmsr 0x%llx (reserved bits 63:32)", vals[i]);
+		set_pkrs(before);
+		fault_clear();
+		if (g_run)
+			pks_probe_wrmsr(MSR_IA32_PKRS, vals[i]);
+		gp = fault_is(X86_GP, 0, 0);
+		describe_fault(&o, 0);
+		if (g_run)
+			r = pks_probe_rdmsr(MSR_IA32_PKRS);
+		buf_fmt(&o, ", pkrs after 0x%llx", r);
+		report(gp && r == before, d.s, o.s, "#GP ec=0x0, pkrs after 0xc");
+	}
+	set_pkrs(0);
+}
+
+/* ---- cases: the matrix ---------------------------------------------- */
+
+enum page_kind { PAGE_SUP, PAGE_SUPDIR, PAGE_USER };
+static const char *const page_name[] = { "sup", "supdir", "user" };
+
+/*
+ * key: the PTE key.  For key != 0, PKRS has (ad, wd) on that key only; for
+ * key 0, PKRS has (ad, wd) on every key 1..15 (key 0 itself is never
+ * restricted, see the top of the file).
+ */
+static void matrix_case(unsigned int key, enum page_kind page, int wp, int ad, int wd, enum op op)
+{
+	struct buf d = { .n = 0 }, o = { .n = 0 }, e = { .n = 0 };
+	u32 bits = (ad ? 1u : 0) | (wd ? 2u : 0), pkrs = 0;
+	u64 pat = 0x5a5a000000000000ull | ((u64)tap_num << 8);
+	u64 wval = pat ^ 0xffff;
+	u64 pte = (g_data & PTE_ADDR) | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(key);
+	u64 va, want_cr2, v, after;
+	unsigned int k;
+	int should, ok;
+
+	if (key)
+		pkrs = bits << (2 * key);
+	else
+		for (k = 1; k < 16; k++)
+			pkrs |= bits << (2 * k);
+	buf_fmt(&d, "matrix key=%u ad=%u wd=%u wp=%u page=%s mode=sup op=%s",
+		key, ad, wd, wp, page_name[page], op_name[op]);
+
+	/* Set up with PKRS = 0: the identity-map accesses need no alias logic. */
+	set_pkrs(0);
+	set_wp(wp);
+	if (page == PAGE_SUPDIR) {
+		va = VA_SUPDIR;
+		set_pte(g_pt_b, 0, va, pte | PTE_US);
+	} else {
+		va = VA_KEYED;
+		set_pte(g_pt_a, 0, va, pte | (page == PAGE_USER ? PTE_US : 0));
+	}
+	mem_put(g_data + OFF_DATA, pat);
+	va += op == OP_FETCH ? OFF_RET : OFF_DATA;
+	want_cr2 = va;
+
+	set_pkrs(pkrs);
+	v = access(op, va, wval);
+	set_pkrs(0);
+	after = mem_get(g_data + OFF_DATA);
+
+	should = expect_fault(1, page != PAGE_USER, key, pkrs, wp, op);
+	describe_fault(&o, want_cr2);
+	if (fault.hit) {
+		ok = should && fault_is(X86_PF, pk_ec(op), want_cr2);
+		if (op == OP_WRITE && after != pat) {
+			buf_fmt(&o, " mem=changed");
+			ok = 0;
+		}
+	} else {
+		ok = !should;
+		if (op == OP_READ && v != pat) {
+			buf_fmt(&o, " data=bad");
+			ok = 0;
+		}
+		if (op == OP_WRITE && after != wval) {
+			buf_fmt(&o, " mem=stale");
+			ok = 0;
+		}
+	}
+	expected_text(&e, should, op);
+	report(ok, d.s, o.s, e.s);
+}
+
+static void test_matrix(void)
+{
+	static const unsigned int keys[] = { 0, 1, 7, 15 };
+	unsigned int ki, page, wp, ad, wd, op;
+
+	if (g_mode == M_RUN)
+		say("# matrix: key=0 means a key-0 page with ad/wd set on keys 1-15");
+	for (ki = 0; ki < sizeof(keys) / sizeof(keys[0]); ki++)
+		for (page = PAGE_SUP; page <= PAGE_USER; page++)
+			for (wp = 0; wp < 2; wp++)
+				for (ad = 0; ad < 2; ad++)
+					for (wd = 0; wd < 2; wd++)
+						for (op = OP_READ; op <= OP_FETCH; op++)
+							matrix_case(keys[ki], page, wp, ad, wd, op);
+	set_wp(1);
+	set_pte(g_pt_a, 0, VA_KEYED, 0);
+	set_pte(g_pt_b, 0, VA_SUPDIR, 0);
+}
+
+/* ---- cases: one physical page through three aliases ----------------- */
+
+/*
+ * One step: access va (op, writing wval), expect a PK fault or not; when
+ * it did not fault and check_va is set, read check_va (through another
+ * alias) and expect check_val; a read that did not fault must return
+ * want_read.
+ */
+static void alias_step(const char *desc, enum op op, u64 va, u64 wval, int should,
+		       u64 want_read, u64 check_va, u64 check_val)
+{
+	struct buf o = { .n = 0 }, e = { .n = 0 };
+	u64 v;
+	int ok;
+
+	v = access(op, va, wval);
+	describe_fault(&o, va);
+	if (fault.hit) {
+		ok = should && fault_is(X86_PF, pk_ec(op), va);
+	} else {
+		ok = !should;
+		if (op == OP_READ && v != want_read) {
+			buf_fmt(&o, " data=bad");
+			ok = 0;
+		}
+	}
+	if (check_va) {
+		u64 c = access(OP_READ, check_va, 0);
+
+		if (fault.hit) {
+			buf_fmt(&o, ", check ");
+			describe_fault(&o, check_va);
+			ok = 0;
+		} else if (c != check_val) {
+			buf_fmt(&o, ", check=bad");
+			ok = 0;
+		} else {
+			buf_fmt(&o, ", check=ok");
+		}
+	}
+	expected_text(&e, should, op);
+	report(ok, desc, o.s, e.s);
+}
+
+static void test_alias(void)
+{
+	const unsigned int key = 5;
+	const u64 pa = g_data & PTE_ADDR;
+	const u64 leaf = pa | PTE_P | PTE_RW | PTE_A | PTE_D;
+	const u64 ka = VA_KEYED + OFF_DATA, a0 = VA_ALIAS0 + OFF_DATA, ua = VA_USER + OFF_DATA;
+	const u64 id = g_data + OFF_DATA;
+	const u64 p0 = 0x1111222233334444ull;
+
+	set_pkrs(0);
+	set_wp(1);
+	set_pte(g_pt_a, 0, VA_KEYED, leaf | PTE_KEY(key));
+	set_pte(g_pt_a, 1, VA_ALIAS0, leaf);
+	set_pte(g_pt_a, 2, VA_USER, leaf | PTE_US | PTE_KEY(key));
+	mem_put(id, p0);
+
+	set_pkrs(PKRS_AD(key));
+	alias_step("alias pkrs=ad(5) keyed-sup read", OP_READ, ka, 0, 1, 0, 0, 0);
+	alias_step("alias pkrs=ad(5) key0-sup read", OP_READ, a0, 0, 0, p0, 0, 0);
+	alias_step("alias pkrs=ad(5) user(key5) read", OP_READ, ua, 0, 0, p0, 0, 0);
+	alias_step("alias pkrs=ad(5) identity read", OP_READ, id, 0, 0, p0, 0, 0);
+	alias_step("alias pkrs=ad(5) keyed-sup write", OP_WRITE, ka, 0xdead, 1, 0, a0, p0);
+	alias_step("alias pkrs=ad(5) key0-sup write, user read", OP_WRITE, a0, 0x1001, 0, 0, ua, 0x1001);
+	alias_step("alias pkrs=ad(5) user write, key0-sup read", OP_WRITE, ua, 0x1002, 0, 0, a0, 0x1002);
+	alias_step("alias pkrs=ad(5) keyed-sup read again", OP_READ, ka, 0, 1, 0, 0, 0);
+	alias_step("alias pkrs=ad(5) identity write, user read", OP_WRITE, id, 0x1003, 0, 0, ua, 0x1003);
+	alias_step("alias pkrs=ad(5) keyed-sup fetch", OP_FETCH, VA_KEYED + OFF_RET, 0, 0, 0, 0, 0);
+	alias_step("alias pkrs=ad(5) keyed-sup write again", OP_WRITE, ka, 0xdead, 1, 0, id, 0x1003);
+
+	set_pkrs(PKRS_WD(key));
+	alias_step("alias pkrs=wd(5) wp=1 keyed-sup read", OP_READ, ka, 0, 0, 0x1003, 0, 0);
+	alias_step("alias pkrs=wd(5) wp=1 keyed-sup write", OP_WRITE, ka, 0xdead, 1, 0, ua, 0x1003);
+	alias_step("alias pkrs=wd(5) wp=1 user write, keyed-sup read", OP_WRITE, ua, 0x1004, 0, 0, ka, 0x1004);
+	alias_step("alias pkrs=wd(5) wp=1 key0-sup write, keyed-sup read", OP_WRITE, a0, 0x1005, 0, 0, ka, 0x1005);
+	set_wp(0);
+	alias_step("alias pkrs=wd(5) wp=0 keyed-sup write, user read", OP_WRITE, ka, 0x1006, 0, 0, ua, 0x1006);
+	set_wp(1);
+	alias_step("alias pkrs=wd(5) wp=1 keyed-sup write again", OP_WRITE, ka, 0xdead, 1, 0, a0, 0x1006);
+
+	set_pkrs(0);
+	alias_step("alias pkrs=0 keyed-sup write, key0-sup read", OP_WRITE, ka, 0x1007, 0, 0, a0, 0x1007);
+	alias_step("alias pkrs=0 keyed-sup read", OP_READ, ka, 0, 0, 0x1007, 0, 0);
+
+	set_pte(g_pt_a, 0, VA_KEYED, 0);
+	set_pte(g_pt_a, 1, VA_ALIAS0, 0);
+	set_pte(g_pt_a, 2, VA_USER, 0);
+}
+
+/* ---- cases: all 16 keys -------------------------------------------- */
+
+/* Access the 16 key pages (page j has key j); returns the faulting mask. */
+static unsigned int keys_sweep(enum op op, int *bad_fault)
+{
+	unsigned int j, mask = 0;
+
+	*bad_fault = 0;
+	for (j = 0; j < 16; j++) {
+		u64 va = VA_KEYPAGE(j) + OFF_KEYVAL;
+		u64 v = access(op, va, 0x2000 + j);
+
+		if (!g_run)
+			continue;
+		if (fault.hit) {
+			mask |= 1u << j;
+			if (!fault_is(X86_PF, pk_ec(op), va))
+				*bad_fault = 1;
+		} else if (op == OP_READ && v != 0x1000 + j) {
+			*bad_fault = 1;
+		}
+		/* Restore the value (key 0 alias: identity map). */
+		mem_put(page_pa(PG_KEY0 + j) + OFF_KEYVAL, 0x1000 + j);
+	}
+	return mask;
+}
+
+static void keys_case(const char *what, unsigned int k, u32 pkrs, int wp, enum op op, unsigned int want)
+{
+	struct buf d = { .n = 0 }, o = { .n = 0 }, e = { .n = 0 };
+	unsigned int mask;
+	int bad;
+
+	buf_fmt(&d, "keys %s k=%u wp=%u op=%s", what, k, wp, op_name[op]);
+	set_pkrs(0);
+	set_wp(wp);
+	set_pkrs(pkrs);
+	mask = keys_sweep(op, &bad);
+	set_pkrs(0);
+	buf_fmt(&o, "faulting keys 0x%04x%s", mask, bad ? " (bad ec/cr2/data)" : "");
+	buf_fmt(&e, "faulting keys 0x%04x, ec 0x%x", want, pk_ec(op));
+	report(mask == want && !bad, d.s, o.s, e.s);
+}
+
+static void test_all_keys(void)
+{
+	unsigned int k, j;
+	u32 all_ad = 0;
+
+	for (j = 0; j < 16; j++) {
+		u64 pa = page_pa(PG_KEY0 + j);
+
+		mem_put(pa + OFF_KEYVAL, 0x1000 + j);
+		set_pte(g_pt_a, 16 + j, VA_KEYPAGE(j),
+			pa | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(j));
+	}
+	for (k = 1; k < 16; k++)
+		all_ad |= PKRS_AD(k);
+	for (k = 1; k < 16; k++) {
+		keys_case("ad-only", k, PKRS_AD(k), 1, OP_READ, 1u << k);
+		keys_case("wd-only", k, PKRS_WD(k), 1, OP_WRITE, 1u << k);
+		keys_case("wd-only", k, PKRS_WD(k), 0, OP_WRITE, 0);
+		keys_case("ad-all-but", k, all_ad & ~PKRS_AD(k), 1, OP_WRITE,
+			  0xfffeu & ~(1u << k));
+	}
+	set_wp(1);
+	for (j = 0; j < 16; j++)
+		set_pte(g_pt_a, 16 + j, VA_KEYPAGE(j), 0);
+}
+
+/* ---- cases: CR4.PKS off, PKRS across CPUID (VM exits) --------------- */
+
+static void test_pks_toggle(void)
+{
+	const unsigned int key = 3;
+	const u64 leaf = (g_data & PTE_ADDR) | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(key);
+	const u32 pkrs = PKRS_AD(key) | PKRS_WD(key);
+	const u64 va = VA_KEYED + OFF_DATA;
+	struct buf o = { .n = 0 };
+	u64 r = 0;
+
+	set_pkrs(0);
+	set_wp(1);
+	set_pte(g_pt_a, 0, VA_KEYED, leaf);
+	mem_put(g_data + OFF_DATA, 0x3003);
+	set_pkrs(pkrs);
+
+	if (g_run)
+		write_cr4(read_cr4() & ~CR4_PKS);
+	alias_step("cr4.pks=0 pkrs=ad|wd(3) keyed-sup read", OP_READ, va, 0, 0, 0x3003, 0, 0);
+	alias_step("cr4.pks=0 pkrs=ad|wd(3) keyed-sup write", OP_WRITE, va, 0x3004, 0, 0,
+		   g_data + OFF_DATA, 0x3004);
+	fault_clear();
+	if (g_run)
+		r = pks_probe_rdmsr(MSR_IA32_PKRS);
+	describe_fault(&o, 0);
+	buf_fmt(&o, ", pkrs 0x%llx", r);
+	report(!fault.hit && r == pkrs, "cr4.pks=0 pkrs rdmsr keeps the value", o.s,
+	       "no fault, pkrs 0xc0");
+	/*
+	 * QEMU 7.2 TCG keeps TLB entries across a CR4.PKS change (its CR4
+	 * update flushes only for PGE/PAE/PSE/SMEP/SMAP/LA57), so an entry
+	 * filled while PKS was off would stay unchecked.  A CR3 reload (our
+	 * pages are not global) makes the case independent of that.
+	 */
+	if (g_run) {
+		write_cr4(read_cr4() | CR4_PKS);
+		write_cr3(read_cr3());
+	}
+	alias_step("cr4.pks=1 again pkrs=ad|wd(3) keyed-sup read", OP_READ, va, 0, 1, 0, 0, 0);
+	alias_step("cr4.pks=1 again pkrs=ad|wd(3) keyed-sup write", OP_WRITE, va, 0xdead, 1, 0,
+		   g_data + OFF_DATA, 0x3004);
+	set_pkrs(0);
+}
+
+static void test_cpuid_loop(void)
+{
+	const u32 pkrs = 0xa5a5a5a4;	/* key 1: AD; key 2: WD; ...; key 0: none */
+	const unsigned int loops = 1000;
+	struct buf o = { .n = 0 };
+	unsigned int i, bad = 0;
+	u64 r = 0;
+
+	set_pkrs(0);
+	set_wp(1);
+	set_pte(g_pt_a, 0, VA_KEYED,
+		(g_data & PTE_ADDR) | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(1));
+	set_pkrs(pkrs);
+	fault_clear();
+	if (g_run) {
+		for (i = 0; i < loops; i++) {
+			static const u32 leaves[] = { 0, 1, 7, 0x40000000 };
+
+			cpuid(leaves[i & 3], 0);
+			if (pks_probe_rdmsr(MSR_IA32_PKRS) != pkrs)
+				bad++;
+		}
+		r = pks_probe_rdmsr(MSR_IA32_PKRS);
+	}
+	describe_fault(&o, 0);
+	buf_fmt(&o, ", mismatches=%u, pkrs after 0x%llx", bad, r);
+	report(!fault.hit && !bad && r == pkrs,
+	       "pkrs 0xa5a5a5a4 intact across 1000 cpuid (rdmsr after each)", o.s,
+	       "no fault, mismatches=0, pkrs after 0xa5a5a5a4");
+
+	alias_step("after cpuid loop pkrs=0xa5a5a5a4 key=1 (ad) read", OP_READ,
+		   VA_KEYED + OFF_DATA, 0, 1, 0, 0, 0);
+	set_pkrs(0);
+	set_pte(g_pt_a, 0, VA_KEYED, 0);
+}
+
+static void run_all(void)
+{
+	test_cr4();
+	test_pkrs_rw();
+	test_pkrs_reserved();
+	test_matrix();
+	test_alias();
+	test_all_keys();
+	test_pks_toggle();
+	test_cpuid_loop();
+}
+
+/* ---- setup and teardown -------------------------------------------- */
+
+static int setup_tables(void)
+{
+	EFI_PHYSICAL_ADDRESS addr = 0;
+	EFI_STATUS s;
+	u64 *pml4, *fw_pml4, *pdpt, *pd;
+	unsigned int i, idx = 0;
+
+	s = uefi_call_wrapper(g_st->BootServices->AllocatePages, 4, AllocateAnyPages,
+			      EfiLoaderData, (UINTN)PG_COUNT, &addr);
+	if (EFI_ERROR(s)) {
+		say("# AllocatePages(%u) failed: 0x%llx", (unsigned int)PG_COUNT, (u64)s);
+		return -1;
+	}
+	g_pages = addr;
+	for (i = 0; i < PG_COUNT * 512; i++)
+		((u64 *)addr)[i] = 0;
+
+	pml4 = (u64 *)page_pa(PG_PML4);
+	fw_pml4 = (u64 *)(read_cr3() & PTE_ADDR);
+	for (i = 0; i < 512; i++)
+		pml4[i] = fw_pml4[i];
+	/* A free lower-half PML4 slot, 254 (0x7f0000000000) first. */
+	for (i = 254; i >= 1; i--)
+		if (!(pml4[i] & PTE_P)) {
+			idx = i;
+			break;
+		}
+	if (!idx) {
+		say("# no free PML4 entry");
+		return -1;
+	}
+	g_base = (u64)idx << 39;
+	pdpt = (u64 *)page_pa(PG_PDPT);
+	pd = (u64 *)page_pa(PG_PD);
+	g_pt_a = (u64 *)page_pa(PG_PT_A);
+	g_pt_b = (u64 *)page_pa(PG_PT_B);
+	pml4[idx] = page_pa(PG_PDPT) | PTE_P | PTE_RW | PTE_US | PTE_A;
+	pdpt[0] = page_pa(PG_PD) | PTE_P | PTE_RW | PTE_US | PTE_A;
+	pd[0] = page_pa(PG_PT_A) | PTE_P | PTE_RW | PTE_US | PTE_A;
+	pd[1] = page_pa(PG_PT_B) | PTE_P | PTE_RW | PTE_A;	/* U/S = 0 here */
+
+	g_data = page_pa(PG_DATA);
+	((volatile u8 *)g_data)[OFF_RET] = 0xc3;		/* ret */
+	say("# test region at 0x%llx (PML4 slot %u), pages at 0x%llx", g_base, idx, g_pages);
+	return 0;
+}
+
+static void install_idt(void)
+{
+	struct dtr d;
+	u8 *idt = (u8 *)page_pa(PG_IDT);
+	u16 cs = read_cs();
+	unsigned int v, i, n;
+
+	n = (unsigned int)fw_idtr.limit + 1;
+	if (n > 4096)
+		n = 4096;
+	for (i = 0; i < n; i++)
+		idt[i] = ((u8 *)fw_idtr.base)[i];
+	for (v = 0; v < 32; v++) {
+		u64 h = (u64)pks_exc_stubs + 16ull * v;
+		u8 *g = idt + 16 * v;
+
+		if (v == 2)		/* NMI stays the firmware's */
+			continue;
+		g[0] = (u8)h;
+		g[1] = (u8)(h >> 8);
+		g[2] = (u8)cs;
+		g[3] = (u8)(cs >> 8);
+		g[4] = 0;		/* IST */
+		g[5] = 0x8e;		/* present, DPL 0, 64-bit interrupt gate */
+		g[6] = (u8)(h >> 16);
+		g[7] = (u8)(h >> 24);
+		for (i = 0; i < 4; i++)
+			g[8 + i] = (u8)(h >> (32 + 8 * i));
+		for (i = 12; i < 16; i++)
+			g[i] = 0;
+	}
+	d.limit = 4095;
+	d.base = (u64)idt;
+	lidt(&d);
+}
+
+static void enter_test_state(void)
+{
+	fw_rflags = read_rflags();
+	__asm__ volatile("cli" ::: "memory");
+	fw_cr0 = read_cr0();
+	fw_cr3 = read_cr3();
+	fw_cr4 = read_cr4();
+	sidt(&fw_idtr);
+	install_idt();
+	fw_saved = 1;
+	fw_pkrs = pks_probe_rdmsr(MSR_IA32_PKRS);
+	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+	write_cr3(page_pa(PG_PML4));
+	write_cr4((fw_cr4 & ~(CR4_SMEP | CR4_SMAP | CR4_PKE)) | CR4_PKS);
+	g_cr4_readback = read_cr4();
+}
+
+static void restore_firmware_state(void)
+{
+	if (!fw_saved)
+		return;
+	fw_saved = 0;
+	g_run = 0;
+	fault_clear();
+	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+	write_cr0(fw_cr0);
+	write_cr3(fw_cr3);
+	write_cr4(fw_cr4);
+	pks_probe_wrmsr(MSR_IA32_PKRS, fw_pkrs);
+	lidt(&fw_idtr);
+	if (fw_rflags & RFLAGS_IF)
+		__asm__ volatile("sti" ::: "memory");
+}
+
+static void power_off(void)
+{
+	const char *s = "Shutdown";
+
+	serial_drain();
+	for (; *s; s++)
+		outb(BOCHS_SHUTDOWN_PORT, (u8)*s);
+	uefi_call_wrapper(g_st->RuntimeServices->ResetSystem, 4, EfiResetShutdown,
+			  EFI_SUCCESS, 0, NULL);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+/* gnu-efi: efi_main is called through its own wrapper, so no EFIAPI. */
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
+{
+	struct cpuid_regs r;
+	int pks = 0;
+
+	InitializeLib(image, st);
+	g_st = st;
+	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
+	serial_init();
+
+	say("PKSV-PKS-CONF: start");
+	r = cpuid(0, 0);
+	if (r.eax >= 7)
+		pks = !!(cpuid(7, 0).ecx & (1u << 31));
+
+	g_mode = M_COUNT;
+	g_run = 0;
+	tap_num = 0;
+	run_all();
+	say("KTAP version 1");
+	say("1..%u", tap_num);
+	tap_num = 0;
+
+	if (!pks) {
+		say("# CPUID.(7,0):ECX[31] (PKS) is clear");
+		g_mode = M_SKIP;
+		run_all();
+	} else if (read_cr4() & CR4_LA57) {
+		say("Bail out! 5-level paging is active; this app builds 4-level tables");
+	} else if (setup_tables() < 0) {
+		say("Bail out! could not set up page tables");
+	} else {
+		say("# PKS present; SMEP, SMAP and PKE are kept off during the cases");
+		g_mode = M_RUN;
+		enter_test_state();
+		g_run = 1;
+		run_all();
+		g_run = 0;
+		restore_firmware_state();
+	}
+	say("# %u cases, %u failed", tap_num, tap_failed);
+	say("PKSV-PKS-CONF: done");
+	power_off();
+	return EFI_SUCCESS;
+}
