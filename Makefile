@@ -23,7 +23,7 @@ EFI_CFLAGS	:= -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector \
 		   -Wall -Wextra -Werror -Wno-unused-parameter \
 		   -I include -I $(EFI_INC) -I $(EFI_INC)/x86_64 \
 		   -DEFI_FUNCTION_WRAPPER -DGNU_EFI_USE_MS_ABI=0
-EFI_LDFLAGS	:= -nostdlib -znocombreloc -T $(EFI_LDS) -shared -Bsymbolic \
+EFI_LDFLAGS	:= -nostdlib -znocombreloc --no-undefined -T $(EFI_LDS) -shared -Bsymbolic \
 		   -L $(EFI_LIB) $(EFI_CRT0)
 EFI_LIBS	:= -lefi -lgnuefi $(shell $(CC) -print-libgcc-file-name)
 EFI_SECTIONS	:= -j .text -j .sdata -j .data -j .dynamic -j .dynsym \

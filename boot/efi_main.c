@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
+#include <pksvisor/pks.h>
 #include "boot.h"
 #include "../vmm/vmcs.h"
 #include "../vmm/vmx.h"
@@ -160,8 +161,16 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 
 	vmx_read_msrs(&msrs);
 	wants.preemption_timer = bi->cfg.stats_interval_s != 0;
+	wants.pks_hw = bi->cfg.pks == PKS_REQ_AUTO || bi->cfg.pks == PKS_REQ_HW;
+	wants.vmfunc_eptp = bi->cfg.pks != PKS_REQ_OFF;
 	if (vmx_compute_setup(&msrs, &wants, &setup, &lock_needed, bi->err, sizeof(bi->err)))
 		return no_vmx(image, li, &bi->cfg, bi->err);
+	/* A forced PKS backend the CPU cannot provide is a configuration error. */
+	if (pks_select_backend(bi->cfg.pks, msrs.cpuid_pks, setup.has_pks_controls,
+			       true, bi->err, sizeof(bi->err)) < 0) {
+		boot_err("%s", bi->err);
+		return EFI_UNSUPPORTED;
+	}
 	boot_msg("VMX: revision %u, EPT%s%s, VPID %s, unrestricted guest %s, preemption timer %s",
 		 setup.vmcs_revision, setup.has_ept_1g ? " 1G" : "",
 		 setup.has_ept_ad ? " A/D" : "", setup.has_vpid ? "yes" : "no",

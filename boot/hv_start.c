@@ -12,6 +12,7 @@
 #include "../vmm/memory.h"
 #include "../vmm/vmcs.h"
 #include "../vmm/vmx.h"
+#include "../pks/pks_vmm.h"
 
 static int build_guest_ept(struct hv *hv)
 {
@@ -41,7 +42,11 @@ int hv_prepare(struct boot_info *bi)
 	struct hv *hv = (struct hv *)(uintptr_t)first;
 	struct vcpu *vcpu;
 	bool lock;
-	struct vmx_wants wants = { .preemption_timer = bi->cfg.stats_interval_s != 0 };
+	struct vmx_wants wants = {
+		.preemption_timer = bi->cfg.stats_interval_s != 0,
+		.pks_hw = bi->cfg.pks == PKS_REQ_AUTO || bi->cfg.pks == PKS_REQ_HW,
+		.vmfunc_eptp = bi->cfg.pks != PKS_REQ_OFF,
+	};
 	u64 hv_pages = ALIGN_UP(sizeof(*hv), PAGE_SIZE) / PAGE_SIZE;
 	u64 now;
 
@@ -65,6 +70,11 @@ int hv_prepare(struct boot_info *bi)
 		pksv_snprintf(bi->err, sizeof(bi->err), "out of memory building EPT");
 		return -1;
 	}
+	if (pks_init(hv, bi->err, sizeof(bi->err)))
+		return -1;
+	pksv_log("PKS: backend %s (requested pks=%s), fault mode %s",
+		 pks_backend_str(hv), config_pks_name(hv->cfg.pks),
+		 config_mode_name(hv->pks.mode));
 	if (host_env_init(hv)) {
 		pksv_snprintf(bi->err, sizeof(bi->err), "out of memory building host tables");
 		return -1;

@@ -8,6 +8,7 @@
 #include <pksvisor/log.h>
 #include <pksvisor/stats.h>
 #include "exit.h"
+#include "../pks/pks_vmm.h"
 #include "vmx.h"
 
 static void emit_line(void *ctx, const char *line)
@@ -20,8 +21,7 @@ static void emit_line(void *ctx, const char *line)
 
 static const char *backend_name(struct vcpu *vcpu)
 {
-	(void)vcpu;
-	return "off";
+	return pks_backend_str(vcpu->hv);
 }
 
 void vcpu_print_stats(struct vcpu *vcpu, const char *why)

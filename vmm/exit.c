@@ -8,6 +8,7 @@
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
 #include "exit.h"
+#include "../pks/pks_vmm.h"
 #include "vmx.h"
 
 const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
@@ -107,6 +108,7 @@ void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 	if (vcpu->exit_reason & EXIT_REASON_ENTRY_FAIL)
 		handle_entry_failure(vcpu);
 	vcpu_mtf_probe_exit(vcpu);
+	pks_exit_sync(vcpu);
 	requeue_interrupted_event(vcpu);
 	if (basic < EXIT_REASON_MAX)
 		handler = exit_handlers[basic];
@@ -206,6 +208,9 @@ void handle_exception(struct vcpu *vcpu)
 		step_debug_exception(vcpu);
 		return;
 	}
+	if ((info & INTR_TYPE_MASK) == INTR_TYPE_HW_EXCEPTION && vector == VEC_PF &&
+	    pks_page_fault(vcpu))
+		return;
 	vcpu_fatal(vcpu, "unexpected exception exit");
 }
 

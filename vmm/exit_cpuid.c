@@ -7,6 +7,7 @@
  */
 #include <pksvisor/hypercall.h>
 #include "exit.h"
+#include "../pks/pks_vmm.h"
 #include "vmx.h"
 
 static void pksvisor_leaf(struct vcpu *vcpu, u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d)
@@ -21,7 +22,7 @@ static void pksvisor_leaf(struct vcpu *vcpu, u32 leaf, u32 *a, u32 *b, u32 *c, u
 		break;
 	case PKSV_CPUID_LEAF_INFO:
 		*a = PKSV_ABI_VERSION;
-		*b = PKSV_FEAT_STATS;
+		*b = pksv_features(vcpu->hv);
 		break;
 	}
 }
@@ -46,8 +47,10 @@ void handle_cpuid(struct vcpu *vcpu)
 			if (vmread(VMCS_GUEST_CR4) & CR4_OSXSAVE)
 				c |= CPUID1_ECX_OSXSAVE;
 		} else if (leaf == 7 && sub == 0) {
-			/* PKS is offered by pks/ only (not yet: hidden). */
+			/* PKS is what pks/ offers, whatever the CPU has. */
 			c &= ~(CPUID7_ECX_OSPKE | CPUID7_ECX_PKS);
+			if (pks_exposed(vcpu->hv))
+				c |= CPUID7_ECX_PKS;
 			if (vmread(VMCS_GUEST_CR4) & CR4_PKE)
 				c |= CPUID7_ECX_OSPKE;
 		}

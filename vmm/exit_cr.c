@@ -6,6 +6,7 @@
  * in the read shadows; the real registers keep what VMX needs.
  */
 #include "exit.h"
+#include "../pks/pks_vmm.h"
 #include "vmx.h"
 
 /* CR0 bits defined on Intel 64 */
@@ -56,6 +57,7 @@ static bool emulate_cr0_write(struct vcpu *vcpu, u64 value)
 	vmwrite(VMCS_CR0_SHADOW, value);
 	vmwrite(VMCS_GUEST_CR0, real);
 	flush_guest_tlb(vcpu);
+	pks_cr_changed(vcpu);
 	return true;
 }
 
@@ -63,14 +65,18 @@ static bool emulate_cr4_write(struct vcpu *vcpu, u64 value)
 {
 	struct vmx_msrs *m = &vcpu->hv->msrs;
 	/* Bits the CPU supports in VMX operation, minus the ones pksvisor hides. */
-	u64 allowed = (m->cr4_fixed1 & ~CR4_VMXE & ~CR4_PKS) & 0xffffffffull;
+	u64 allowed = ((m->cr4_fixed1 & ~CR4_VMXE & ~CR4_PKS) & 0xffffffffull) |
+		      pks_cr4_allowed(vcpu->hv);
+	u64 real;
 
 	if (value & ~allowed)
 		return false;
 	vcpu->cr4_shadow = value;
 	vmwrite(VMCS_CR4_SHADOW, value);
-	vmwrite(VMCS_GUEST_CR4, (value | m->cr4_fixed0 | CR4_VMXE) & m->cr4_fixed1);
+	real = ((value & ~CR4_PKS) | m->cr4_fixed0 | CR4_VMXE) & m->cr4_fixed1;
+	vmwrite(VMCS_GUEST_CR4, real | pks_cr4_real(vcpu, value));
 	flush_guest_tlb(vcpu);
+	pks_cr_changed(vcpu);
 	return true;
 }
 
@@ -96,6 +102,8 @@ void handle_cr_access(struct vcpu *vcpu)
 			ok = emulate_cr0_write(vcpu, value);
 		else if (cr == 4)
 			ok = emulate_cr4_write(vcpu, value);
+		else if (cr == 3)
+			pks_cr3_load(vcpu, value);	/* soft PKS discovery only */
 		else
 			vcpu_fatal(vcpu, "MOV to unexpected control register");
 		break;

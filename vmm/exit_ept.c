@@ -12,6 +12,7 @@
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
 #include "exit.h"
+#include "../pks/pks_vmm.h"
 #include "memory.h"
 #include "vmx.h"
 
@@ -55,6 +56,8 @@ void handle_ept_violation(struct vcpu *vcpu)
 		vcpu_step_begin(vcpu, STEP_HIDDEN);
 		return;
 	}
+	if (pks_ept_violation(vcpu, gpa, q))
+		return;
 	pksv_log("EPT violation: gpa 0x%llx qualification 0x%llx linear 0x%llx",
 		 gpa, q, q & EPTQ_LINEAR_VALID ? vmread(VMCS_GUEST_LINEAR_ADDR) : 0);
 	vcpu_fatal(vcpu, "EPT violation outside pksvisor memory");

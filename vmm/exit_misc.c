@@ -5,6 +5,7 @@
  */
 #include <pksvisor/log.h>
 #include "exit.h"
+#include "../pks/pks_vmm.h"
 #include "host.h"
 #include "vmx.h"
 
@@ -99,6 +100,7 @@ void handle_init(struct vcpu *vcpu)
 	vmwrite(VMCS_GUEST_DR7, 0x400);
 	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
 	vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_WAIT_SIPI);
+	pks_init_signal(vcpu);
 	vcpu->regs->rdx = 0x600;	/* a plausible family/model signature */
 	if (vcpu->hv->vmx.has_vpid)
 		invvpid(vcpu->hv->vmx.has_invvpid_single ? 1 : 2, 1 + vcpu->id);

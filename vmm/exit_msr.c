@@ -5,6 +5,7 @@
  * What the guest may not have gets #GP exactly as on a CPU without it.
  */
 #include "exit.h"
+#include "../pks/pks_vmm.h"
 #include "host.h"
 #include "vmx.h"
 
@@ -22,8 +23,18 @@ void handle_rdmsr(struct vcpu *vcpu)
 	u32 msr = (u32)r->rcx;
 	u64 value;
 
-	if (is_vmx_msr(msr) || msr == MSR_IA32_PKRS) {
-		/* CPUID hides VMX (and PKS), so these MSRs do not exist (#GP). */
+	if (msr == MSR_IA32_PKRS) {
+		if (!pks_rdmsr(vcpu, &value)) {
+			vcpu_inject_gp(vcpu);
+			return;
+		}
+		r->rax = (u32)value;
+		r->rdx = value >> 32;
+		vcpu_skip_instruction(vcpu);
+		return;
+	}
+	if (is_vmx_msr(msr)) {
+		/* CPUID hides VMX, so these MSRs do not exist (#GP). */
 		vcpu_inject_gp(vcpu);
 		return;
 	}
@@ -79,10 +90,12 @@ void handle_wrmsr(struct vcpu *vcpu)
 	u64 value = ((u64)(u32)r->rdx << 32) | (u32)r->rax;
 	bool ok;
 
-	if (is_vmx_msr(msr) || msr == MSR_IA32_FEATURE_CONTROL ||
-	    msr == MSR_IA32_PKRS) {
+	if (is_vmx_msr(msr) || msr == MSR_IA32_FEATURE_CONTROL) {
 		/* Absent, and FEATURE_CONTROL reads as locked: #GP. */
 		ok = false;
+	} else if (msr == MSR_IA32_PKRS) {
+		/* Reserved bits 63:32 -> #GP, value unchanged (pks.c). */
+		ok = pks_wrmsr(vcpu, value);
 	} else if (msr == MSR_EFER) {
 		ok = write_efer(vcpu, value);
 	} else {

@@ -6,6 +6,7 @@
  */
 #include <pksvisor/log.h>
 #include "exit.h"
+#include "../pks/pks_vmm.h"
 #include "hypercall.h"
 #include "vmx.h"
 
@@ -14,8 +15,8 @@ typedef s64 (*hypercall_fn)(struct vcpu *vcpu, struct hc_args *a);
 static s64 hc_version(struct vcpu *vcpu, struct hc_args *a)
 {
 	a->out[0] = PKSV_ABI_VERSION;
-	a->out[1] = PKSV_FEAT_STATS;
-	a->out[2] = PKSV_BACKEND_OFF;
+	a->out[1] = pksv_features(vcpu->hv);
+	a->out[2] = vcpu->hv->pks.backend;	/* PKS_BACKEND_* == PKSV_BACKEND_* */
 	return 0;
 }
 
@@ -73,12 +74,45 @@ static s64 hc_selftest_info(struct vcpu *vcpu, struct hc_args *a)
 	return 0;
 }
 
+static s64 hc_range_register(struct vcpu *vcpu, struct hc_args *a)
+{
+	return pks_hc_range(vcpu, a->in[0], a->in[1], a->in[2], true);
+}
+
+static s64 hc_range_unregister(struct vcpu *vcpu, struct hc_args *a)
+{
+	return pks_hc_range(vcpu, a->in[0], a->in[1], 0, false);
+}
+
+static s64 hc_set_mode(struct vcpu *vcpu, struct hc_args *a)
+{
+	return pks_hc_set_mode(vcpu, a->in[0]);
+}
+
+static s64 hc_get_mode(struct vcpu *vcpu, struct hc_args *a)
+{
+	if (!pks_exposed(vcpu->hv))
+		return -PKSV_ENOTSUP;
+	a->out[0] = vcpu->hv->pks.mode;
+	return 0;
+}
+
+static s64 hc_view_index(struct vcpu *vcpu, struct hc_args *a)
+{
+	return pks_hc_view_index(vcpu, a->in[0], &a->out[0]);
+}
+
 static const hypercall_fn hypercalls[PKSV_HC_MAX] = {
 	[PKSV_HC_VERSION]	= hc_version,
 	[PKSV_HC_PRINT_STATS]	= hc_print_stats,
 	[PKSV_HC_GET_COUNTER]	= hc_get_counter,
 	[PKSV_HC_NOP]		= hc_nop,
 	[PKSV_HC_SELFTEST_INFO]	= hc_selftest_info,
+	[PKSV_HC_RANGE_REGISTER] = hc_range_register,
+	[PKSV_HC_RANGE_UNREGISTER] = hc_range_unregister,
+	[PKSV_HC_SET_MODE]	= hc_set_mode,
+	[PKSV_HC_GET_MODE]	= hc_get_mode,
+	[PKSV_HC_VIEW_INDEX]	= hc_view_index,
 };
 
 void handle_vmcall(struct vcpu *vcpu)

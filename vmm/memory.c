@@ -7,6 +7,8 @@ void pool_init(struct page_pool *pool, u64 base, u64 size)
 	pool->base = base;
 	pool->size = size;
 	pool->next = base;
+	pool->free_list = 0;
+	pool->free_pages = 0;
 	pool->lock.locked = 0;
 }
 
@@ -15,7 +17,12 @@ u64 pool_alloc_pages(struct page_pool *pool, u64 count)
 	u64 pa = 0;
 
 	spin_lock(&pool->lock);
-	if (count && pool->next + count * PAGE_SIZE <= pool->base + pool->size) {
+	/* Single pages come back from the free list first (EPT views). */
+	if (count == 1 && pool->free_list) {
+		pa = pool->free_list;
+		pool->free_list = *(u64 *)(uintptr_t)pa;
+		pool->free_pages--;
+	} else if (count && pool->next + count * PAGE_SIZE <= pool->base + pool->size) {
 		pa = pool->next;
 		pool->next += count * PAGE_SIZE;
 	}
@@ -33,6 +40,20 @@ u64 pool_alloc_page(struct page_pool *pool)
 u64 pool_alloc_ept(void *pool)
 {
 	return pool_alloc_page(pool);
+}
+
+void pool_free_page(struct page_pool *pool, u64 pa)
+{
+	spin_lock(&pool->lock);
+	*(u64 *)(uintptr_t)pa = pool->free_list;
+	pool->free_list = pa;
+	pool->free_pages++;
+	spin_unlock(&pool->lock);
+}
+
+void pool_free_ept(void *pool, u64 pa)
+{
+	pool_free_page(pool, pa);
 }
 
 bool pool_contains(const struct page_pool *pool, u64 pa)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pksvisor's page pool: one EfiReservedMemoryType reservation made at boot
- * (boot/efi_main.c), handed out page by page.  Nothing is ever freed: the
- * hypervisor's structures live as long as the machine.
+ * (boot/efi_main.c), handed out page by page.  Only EPT view pages are
+ * ever freed (to a free list); everything else lives as long as the machine.
  */
 #ifndef PKSVISOR_MEMORY_H
 #define PKSVISOR_MEMORY_H
@@ -15,6 +15,9 @@ u64 pool_alloc_pages(struct page_pool *pool, u64 count);
 u64 pool_alloc_page(struct page_pool *pool);
 /* Adapter for struct ept's allocator. */
 u64 pool_alloc_ept(void *pool);
+/* Give one page back (EPT views that are rebuilt or evicted). */
+void pool_free_page(struct page_pool *pool, u64 pa);
+void pool_free_ept(void *pool, u64 pa);
 bool pool_contains(const struct page_pool *pool, u64 pa);
 
 #endif

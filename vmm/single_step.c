@@ -16,6 +16,7 @@
  */
 #include <pksvisor/log.h>
 #include "exit.h"
+#include "../pks/pks_vmm.h"
 #include "vmx.h"
 
 #define DR6_BS		BIT(14)
@@ -42,6 +43,8 @@ static void step_done(struct vcpu *vcpu)
 	vcpu->step = STEP_NONE;
 	if (why == STEP_HIDDEN)
 		hidden_access_done(vcpu);
+	else if (why == STEP_PKS_ALLOW || why == STEP_PKS_TABLE)
+		pks_step_done(vcpu, why);
 }
 
 /* The launch sets MTF: the first exit tells whether the CPU honours it. */

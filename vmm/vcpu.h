@@ -11,6 +11,7 @@
 #include <pksvisor/config.h>
 #include <pksvisor/ept.h>
 #include <pksvisor/mtrr.h>
+#include <pksvisor/pks.h>
 #include <pksvisor/stats.h>
 #include "vmx_caps.h"
 
@@ -41,12 +42,47 @@ struct page_pool {
 	struct spinlock lock;
 	u64 base, size;		/* the whole reservation: hidden from the guest */
 	u64 next;		/* bump pointer */
+	u64 free_list;		/* freed single pages, linked through their first word */
+	u64 free_pages;
 };
 
 #define MAX_RAM_RANGES	128
 
 struct ram_range {
 	u64 start, end;		/* [start, end) conventional-type guest RAM */
+};
+
+#define PKS_MAX_VIEWS	8	/* slot 0 is the base (permissive) EPT */
+#define PKS_MAX_TABLES	1024	/* guest paging-structure pages tracked */
+#define PKS_WARN_SLOTS	64
+
+/* One EPT per distinct (effective PKRS, CR0.WP): the soft backend's views. */
+struct pks_view {
+	bool valid;
+	bool pinned;			/* index handed to the guest for VMFUNC */
+	u32 pkrs;
+	bool wp;
+	u64 generation;			/* keymap/table generation it reflects */
+	u64 last_used;
+	struct ept ept;
+	u64 eptp;
+};
+
+struct pks_global {
+	int backend;			/* PKS_BACKEND_* */
+	int mode;			/* PKSV_MODE_*, changeable by hypercall */
+	struct spinlock lock;		/* everything below */
+	struct keymap keymap;		/* keyed guest-physical ranges */
+	bool discovery;			/* no PV registration: scan guest tables */
+	u64 tables[PKS_MAX_TABLES];	/* write-protected guest table pages */
+	unsigned int nr_tables;
+	u64 generation;			/* bumped when keymap or tables change */
+	struct pks_view views[PKS_MAX_VIEWS];
+	u64 use_clock;
+	u64 eptp_list_pa;		/* VMFUNC leaf 0 list (slot = index) */
+	bool vmfunc;
+	struct { u64 rip; u8 key; } warned[PKS_WARN_SLOTS];
+	unsigned int nr_warned;
 };
 
 struct hv {
@@ -66,7 +102,7 @@ struct hv {
 	u64 host_gdt, host_idt, host_tss;
 	u64 tsc_per_sec;
 	u16 pm1a_cnt_port;		/* ACPI sleep control, 0 if unknown */
-	struct spinlock log_lock;
+	struct pks_global pks;
 };
 
 #define EXIT_HISTORY	16
@@ -74,6 +110,8 @@ struct hv {
 enum step_reason {
 	STEP_NONE = 0,
 	STEP_HIDDEN,		/* refused access to pksvisor memory */
+	STEP_PKS_ALLOW,		/* soft PKS: allowed access through the base view */
+	STEP_PKS_TABLE,		/* soft PKS: guest writes a tracked page table */
 };
 
 struct exit_record {
@@ -116,6 +154,13 @@ struct vcpu {
 
 	/* NMI that hit while in VMX root: re-injected at the next window */
 	volatile u32 nmi_pending;
+
+	/* PKS (pks/): the guest's IA32_PKRS and what pksvisor does with it */
+	u64 pkrs;			/* architectural value the guest wrote */
+	u32 pkrs_open;			/* keys opened by RELAXED/SILENT until the next write */
+	int pks_view;			/* soft: view slot in use */
+	u64 pks_root;			/* soft discovery: root last scanned */
+	bool pks_rescan;		/* soft discovery: tables changed */
 
 	u64 last_stats_tsc;
 	struct vcpu_stats stats;

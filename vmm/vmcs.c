@@ -9,6 +9,7 @@
 #include "memory.h"
 #include "vmcs.h"
 #include "vmx.h"
+#include "../pks/pks_vmm.h"
 
 #define HOST_STACK_PAGES	8
 #define VPID_BOOT_CPU		1
@@ -301,5 +302,6 @@ int vmcs_setup(struct vcpu *vcpu)
 	setup_intercepts(vcpu);
 	setup_host_state(vcpu);
 	setup_guest_state(vcpu);
+	pks_vmcs_setup(vcpu);
 	return 0;
 }

@@ -60,6 +60,14 @@ int ept_protect_4k(struct ept *ept, u64 gpa, u64 perms);
  */
 u64 *ept_lookup(const struct ept *ept, u64 gpa, int *level);
 
+/*
+ * Deep copy of src into dst (dst->alloc/alloc_ctx must be set); -1 when
+ * out of memory (dst then holds a partial copy: ept_destroy it).
+ */
+int ept_clone(struct ept *dst, const struct ept *src);
+/* Free every paging-structure page of ept. */
+void ept_destroy(struct ept *ept, void (*free_page)(void *ctx, u64 pa), void *ctx);
+
 /* EPTP for this structure: WB, 4-level walk, A/D flags when ad is set. */
 u64 ept_eptp(const struct ept *ept, bool ad);
 

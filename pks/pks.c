@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: MIT
+/*
+ * PKS as the guest sees it, identical for both backends:
+ *  - CPUID.(7,0):ECX[31] set (vmm/exit_cpuid.c asks pks_exposed());
+ *  - CR4.PKS (bit 24) settable and read back: always in the CR4 guest/host
+ *    mask, the guest's value lives in the read shadow, and the real CR4
+ *    gets the bit only with hardware PKS;
+ *  - IA32_PKRS (0x6e1) per vCPU: reads return what the guest wrote, writes
+ *    with bits 63:32 set get #GP and change nothing; preserved across INIT.
+ * The hw backend lets the CPU enforce the value through the VMCS guest
+ * IA32_PKRS field (loaded on entry, saved on exit: SDM 25.4.1, 25.7.1,
+ * 25.8.1); the soft backend enforces it with EPT views (pks/views.c).
+ */
+#include <pksvisor/format.h>
+#include <pksvisor/hypercall.h>
+#include <pksvisor/log.h>
+#include "../vmm/exit.h"
+#include "../vmm/vmcs.h"
+#include "../vmm/vmx.h"
+#include "pks_internal.h"
+
+int pks_init(struct hv *hv, char *err, size_t errlen)
+{
+	struct pks_global *pks = &hv->pks;
+	int backend = pks_select_backend(hv->cfg.pks, hv->msrs.cpuid_pks,
+					 hv->vmx.has_pks_controls, true, err, errlen);
+
+	if (backend < 0)
+		return -1;
+	pks->backend = backend;
+	pks->mode = hv->cfg.pks_mode;
+	keymap_init(&pks->keymap);
+	pks->discovery = true;
+	pks->generation = 1;
+	if (backend == PKS_BACKEND_SOFT) {
+		/* WP decides which writes WD blocks: the views must see it. */
+		hv->vmx.cr0_mask |= CR0_WP;
+		if (views_init(hv))
+			return -1;
+	}
+	return 0;
+}
+
+const char *pks_backend_str(const struct hv *hv)
+{
+	return pks_backend_name(hv->pks.backend);
+}
+
+u32 pksv_features(const struct hv *hv)
+{
+	u32 f = PKSV_FEAT_STATS;
+
+	if (hv->pks.backend == PKS_BACKEND_HW)
+		f |= PKSV_FEAT_PKS | PKSV_FEAT_PKS_HW;
+	if (hv->pks.backend == PKS_BACKEND_SOFT) {
+		f |= PKSV_FEAT_PKS | PKSV_FEAT_PKS_SOFT;
+		if (hv->pks.vmfunc)
+			f |= PKSV_FEAT_VMFUNC_VIEWS;
+	}
+	return f;
+}
+
+bool pks_exposed(const struct hv *hv)
+{
+	return hv->pks.backend != PKS_BACKEND_NONE;
+}
+
+u64 pks_cr4_allowed(const struct hv *hv)
+{
+	return pks_exposed(hv) ? CR4_PKS : 0;
+}
+
+u64 pks_cr4_real(const struct vcpu *vcpu, u64 guest_cr4)
+{
+	/* The real CR4 never gets a bit the CPU lacks (soft, none). */
+	if (vcpu->hv->pks.backend == PKS_BACKEND_HW)
+		return guest_cr4 & CR4_PKS;
+	return 0;
+}
+
+u64 pks_current_pkrs(struct vcpu *vcpu)
+{
+	return vcpu->pkrs;
+}
+
+/* What the hardware or the views enforce: the guest's value minus what
+ * RELAXED/SILENT opened, nothing at all in mode OFF. */
+u32 pks_effective_pkrs(const struct vcpu *vcpu)
+{
+	if (vcpu->hv->pks.mode == PKSV_MODE_OFF)
+		return 0;
+	return (u32)vcpu->pkrs & ~vcpu->pkrs_open;
+}
+
+/* Make the enforced PKRS follow vcpu->pkrs / pkrs_open / mode / CRs. */
+void pks_apply(struct vcpu *vcpu)
+{
+	switch (vcpu->hv->pks.backend) {
+	case PKS_BACKEND_HW:
+		vmwrite(VMCS_GUEST_PKRS, pks_effective_pkrs(vcpu));
+		break;
+	case PKS_BACKEND_SOFT:
+		views_select(vcpu);
+		break;
+	}
+}
+
+void pks_vmcs_setup(struct vcpu *vcpu)
+{
+	struct hv *hv = vcpu->hv;
+
+	vcpu->pkrs = 0;		/* 0 at reset */
+	switch (hv->pks.backend) {
+	case PKS_BACKEND_HW:
+		vmwrite(VMCS_GUEST_PKRS, 0);
+		/*
+		 * PK faults exit so that the modes and the unprotect table
+		 * apply: #PF in the exception bitmap, filtered by the error
+		 * code's PK bit (SDM 25.6.3: exit iff (PFEC & MASK) == MATCH).
+		 */
+		vmwrite(VMCS_EXCEPTION_BITMAP, vmread(VMCS_EXCEPTION_BITMAP) | BIT(VEC_PF));
+		vmwrite(VMCS_PF_ERROR_MASK, PFEC_PK);
+		vmwrite(VMCS_PF_ERROR_MATCH, PFEC_PK);
+		break;
+	case PKS_BACKEND_SOFT:
+		vcpu->pks_view = 0;
+		views_vmcs_setup(vcpu);
+		break;
+	}
+}
+
+void pks_cr_changed(struct vcpu *vcpu)
+{
+	if (vcpu->hv->pks.backend == PKS_BACKEND_SOFT)
+		views_cr_changed(vcpu);
+}
+
+bool pks_rdmsr(struct vcpu *vcpu, u64 *value)
+{
+	if (!pks_exposed(vcpu->hv))
+		return false;
+	*value = vcpu->pkrs;
+	return true;
+}
+
+bool pks_wrmsr(struct vcpu *vcpu, u64 value)
+{
+	if (!pks_exposed(vcpu->hv) || !pks_pkrs_valid(value))
+		return false;
+	vcpu->stats.pkrs_writes++;
+	vcpu->pkrs = value;
+	/* RELAXED/SILENT opened keys "until the next context switch". */
+	vcpu->pkrs_open = 0;
+	if (vcpu->hv->pks.backend == PKS_BACKEND_SOFT)
+		vcpu->stats.view_switch_exit++;
+	pks_apply(vcpu);
+	return true;
+}
+
+void pks_init_signal(struct vcpu *vcpu)
+{
+	/* IA32_PKRS survives INIT (SDM Vol. 3A Table 10-1); CR4 does not. */
+	vcpu->pkrs_open = 0;
+	pks_apply(vcpu);
+}
+
+/*
+ * Remember (guest RIP, key) pairs already reported in RELAXED mode.  A
+ * small bounded table: past it pksvisor stays quiet rather than flood the
+ * console.
+ */
+static bool warn_once(struct pks_global *pks, u64 rip, unsigned int key)
+{
+	bool first = true;
+
+	spin_lock(&pks->lock);
+	for (unsigned int i = 0; i < pks->nr_warned; i++)
+		if (pks->warned[i].rip == rip && pks->warned[i].key == key)
+			first = false;
+	if (first && pks->nr_warned < PKS_WARN_SLOTS) {
+		pks->warned[pks->nr_warned].rip = rip;
+		pks->warned[pks->nr_warned].key = key;
+		pks->nr_warned++;
+	} else if (first) {
+		first = false;
+	}
+	spin_unlock(&pks->lock);
+	return first;
+}
+
+/*
+ * A PK fault the guest's PKRS causes: decide by mode (docs/pks.md).
+ * Returns true when the access may continue (key opened for this vCPU
+ * until its next PKRS write), false when the #PF must be delivered.
+ */
+bool pks_fault_policy(struct vcpu *vcpu, u64 gla, unsigned int key, bool write)
+{
+	struct pks_global *pks = &vcpu->hv->pks;
+
+	switch (pks->mode) {
+	case PKSV_MODE_RELAXED:
+		if (warn_once(pks, vcpu->guest_rip, key))
+			pksv_log("PKS: %s of 0x%llx with key %u at rip 0x%llx: relaxed mode, key opened until the next PKRS write",
+				 write ? "write" : "read", gla, key, vcpu->guest_rip);
+		/* fall through */
+	case PKSV_MODE_SILENT:
+	case PKSV_MODE_OFF:
+		vcpu->pkrs_open |= PKRS_KEY_MASK(key);
+		vcpu->stats.pk_fault_unprotected++;
+		pks_apply(vcpu);
+		return true;
+	default:
+		vcpu->stats.pk_fault_injected++;
+		return false;
+	}
+}
+
+void pks_inject_pf(struct vcpu *vcpu, u64 gla, u32 error_code)
+{
+	/* CR2 is not touched by VM exits or entries: set it here (SDM 27.1). */
+	write_cr2(gla);
+	vcpu_inject_exception(vcpu, VEC_PF, true, error_code);
+}
+
+/* hw backend: a #PF with PFEC.PK exited (exception bitmap + PFEC filter). */
+bool pks_page_fault(struct vcpu *vcpu)
+{
+	u64 gla = vcpu->exit_qual;	/* #PF exits put the linear address here */
+	u32 ec = vmread(VMCS_EXIT_INTR_ERROR);
+	struct guest_walk w;
+	unsigned int key = 0;
+
+	if (vcpu->hv->pks.backend != PKS_BACKEND_HW || !(ec & PFEC_PK))
+		return false;
+	if (guest_walk_current(vcpu, gla, &w) == 0)
+		key = w.key;
+	if (key && pks_fault_policy(vcpu, gla, key, ec & PFEC_W))
+		return true;	/* retried with the key open */
+	pks_inject_pf(vcpu, gla, ec);
+	return true;
+}
+
+s64 pks_hc_set_mode(struct vcpu *vcpu, u64 mode)
+{
+	if (mode > PKSV_MODE_OFF)
+		return -PKSV_EINVAL;
+	if (!pks_exposed(vcpu->hv))
+		return -PKSV_ENOTSUP;
+	vcpu->hv->pks.mode = (int)mode;
+	pksv_log("PKS: fault mode set to %s by hypercall", config_mode_name((int)mode));
+	pks_apply(vcpu);
+	return 0;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared between the files of pks/ only. */
+#ifndef PKSVISOR_PKS_INTERNAL_H
+#define PKSVISOR_PKS_INTERNAL_H
+
+#include "pks_vmm.h"
+
+u32 pks_effective_pkrs(const struct vcpu *vcpu);
+void pks_apply(struct vcpu *vcpu);
+bool pks_fault_policy(struct vcpu *vcpu, u64 gla, unsigned int key, bool write);
+void pks_inject_pf(struct vcpu *vcpu, u64 gla, u32 error_code);
+int guest_walk_current(struct vcpu *vcpu, u64 gla, struct guest_walk *w);
+
+/* pks/views.c */
+int views_init(struct hv *hv);
+void views_vmcs_setup(struct vcpu *vcpu);
+void views_select(struct vcpu *vcpu);
+void views_use_base(struct vcpu *vcpu);
+void views_cr_changed(struct vcpu *vcpu);
+void views_invalidate(struct hv *hv);
+bool views_is_table(struct hv *hv, u64 gpa);
+
+/* pks/discover.c */
+void discover_rescan(struct vcpu *vcpu);
+
+#endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PKS virtualization inside pksvisor (docs/pks.md): the backend chosen at
+ * boot, IA32_PKRS per vCPU, CR4.PKS, the soft backend's EPT views, and the
+ * pkey-fault modes.  Pure PKS rules live in include/pksvisor/pks.h.
+ */
+#ifndef PKSVISOR_PKS_VMM_H
+#define PKSVISOR_PKS_VMM_H
+
+#include <pksvisor/pks.h>
+#include "../vmm/vcpu.h"
+
+struct guest_walk;
+
+/* Boot: pick the backend (0, or -1 with err) and prepare global state. */
+int pks_init(struct hv *hv, char *err, size_t errlen);
+/* VMCS additions for this vCPU (controls, MSR intercepts, guest PKRS). */
+void pks_vmcs_setup(struct vcpu *vcpu);
+
+/* What the guest sees */
+bool pks_exposed(const struct hv *hv);
+u64 pks_cr4_allowed(const struct hv *hv);		/* extra CR4 bits the guest may set */
+u64 pks_cr4_real(const struct vcpu *vcpu, u64 guest_cr4);	/* real CR4 for a guest value */
+void pks_cr_changed(struct vcpu *vcpu);			/* CR0.WP / CR4.PKS written */
+bool pks_rdmsr(struct vcpu *vcpu, u64 *value);		/* false: #GP */
+bool pks_wrmsr(struct vcpu *vcpu, u64 value);		/* false: #GP */
+void pks_init_signal(struct vcpu *vcpu);		/* INIT: PKRS preserved */
+u64 pks_current_pkrs(struct vcpu *vcpu);
+
+/* Exits */
+bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual);	/* handled? */
+bool pks_page_fault(struct vcpu *vcpu);			/* hw: PK #PF exit */
+void pks_cr3_load(struct vcpu *vcpu, u64 value);		/* soft discovery */
+void pks_step_done(struct vcpu *vcpu, enum step_reason why);
+u32 pksv_features(const struct hv *hv);
+void pks_exit_sync(struct vcpu *vcpu);			/* VMFUNC switches */
+
+/* Hypercalls */
+s64 pks_hc_range(struct vcpu *vcpu, u64 gpa, u64 len, u64 key, bool add);
+s64 pks_hc_set_mode(struct vcpu *vcpu, u64 mode);
+s64 pks_hc_view_index(struct vcpu *vcpu, u64 pkrs, u64 *index);
+
+const char *pks_backend_str(const struct hv *hv);
+
+#endif

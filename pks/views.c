@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Soft backend: EPT views.  A view is a copy of the guest's base EPT in
+ * which every guest-physical page mapped with key k loses the rights that
+ * PKRS takes away (pks_view_perms(): AD -> execute only, WD with CR0.WP ->
+ * read/execute).  One view per distinct (effective PKRS, CR0.WP), cached:
+ * each has its own EPTP, and TLB entries are tagged by EPTP (SDM 29.4.1),
+ * so switching back to a cached view needs no INVEPT.  Slot 0 is the base
+ * EPT itself, used while CR4.PKS is clear and to complete accesses PKS
+ * allows (an alias through a key-0 or user mapping of a keyed page).
+ *
+ * In discovery mode (no paravirtual registration) the guest's paging
+ * structures are also write-protected in every view so that pksvisor sees
+ * key changes (pks/discover.c).
+ *
+ * Where VMFUNC EPTP switching exists, slot i is entry i of the EPTP list:
+ * a guest that learned the index for a PKRS value (PKSV_HC_VIEW_INDEX)
+ * switches with VMFUNC(0, i), without a VM exit.
+ */
+#include <pksvisor/format.h>
+#include <pksvisor/hypercall.h>
+#include <pksvisor/log.h>
+#include "../vmm/exit.h"
+#include "../vmm/memory.h"
+#include "../vmm/vmx.h"
+#include "pks_internal.h"
+
+#define VMFUNC_EPTP_SWITCHING	BIT(0)
+
+int views_init(struct hv *hv)
+{
+	struct pks_global *pks = &hv->pks;
+
+	pks->views[0].valid = true;
+	pks->views[0].pinned = true;
+	pks->views[0].ept = hv->ept;
+	pks->views[0].eptp = hv->eptp;
+	pks->vmfunc = hv->vmx.has_vmfunc_eptp;
+	if (pks->vmfunc) {
+		pks->eptp_list_pa = pool_alloc_page(&hv->pool);
+		if (!pks->eptp_list_pa)
+			return -1;
+		/* Unused slots repeat the base EPTP: VMFUNC to them is harmless. */
+		for (unsigned int i = 0; i < 512; i++)
+			((u64 *)(uintptr_t)pks->eptp_list_pa)[i] = hv->eptp;
+	}
+	return 0;
+}
+
+void views_vmcs_setup(struct vcpu *vcpu)
+{
+	struct pks_global *pks = &vcpu->hv->pks;
+
+	if (pks->vmfunc) {
+		vmwrite(VMCS_VMFUNC_CONTROLS, VMFUNC_EPTP_SWITCHING);
+		vmwrite(VMCS_EPTP_LIST_ADDR, pks->eptp_list_pa);
+	}
+}
+
+static void set_list(struct pks_global *pks, unsigned int slot, u64 eptp)
+{
+	if (pks->vmfunc)
+		((u64 *)(uintptr_t)pks->eptp_list_pa)[slot] = eptp;
+}
+
+/* Restrict every keyed page (and, in discovery mode, every table page). */
+static int apply_restrictions(struct hv *hv, struct pks_view *v)
+{
+	struct pks_global *pks = &hv->pks;
+
+	for (unsigned int i = 0; i < pks->keymap.n; i++) {
+		struct keymap_range *r = &pks->keymap.r[i];
+		u64 perms = pks_view_perms(v->pkrs, v->wp, r->key);
+
+		if (perms == EPT_RWX)
+			continue;
+		for (u64 gpa = r->start; gpa < r->end; gpa += PAGE_SIZE) {
+			int level;
+			u64 *e = ept_lookup(&v->ept, gpa, &level);
+
+			/* Hidden pksvisor pages stay hidden. */
+			if (e && !(*e & EPT_RWX))
+				continue;
+			if (ept_protect_4k(&v->ept, gpa, perms))
+				return -1;
+		}
+	}
+	if (pks->discovery)
+		for (unsigned int i = 0; i < pks->nr_tables; i++) {
+			int level;
+			u64 *e = ept_lookup(&v->ept, pks->tables[i], &level);
+			u64 perms = e ? *e & EPT_RWX : 0;
+
+			if (perms & EPT_WRITE &&
+			    ept_protect_4k(&v->ept, pks->tables[i], perms & ~EPT_WRITE))
+				return -1;
+		}
+	return 0;
+}
+
+static void free_view(struct hv *hv, struct pks_view *v)
+{
+	ept_destroy(&v->ept, pool_free_ept, &hv->pool);
+	v->valid = false;
+	v->pinned = false;
+}
+
+static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp)
+{
+	struct pks_global *pks = &hv->pks;
+	struct pks_view *v = &pks->views[slot];
+
+	if (v->valid)
+		free_view(hv, v);
+	v->ept.alloc = pool_alloc_ept;
+	v->ept.alloc_ctx = &hv->pool;
+	if (ept_clone(&v->ept, &hv->ept) || apply_restrictions(hv, v)) {
+		free_view(hv, v);
+		return -1;
+	}
+	v->pkrs = pkrs;
+	v->wp = wp;
+	v->generation = pks->generation;
+	v->eptp = ept_eptp(&v->ept, false);
+	v->valid = true;
+	set_list(pks, slot, v->eptp);
+	/* A rebuilt slot may reuse an EPTP whose translations are cached. */
+	invept(hv->vmx.has_invept_single ? 1 : 2, v->eptp);
+	return 0;
+}
+
+/* Find or build the view for (pkrs, wp); slot index, or -1. Lock held. */
+static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
+{
+	struct hv *hv = vcpu->hv;
+	struct pks_global *pks = &hv->pks;
+	int free_slot = -1, lru = -1;
+
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		struct pks_view *v = &pks->views[i];
+
+		if (v->valid && v->pkrs == pkrs && v->wp == wp) {
+			if (v->generation != pks->generation && build_view(hv, i, pkrs, wp))
+				return -1;
+			v->last_used = ++pks->use_clock;
+			v->pinned |= pin;
+			return i;
+		}
+		if (!v->valid && free_slot < 0)
+			free_slot = i;
+		if (v->valid && !v->pinned &&
+		    (lru < 0 || v->last_used < pks->views[lru].last_used))
+			lru = i;
+	}
+	if (free_slot < 0)
+		free_slot = lru;
+	if (free_slot < 0)
+		return -1;
+	if (build_view(hv, free_slot, pkrs, wp))
+		return -1;
+	pks->views[free_slot].last_used = ++pks->use_clock;
+	pks->views[free_slot].pinned = pin;
+	vcpu->stats.views_built++;
+	return free_slot;
+}
+
+static bool guest_cr0_wp(struct vcpu *vcpu)
+{
+	return vcpu->cr0_shadow & CR0_WP;
+}
+
+static void use_slot(struct vcpu *vcpu, int slot)
+{
+	struct pks_view *v = &vcpu->hv->pks.views[slot];
+
+	vcpu->pks_view = slot;
+	vmwrite(VMCS_EPTP, v->eptp);
+}
+
+void views_use_base(struct vcpu *vcpu)
+{
+	use_slot(vcpu, 0);
+}
+
+/*
+ * CR3 loads exit only while discovery needs them: CR4.PKS set and no
+ * paravirtual registration (SDM 25.6.2 "CR3-load exiting").
+ */
+static void update_cr3_exiting(struct vcpu *vcpu)
+{
+	bool want = vcpu->hv->pks.discovery && (vcpu->cr4_shadow & CR4_PKS);
+	u64 proc = vmread(VMCS_PROC_CONTROLS);
+	u64 next = want ? proc | PROC_CR3_LOAD_EXITING : proc & ~PROC_CR3_LOAD_EXITING;
+
+	if (next != proc)
+		vmwrite(VMCS_PROC_CONTROLS, next);
+}
+
+void views_select(struct vcpu *vcpu)
+{
+	struct hv *hv = vcpu->hv;
+	struct pks_global *pks = &hv->pks;
+	int slot = 0;
+
+	update_cr3_exiting(vcpu);
+	if ((vcpu->cr4_shadow & CR4_PKS) && pks->mode != PKSV_MODE_OFF) {
+		if (pks->discovery && vcpu->pks_rescan)
+			discover_rescan(vcpu);
+		spin_lock(&pks->lock);
+		slot = view_slot(vcpu, pks_effective_pkrs(vcpu), guest_cr0_wp(vcpu), false);
+		spin_unlock(&pks->lock);
+		if (slot < 0) {
+			pksv_log("PKS: cannot build a view for PKRS 0x%x (out of memory)",
+				 pks_effective_pkrs(vcpu));
+			vcpu_fatal(vcpu, "PKS view allocation failed");
+		}
+	}
+	use_slot(vcpu, slot);
+}
+
+void views_cr_changed(struct vcpu *vcpu)
+{
+	/* CR4.PKS 0 -> 1 in discovery mode: learn the keys now. */
+	if ((vcpu->cr4_shadow & CR4_PKS) && vcpu->hv->pks.discovery &&
+	    vcpu->pks_root != (vmread(VMCS_GUEST_CR3) & PAGE_MASK))
+		vcpu->pks_rescan = true;
+	views_select(vcpu);
+}
+
+/*
+ * The keymap or the table set changed (lock held).  Views rebuild lazily
+ * when next selected; pinned ones now, since the guest may VMFUNC to them
+ * without an exit.
+ */
+void views_invalidate(struct hv *hv)
+{
+	struct pks_global *pks = &hv->pks;
+
+	pks->generation++;
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		struct pks_view *v = &pks->views[i];
+
+		if (v->valid && v->pinned &&
+		    build_view(hv, i, v->pkrs, v->wp) == 0)
+			v->pinned = true;
+	}
+}
+
+bool views_is_table(struct hv *hv, u64 gpa)
+{
+	struct pks_global *pks = &hv->pks;
+
+	for (unsigned int i = 0; i < pks->nr_tables; i++)
+		if (pks->tables[i] == (gpa & PAGE_MASK))
+			return true;
+	return false;
+}
+
+/* VMFUNC may have switched views behind pksvisor's back: follow it. */
+void pks_exit_sync(struct vcpu *vcpu)
+{
+	struct pks_global *pks = &vcpu->hv->pks;
+	u64 eptp;
+
+	if (pks->backend != PKS_BACKEND_SOFT || !pks->vmfunc)
+		return;
+	eptp = vmread(VMCS_EPTP);
+	if (eptp == pks->views[vcpu->pks_view].eptp)
+		return;
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
+		if (pks->views[i].valid && pks->views[i].eptp == eptp) {
+			vcpu->pks_view = i;
+			vcpu->pkrs = pks->views[i].pkrs;
+			vcpu->pkrs_open = 0;
+			vcpu->stats.view_switch_vmfunc++;
+			return;
+		}
+}
+
+s64 pks_hc_view_index(struct vcpu *vcpu, u64 pkrs, u64 *index)
+{
+	struct hv *hv = vcpu->hv;
+	int slot;
+
+	if (!pks_pkrs_valid(pkrs))
+		return -PKSV_EINVAL;
+	if (hv->pks.backend != PKS_BACKEND_SOFT || !hv->pks.vmfunc)
+		return -PKSV_ENOTSUP;
+	spin_lock(&hv->pks.lock);
+	slot = view_slot(vcpu, (u32)pkrs, guest_cr0_wp(vcpu), true);
+	spin_unlock(&hv->pks.lock);
+	if (slot < 0)
+		return -PKSV_ENOSPC;
+	*index = slot;
+	return 0;
+}
