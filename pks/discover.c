@@ -21,11 +21,40 @@ struct scan_ctx {
 	bool overflow;
 };
 
+/*
+ * The same physical page mapped with several keys (aliases): the keymap
+ * holds one key per page, so the others go to a small side table and the
+ * views restrict the page by every key (pks/views.c); the exact decision
+ * per mapping is made at the EPT violation anyway.
+ */
+static void add_multi(struct pks_global *pks, u64 start, u64 size, unsigned int key,
+		      struct scan_ctx *sc)
+{
+	unsigned int first = keymap_lookup(&pks->keymap, start);
+
+	for (unsigned int i = 0; i < pks->nr_multi; i++)
+		if (pks->multi[i].start == start && pks->multi[i].end == start + size) {
+			pks->multi[i].keys |= 1u << key;
+			return;
+		}
+	if (pks->nr_multi == PKS_MAX_MULTI) {
+		sc->overflow = true;
+		return;
+	}
+	pks->multi[pks->nr_multi].start = start;
+	pks->multi[pks->nr_multi].end = start + size;
+	pks->multi[pks->nr_multi].keys = (1u << key) | (first ? 1u << first : 0);
+	pks->nr_multi++;
+}
+
 static void found_keyed(void *p, u64 page_gpa, u64 size, unsigned int key)
 {
 	struct scan_ctx *sc = p;
+	int ret = keymap_add(&sc->pks->keymap, page_gpa, size, key, KEYMAP_DISCOVERED);
 
-	if (keymap_add(&sc->pks->keymap, page_gpa, size, key, KEYMAP_DISCOVERED))
+	if (ret == -PKSV_EINVAL)
+		add_multi(sc->pks, page_gpa, size, key, sc);
+	else if (ret)
 		sc->overflow = true;
 }
 
@@ -54,13 +83,14 @@ void discover_rescan(struct vcpu *vcpu)
 	spin_lock(&pks->lock);
 	keymap_clear_source(&pks->keymap, KEYMAP_DISCOVERED);
 	pks->nr_tables = 0;
+	pks->nr_multi = 0;
 	if (guest_scan_current(vcpu, &ops, &sc) < 0)
 		sc.overflow = true;
 	views_invalidate(vcpu->hv);
 	spin_unlock(&pks->lock);
 	if (sc.overflow)
-		pksv_log("PKS discovery: guest page tables exceed %u pages or %u ranges; keys beyond are not enforced",
-			 PKS_MAX_TABLES, KEYMAP_MAX);
+		pksv_log("PKS discovery: %u table pages, %u ranges (limits %u, %u) or a page with two keys: some keys are not enforced",
+			 pks->nr_tables, pks->keymap.n, PKS_MAX_TABLES, KEYMAP_MAX);
 }
 
 /*
@@ -118,6 +148,7 @@ s64 pks_hc_range(struct vcpu *vcpu, u64 gpa, u64 len, u64 key, bool add)
 			pks->discovery = false;
 			keymap_clear_source(&pks->keymap, KEYMAP_DISCOVERED);
 			pks->nr_tables = 0;
+			pks->nr_multi = 0;
 		}
 		views_invalidate(hv);
 	}

@@ -41,5 +41,6 @@ s64 pks_hc_set_mode(struct vcpu *vcpu, u64 mode);
 s64 pks_hc_view_index(struct vcpu *vcpu, u64 pkrs, u64 *index);
 
 const char *pks_backend_str(const struct hv *hv);
+struct ept *pks_current_ept(struct vcpu *vcpu, u64 *eptp);
 
 #endif

@@ -45,55 +45,101 @@ int guest_scan_current(struct vcpu *vcpu, const struct guest_scan_ops *ops, void
 			       read_gpa, vcpu->hv, ops, ctx, PKS_MAX_TABLES);
 }
 
-static void step_in_base(struct vcpu *vcpu, enum step_reason why)
+/*
+ * Let the current instruction through one page: add the rights it needs to
+ * that page in the current view only (not the whole base view, so a second
+ * keyed page the same instruction touches is still checked), single-step,
+ * then take them back (pks_step_done).
+ */
+static bool allow_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why)
 {
-	views_use_base(vcpu);
-	vcpu_step_begin(vcpu, why);
+	struct hv *hv = vcpu->hv;
+	struct pks_view *v = &hv->pks.views[vcpu->pks_view];
+	struct pks_override *o;
+	int level;
+	u64 *e;
+
+	if (vcpu->pks_nr_override == PKS_MAX_OVERRIDES)
+		return false;
+	spin_lock(&hv->pks.lock);
+	e = ept_lookup(&v->ept, gpa, &level);
+	o = &vcpu->pks_override[vcpu->pks_nr_override];
+	o->gpa = gpa & PAGE_MASK;
+	o->perms = e ? *e & EPT_RWX : 0;
+	if (ept_protect_4k(&v->ept, o->gpa, o->perms | add)) {
+		spin_unlock(&hv->pks.lock);
+		return false;
+	}
+	spin_unlock(&hv->pks.lock);
+	vcpu->pks_nr_override++;
+	invept(hv->vmx.has_invept_single ? 1 : 2, v->eptp);
+	if (vcpu->step == STEP_NONE)
+		vcpu_step_begin(vcpu, why);
+	else if (why == STEP_PKS_TABLE)
+		vcpu->step = why;	/* remember to rescan at the end */
+	return true;
+}
+
+static void restore_overrides(struct vcpu *vcpu)
+{
+	struct hv *hv = vcpu->hv;
+	struct pks_view *v = &hv->pks.views[vcpu->pks_view];
+
+	if (!vcpu->pks_nr_override)
+		return;
+	spin_lock(&hv->pks.lock);
+	while (vcpu->pks_nr_override) {
+		struct pks_override *o = &vcpu->pks_override[--vcpu->pks_nr_override];
+
+		ept_protect_4k(&v->ept, o->gpa, o->perms);
+	}
+	spin_unlock(&hv->pks.lock);
+	invept(hv->vmx.has_invept_single ? 1 : 2, v->eptp);
 }
 
 void pks_step_done(struct vcpu *vcpu, enum step_reason why)
 {
+	restore_overrides(vcpu);
 	if (why == STEP_PKS_TABLE)
 		vcpu->pks_rescan = true;
 	views_select(vcpu);
+}
+
+static u64 rights_for(u64 qual)
+{
+	if (qual & EPTQ_FETCH)
+		return EPT_EXEC;
+	/* EPT has no write-only pages (SDM 29.3.3.1): writes need R too. */
+	return qual & EPTQ_WRITE ? EPT_READ | EPT_WRITE : EPT_READ;
 }
 
 bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual)
 {
 	struct hv *hv = vcpu->hv;
 	struct pks_access a = { 0 };
+	u64 add = rights_for(qual);
 	struct guest_walk w;
 	u64 gla;
 
 	if (hv->pks.backend != PKS_BACKEND_SOFT || vcpu->pks_view == 0)
 		return false;
-	if (vcpu->step != STEP_NONE) {
-		/* Already stepping in the base view: cannot be a view denial. */
+	if (vcpu->step != STEP_NONE && vcpu->step != STEP_PKS_ALLOW &&
+	    vcpu->step != STEP_PKS_TABLE)
 		return false;
-	}
 	/*
 	 * SDM 28.2.1 Table 28-7: bit 7 = linear address valid, bit 8 = the
 	 * access was to the translated address (else to a paging structure:
 	 * the walker setting A/D bits in a write-protected table).
 	 */
-	if ((qual & EPTQ_LINEAR_VALID) && !(qual & BIT(8))) {
-		step_in_base(vcpu, STEP_PKS_ALLOW);
-		return true;
-	}
-	if ((qual & EPTQ_WRITE) && hv->pks.discovery && views_is_table(hv, gpa)) {
-		step_in_base(vcpu, STEP_PKS_TABLE);
-		return true;
-	}
-	if (!(qual & EPTQ_LINEAR_VALID)) {
-		step_in_base(vcpu, STEP_PKS_ALLOW);
-		return true;
-	}
+	if ((qual & EPTQ_LINEAR_VALID) && !(qual & BIT(8)))
+		return allow_page(vcpu, gpa, add, STEP_PKS_ALLOW);
+	if ((qual & EPTQ_WRITE) && hv->pks.discovery && views_is_table(hv, gpa))
+		return allow_page(vcpu, gpa, add, STEP_PKS_TABLE);
+	if (!(qual & EPTQ_LINEAR_VALID))
+		return allow_page(vcpu, gpa, add, STEP_PKS_ALLOW);
 	gla = vmread(VMCS_GUEST_LINEAR_ADDR);
-	if (guest_walk_current(vcpu, gla, &w) != 0) {
-		/* The translation changed under us: just retry in the base view. */
-		step_in_base(vcpu, STEP_PKS_ALLOW);
-		return true;
-	}
+	if (guest_walk_current(vcpu, gla, &w) != 0)
+		return allow_page(vcpu, gpa, add, STEP_PKS_ALLOW);
 	a.write = qual & EPTQ_WRITE;
 	a.fetch = qual & EPTQ_FETCH;
 	a.user_mode = vcpu_cpl() == 3;
@@ -103,9 +149,12 @@ bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual)
 	a.cr0_wp = vcpu->cr0_shadow & CR0_WP;
 	a.long_paging = vcpu->efer & EFER_LMA;
 	a.pkrs = pks_effective_pkrs(vcpu);
-	if (!pks_denies(&a)) {
-		step_in_base(vcpu, STEP_PKS_ALLOW);
-		return true;
+	if (!pks_denies(&a))
+		return allow_page(vcpu, gpa, add, STEP_PKS_ALLOW);
+	/* The instruction does not complete: undo a step in progress. */
+	if (vcpu->step != STEP_NONE) {
+		vcpu_step_cancel(vcpu);
+		restore_overrides(vcpu);
 	}
 	if (pks_fault_policy(vcpu, gla, a.key, a.write))
 		return true;	/* view switched: the access retries */

@@ -63,6 +63,19 @@ static void set_list(struct pks_global *pks, unsigned int slot, u64 eptp)
 		((u64 *)(uintptr_t)pks->eptp_list_pa)[slot] = eptp;
 }
 
+/*
+ * An AD page is execute-only (fetches are never PKS-checked), which needs
+ * execute-only EPT support (IA32_VMX_EPT_VPID_CAP[0], SDM 29.3.3.1);
+ * without it the page is not present and the rare fetch exits and is let
+ * through like any other allowed access.
+ */
+static u64 effective_view_perms(struct hv *hv, u64 perms)
+{
+	if (perms == EPT_EXEC && !(hv->msrs.ept_vpid_cap & BIT(0)))
+		return 0;
+	return perms;
+}
+
 /* Restrict every keyed page (and, in discovery mode, every table page). */
 static int apply_restrictions(struct hv *hv, struct pks_view *v)
 {
@@ -74,6 +87,7 @@ static int apply_restrictions(struct hv *hv, struct pks_view *v)
 
 		if (perms == EPT_RWX)
 			continue;
+		perms = effective_view_perms(hv, perms);
 		for (u64 gpa = r->start; gpa < r->end; gpa += PAGE_SIZE) {
 			int level;
 			u64 *e = ept_lookup(&v->ept, gpa, &level);
@@ -84,6 +98,18 @@ static int apply_restrictions(struct hv *hv, struct pks_view *v)
 			if (ept_protect_4k(&v->ept, gpa, perms))
 				return -1;
 		}
+	}
+	for (unsigned int i = 0; i < pks->nr_multi; i++) {
+		u64 perms = EPT_RWX;
+
+		for (unsigned int k = 1; k < PKS_NR_KEYS; k++)
+			if (pks->multi[i].keys & (1u << k))
+				perms &= pks_view_perms(v->pkrs, v->wp, k);
+		perms = effective_view_perms(hv, perms);
+		for (u64 gpa = pks->multi[i].start; perms != EPT_RWX &&
+		     gpa < pks->multi[i].end; gpa += PAGE_SIZE)
+			if (ept_protect_4k(&v->ept, gpa, perms))
+				return -1;
 	}
 	if (pks->discovery)
 		for (unsigned int i = 0; i < pks->nr_tables; i++) {
@@ -114,12 +140,12 @@ static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp)
 		free_view(hv, v);
 	v->ept.alloc = pool_alloc_ept;
 	v->ept.alloc_ctx = &hv->pool;
+	v->pkrs = pkrs;
+	v->wp = wp;
 	if (ept_clone(&v->ept, &hv->ept) || apply_restrictions(hv, v)) {
 		free_view(hv, v);
 		return -1;
 	}
-	v->pkrs = pkrs;
-	v->wp = wp;
 	v->generation = pks->generation;
 	v->eptp = ept_eptp(&v->ept, false);
 	v->valid = true;
@@ -173,8 +199,31 @@ static void use_slot(struct vcpu *vcpu, int slot)
 {
 	struct pks_view *v = &vcpu->hv->pks.views[slot];
 
+	if (vcpu->pks_view == slot && vmread(VMCS_EPTP) == v->eptp)
+		return;
 	vcpu->pks_view = slot;
 	vmwrite(VMCS_EPTP, v->eptp);
+	/*
+	 * Architecturally unnecessary (EPT TLB entries are tagged by EPTP,
+	 * SDM 29.4.1); kept because a view slot is rebuilt in place and an
+	 * emulator without EPTP tagging must not see the previous view.  One
+	 * single-context INVEPT per exit-based switch is cheap next to the
+	 * exit itself.
+	 */
+	invept(vcpu->hv->vmx.has_invept_single ? 1 : 2, v->eptp);
+}
+
+/* The EPT the vCPU runs on: its view, or the base EPT. */
+struct ept *pks_current_ept(struct vcpu *vcpu, u64 *eptp)
+{
+	struct hv *hv = vcpu->hv;
+
+	if (hv->pks.backend == PKS_BACKEND_SOFT && vcpu->pks_view) {
+		*eptp = hv->pks.views[vcpu->pks_view].eptp;
+		return &hv->pks.views[vcpu->pks_view].ept;
+	}
+	*eptp = hv->eptp;
+	return &hv->ept;
 }
 
 void views_use_base(struct vcpu *vcpu)

@@ -35,6 +35,7 @@ void ept_flush(struct hv *hv);
 /* Single-stepping (vmm/single_step.c) */
 void vcpu_step_begin(struct vcpu *vcpu, enum step_reason why);
 void vcpu_mtf_probe_exit(struct vcpu *vcpu);
+void vcpu_step_cancel(struct vcpu *vcpu);
 void step_debug_exception(struct vcpu *vcpu);
 void hidden_access_done(struct vcpu *vcpu);
 

@@ -39,11 +39,13 @@ void handle_ept_violation(struct vcpu *vcpu)
 		pksv_log("refused guest %s of pksvisor memory gpa 0x%llx at rip 0x%llx",
 			 q & EPTQ_WRITE ? "write" : q & EPTQ_FETCH ? "fetch" : "read",
 			 gpa, vcpu->guest_rip);
+		/* The EPT in use may be a PKS view: redirect the page there. */
+		vcpu->hidden_ept = pks_current_ept(vcpu, &vcpu->hidden_eptp);
 		spin_lock(&hv->ept_lock);
-		ept_set_4k(&hv->ept, gpa & PAGE_MASK, hv->scratch_hpa,
+		ept_set_4k(vcpu->hidden_ept, gpa & PAGE_MASK, hv->scratch_hpa,
 			   EPT_READ | EPT_WRITE, MTRR_TYPE_WB);
 		spin_unlock(&hv->ept_lock);
-		ept_flush(hv);
+		invept(hv->vmx.has_invept_single ? 1 : 2, vcpu->hidden_eptp);
 		vcpu->hidden_pending = true;
 		vcpu->hidden_gpa = gpa & PAGE_MASK;
 		/*
@@ -69,9 +71,9 @@ void hidden_access_done(struct vcpu *vcpu)
 	struct hv *hv = vcpu->hv;
 
 	spin_lock(&hv->ept_lock);
-	ept_protect_4k(&hv->ept, vcpu->hidden_gpa, 0);
+	ept_protect_4k(vcpu->hidden_ept, vcpu->hidden_gpa, 0);
 	spin_unlock(&hv->ept_lock);
-	ept_flush(hv);
+	invept(hv->vmx.has_invept_single ? 1 : 2, vcpu->hidden_eptp);
 	fill_scratch(hv);
 	vcpu->hidden_pending = false;
 }

@@ -36,6 +36,21 @@ void vcpu_step_begin(struct vcpu *vcpu, enum step_reason why)
 	vmwrite(VMCS_EXCEPTION_BITMAP, vmread(VMCS_EXCEPTION_BITMAP) | BIT(VEC_DB));
 }
 
+/* The stepped instruction will not complete (an exception is injected). */
+void vcpu_step_cancel(struct vcpu *vcpu)
+{
+	if (vcpu->step == STEP_NONE)
+		return;
+	vcpu->step = STEP_NONE;
+	if (vcpu->mtf_state == MTF_WORKS) {
+		vmwrite(VMCS_PROC_CONTROLS, vmread(VMCS_PROC_CONTROLS) & ~PROC_MTF);
+		return;
+	}
+	if (!vcpu->step_guest_tf)
+		vmwrite(VMCS_GUEST_RFLAGS, vmread(VMCS_GUEST_RFLAGS) & ~RFLAGS_TF);
+	vmwrite(VMCS_EXCEPTION_BITMAP, vmread(VMCS_EXCEPTION_BITMAP) & ~BIT(VEC_DB));
+}
+
 static void step_done(struct vcpu *vcpu)
 {
 	enum step_reason why = vcpu->step;

@@ -55,6 +55,8 @@ struct ram_range {
 #define PKS_MAX_VIEWS	8	/* slot 0 is the base (permissive) EPT */
 #define PKS_MAX_TABLES	1024	/* guest paging-structure pages tracked */
 #define PKS_WARN_SLOTS	64
+#define PKS_MAX_MULTI	64
+#define PKS_MAX_OVERRIDES 4
 
 /* One EPT per distinct (effective PKRS, CR0.WP): the soft backend's views. */
 struct pks_view {
@@ -74,6 +76,9 @@ struct pks_global {
 	struct spinlock lock;		/* everything below */
 	struct keymap keymap;		/* keyed guest-physical ranges */
 	bool discovery;			/* no PV registration: scan guest tables */
+	/* Discovered pages mapped with more than one key (aliases). */
+	struct { u64 start, end; u16 keys; } multi[PKS_MAX_MULTI];
+	unsigned int nr_multi;
 	u64 tables[PKS_MAX_TABLES];	/* write-protected guest table pages */
 	unsigned int nr_tables;
 	u64 generation;			/* bumped when keymap or tables change */
@@ -151,6 +156,8 @@ struct vcpu {
 	/* Hidden-memory access in progress (EPT -> scratch page) */
 	bool hidden_pending;
 	u64 hidden_gpa;
+	struct ept *hidden_ept;		/* the EPT (base or PKS view) redirected */
+	u64 hidden_eptp;
 
 	/* NMI that hit while in VMX root: re-injected at the next window */
 	volatile u32 nmi_pending;
@@ -160,6 +167,10 @@ struct vcpu {
 	u32 pkrs_open;			/* keys opened by RELAXED/SILENT until the next write */
 	int pks_view;			/* soft: view slot in use */
 	u64 pks_root;			/* soft discovery: root last scanned */
+	struct pks_override {		/* pages opened for one stepped instruction */
+		u64 gpa, perms;
+	} pks_override[4];
+	unsigned int pks_nr_override;
 	bool pks_rescan;		/* soft discovery: tables changed */
 
 	u64 last_stats_tsc;
