@@ -395,22 +395,25 @@ static u64 page_pa(unsigned int pg)
 enum { M_COUNT, M_SKIP, M_RUN };
 static int g_mode;
 static unsigned int tap_num, tap_failed;
+static struct buf g_detail;		/* extra "# " line for a failing case */
 
 /* One case: desc is the case, obs the observed behaviour (RUN mode). */
 static void report(int ok, const char *desc, const char *obs, const char *expected)
 {
 	tap_num++;
-	if (g_mode == M_COUNT)
-		return;
-	if (g_mode == M_SKIP) {
+	if (g_mode == M_SKIP)
 		say("ok %u - %s # SKIP no PKS", tap_num, desc);
-		return;
+	if (g_mode == M_RUN) {
+		if (!ok)
+			tap_failed++;
+		say("%sok %u - %s: %s", ok ? "" : "not ", tap_num, desc, obs);
+		if (!ok && expected)
+			say("# expected: %s", expected);
+		if (!ok && g_detail.n)
+			say("# detail: %s", g_detail.s);
 	}
-	if (!ok)
-		tap_failed++;
-	say("%sok %u - %s: %s", ok ? "" : "not ", tap_num, desc, obs);
-	if (!ok && expected)
-		say("# expected: %s", expected);
+	g_detail.n = 0;
+	g_detail.s[0] = '\0';
 }
 
 /* ---- hardware helpers (no-ops unless g_run) ------------------------- */
@@ -652,16 +655,19 @@ static void matrix_case(unsigned int key, enum page_kind page, int wp, int ad, i
 	if (fault.hit) {
 		ok = should && fault_is(X86_PF, pk_ec(op), want_cr2);
 		if (op == OP_WRITE && after != pat) {
+			buf_fmt(&g_detail, "memory 0x%llx, want 0x%llx", after, pat);
 			buf_fmt(&o, " mem=changed");
 			ok = 0;
 		}
 	} else {
 		ok = !should;
 		if (op == OP_READ && v != pat) {
+			buf_fmt(&g_detail, "read 0x%llx, want 0x%llx", v, pat);
 			buf_fmt(&o, " data=bad");
 			ok = 0;
 		}
 		if (op == OP_WRITE && after != wval) {
+			buf_fmt(&g_detail, "memory 0x%llx, want 0x%llx", after, wval);
 			buf_fmt(&o, " mem=stale");
 			ok = 0;
 		}
@@ -710,7 +716,9 @@ static void alias_step(const char *desc, enum op op, u64 va, u64 wval, int shoul
 		ok = should && fault_is(X86_PF, pk_ec(op), va);
 	} else {
 		ok = !should;
-		if (op == OP_READ && v != want_read) {
+		/* (A read that should have faulted has no value to check.) */
+		if (op == OP_READ && !should && v != want_read) {
+			buf_fmt(&g_detail, "read 0x%llx, want 0x%llx; ", v, want_read);
 			buf_fmt(&o, " data=bad");
 			ok = 0;
 		}
@@ -723,6 +731,7 @@ static void alias_step(const char *desc, enum op op, u64 va, u64 wval, int shoul
 			describe_fault(&o, check_va);
 			ok = 0;
 		} else if (c != check_val) {
+			buf_fmt(&g_detail, "check read 0x%llx, want 0x%llx", c, check_val);
 			buf_fmt(&o, ", check=bad");
 			ok = 0;
 		} else {
@@ -797,15 +806,26 @@ static unsigned int keys_sweep(enum op op, int *bad_fault)
 			continue;
 		if (fault.hit) {
 			mask |= 1u << j;
-			if (!fault_is(X86_PF, pk_ec(op), va))
+			if (!fault_is(X86_PF, pk_ec(op), va)) {
 				*bad_fault = 1;
+				buf_fmt(&g_detail, "key %u: vector %llu ec 0x%llx; ", j,
+					fault.vector, fault.ec);
+			}
 		} else if (op == OP_READ && v != 0x1000 + j) {
 			*bad_fault = 1;
+			buf_fmt(&g_detail, "key %u: read 0x%llx; ", j, v);
 		}
-		/* Restore the value (key 0 alias: identity map). */
-		mem_put(page_pa(PG_KEY0 + j) + OFF_KEYVAL, 0x1000 + j);
 	}
 	return mask;
+}
+
+/* Put the values back through the identity map (called with PKRS = 0). */
+static void keys_refill(void)
+{
+	unsigned int j;
+
+	for (j = 0; j < 16; j++)
+		mem_put(page_pa(PG_KEY0 + j) + OFF_KEYVAL, 0x1000 + j);
 }
 
 static void keys_case(const char *what, unsigned int k, u32 pkrs, int wp, enum op op, unsigned int want)
@@ -820,6 +840,7 @@ static void keys_case(const char *what, unsigned int k, u32 pkrs, int wp, enum o
 	set_pkrs(pkrs);
 	mask = keys_sweep(op, &bad);
 	set_pkrs(0);
+	keys_refill();
 	buf_fmt(&o, "faulting keys 0x%04x%s", mask, bad ? " (bad ec/cr2/data)" : "");
 	buf_fmt(&e, "faulting keys 0x%04x, ec 0x%x", want, pk_ec(op));
 	report(mask == want && !bad, d.s, o.s, e.s);
@@ -830,10 +851,10 @@ static void test_all_keys(void)
 	unsigned int k, j;
 	u32 all_ad = 0;
 
+	keys_refill();
 	for (j = 0; j < 16; j++) {
 		u64 pa = page_pa(PG_KEY0 + j);
 
-		mem_put(pa + OFF_KEYVAL, 0x1000 + j);
 		set_pte(g_pt_a, 16 + j, VA_KEYPAGE(j),
 			pa | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(j));
 	}
