@@ -30,6 +30,7 @@ int pks_init(struct hv *hv, char *err, size_t errlen)
 	pks->backend = backend;
 	pks->mode = hv->cfg.pks_mode;
 	keymap_init(&pks->keymap);
+	unprotect_init(&pks->unprotect);
 	pks->discovery = true;
 	pks->generation = 1;
 	if (backend == PKS_BACKEND_SOFT) {
@@ -50,6 +51,8 @@ u32 pksv_features(const struct hv *hv)
 {
 	u32 f = PKSV_FEAT_STATS;
 
+	if (hv->pks.backend != PKS_BACKEND_NONE)
+		f |= PKSV_FEAT_UNPROTECT;
 	if (hv->pks.backend == PKS_BACKEND_HW)
 		f |= PKSV_FEAT_PKS | PKSV_FEAT_PKS_HW;
 	if (hv->pks.backend == PKS_BACKEND_SOFT) {
@@ -87,9 +90,19 @@ u64 pks_current_pkrs(struct vcpu *vcpu)
  * RELAXED/SILENT opened, nothing at all in mode OFF. */
 u32 pks_effective_pkrs(const struct vcpu *vcpu)
 {
-	if (vcpu->hv->pks.mode == PKSV_MODE_OFF)
+	const struct pks_global *pks = &vcpu->hv->pks;
+	u32 eff;
+
+	if (pks->mode == PKSV_MODE_OFF)
 		return 0;
-	return (u32)vcpu->pkrs & ~vcpu->pkrs_open;
+	/*
+	 * Locked keys stay closed whatever the guest writes (a write gadget
+	 * that reaches WRMSR cannot open them); only GRANT opens them, and
+	 * RELAXED/SILENT never do.
+	 */
+	eff = (u32)vcpu->pkrs | pks->lock_bits;
+	eff &= ~(vcpu->pkrs_open & ~pks->lock_bits);
+	return eff & ~vcpu->pkrs_grant;
 }
 
 /* Make the enforced PKRS follow vcpu->pkrs / pkrs_open / mode / CRs. */
@@ -149,8 +162,9 @@ bool pks_wrmsr(struct vcpu *vcpu, u64 value)
 		return false;
 	vcpu->stats.pkrs_writes++;
 	vcpu->pkrs = value;
-	/* RELAXED/SILENT opened keys "until the next context switch". */
+	/* RELAXED/SILENT openings and grants end with the context. */
 	vcpu->pkrs_open = 0;
+	vcpu->pkrs_grant = 0;
 	if (vcpu->hv->pks.backend == PKS_BACKEND_SOFT)
 		vcpu->stats.view_switch_exit++;
 	pks_apply(vcpu);
@@ -161,6 +175,7 @@ void pks_init_signal(struct vcpu *vcpu)
 {
 	/* IA32_PKRS survives INIT (SDM Vol. 3A Table 10-1); CR4 does not. */
 	vcpu->pkrs_open = 0;
+	vcpu->pkrs_grant = 0;
 	pks_apply(vcpu);
 }
 
@@ -197,6 +212,10 @@ bool pks_fault_policy(struct vcpu *vcpu, u64 gla, unsigned int key, bool write)
 {
 	struct pks_global *pks = &vcpu->hv->pks;
 
+	if (pks->lock_bits & PKRS_KEY_MASK(key)) {
+		vcpu->stats.pk_fault_injected++;
+		return false;	/* locked: never opened by a fault */
+	}
 	switch (pks->mode) {
 	case PKSV_MODE_RELAXED:
 		if (warn_once(pks, vcpu->guest_rip, key))
@@ -234,6 +253,13 @@ bool pks_page_fault(struct vcpu *vcpu)
 		return false;
 	if (guest_walk_current(vcpu, gla, &w) == 0)
 		key = w.key;
+	/* A globally unprotected page: let this one access through. */
+	if (key && unprotect_allows(vcpu->hv, w.gpa, ec & PFEC_W)) {
+		vcpu->stats.pk_fault_table++;
+		vmwrite(VMCS_GUEST_PKRS, pks_effective_pkrs(vcpu) & ~PKRS_KEY_MASK(key));
+		vcpu_step_begin(vcpu, STEP_PKS_HW);
+		return true;
+	}
 	if (key && pks_fault_policy(vcpu, gla, key, ec & PFEC_W))
 		return true;	/* retried with the key open */
 	pks_inject_pf(vcpu, gla, ec);

@@ -20,6 +20,10 @@ void views_cr_changed(struct vcpu *vcpu);
 void views_invalidate(struct hv *hv);
 bool views_is_table(struct hv *hv, u64 gpa);
 
+/* pks/unprotect_vmm.c */
+bool unprotect_allows(struct hv *hv, u64 gpa, bool write);
+u64 view_page_perms(struct hv *hv, const struct pks_view *v, u64 gpa);
+
 /* pks/discover.c */
 void discover_rescan(struct vcpu *vcpu);
 

@@ -38,6 +38,11 @@ void pks_exit_sync(struct vcpu *vcpu);			/* VMFUNC switches */
 /* Hypercalls */
 s64 pks_hc_range(struct vcpu *vcpu, u64 gpa, u64 len, u64 key, bool add);
 s64 pks_hc_set_mode(struct vcpu *vcpu, u64 mode);
+s64 pks_hc_unprotect(struct vcpu *vcpu, u64 gfn, u64 access);
+s64 pks_hc_protect(struct vcpu *vcpu, u64 gfn);
+s64 pks_hc_grant(struct vcpu *vcpu, u64 key, u64 access);
+s64 pks_hc_revoke(struct vcpu *vcpu, u64 key);
+s64 pks_hc_lock_key(struct vcpu *vcpu, u64 key);
 s64 pks_hc_view_index(struct vcpu *vcpu, u64 pkrs, u64 *index);
 
 const char *pks_backend_str(const struct hv *hv);

@@ -99,6 +99,10 @@ static void restore_overrides(struct vcpu *vcpu)
 
 void pks_step_done(struct vcpu *vcpu, enum step_reason why)
 {
+	if (why == STEP_PKS_HW) {
+		pks_apply(vcpu);	/* close the key again */
+		return;
+	}
 	restore_overrides(vcpu);
 	if (why == STEP_PKS_TABLE)
 		vcpu->pks_rescan = true;

@@ -111,6 +111,14 @@ static int apply_restrictions(struct hv *hv, struct pks_view *v)
 			if (ept_protect_4k(&v->ept, gpa, perms))
 				return -1;
 	}
+	/* Globally unprotected pages get their rights back in every view. */
+	for (unsigned int i = 0; i < UNPROTECT_SLOTS; i++) {
+		struct unprotect_entry *u = &pks->unprotect.e[i];
+
+		if (u->refs && ept_protect_4k(&v->ept, u->gfn << PAGE_SHIFT,
+					      view_page_perms(hv, v, u->gfn << PAGE_SHIFT)))
+			return -1;
+	}
 	if (pks->discovery)
 		for (unsigned int i = 0; i < pks->nr_tables; i++) {
 			int level;

@@ -28,6 +28,7 @@ void vcpu_print_stats(struct vcpu *vcpu, const char *why)
 {
 	char line[1024];
 
+	vcpu->stats.unprotected_pages = vcpu->hv->pks.unprotect.count;
 	pksv_log("statistics (%s):", why);
 	stats_format_table(vcpu->id, backend_name(vcpu), &vcpu->stats, emit_line, NULL);
 	stats_format_line(line, sizeof(line), vcpu->id, backend_name(vcpu), &vcpu->stats);

@@ -102,6 +102,31 @@ static s64 hc_view_index(struct vcpu *vcpu, struct hc_args *a)
 	return pks_hc_view_index(vcpu, a->in[0], &a->out[0]);
 }
 
+static s64 hc_unprotect_page(struct vcpu *vcpu, struct hc_args *a)
+{
+	return pks_hc_unprotect(vcpu, a->in[0], a->in[1]);
+}
+
+static s64 hc_protect_page(struct vcpu *vcpu, struct hc_args *a)
+{
+	return pks_hc_protect(vcpu, a->in[0]);
+}
+
+static s64 hc_grant(struct vcpu *vcpu, struct hc_args *a)
+{
+	return pks_hc_grant(vcpu, a->in[0], a->in[1]);
+}
+
+static s64 hc_revoke(struct vcpu *vcpu, struct hc_args *a)
+{
+	return pks_hc_revoke(vcpu, a->in[0]);
+}
+
+static s64 hc_lock_key(struct vcpu *vcpu, struct hc_args *a)
+{
+	return pks_hc_lock_key(vcpu, a->in[0]);
+}
+
 static const hypercall_fn hypercalls[PKSV_HC_MAX] = {
 	[PKSV_HC_VERSION]	= hc_version,
 	[PKSV_HC_PRINT_STATS]	= hc_print_stats,
@@ -110,6 +135,11 @@ static const hypercall_fn hypercalls[PKSV_HC_MAX] = {
 	[PKSV_HC_SELFTEST_INFO]	= hc_selftest_info,
 	[PKSV_HC_RANGE_REGISTER] = hc_range_register,
 	[PKSV_HC_RANGE_UNREGISTER] = hc_range_unregister,
+	[PKSV_HC_UNPROTECT_PAGE] = hc_unprotect_page,
+	[PKSV_HC_PROTECT_PAGE]	= hc_protect_page,
+	[PKSV_HC_GRANT]		= hc_grant,
+	[PKSV_HC_REVOKE]	= hc_revoke,
+	[PKSV_HC_LOCK_KEY]	= hc_lock_key,
 	[PKSV_HC_SET_MODE]	= hc_set_mode,
 	[PKSV_HC_GET_MODE]	= hc_get_mode,
 	[PKSV_HC_VIEW_INDEX]	= hc_view_index,

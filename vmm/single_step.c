@@ -58,7 +58,7 @@ static void step_done(struct vcpu *vcpu)
 	vcpu->step = STEP_NONE;
 	if (why == STEP_HIDDEN)
 		hidden_access_done(vcpu);
-	else if (why == STEP_PKS_ALLOW || why == STEP_PKS_TABLE)
+	else if (why == STEP_PKS_ALLOW || why == STEP_PKS_TABLE || why == STEP_PKS_HW)
 		pks_step_done(vcpu, why);
 }
 

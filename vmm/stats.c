@@ -153,6 +153,7 @@ static const struct fixed_counter fixed_counters[] = {
 	FIXED(pk_fault_injected),
 	FIXED(pk_fault_unprotected),
 	FIXED(pk_fault_table),
+	FIXED(unprotected_pages),
 };
 
 static u64 fixed_value(const struct vcpu_stats *st,

@@ -88,6 +88,8 @@ struct pks_global {
 	bool vmfunc;
 	struct { u64 rip; u8 key; } warned[PKS_WARN_SLOTS];
 	unsigned int nr_warned;
+	u32 lock_bits;			/* AD|WD of locked keys: always enforced */
+	struct unprotect_table unprotect;	/* kmap()ed pages open to all */
 };
 
 struct hv {
@@ -117,6 +119,7 @@ enum step_reason {
 	STEP_HIDDEN,		/* refused access to pksvisor memory */
 	STEP_PKS_ALLOW,		/* soft PKS: allowed access through the base view */
 	STEP_PKS_TABLE,		/* soft PKS: guest writes a tracked page table */
+	STEP_PKS_HW,		/* hw PKS: access to an unprotected page, key open */
 };
 
 struct exit_record {
@@ -165,6 +168,7 @@ struct vcpu {
 	/* PKS (pks/): the guest's IA32_PKRS and what pksvisor does with it */
 	u64 pkrs;			/* architectural value the guest wrote */
 	u32 pkrs_open;			/* keys opened by RELAXED/SILENT until the next write */
+	u32 pkrs_grant;			/* AD/WD bits cleared by GRANT until REVOKE or the next write */
 	int pks_view;			/* soft: view slot in use */
 	u64 pks_root;			/* soft discovery: root last scanned */
 	struct pks_override {		/* pages opened for one stepped instruction */

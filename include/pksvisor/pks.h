@@ -150,4 +150,42 @@ void keymap_clear_source(struct keymap *km, u8 source);
 /* Key of the page holding gpa, 0 if none. */
 unsigned int keymap_lookup(const struct keymap *km, u64 gpa);
 
+/*
+ * Global-unprotect table: guest pages (by gfn) that every context may
+ * access despite their key, refcounted (kmap() of a protected page).
+ * Open addressing with linear probing and backward-shift deletion: O(1)
+ * expected lookup, no tombstones, bounded at UNPROTECT_MAX live pages.
+ * Not locked itself: pksvisor holds the PKS lock around every call.
+ */
+#define UNPROTECT_SLOTS		4096	/* power of two */
+#define UNPROTECT_MAX		3072	/* live entries (load factor 3/4) */
+
+struct unprotect_entry {
+	u64 gfn;		/* valid when refs != 0 */
+	u32 refs;
+	u8 access;		/* PKSV_ACCESS_READ / _WRITE, union of all refs */
+};
+
+struct unprotect_table {
+	struct unprotect_entry e[UNPROTECT_SLOTS];
+	unsigned int count;	/* live entries */
+	u64 generation;
+};
+
+void unprotect_init(struct unprotect_table *t);
+/*
+ * Take a reference: 0, -PKSV_EINVAL (access not READ or READ|WRITE),
+ * -PKSV_ENOSPC (full), -PKSV_ERANGE (refcount would overflow).  *changed is
+ * set when the page was not unprotected before or its access grew (the
+ * views must open it).
+ */
+int unprotect_get(struct unprotect_table *t, u64 gfn, unsigned int access, bool *changed);
+/*
+ * Drop a reference: 0, -PKSV_ENOENT (page not unprotected).  *gone is set
+ * when that was the last one (the page is protected again).
+ */
+int unprotect_put(struct unprotect_table *t, u64 gfn, bool *gone);
+/* Access bits of gfn, 0 if not unprotected. */
+unsigned int unprotect_lookup(const struct unprotect_table *t, u64 gfn);
+
 #endif

@@ -28,6 +28,7 @@ struct vcpu_stats {
 	u64 pk_fault_injected;
 	u64 pk_fault_unprotected;
 	u64 pk_fault_table;
+	u64 unprotected_pages;		/* snapshot of the global table when printed */
 };
 
 /* Name of a basic exit reason ("CPUID", "EPT_VIOLATION"), or NULL if reserved. */

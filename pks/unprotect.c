@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The global-unprotect table (include/pksvisor/pks.h): the seed review's
+ * proposal for kmap() - mark just the mapped page globally unprotected,
+ * refcounted, instead of opening the key for every context.  Pure code:
+ * pksvisor calls it under its PKS lock; unit tests and the fuzzer call it
+ * directly.
+ */
+#include <pksvisor/format.h>
+#include <pksvisor/hypercall.h>
+#include <pksvisor/pks.h>
+
+#define SLOT_MASK	(UNPROTECT_SLOTS - 1)
+
+static unsigned int slot_of(u64 gfn)
+{
+	/* Fibonacci hashing: consecutive gfns (a kmap()ed buffer) spread out. */
+	return (unsigned int)((gfn * 0x9e3779b97f4a7c15ull) >> 52) & SLOT_MASK;
+}
+
+void unprotect_init(struct unprotect_table *t)
+{
+	pksv_memset(t, 0, sizeof(*t));
+}
+
+/* Slot holding gfn, or the empty slot where it would go. */
+static unsigned int find(const struct unprotect_table *t, u64 gfn)
+{
+	unsigned int i = slot_of(gfn);
+
+	while (t->e[i].refs && t->e[i].gfn != gfn)
+		i = (i + 1) & SLOT_MASK;
+	return i;
+}
+
+int unprotect_get(struct unprotect_table *t, u64 gfn, unsigned int access, bool *changed)
+{
+	unsigned int i;
+
+	*changed = false;
+	if (access != PKSV_ACCESS_READ &&
+	    access != (PKSV_ACCESS_READ | PKSV_ACCESS_WRITE))
+		return -PKSV_EINVAL;
+	i = find(t, gfn);
+	if (t->e[i].refs) {
+		if (t->e[i].refs == 0xffffffffu)
+			return -PKSV_ERANGE;
+		t->e[i].refs++;
+		if ((t->e[i].access | access) != t->e[i].access) {
+			t->e[i].access |= access;
+			*changed = true;
+			t->generation++;
+		}
+		return 0;
+	}
+	if (t->count >= UNPROTECT_MAX)
+		return -PKSV_ENOSPC;
+	t->e[i].gfn = gfn;
+	t->e[i].refs = 1;
+	t->e[i].access = (u8)access;
+	t->count++;
+	t->generation++;
+	*changed = true;
+	return 0;
+}
+
+/*
+ * Backward-shift deletion: move later members of the probe run into the
+ * hole so that lookups never need tombstones.
+ */
+static void remove_slot(struct unprotect_table *t, unsigned int hole)
+{
+	unsigned int j = hole;
+
+	for (;;) {
+		unsigned int home;
+
+		j = (j + 1) & SLOT_MASK;
+		if (!t->e[j].refs)
+			break;
+		home = slot_of(t->e[j].gfn);
+		/* Move j into the hole unless its home lies cyclically in (hole, j]. */
+		if (((j - home) & SLOT_MASK) >= ((j - hole) & SLOT_MASK)) {
+			t->e[hole] = t->e[j];
+			hole = j;
+		}
+	}
+	t->e[hole].refs = 0;
+	t->e[hole].gfn = 0;
+	t->e[hole].access = 0;
+}
+
+int unprotect_put(struct unprotect_table *t, u64 gfn, bool *gone)
+{
+	unsigned int i = find(t, gfn);
+
+	*gone = false;
+	if (!t->e[i].refs)
+		return -PKSV_ENOENT;
+	if (--t->e[i].refs == 0) {
+		remove_slot(t, i);
+		t->count--;
+		t->generation++;
+		*gone = true;
+	}
+	return 0;
+}
+
+unsigned int unprotect_lookup(const struct unprotect_table *t, u64 gfn)
+{
+	unsigned int i = find(t, gfn);
+
+	return t->e[i].refs ? t->e[i].access : 0;
+}
