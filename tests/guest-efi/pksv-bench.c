@@ -1,0 +1,508 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * pksv-bench.efi: how many VM exits the guest's PKS operations cost under
+ * pksvisor (pks=soft in Bochs), plus TSC cycles per operation
+ * (informational: Bochs's TSC is virtual time, not real cost).  No pass or
+ * fail on numbers: it prints
+ *
+ *     PKSV-BENCH: <op> exits_per_op=X.XX n=N tsc_per_op=T
+ *
+ * per operation and "PKSV-BENCH: done" at the end, then powers off like
+ * pksvisor-test.efi.  tests/harness/run-bench.sh runs it.
+ *
+ * Exits are counted with PKSV_HC_GET_COUNTER(PKSV_CTR_EXITS) before and
+ * after a loop of N operations with interrupts disabled; the exits of the
+ * GET_COUNTER calls themselves are measured with an empty loop and
+ * subtracted.  Guest instructions per exit are not measurable from here
+ * (no instruction counter is exposed).
+ *
+ * Operations: WRMSR IA32_PKRS alternating two values (with CR4.PKS set),
+ * the same switch by VMFUNC leaf 0 with the EPTP-list indexes from
+ * PKSV_HC_VIEW_INDEX, an UNPROTECT_PAGE + PROTECT_PAGE pair (the kmap /
+ * kunmap cost) on a page of the app's own memory, CPUID, RDMSR IA32_PKRS
+ * and a NOP hypercall.  A keyed range (key 1) is registered first, as the
+ * Linux series does, so the views restrict something and pksvisor is in
+ * its paravirtual (not discovery) mode.
+ */
+#include <efi.h>
+#include <efilib.h>
+#include <stdarg.h>
+
+#include <pksvisor/hypercall.h>
+
+typedef unsigned long long u64;
+typedef unsigned int u32;
+typedef unsigned short u16;
+typedef unsigned char u8;
+
+/* ---- COM1 ---------------------------------------------------------- */
+
+#define COM1		0x3f8
+#define UART_THR	0
+#define UART_IER	1
+#define UART_FCR	2
+#define UART_LCR	3
+#define UART_MCR	4
+#define UART_LSR	5
+#define UART_DLL	0
+#define UART_DLM	1
+#define LSR_THRE	0x20
+#define LSR_TEMT	0x40
+
+#define BOCHS_SHUTDOWN_PORT 0x8900
+
+static inline void outb(u16 port, u8 v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline u8 inb(u16 port)
+{
+	u8 v;
+
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+/*
+ * OVMF and pksvisor have normally set COM1 up already (115200 8N1); only
+ * program it when it looks unconfigured, so a line pksvisor is sending is
+ * not garbled by a divisor change.
+ */
+static void serial_init(void)
+{
+	if ((inb(COM1 + UART_LCR) & 0x3f) == 0x03)
+		return;
+	outb(COM1 + UART_IER, 0x00);
+	outb(COM1 + UART_LCR, 0x80);		/* DLAB */
+	outb(COM1 + UART_DLL, 0x01);		/* 115200 baud */
+	outb(COM1 + UART_DLM, 0x00);
+	outb(COM1 + UART_LCR, 0x03);		/* 8N1 */
+	outb(COM1 + UART_FCR, 0x07);		/* FIFO on, cleared */
+	outb(COM1 + UART_MCR, 0x03);		/* DTR, RTS */
+}
+
+static void serial_putc(char c)
+{
+	unsigned int spin;
+
+	/* Bounded: a missing UART must not hang the test forever. */
+	for (spin = 0; spin < 1000000; spin++)
+		if (inb(COM1 + UART_LSR) & LSR_THRE)
+			break;
+	outb(COM1 + UART_THR, (u8)c);
+}
+
+static void serial_drain(void)
+{
+	unsigned int spin;
+
+	for (spin = 0; spin < 1000000; spin++)
+		if (inb(COM1 + UART_LSR) & LSR_TEMT)
+			break;
+}
+
+/* ---- minimal formatted output (one line per call) ------------------- */
+
+struct buf {
+	char s[256];
+	unsigned int n;
+};
+
+static void buf_putc(struct buf *b, char c)
+{
+	if (b->n < sizeof(b->s) - 2)
+		b->s[b->n++] = c;
+}
+
+static void buf_num(struct buf *b, u64 v, unsigned int base, int neg)
+{
+	char tmp[24];
+	int i = 0;
+
+	if (neg)
+		buf_putc(b, '-');
+	do {
+		tmp[i++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (i)
+		buf_putc(b, tmp[--i]);
+}
+
+/* Supports %s %c %d %u %x with optional l/ll, and %%. */
+static void buf_vfmt(struct buf *b, const char *fmt, va_list ap)
+{
+	for (; *fmt; fmt++) {
+		int longs = 0;
+		const char *str;
+		u64 v;
+
+		if (*fmt != '%') {
+			buf_putc(b, *fmt);
+			continue;
+		}
+		fmt++;
+		while (*fmt == 'l') {
+			longs++;
+			fmt++;
+		}
+		switch (*fmt) {
+		case 's':
+			for (str = va_arg(ap, const char *); str && *str; str++)
+				buf_putc(b, *str);
+			break;
+		case 'c':
+			buf_putc(b, (char)va_arg(ap, int));
+			break;
+		case 'd':
+			if (longs) {
+				long long sv = va_arg(ap, long long);
+
+				buf_num(b, sv < 0 ? -(u64)sv : (u64)sv, 10, sv < 0);
+			} else {
+				int sv = va_arg(ap, int);
+
+				buf_num(b, sv < 0 ? -(u64)(long long)sv : (u64)sv, 10, sv < 0);
+			}
+			break;
+		case 'u':
+		case 'x':
+			v = longs ? va_arg(ap, u64) : va_arg(ap, unsigned int);
+			buf_num(b, v, *fmt == 'x' ? 16 : 10, 0);
+			break;
+		case '%':
+			buf_putc(b, '%');
+			break;
+		case '\0':
+			return;
+		default:
+			buf_putc(b, '?');
+			break;
+		}
+	}
+}
+
+/* Print one whole line on COM1 (the newline is added here). */
+static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
+{
+	struct buf b = { .n = 0 };
+	va_list ap;
+	unsigned int i;
+
+	va_start(ap, fmt);
+	buf_vfmt(&b, fmt, ap);
+	va_end(ap);
+	b.s[b.n++] = '\r';
+	b.s[b.n++] = '\n';
+	for (i = 0; i < b.n; i++)
+		serial_putc(b.s[i]);
+}
+
+/* ---- CPU helpers --------------------------------------------------- */
+
+#define MSR_IA32_PKRS	0x6e1
+#define CR4_PKS		(1ull << 24)
+#define N_OPS		1000u
+
+/* PKRS values: key 1 closed (AD|WD), as a kernel's default; and all open. */
+#define PKRS_CLOSED	0xcull
+#define PKRS_OPEN	0x0ull
+
+#define RANGE_PAGES	16u
+
+static inline void cpuid_raw(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d)
+{
+	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d)
+			 : "a"(leaf), "c"(0) : "memory");
+}
+
+static inline u64 rdtsc(void)
+{
+	u32 lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+	return ((u64)hi << 32) | lo;
+}
+
+static inline void wrmsr(u32 msr, u64 v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32))
+			 : "memory");
+}
+
+static inline u64 rdmsr(u32 msr)
+{
+	u32 lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr) : "memory");
+	return ((u64)hi << 32) | lo;
+}
+
+static inline u64 read_cr4(void)
+{
+	u64 v;
+
+	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr4(u64 v)
+{
+	__asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
+}
+
+/* VMFUNC leaf 0 (EPTP switching), ECX = EPTP-list index. */
+static inline void vmfunc0(u64 index)
+{
+	__asm__ volatile(".byte 0x0f, 0x01, 0xd4" : : "a"(0), "c"(index) : "memory");
+}
+
+static inline u64 irq_save(void)
+{
+	u64 flags;
+
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
+	return flags;
+}
+
+static inline void irq_restore(u64 flags)
+{
+	if (flags & (1ull << 9))
+		__asm__ volatile("sti" : : : "memory");
+}
+
+/* VMCALL with three arguments; returns RAX, *out = RBX out. */
+static inline u64 hc(u32 nr, u64 a0, u64 a1, u64 a2, u64 *out)
+{
+	u64 rax = PKSV_HC_RAX(nr), rbx = a0, rcx = a1, rdx = a2;
+
+	__asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx)
+			 : : "memory");
+	if (out)
+		*out = rbx;
+	return rax;
+}
+
+static inline u64 exits_now(void)
+{
+	u64 v = 0;
+
+	hc(PKSV_HC_GET_COUNTER, PKSV_CTR_EXITS, 0, 0, &v);
+	return v;
+}
+
+static const char *err_name(u64 rax)
+{
+	static const char *const names[] = {
+		"0", "-PKSV_ENOSYS", "-PKSV_EINVAL", "-PKSV_EALIGN", "-PKSV_EFAULT",
+		"-PKSV_EKEY", "-PKSV_ENOSPC", "-PKSV_ENOENT", "-PKSV_ERANGE",
+		"-PKSV_ENOTSUP", "-PKSV_EPERM",
+	};
+	long long v = -(long long)rax;
+
+	if (v >= 0 && v < (long long)(sizeof(names) / sizeof(names[0])))
+		return names[v];
+	return "?";
+}
+
+/* ---- measurement --------------------------------------------------- */
+
+/* Exits of one GET_COUNTER pair around an empty loop. */
+static u64 overhead;
+
+static void report(const char *name, u64 exits, u64 tsc, unsigned int n)
+{
+	long long net = (long long)exits - (long long)overhead;
+	u64 mag = net < 0 ? (u64)-net : (u64)net;
+	u64 hundredths = (mag * 100 + n / 2) / n;
+
+	say("PKSV-BENCH: %s exits_per_op=%s%llu.%s%llu n=%u tsc_per_op=%llu", name,
+	    net < 0 ? "-" : "", hundredths / 100, hundredths % 100 < 10 ? "0" : "",
+	    hundredths % 100, n, tsc / n);
+}
+
+/*
+ * Run BODY n times with interrupts off between two exit-counter reads and
+ * two RDTSCs; e = counter delta, t = TSC delta.
+ */
+#define MEASURE(n, e, t, BODY)						\
+	do {								\
+		u64 _f = irq_save(), _e0, _e1, _t0, _t1;		\
+		unsigned int i;						\
+									\
+		_e0 = exits_now();					\
+		_t0 = rdtsc();						\
+		for (i = 0; i < (n); i++) {				\
+			BODY;						\
+		}							\
+		_t1 = rdtsc();						\
+		_e1 = exits_now();					\
+		irq_restore(_f);					\
+		(e) = _e1 - _e0;					\
+		(t) = _t1 - _t0;					\
+	} while (0)
+
+static void power_off(EFI_SYSTEM_TABLE *st)
+{
+	const char *s = "Shutdown";
+
+	serial_drain();
+	for (; *s; s++)
+		outb(BOCHS_SHUTDOWN_PORT, (u8)*s);
+	uefi_call_wrapper(st->RuntimeServices->ResetSystem, 4, EfiResetShutdown,
+			  EFI_SUCCESS, 0, NULL);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+static void bench(EFI_SYSTEM_TABLE *st)
+{
+	static const u64 pkrs_vals[2] = { PKRS_OPEN, PKRS_CLOSED };
+	EFI_PHYSICAL_ADDRESS mem = 0;
+	EFI_STATUS s;
+	u64 ver = 0, features = 0, backend = 0, rax, e, t, idx[2] = { 0, 0 };
+	u64 cr4_saved, pkrs_saved, gfn, v;
+	u32 a, b, c, d;
+	int pks, registered = 0, have_mem;
+
+	{
+		u64 rbx = 0, rcx = 0, rdx = 0;
+
+		rax = PKSV_HC_RAX(PKSV_HC_VERSION);
+		__asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx)
+				 : : "memory");
+		ver = rbx;
+		features = rcx;
+		backend = rdx;
+	}
+	say("PKSV-BENCH: pksvisor abi=0x%llx features=0x%llx backend=%s", ver, features,
+	    backend == PKSV_BACKEND_SOFT ? "soft" : backend == PKSV_BACKEND_HW ? "hw" : "off");
+	cpuid_raw(7, &a, &b, &c, &d);
+	pks = !!(c & (1u << 31));
+
+	/* The GET_COUNTER pair itself. */
+	MEASURE(N_OPS, e, t, __asm__ volatile("" : : : "memory"));
+	overhead = e;
+	say("PKSV-BENCH: get_counter_overhead exits=%llu (subtracted below) empty_loop_tsc=%llu n=%u",
+	    e, t, N_OPS);
+	MEASURE(N_OPS, e, t, __asm__ volatile("" : : : "memory"));
+	report("empty_loop", e, t, N_OPS);	/* sanity: 0.00 */
+
+	MEASURE(N_OPS, e, t, cpuid_raw(0, &a, &b, &c, &d));
+	report("cpuid", e, t, N_OPS);
+	MEASURE(N_OPS, e, t, hc(PKSV_HC_NOP, i, 0, 0, NULL));
+	report("hypercall_nop", e, t, N_OPS);
+
+	s = uefi_call_wrapper(st->BootServices->AllocatePages, 4, AllocateAnyPages,
+			      EfiLoaderData, RANGE_PAGES, &mem);
+	have_mem = !EFI_ERROR(s) && mem;
+	if (!have_mem)
+		say("PKSV-BENCH: # AllocatePages(%u) failed: 0x%llx", RANGE_PAGES, (u64)s);
+
+	if (!pks) {
+		say("PKSV-BENCH: pkrs_wrmsr unsupported (no PKS in CPUID.(7,0):ECX[31])");
+		say("PKSV-BENCH: pkrs_vmfunc unsupported (no PKS)");
+	} else {
+		/* Paravirtual mode, like the Linux series: one keyed range. */
+		if (have_mem) {
+			rax = hc(PKSV_HC_RANGE_REGISTER, mem, RANGE_PAGES * 4096ull, 1, NULL);
+			registered = rax == 0;
+			say("PKSV-BENCH: range_register key=1 pages=%u: %s", RANGE_PAGES,
+			    err_name(rax));
+		}
+		cr4_saved = read_cr4();
+		write_cr4(cr4_saved | CR4_PKS);
+		pkrs_saved = rdmsr(MSR_IA32_PKRS);
+		/* Warm-up: build (and cache) both views. */
+		wrmsr(MSR_IA32_PKRS, PKRS_CLOSED);
+		wrmsr(MSR_IA32_PKRS, PKRS_OPEN);
+		wrmsr(MSR_IA32_PKRS, PKRS_CLOSED);
+
+		/* Ends with PKRS_CLOSED (i = N-1 is odd). */
+		MEASURE(N_OPS, e, t, wrmsr(MSR_IA32_PKRS, pkrs_vals[i & 1]));
+		report("pkrs_wrmsr", e, t, N_OPS);
+		MEASURE(N_OPS, e, t, (void)rdmsr(MSR_IA32_PKRS));
+		report("pkrs_rdmsr", e, t, N_OPS);
+
+		rax = hc(PKSV_HC_VIEW_INDEX, PKRS_OPEN, 0, 0, &idx[0]);
+		if (rax == 0)
+			rax = hc(PKSV_HC_VIEW_INDEX, PKRS_CLOSED, 0, 0, &idx[1]);
+		if (rax != 0) {
+			say("PKSV-BENCH: pkrs_vmfunc unsupported (VIEW_INDEX returned %s)",
+			    err_name(rax));
+		} else {
+			say("PKSV-BENCH: view_index open=%llu closed=%llu", idx[0], idx[1]);
+			/* Start from the view PKRS_CLOSED selects (WRMSR above). */
+			MEASURE(N_OPS, e, t, vmfunc0(idx[i & 1]));
+			report("pkrs_vmfunc", e, t, N_OPS);
+			/*
+			 * The loop ended in the view it started from; switch
+			 * to the other one: pksvisor must follow at its next
+			 * exit (the RDMSR) and report the new PKRS.
+			 */
+			vmfunc0(idx[0]);
+			v = rdmsr(MSR_IA32_PKRS);
+			say("PKSV-BENCH: vmfunc_follow rdmsr_pkrs=0x%llx want=0x%llx %s", v,
+			    PKRS_OPEN, v == PKRS_OPEN ? "ok" : "MISMATCH");
+			wrmsr(MSR_IA32_PKRS, PKRS_CLOSED);
+		}
+
+		wrmsr(MSR_IA32_PKRS, pkrs_saved);
+		write_cr4(cr4_saved);
+	}
+
+	if (have_mem && (features & PKSV_FEAT_UNPROTECT)) {
+		gfn = (mem >> 12) + 3;
+		rax = hc(PKSV_HC_UNPROTECT_PAGE, gfn, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL);
+		if (rax == 0)
+			rax = hc(PKSV_HC_PROTECT_PAGE, gfn, 0, 0, NULL);
+		if (rax != 0) {
+			say("PKSV-BENCH: unprotect_protect unsupported (%s)", err_name(rax));
+		} else {
+			u64 errs = 0;
+
+			MEASURE(N_OPS, e, t,
+				errs |= hc(PKSV_HC_UNPROTECT_PAGE, gfn,
+					   PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL) |
+					hc(PKSV_HC_PROTECT_PAGE, gfn, 0, 0, NULL));
+			report("unprotect_protect_pair", e, t, N_OPS);
+			if (errs)
+				say("PKSV-BENCH: # some UNPROTECT/PROTECT calls failed");
+		}
+	} else {
+		say("PKSV-BENCH: unprotect_protect unsupported (%s)",
+		    have_mem ? "no PKSV_FEAT_UNPROTECT" : "no memory");
+	}
+
+	if (registered)
+		hc(PKSV_HC_RANGE_UNREGISTER, mem, RANGE_PAGES * 4096ull, 0, NULL);
+	if (have_mem)
+		uefi_call_wrapper(st->BootServices->FreePages, 2, mem, RANGE_PAGES);
+	say("PKSV-BENCH: # guest instructions per exit: not measurable (no instruction counter)");
+	hc(PKSV_HC_PRINT_STATS, 0, 0, 0, NULL);
+}
+
+static int pksvisor_present(void)
+{
+	u32 a, b, c, d;
+
+	cpuid_raw(PKSV_CPUID_LEAF_BASE, &a, &b, &c, &d);
+	return b == PKSV_CPUID_SIG_EBX && c == PKSV_CPUID_SIG_ECX;
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
+{
+	InitializeLib(image, st);
+	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
+	serial_init();
+
+	say("PKSV-BENCH: start");
+	if (pksvisor_present())
+		bench(st);
+	else
+		say("PKSV-BENCH: no pksvisor (nothing measured)");
+	say("PKSV-BENCH: done");
+	power_off(st);
+	return EFI_SUCCESS;
+}
