@@ -12,3 +12,6 @@ if [ -b /dev/pmem0 ]; then
 else
 	echo "not ok 2 pmem0_present # /dev/pmem0 missing (memmap=nn!ss?)"
 fi
+# Not KTAP: the kernel's own lines about PKS, pgmap protection and pksvisor
+# (the console is "quiet"), for the harnesses' --expect checks.
+dmesg | grep -E '(PKS|pgmap|pksvisor): ' | sed 's/^\[[ 0-9.]*\] /PKSV-GUEST: dmesg: /'
