@@ -7,8 +7,8 @@
 # to ~/.cache/pksvisor).  The image is an uncompressed cpio (newc) archive
 # that the EFI stub loads via initrd=\initrd.img (see tests/linux/cmdline),
 # so test changes never require a kernel rebuild.  Contents: busybox,
-# /bin/pksv-poweroff (built here from pksv-poweroff.c), /init and the test
-# runners of tests/linux/initramfs/.  Prints the image path as the last line.
+# /bin/pksv-poweroff and /bin/pksv-vmcall (built here from pksv-*.c), /init
+# and the test runners of tests/linux/initramfs/.  Prints the image path as the last line.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${PKSV_CACHE:-$HOME/.cache/pksvisor}
@@ -36,6 +36,9 @@ ln -s busybox "$ROOT/bin/sh"
 gcc -static -Os -Wall -Wextra -Werror -o "$ROOT/bin/pksv-poweroff" \
 	"$HERE/pksv-poweroff.c"
 strip "$ROOT/bin/pksv-poweroff"
+gcc -static -Os -Wall -Wextra -Werror -o "$ROOT/bin/pksv-vmcall" \
+	"$HERE/pksv-vmcall.c"
+strip "$ROOT/bin/pksv-vmcall"
 cp -a "$HERE/initramfs/." "$ROOT/"
 chmod 755 "$ROOT/init" "$ROOT"/tests/* 2>/dev/null || true
 
