@@ -58,6 +58,20 @@ static void found_keyed(void *p, u64 page_gpa, u64 size, unsigned int key)
 		sc->overflow = true;
 }
 
+/* Remember the highest level a tracked table was walked at (aliases). */
+static void found_table_level(void *p, u64 table_gpa, int level)
+{
+	struct scan_ctx *sc = p;
+	struct pks_global *pks = sc->pks;
+
+	for (unsigned int i = 0; i < pks->nr_tables; i++)
+		if (pks->tables[i] == table_gpa) {
+			if (level > pks->table_level[i])
+				pks->table_level[i] = (u8)level;
+			return;
+		}
+}
+
 static void found_table(void *p, u64 table_gpa)
 {
 	struct scan_ctx *sc = p;
@@ -66,31 +80,114 @@ static void found_table(void *p, u64 table_gpa)
 	for (unsigned int i = 0; i < pks->nr_tables; i++)
 		if (pks->tables[i] == table_gpa)
 			return;
-	if (pks->nr_tables < PKS_MAX_TABLES)
+	if (pks->nr_tables < PKS_MAX_TABLES) {
+		pks->table_level[pks->nr_tables] = 0;
 		pks->tables[pks->nr_tables++] = table_gpa;
+	}
 	else
 		sc->overflow = true;
 }
 
+static bool root_scanned(struct pks_global *pks, u64 root)
+{
+	for (unsigned int i = 0; i < pks->nr_roots; i++)
+		if (pks->roots[i] == root)
+			return true;
+	return false;
+}
+
+/*
+ * Scan the current address space and add what it maps to the discovered
+ * keys.  The keymap and table set are the union over every root scanned
+ * since the last paging-structure write; a write starts that union anew
+ * (epoch), so every root is scanned again on its next load.
+ */
 void discover_rescan(struct vcpu *vcpu)
 {
-	struct pks_global *pks = &vcpu->hv->pks;
-	struct guest_scan_ops ops = { found_keyed, found_table };
+	struct hv *hv = vcpu->hv;
+	struct pks_global *pks = &hv->pks;
+	struct guest_scan_ops ops = { found_keyed, found_table, found_table_level };
 	struct scan_ctx sc = { pks, false };
+	u64 root = vmread(VMCS_GUEST_CR3) & 0x000ffffffffff000ull;
+	u64 gen;
+	unsigned int before;
 
-	vcpu->pks_rescan = false;
-	vcpu->pks_root = vmread(VMCS_GUEST_CR3) & PAGE_MASK;
 	spin_lock(&pks->lock);
-	keymap_clear_source(&pks->keymap, KEYMAP_DISCOVERED);
-	pks->nr_tables = 0;
-	pks->nr_multi = 0;
+	/*
+	 * A table write starts a new epoch: keys and tracked tables are learnt
+	 * again from the roots as they are loaded (pages that stopped being
+	 * tables, e.g. the firmware's after the OS took over, drop out).
+	 */
+	if (vcpu->pks_rescan == PKS_RESCAN_ALL) {
+		keymap_clear_source(&pks->keymap, KEYMAP_DISCOVERED);
+		pks->nr_multi = 0;
+		pks->nr_roots = 0;
+		pks->nr_tables = 0;
+	}
+	vcpu->pks_rescan = PKS_RESCAN_NONE;
+	vcpu->pks_root = root;
+	if (root_scanned(pks, root)) {
+		spin_unlock(&pks->lock);
+		return;
+	}
+	gen = pks->keymap.generation;
+	before = pks->nr_tables;
 	if (guest_scan_current(vcpu, &ops, &sc) < 0)
 		sc.overflow = true;
-	views_invalidate(vcpu->hv);
+	if (pks->nr_roots == PKS_MAX_ROOTS)
+		pks->nr_roots = 0;	/* forget the oldest scans: rescan lazily */
+	pks->roots[pks->nr_roots++] = root;
+	if (pks->keymap.generation != gen || pks->nr_tables != before)
+		views_invalidate(hv);
 	spin_unlock(&pks->lock);
 	if (sc.overflow)
-		pksv_log("PKS discovery: %u table pages, %u ranges (limits %u, %u) or a page with two keys: some keys are not enforced",
+		pksv_log("PKS discovery: %u table pages, %u ranges (limits %u, %u) or a page with too many keys: some keys are not enforced",
 			 pks->nr_tables, pks->keymap.n, PKS_MAX_TABLES, KEYMAP_MAX);
+}
+
+/*
+ * The guest wrote one of its tracked paging-structure pages (the write was
+ * single-stepped; snap holds the page as it was).  Changed leaf entries
+ * only add keys: their pages are restricted if the new entry carries one
+ * (a stale restriction on a page whose key went away only costs exits:
+ * every EPT violation is decided on the live tables).  A changed pointer
+ * to a lower table may bring a whole subtree: then learn everything anew.
+ */
+void discover_table_written(struct vcpu *vcpu, u64 table_gpa, const u64 *snap)
+{
+	struct pks_global *pks = &vcpu->hv->pks;
+	const volatile u64 *now = (const volatile u64 *)(uintptr_t)table_gpa;
+	struct scan_ctx sc = { pks, false };
+	int level = 0;
+	bool full = false;
+	u64 gen;
+
+	spin_lock(&pks->lock);
+	for (unsigned int i = 0; i < pks->nr_tables; i++)
+		if (pks->tables[i] == table_gpa)
+			level = pks->table_level[i];
+	gen = pks->keymap.generation;
+	for (unsigned int i = 0; i < 512 && level && !full; i++) {
+		u64 old = snap[i], e = now[i];
+		/* bits 5/6: accessed/dirty; bit 7 at level 1 is PAT */
+		bool leaf = level == 1 || ((level == 2 || level == 3) && (e & BIT(7)));
+		unsigned int shift = 12 + 9 * (level - 1);
+
+		if (((old ^ e) & ~0x60ull) == 0 || !(e & 1))
+			continue;
+		if (!leaf) {
+			full = true;
+			continue;
+		}
+		if (PTE_KEY(e))
+			found_keyed(&sc, e & 0x000ffffffffff000ull & ~((1ull << shift) - 1),
+				    1ull << shift, PTE_KEY(e));
+	}
+	if (pks->keymap.generation != gen)
+		views_invalidate(vcpu->hv);
+	spin_unlock(&pks->lock);
+	if (!level || full)
+		vcpu->pks_rescan = PKS_RESCAN_ALL;
 }
 
 /*
@@ -112,9 +209,10 @@ void pks_cr3_load(struct vcpu *vcpu, u64 value)
 	if (s->has_vpid && !pcid_noflush)
 		invvpid(vcpu->hv->msrs.ept_vpid_cap & BIT(43) ? 3 :
 			s->has_invvpid_single ? 1 : 2, 1 + vcpu->id);
-	if ((value & PAGE_MASK & 0x000ffffffffff000ull) != vcpu->pks_root)
-		vcpu->pks_rescan = true;
-	if (vcpu->pks_rescan)
+	if ((value & 0x000ffffffffff000ull) != vcpu->pks_root &&
+	    vcpu->pks_rescan == PKS_RESCAN_NONE)
+		vcpu->pks_rescan = PKS_RESCAN_ROOT;
+	if (vcpu->pks_rescan != PKS_RESCAN_NONE)
 		views_select(vcpu);
 }
 
@@ -149,6 +247,7 @@ s64 pks_hc_range(struct vcpu *vcpu, u64 gpa, u64 len, u64 key, bool add)
 			keymap_clear_source(&pks->keymap, KEYMAP_DISCOVERED);
 			pks->nr_tables = 0;
 			pks->nr_multi = 0;
+			pks->nr_roots = 0;
 		}
 		views_invalidate(hv);
 	}

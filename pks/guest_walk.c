@@ -205,6 +205,8 @@ static void scan_table(struct scan *s, u64 table, int level, bool supervisor)
 		if (s->ops && s->ops->table)
 			s->ops->table(s->ctx, table);
 	}
+	if (s->ops && s->ops->table_level)
+		s->ops->table_level(s->ctx, table, level);
 
 	for (i = 0; i < 512 && !s->over; i++) {
 		bool sup;

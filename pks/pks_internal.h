@@ -26,5 +26,6 @@ u64 view_page_perms(struct hv *hv, const struct pks_view *v, u64 gpa);
 
 /* pks/discover.c */
 void discover_rescan(struct vcpu *vcpu);
+void discover_table_written(struct vcpu *vcpu, u64 table_gpa, const u64 *snap);
 
 #endif

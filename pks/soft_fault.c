@@ -11,6 +11,7 @@
  *    read through WD, a fetch): run that one instruction in the base view
  *    (vmm/single_step.c), then return to the view.
  */
+#include <pksvisor/format.h>
 #include <pksvisor/log.h>
 #include "../vmm/exit.h"
 #include "../vmm/vmx.h"
@@ -104,8 +105,12 @@ void pks_step_done(struct vcpu *vcpu, enum step_reason why)
 		return;
 	}
 	restore_overrides(vcpu);
-	if (why == STEP_PKS_TABLE)
-		vcpu->pks_rescan = true;
+	if (why == STEP_PKS_TABLE) {
+		if (vcpu->pks_table_gpa)
+			discover_table_written(vcpu, vcpu->pks_table_gpa, vcpu->pks_table_snap);
+		else
+			vcpu->pks_rescan = PKS_RESCAN_ALL;
+	}
 	views_select(vcpu);
 }
 
@@ -137,8 +142,17 @@ bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual)
 	 */
 	if ((qual & EPTQ_LINEAR_VALID) && !(qual & BIT(8)))
 		return allow_page(vcpu, gpa, add, STEP_PKS_ALLOW);
-	if ((qual & EPTQ_WRITE) && hv->pks.discovery && views_is_table(hv, gpa))
+	if ((qual & EPTQ_WRITE) && hv->pks.discovery && views_is_table(hv, gpa)) {
+		if (vcpu->step == STEP_NONE) {
+			/* Snapshot the table to see what the write changes. */
+			vcpu->pks_table_gpa = gpa & PAGE_MASK;
+			pksv_memcpy(vcpu->pks_table_snap, (void *)(uintptr_t)(gpa & PAGE_MASK),
+				    PAGE_SIZE);
+		} else {
+			vcpu->pks_table_gpa = 0;	/* two tables at once: rescan */
+		}
 		return allow_page(vcpu, gpa, add, STEP_PKS_TABLE);
+	}
 	if (!(qual & EPTQ_LINEAR_VALID))
 		return allow_page(vcpu, gpa, add, STEP_PKS_ALLOW);
 	gla = vmread(VMCS_GUEST_LINEAR_ADDR);

@@ -149,10 +149,10 @@ s64 pks_hc_grant(struct vcpu *vcpu, u64 key, u64 access)
 		return -PKSV_ENOTSUP;
 	if (check_key(key))
 		return -PKSV_EKEY;
+	/* Like UNPROTECT_PAGE: READ or READ|WRITE (no write-only access). */
 	if (access == PKSV_ACCESS_READ)
 		vcpu->pkrs_grant |= PKRS_AD((unsigned int)key);
-	else if (access == (PKSV_ACCESS_READ | PKSV_ACCESS_WRITE) ||
-		 access == PKSV_ACCESS_WRITE)
+	else if (access == (PKSV_ACCESS_READ | PKSV_ACCESS_WRITE))
 		vcpu->pkrs_grant |= PKRS_KEY_MASK((unsigned int)key);
 	else
 		return -PKSV_EINVAL;

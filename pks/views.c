@@ -134,6 +134,8 @@ static int apply_restrictions(struct hv *hv, struct pks_view *v)
 
 static void free_view(struct hv *hv, struct pks_view *v)
 {
+	/* A VMFUNC to this index must never reach freed tables. */
+	set_list(&hv->pks, (unsigned int)(v - hv->pks.views), hv->eptp);
 	ept_destroy(&v->ept, pool_free_ept, &hv->pool);
 	v->valid = false;
 	v->pinned = false;
@@ -163,6 +165,15 @@ static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp)
 	return 0;
 }
 
+static unsigned int pinned_count(const struct pks_global *pks)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
+		n += pks->views[i].valid && pks->views[i].pinned;
+	return n;
+}
+
 /* Find or build the view for (pkrs, wp); slot index, or -1. Lock held. */
 static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 {
@@ -170,22 +181,35 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 	struct pks_global *pks = &hv->pks;
 	int free_slot = -1, lru = -1;
 
+	unsigned int pinned = 0;
+
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
 		struct pks_view *v = &pks->views[i];
 
 		if (v->valid && v->pkrs == pkrs && v->wp == wp) {
+			if (pin && !v->pinned && pinned_count(pks) >= PKS_MAX_VIEWS - 3)
+				return -1;
 			if (v->generation != pks->generation && build_view(hv, i, pkrs, wp))
 				return -1;
 			v->last_used = ++pks->use_clock;
 			v->pinned |= pin;
 			return i;
 		}
+		if (v->valid && v->pinned)
+			pinned++;
 		if (!v->valid && free_slot < 0)
 			free_slot = i;
-		if (v->valid && !v->pinned &&
+		/* Never evict a pinned view or the one this vCPU runs on. */
+		if (v->valid && !v->pinned && (int)i != vcpu->pks_view &&
 		    (lru < 0 || v->last_used < pks->views[lru].last_used))
 			lru = i;
 	}
+	/*
+	 * Pinning keeps two slots besides the base unpinned: one the vCPU
+	 * may be running on and one that can always be rebuilt for a WRMSR.
+	 */
+	if (pin && pinned >= PKS_MAX_VIEWS - 3)
+		return -1;
 	if (free_slot < 0)
 		free_slot = lru;
 	if (free_slot < 0)
@@ -261,7 +285,7 @@ void views_select(struct vcpu *vcpu)
 
 	update_cr3_exiting(vcpu);
 	if ((vcpu->cr4_shadow & CR4_PKS) && pks->mode != PKSV_MODE_OFF) {
-		if (pks->discovery && vcpu->pks_rescan)
+		if (pks->discovery && vcpu->pks_rescan != PKS_RESCAN_NONE)
 			discover_rescan(vcpu);
 		spin_lock(&pks->lock);
 		slot = view_slot(vcpu, pks_effective_pkrs(vcpu), guest_cr0_wp(vcpu), false);
@@ -279,8 +303,9 @@ void views_cr_changed(struct vcpu *vcpu)
 {
 	/* CR4.PKS 0 -> 1 in discovery mode: learn the keys now. */
 	if ((vcpu->cr4_shadow & CR4_PKS) && vcpu->hv->pks.discovery &&
-	    vcpu->pks_root != (vmread(VMCS_GUEST_CR3) & PAGE_MASK))
-		vcpu->pks_rescan = true;
+	    vcpu->pks_rescan == PKS_RESCAN_NONE &&
+	    vcpu->pks_root != (vmread(VMCS_GUEST_CR3) & 0x000ffffffffff000ull))
+		vcpu->pks_rescan = PKS_RESCAN_ROOT;
 	views_select(vcpu);
 }
 

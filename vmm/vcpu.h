@@ -56,6 +56,10 @@ struct ram_range {
 #define PKS_MAX_TABLES	1024	/* guest paging-structure pages tracked */
 #define PKS_WARN_SLOTS	64
 #define PKS_MAX_MULTI	64
+#define PKS_MAX_ROOTS	32	/* address spaces scanned in this epoch */
+#define PKS_RESCAN_NONE	0
+#define PKS_RESCAN_ROOT	1	/* a root not scanned yet was loaded */
+#define PKS_RESCAN_ALL	2	/* a tracked page table was written */
 #define PKS_MAX_OVERRIDES 4
 
 /* One EPT per distinct (effective PKRS, CR0.WP): the soft backend's views. */
@@ -80,7 +84,10 @@ struct pks_global {
 	struct { u64 start, end; u16 keys; } multi[PKS_MAX_MULTI];
 	unsigned int nr_multi;
 	u64 tables[PKS_MAX_TABLES];	/* write-protected guest table pages */
+	u8 table_level[PKS_MAX_TABLES];	/* their paging level (1 = PT) */
 	unsigned int nr_tables;
+	u64 roots[PKS_MAX_ROOTS];	/* CR3 roots scanned in this epoch */
+	unsigned int nr_roots;
 	u64 generation;			/* bumped when keymap or tables change */
 	struct pks_view views[PKS_MAX_VIEWS];
 	u64 use_clock;
@@ -175,7 +182,9 @@ struct vcpu {
 		u64 gpa, perms;
 	} pks_override[4];
 	unsigned int pks_nr_override;
-	bool pks_rescan;		/* soft discovery: tables changed */
+	u64 pks_table_gpa;		/* tracked table being written (step) */
+	u64 pks_table_snap[512];	/* its content before the write */
+	u8 pks_rescan;			/* soft discovery: PKS_RESCAN_* */
 
 	u64 last_stats_tsc;
 	struct vcpu_stats stats;

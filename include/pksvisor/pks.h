@@ -112,6 +112,8 @@ int guest_walk(u64 cr3, bool la57, u64 gla, gpa_read_fn read, void *ctx,
 struct guest_scan_ops {
 	void (*keyed)(void *ctx, u64 page_gpa, u64 size, unsigned int key);
 	void (*table)(void *ctx, u64 table_gpa);
+	/* Optional: every (table, level) walked, 1 = PT ... 5 = PML5. */
+	void (*table_level)(void *ctx, u64 table_gpa, int level);
 };
 
 int guest_scan_keys(u64 cr3, bool la57, gpa_read_fn read, void *rctx,
