@@ -35,6 +35,10 @@ CFG="$OUT/pksvisor.cfg"
 	echo 'next=\linux.efi'
 	echo "args=\"${ARGS% }\""
 	echo "stats=${PKSV_STATS:-off}"
+	# The guest kernel has its own pks_mode: pksvisor delivers every PK
+	# fault to it (strict) and lets the guest decide.
+	echo "pks=${PKSV_PKS:-auto}"
+	echo "pks_mode=strict"
 } >"$CFG"
 "$HERE/mkesp.sh" "$OUT/esp.img" \
 	"$HV:/EFI/BOOT/BOOTX64.EFI" \
