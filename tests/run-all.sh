@@ -10,6 +10,12 @@
 #   efi-qemu     pksvisor in QEMU TCG (no VMX): fallback=boot path
 #   linux-bochs  Linux guest under pksvisor in Bochs, stats at power-off
 #   linux-qemu   Linux guest PKS suite on QEMU TCG (-cpu max, -cpu max,-pks)
+#   pks-conf     PKS conformance guest: QEMU -cpu max (reference) and under
+#                pksvisor pks=soft in Bochs, results compared line by line
+#   pks-conf-nopks  the same guest on QEMU -cpu max,-pks: every case skips
+#   fuzz         libFuzzer over the hypercall decoder and PKS tables (bounded)
+#   linux-pks-bochs  Linux PKS suite under pksvisor in Bochs vs QEMU
+#   bench        benchmarks (numbers, no pass/fail on time)
 #
 # PKSV_STAGES="unit efi-bochs" runs a subset.
 set -uo pipefail
@@ -17,7 +23,13 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 tests/install-deps.sh || { echo "run-all: cannot install dependencies"; exit 1; }
-STAGES=${PKSV_STAGES:-"unit efi-bochs efi-qemu linux-bochs linux-qemu"}
+STAGES=${PKSV_STAGES:-"unit efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench"}
+
+# A stage whose script has not landed yet fails loudly rather than passing.
+optional() {
+	[ -x "$1" ] || { echo "run-all: $1 missing"; return 1; }
+	"$@"
+}
 
 stage_cmd() {
 	case "$1" in
@@ -26,6 +38,11 @@ stage_cmd() {
 	efi-qemu)	tests/harness/run-efi-test.sh qemu ;;
 	linux-bochs)	tests/harness/run-linux-bochs.sh ;;
 	linux-qemu)	tests/linux/run-tests.sh ;;
+	pks-conf)	tests/harness/run-pks-conformance.sh compare ;;
+	pks-conf-nopks)	tests/harness/run-pks-conformance.sh qemu-nopks ;;
+	fuzz)		PKSV_FUZZ_SECONDS=${PKSV_FUZZ_SECONDS:-20} optional tests/fuzz/run.sh ;;
+	linux-pks-bochs) optional tests/harness/run-linux-pks-bochs.sh ;;
+	bench)		optional tests/harness/run-bench.sh ;;
 	*)		echo "run-all: unknown stage $1"; return 2 ;;
 	esac
 }
