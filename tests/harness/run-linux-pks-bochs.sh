@@ -123,6 +123,8 @@ run_bochs() {
 		--expect 'PKS: backend soft' \
 		--expect 'PKSV-GUEST: dmesg: pksvisor: ABI 1\.[0-9]+, features .*, PKS backend soft' \
 		--expect 'PKSV-GUEST: dmesg: pgmap: device memory protected by PKS key' \
+		--expect 'PKSV-GUEST: dmesg: pksvisor: the kernel registers its keyed memory' \
+		--expect 'pksvisor: stats vcpu=0 .* unprotected_pages=0 ' \
 		--expect 'PKSV-GUEST: userspace up' \
 		--expect 'PKSV-GUEST: done' \
 		--expect '^ok [0-9]+ pks_available$' \

@@ -14,4 +14,5 @@ else
 fi
 # Not KTAP: the kernel's own lines about PKS, pgmap protection and pksvisor
 # (the console is "quiet"), for the harnesses' --expect checks.
-dmesg | grep -E '(PKS|pgmap|pksvisor): ' | sed 's/^\[[ 0-9.]*\] /PKSV-GUEST: dmesg: /'
+dmesg | grep -E '(PKS|pgmap|pksvisor): ' |
+	sed -E 's/^(\[[ 0-9.]*\] )?/PKSV-GUEST: dmesg: /'
