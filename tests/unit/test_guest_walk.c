@@ -382,7 +382,21 @@ static void on_table(void *ctx, u64 table_gpa)
 	s->tables[s->ntables++] = table_gpa;
 }
 
-static const struct guest_scan_ops ops = { on_keyed, on_table };
+/* Levels reported through table_level: every one must be 1..5. */
+static unsigned int level_calls, bad_levels;
+
+static void on_table_level(void *ctx, u64 table_gpa, int level)
+{
+	(void)ctx;
+	(void)table_gpa;
+	level_calls++;
+	if (level < 1 || level > 5)
+		bad_levels++;
+}
+
+static const struct guest_scan_ops ops = {
+	.keyed = on_keyed, .table = on_table, .table_level = on_table_level,
+};
 
 static bool has_keyed(const struct seen *s, u64 gpa, u64 size,
 		      unsigned int key)
@@ -447,8 +461,12 @@ static void test_scan_tree(void **state)
 	u64 t[7], root = build_tree(g, t);
 	int i;
 
+	level_calls = bad_levels = 0;
 	assert_int_equal(guest_scan_keys(root, false, gmem_read, g, &ops, &s,
 					 100), 0);
+	/* Every table walked is reported with its level (1..4 here). */
+	assert_true(level_calls >= 8);
+	assert_int_equal(bad_levels, 0);
 	assert_int_equal(s.ntables, 8);
 	assert_true(has_table(&s, root));
 	for (i = 0; i < 7; i++)
@@ -480,7 +498,7 @@ static void test_scan_tree(void **state)
 	assert_int_equal(guest_scan_keys(root, false, gmem_read, g, NULL, NULL,
 					 100), 0);
 	{
-		struct guest_scan_ops only_keyed = { on_keyed, NULL };
+		struct guest_scan_ops only_keyed = { .keyed = on_keyed };
 
 		memset(&s, 0, sizeof(s));
 		assert_int_equal(guest_scan_keys(root, false, gmem_read, g,
