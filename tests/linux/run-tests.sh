@@ -9,6 +9,12 @@ KERNEL=$("$TOP/guest-patches/build-kernel.sh" | tail -n1)
 INITRD=$("$HERE/build-initramfs.sh" | tail -n1)
 set +e
 fails=0
+# The kernel's copy of the pksvisor ABI header must be byte-identical.
+if "$HERE/check-abi-header.sh"; then
+	echo "run-tests: abi-header: PASS"
+else
+	echo "run-tests: abi-header: FAIL"; fails=$((fails + 1))
+fi
 run() {
 	local name=$1; shift
 	if "$HERE/run-qemu.sh" --name "$name" --kernel "$KERNEL" --initrd "$INITRD" "$@"; then
