@@ -37,172 +37,7 @@
  * Without PKS (CPUID.(7,0):ECX[31] clear) every case is reported as
  * "ok N - name # SKIP no PKS" with the same plan.
  */
-#include <efi.h>
-#include <efilib.h>
-#include <stdarg.h>
-
-typedef unsigned long long u64;
-typedef unsigned int u32;
-typedef unsigned short u16;
-typedef unsigned char u8;
-
-/* ---- COM1 (same as pksvisor-test.c) -------------------------------- */
-
-#define COM1		0x3f8
-#define UART_THR	0
-#define UART_IER	1
-#define UART_FCR	2
-#define UART_LCR	3
-#define UART_MCR	4
-#define UART_LSR	5
-#define UART_DLL	0
-#define UART_DLM	1
-#define LSR_THRE	0x20
-#define LSR_TEMT	0x40
-
-#define BOCHS_SHUTDOWN_PORT 0x8900
-
-static inline void outb(u16 port, u8 v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline u8 inb(u16 port)
-{
-	u8 v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static void serial_init(void)
-{
-	if ((inb(COM1 + UART_LCR) & 0x3f) == 0x03)
-		return;
-	outb(COM1 + UART_IER, 0x00);
-	outb(COM1 + UART_LCR, 0x80);		/* DLAB */
-	outb(COM1 + UART_DLL, 0x01);		/* 115200 baud */
-	outb(COM1 + UART_DLM, 0x00);
-	outb(COM1 + UART_LCR, 0x03);		/* 8N1 */
-	outb(COM1 + UART_FCR, 0x07);		/* FIFO on, cleared */
-	outb(COM1 + UART_MCR, 0x03);		/* DTR, RTS */
-}
-
-static void serial_putc(char c)
-{
-	unsigned int spin;
-
-	for (spin = 0; spin < 1000000; spin++)
-		if (inb(COM1 + UART_LSR) & LSR_THRE)
-			break;
-	outb(COM1 + UART_THR, (u8)c);
-}
-
-static void serial_drain(void)
-{
-	unsigned int spin;
-
-	for (spin = 0; spin < 1000000; spin++)
-		if (inb(COM1 + UART_LSR) & LSR_TEMT)
-			break;
-}
-
-/* ---- minimal formatted output -------------------------------------- */
-
-struct buf {
-	char s[256];
-	unsigned int n;
-};
-
-static void buf_putc(struct buf *b, char c)
-{
-	if (b->n < sizeof(b->s) - 3)
-		b->s[b->n++] = c;
-}
-
-static void buf_num(struct buf *b, u64 v, unsigned int base, unsigned int width)
-{
-	char tmp[24];
-	unsigned int i = 0;
-
-	do {
-		tmp[i++] = "0123456789abcdef"[v % base];
-		v /= base;
-	} while (v);
-	while (i < width && i < sizeof(tmp))
-		tmp[i++] = '0';
-	while (i)
-		buf_putc(b, tmp[--i]);
-}
-
-/* %s %c %u %x with optional l/ll and a zero-padded width (%08x), %%. */
-static void buf_vfmt(struct buf *b, const char *fmt, va_list ap)
-{
-	for (; *fmt; fmt++) {
-		unsigned int longs = 0, width = 0;
-		const char *str;
-		u64 v;
-
-		if (*fmt != '%') {
-			buf_putc(b, *fmt);
-			continue;
-		}
-		fmt++;
-		while (*fmt >= '0' && *fmt <= '9')
-			width = width * 10 + (unsigned int)(*fmt++ - '0');
-		while (*fmt == 'l') {
-			longs++;
-			fmt++;
-		}
-		switch (*fmt) {
-		case 's':
-			for (str = va_arg(ap, const char *); str && *str; str++)
-				buf_putc(b, *str);
-			break;
-		case 'c':
-			buf_putc(b, (char)va_arg(ap, int));
-			break;
-		case 'u':
-		case 'x':
-			v = longs ? va_arg(ap, u64) : va_arg(ap, unsigned int);
-			buf_num(b, v, *fmt == 'x' ? 16 : 10, width);
-			break;
-		case '%':
-			buf_putc(b, '%');
-			break;
-		case '\0':
-			return;
-		default:
-			buf_putc(b, '?');
-			break;
-		}
-	}
-}
-
-static void buf_fmt(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vfmt(b, fmt, ap);
-	va_end(ap);
-	b->s[b->n] = '\0';
-}
-
-static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
-{
-	struct buf b = { .n = 0 };
-	va_list ap;
-	unsigned int i;
-
-	va_start(ap, fmt);
-	buf_vfmt(&b, fmt, ap);
-	va_end(ap);
-	b.s[b.n++] = '\r';
-	b.s[b.n++] = '\n';
-	for (i = 0; i < b.n; i++)
-		serial_putc(b.s[i]);
-}
+#include "common.h"
 
 /* ---- control registers, MSRs --------------------------------------- */
 
@@ -258,20 +93,6 @@ static inline u16 read_cs(void)
 	return v;
 }
 
-struct cpuid_regs {
-	u32 eax, ebx, ecx, edx;
-};
-
-static struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
-{
-	struct cpuid_regs r;
-
-	__asm__ volatile("cpuid"
-			 : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
-			 : "a"(leaf), "c"(subleaf));
-	return r;
-}
-
 /* ---- probes and the exception handler (pks-asm.S) ------------------- */
 
 #define HIDDEN __attribute__((visibility("hidden")))
@@ -306,7 +127,6 @@ static volatile u64 fetch_target;
 static EFI_SYSTEM_TABLE *g_st;
 
 static void restore_firmware_state(void);
-static void power_off(void) __attribute__((noreturn));
 
 void pks_exc_c(struct pks_frame *f) HIDDEN;
 void pks_exc_c(struct pks_frame *f)
@@ -344,7 +164,7 @@ bail:
 	    (unsigned int)f->vector, f->ec, f->rip, cr2);
 	restore_firmware_state();
 	say("PKSV-PKS-CONF: done");
-	power_off();
+	power_off(g_st);
 }
 
 /* ---- state -------------------------------------------------------- */
@@ -394,19 +214,17 @@ static u64 page_pa(unsigned int pg)
 
 enum { M_COUNT, M_SKIP, M_RUN };
 static int g_mode;
-static unsigned int tap_num, tap_failed;
 static struct buf g_detail;		/* extra "# " line for a failing case */
 
 /* One case: desc is the case, obs the observed behaviour (RUN mode). */
 static void report(int ok, const char *desc, const char *obs, const char *expected)
 {
-	tap_num++;
+	if (g_mode == M_COUNT)
+		tap_num++;			/* only counting, for the plan */
 	if (g_mode == M_SKIP)
-		say("ok %u - %s # SKIP no PKS", tap_num, desc);
+		tap_skip(desc, "no PKS");
 	if (g_mode == M_RUN) {
-		if (!ok)
-			tap_failed++;
-		say("%sok %u - %s: %s", ok ? "" : "not ", tap_num, desc, obs);
+		tap_ok(ok, "%s: %s", desc, obs);
 		if (!ok && expected)
 			say("# expected: %s", expected);
 		if (!ok && g_detail.n)
@@ -1084,19 +902,6 @@ static void restore_firmware_state(void)
 		__asm__ volatile("sti" ::: "memory");
 }
 
-static void power_off(void)
-{
-	const char *s = "Shutdown";
-
-	serial_drain();
-	for (; *s; s++)
-		outb(BOCHS_SHUTDOWN_PORT, (u8)*s);
-	uefi_call_wrapper(g_st->RuntimeServices->ResetSystem, 4, EfiResetShutdown,
-			  EFI_SUCCESS, 0, NULL);
-	for (;;)
-		__asm__ volatile("cli; hlt");
-}
-
 /* gnu-efi: efi_main is called through its own wrapper, so no EFIAPI. */
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
@@ -1106,7 +911,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	InitializeLib(image, st);
 	g_st = st;
 	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
-	serial_init();
+	com1_init();
 
 	say("PKSV-PKS-CONF: start");
 	r = cpuid(0, 0);
@@ -1140,6 +945,6 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	}
 	say("# %u cases, %u failed", tap_num, tap_failed);
 	say("PKSV-PKS-CONF: done");
-	power_off();
+	power_off(g_st);
 	return EFI_SUCCESS;
 }

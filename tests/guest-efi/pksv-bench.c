@@ -24,180 +24,9 @@
  * Linux series does, so the views restrict something and pksvisor is in
  * its paravirtual (not discovery) mode.
  */
-#include <efi.h>
-#include <efilib.h>
-#include <stdarg.h>
-
 #include <pksvisor/hypercall.h>
 
-typedef unsigned long long u64;
-typedef unsigned int u32;
-typedef unsigned short u16;
-typedef unsigned char u8;
-
-/* ---- COM1 ---------------------------------------------------------- */
-
-#define COM1		0x3f8
-#define UART_THR	0
-#define UART_IER	1
-#define UART_FCR	2
-#define UART_LCR	3
-#define UART_MCR	4
-#define UART_LSR	5
-#define UART_DLL	0
-#define UART_DLM	1
-#define LSR_THRE	0x20
-#define LSR_TEMT	0x40
-
-#define BOCHS_SHUTDOWN_PORT 0x8900
-
-static inline void outb(u16 port, u8 v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline u8 inb(u16 port)
-{
-	u8 v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-/*
- * OVMF and pksvisor have normally set COM1 up already (115200 8N1); only
- * program it when it looks unconfigured, so a line pksvisor is sending is
- * not garbled by a divisor change.
- */
-static void serial_init(void)
-{
-	if ((inb(COM1 + UART_LCR) & 0x3f) == 0x03)
-		return;
-	outb(COM1 + UART_IER, 0x00);
-	outb(COM1 + UART_LCR, 0x80);		/* DLAB */
-	outb(COM1 + UART_DLL, 0x01);		/* 115200 baud */
-	outb(COM1 + UART_DLM, 0x00);
-	outb(COM1 + UART_LCR, 0x03);		/* 8N1 */
-	outb(COM1 + UART_FCR, 0x07);		/* FIFO on, cleared */
-	outb(COM1 + UART_MCR, 0x03);		/* DTR, RTS */
-}
-
-static void serial_putc(char c)
-{
-	unsigned int spin;
-
-	/* Bounded: a missing UART must not hang the test forever. */
-	for (spin = 0; spin < 1000000; spin++)
-		if (inb(COM1 + UART_LSR) & LSR_THRE)
-			break;
-	outb(COM1 + UART_THR, (u8)c);
-}
-
-static void serial_drain(void)
-{
-	unsigned int spin;
-
-	for (spin = 0; spin < 1000000; spin++)
-		if (inb(COM1 + UART_LSR) & LSR_TEMT)
-			break;
-}
-
-/* ---- minimal formatted output (one line per call) ------------------- */
-
-struct buf {
-	char s[256];
-	unsigned int n;
-};
-
-static void buf_putc(struct buf *b, char c)
-{
-	if (b->n < sizeof(b->s) - 2)
-		b->s[b->n++] = c;
-}
-
-static void buf_num(struct buf *b, u64 v, unsigned int base, int neg)
-{
-	char tmp[24];
-	int i = 0;
-
-	if (neg)
-		buf_putc(b, '-');
-	do {
-		tmp[i++] = "0123456789abcdef"[v % base];
-		v /= base;
-	} while (v);
-	while (i)
-		buf_putc(b, tmp[--i]);
-}
-
-/* Supports %s %c %d %u %x with optional l/ll, and %%. */
-static void buf_vfmt(struct buf *b, const char *fmt, va_list ap)
-{
-	for (; *fmt; fmt++) {
-		int longs = 0;
-		const char *str;
-		u64 v;
-
-		if (*fmt != '%') {
-			buf_putc(b, *fmt);
-			continue;
-		}
-		fmt++;
-		while (*fmt == 'l') {
-			longs++;
-			fmt++;
-		}
-		switch (*fmt) {
-		case 's':
-			for (str = va_arg(ap, const char *); str && *str; str++)
-				buf_putc(b, *str);
-			break;
-		case 'c':
-			buf_putc(b, (char)va_arg(ap, int));
-			break;
-		case 'd':
-			if (longs) {
-				long long sv = va_arg(ap, long long);
-
-				buf_num(b, sv < 0 ? -(u64)sv : (u64)sv, 10, sv < 0);
-			} else {
-				int sv = va_arg(ap, int);
-
-				buf_num(b, sv < 0 ? -(u64)(long long)sv : (u64)sv, 10, sv < 0);
-			}
-			break;
-		case 'u':
-		case 'x':
-			v = longs ? va_arg(ap, u64) : va_arg(ap, unsigned int);
-			buf_num(b, v, *fmt == 'x' ? 16 : 10, 0);
-			break;
-		case '%':
-			buf_putc(b, '%');
-			break;
-		case '\0':
-			return;
-		default:
-			buf_putc(b, '?');
-			break;
-		}
-	}
-}
-
-/* Print one whole line on COM1 (the newline is added here). */
-static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
-{
-	struct buf b = { .n = 0 };
-	va_list ap;
-	unsigned int i;
-
-	va_start(ap, fmt);
-	buf_vfmt(&b, fmt, ap);
-	va_end(ap);
-	b.s[b.n++] = '\r';
-	b.s[b.n++] = '\n';
-	for (i = 0; i < b.n; i++)
-		serial_putc(b.s[i]);
-}
+#include "common.h"
 
 /* ---- CPU helpers --------------------------------------------------- */
 
@@ -211,6 +40,7 @@ static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
 
 #define RANGE_PAGES	16u
 
+/* Inline, unlike common.c's cpuid(): the measured CPUID loop below. */
 static inline void cpuid_raw(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d)
 {
 	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d)
@@ -343,19 +173,6 @@ static void report(const char *name, u64 exits, u64 tsc, unsigned int n)
 		(t) = _t1 - _t0;					\
 	} while (0)
 
-static void power_off(EFI_SYSTEM_TABLE *st)
-{
-	const char *s = "Shutdown";
-
-	serial_drain();
-	for (; *s; s++)
-		outb(BOCHS_SHUTDOWN_PORT, (u8)*s);
-	uefi_call_wrapper(st->RuntimeServices->ResetSystem, 4, EfiResetShutdown,
-			  EFI_SUCCESS, 0, NULL);
-	for (;;)
-		__asm__ volatile("cli; hlt");
-}
-
 static void bench(EFI_SYSTEM_TABLE *st)
 {
 	static const u64 pkrs_vals[2] = { PKRS_OPEN, PKRS_CLOSED };
@@ -378,8 +195,7 @@ static void bench(EFI_SYSTEM_TABLE *st)
 	}
 	say("PKSV-BENCH: pksvisor abi=0x%llx features=0x%llx backend=%s", ver, features,
 	    backend == PKSV_BACKEND_SOFT ? "soft" : backend == PKSV_BACKEND_HW ? "hw" : "off");
-	cpuid_raw(7, &a, &b, &c, &d);
-	pks = !!(c & (1u << 31));
+	pks = !!(cpuid(7, 0).ecx & (1u << 31));
 
 	/* The GET_COUNTER pair itself. */
 	MEASURE(N_OPS, e, t, __asm__ volatile("" : : : "memory"));
@@ -483,22 +299,14 @@ static void bench(EFI_SYSTEM_TABLE *st)
 	hc(PKSV_HC_PRINT_STATS, 0, 0, 0, NULL);
 }
 
-static int pksvisor_present(void)
-{
-	u32 a, b, c, d;
-
-	cpuid_raw(PKSV_CPUID_LEAF_BASE, &a, &b, &c, &d);
-	return b == PKSV_CPUID_SIG_EBX && c == PKSV_CPUID_SIG_ECX;
-}
-
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
 	InitializeLib(image, st);
 	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
-	serial_init();
+	com1_init();
 
 	say("PKSV-BENCH: start");
-	if (pksvisor_present())
+	if (pksv_present())
 		bench(st);
 	else
 		say("PKSV-BENCH: no pksvisor (nothing measured)");

@@ -13,222 +13,11 @@
  * fallback=boot) VMCALL would raise #UD, so the hypervisor checks are
  * reported as skipped and the app says "PKSV-EFI-TEST: native".
  */
-#include <efi.h>
-#include <efilib.h>
-#include <stdarg.h>
-
 #include <pksvisor/hypercall.h>
 
-typedef unsigned long long u64;
-typedef unsigned int u32;
-typedef unsigned short u16;
-typedef unsigned char u8;
+#include "common.h"
 
-/* ---- COM1 ---------------------------------------------------------- */
-
-#define COM1		0x3f8
-#define UART_THR	0
-#define UART_IER	1
-#define UART_FCR	2
-#define UART_LCR	3
-#define UART_MCR	4
-#define UART_LSR	5
-#define UART_DLL	0
-#define UART_DLM	1
-#define LSR_THRE	0x20
-#define LSR_TEMT	0x40
-
-#define BOCHS_SHUTDOWN_PORT 0x8900
-
-static inline void outb(u16 port, u8 v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline u8 inb(u16 port)
-{
-	u8 v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-/*
- * OVMF and pksvisor have normally set COM1 up already (115200 8N1); only
- * program it when it looks unconfigured, so a line pksvisor is sending is
- * not garbled by a divisor change.
- */
-static void serial_init(void)
-{
-	if ((inb(COM1 + UART_LCR) & 0x3f) == 0x03)
-		return;
-	outb(COM1 + UART_IER, 0x00);
-	outb(COM1 + UART_LCR, 0x80);		/* DLAB */
-	outb(COM1 + UART_DLL, 0x01);		/* 115200 baud */
-	outb(COM1 + UART_DLM, 0x00);
-	outb(COM1 + UART_LCR, 0x03);		/* 8N1 */
-	outb(COM1 + UART_FCR, 0x07);		/* FIFO on, cleared */
-	outb(COM1 + UART_MCR, 0x03);		/* DTR, RTS */
-}
-
-static void serial_putc(char c)
-{
-	unsigned int spin;
-
-	/* Bounded: a missing UART must not hang the test forever. */
-	for (spin = 0; spin < 1000000; spin++)
-		if (inb(COM1 + UART_LSR) & LSR_THRE)
-			break;
-	outb(COM1 + UART_THR, (u8)c);
-}
-
-static void serial_drain(void)
-{
-	unsigned int spin;
-
-	for (spin = 0; spin < 1000000; spin++)
-		if (inb(COM1 + UART_LSR) & LSR_TEMT)
-			break;
-}
-
-/* ---- minimal formatted output (one line per call) ------------------- */
-
-struct buf {
-	char s[256];
-	unsigned int n;
-};
-
-static void buf_putc(struct buf *b, char c)
-{
-	if (b->n < sizeof(b->s) - 2)
-		b->s[b->n++] = c;
-}
-
-static void buf_num(struct buf *b, u64 v, unsigned int base, int neg)
-{
-	char tmp[24];
-	int i = 0;
-
-	if (neg)
-		buf_putc(b, '-');
-	do {
-		tmp[i++] = "0123456789abcdef"[v % base];
-		v /= base;
-	} while (v);
-	while (i)
-		buf_putc(b, tmp[--i]);
-}
-
-/* Supports %s %c %d %u %x with optional l/ll, and %%. */
-static void buf_vfmt(struct buf *b, const char *fmt, va_list ap)
-{
-	for (; *fmt; fmt++) {
-		int longs = 0;
-		const char *str;
-		u64 v;
-
-		if (*fmt != '%') {
-			buf_putc(b, *fmt);
-			continue;
-		}
-		fmt++;
-		while (*fmt == 'l') {
-			longs++;
-			fmt++;
-		}
-		switch (*fmt) {
-		case 's':
-			for (str = va_arg(ap, const char *); str && *str; str++)
-				buf_putc(b, *str);
-			break;
-		case 'c':
-			buf_putc(b, (char)va_arg(ap, int));
-			break;
-		case 'd':
-			if (longs) {
-				long long sv = va_arg(ap, long long);
-
-				buf_num(b, sv < 0 ? -(u64)sv : (u64)sv, 10, sv < 0);
-			} else {
-				int sv = va_arg(ap, int);
-
-				buf_num(b, sv < 0 ? -(u64)(long long)sv : (u64)sv, 10, sv < 0);
-			}
-			break;
-		case 'u':
-		case 'x':
-			v = longs ? va_arg(ap, u64) : va_arg(ap, unsigned int);
-			buf_num(b, v, *fmt == 'x' ? 16 : 10, 0);
-			break;
-		case '%':
-			buf_putc(b, '%');
-			break;
-		case '\0':
-			return;
-		default:
-			buf_putc(b, '?');
-			break;
-		}
-	}
-}
-
-/* Print one whole line on COM1 (the newline is added here). */
-static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
-{
-	struct buf b = { .n = 0 };
-	va_list ap;
-	unsigned int i;
-
-	va_start(ap, fmt);
-	buf_vfmt(&b, fmt, ap);
-	va_end(ap);
-	b.s[b.n++] = '\r';
-	b.s[b.n++] = '\n';
-	for (i = 0; i < b.n; i++)
-		serial_putc(b.s[i]);
-}
-
-/* ---- TAP ----------------------------------------------------------- */
-
-static unsigned int tap_num;
-static unsigned int tap_failed;
-
-static void __attribute__((format(printf, 2, 3))) tap(int ok, const char *fmt, ...)
-{
-	struct buf b = { .n = 0 };
-	va_list ap;
-
-	tap_num++;
-	if (!ok)
-		tap_failed++;
-	va_start(ap, fmt);
-	buf_vfmt(&b, fmt, ap);
-	va_end(ap);
-	b.s[b.n] = '\0';
-	say("%sok %u - %s", ok ? "" : "not ", tap_num, b.s);
-}
-
-static void tap_skip(const char *what)
-{
-	tap_num++;
-	say("ok %u - %s # SKIP no hypervisor", tap_num, what);
-}
-
-/* ---- CPUID and VMCALL ---------------------------------------------- */
-
-struct cpuid_regs {
-	u32 eax, ebx, ecx, edx;
-};
-
-static struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
-{
-	struct cpuid_regs r;
-
-	__asm__ volatile("cpuid"
-			 : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
-			 : "a"(leaf), "c"(subleaf));
-	return r;
-}
+/* ---- VMCALL -------------------------------------------------------- */
 
 /* Field order is fixed by vmcall.S. */
 struct hc_regs {
@@ -366,18 +155,11 @@ static const char *const test_name[T_COUNT] = {
 	[T_FINAL_STATS]    = "PRINT_STATS at the end returns 0",
 };
 
-static int pksvisor_present(void)
-{
-	struct cpuid_regs r = cpuid(PKSV_CPUID_LEAF_BASE, 0);
-
-	return r.ebx == PKSV_CPUID_SIG_EBX && r.ecx == PKSV_CPUID_SIG_ECX;
-}
-
 static void test_cpuid_basic(void)
 {
 	struct cpuid_regs r = cpuid(0, 0);
 
-	tap(r.eax >= 1, "%s (max basic leaf 0x%x)", test_name[T_CPUID_BASIC], r.eax);
+	tap_ok(r.eax >= 1, "%s (max basic leaf 0x%x)", test_name[T_CPUID_BASIC], r.eax);
 }
 
 static void test_cpuid_hv(void)
@@ -386,14 +168,14 @@ static void test_cpuid_hv(void)
 	struct cpuid_regs base = cpuid(PKSV_CPUID_LEAF_BASE, 0);
 	struct cpuid_regs info = cpuid(PKSV_CPUID_LEAF_INFO, 0);
 
-	tap(!(l1.ecx & CPUID1_ECX_VMX), "%s (ecx 0x%x)", test_name[T_VMX_HIDDEN], l1.ecx);
-	tap(!!(l1.ecx & CPUID1_ECX_HYPERVISOR), "%s (ecx 0x%x)", test_name[T_HV_BIT], l1.ecx);
-	tap(base.ebx == PKSV_CPUID_SIG_EBX && base.ecx == PKSV_CPUID_SIG_ECX &&
-	    base.edx == PKSV_CPUID_SIG_EDX && base.eax >= PKSV_CPUID_LEAF_INFO,
-	    "%s (eax 0x%x ebx 0x%x ecx 0x%x edx 0x%x)", test_name[T_SIGNATURE],
-	    base.eax, base.ebx, base.ecx, base.edx);
-	tap(info.eax == PKSV_ABI_VERSION, "%s (eax 0x%x features 0x%x)",
-	    test_name[T_INFO_LEAF], info.eax, info.ebx);
+	tap_ok(!(l1.ecx & CPUID1_ECX_VMX), "%s (ecx 0x%x)", test_name[T_VMX_HIDDEN], l1.ecx);
+	tap_ok(!!(l1.ecx & CPUID1_ECX_HYPERVISOR), "%s (ecx 0x%x)", test_name[T_HV_BIT], l1.ecx);
+	tap_ok(base.ebx == PKSV_CPUID_SIG_EBX && base.ecx == PKSV_CPUID_SIG_ECX &&
+	       base.edx == PKSV_CPUID_SIG_EDX && base.eax >= PKSV_CPUID_LEAF_INFO,
+	       "%s (eax 0x%x ebx 0x%x ecx 0x%x edx 0x%x)", test_name[T_SIGNATURE],
+	       base.eax, base.ebx, base.ecx, base.edx);
+	tap_ok(info.eax == PKSV_ABI_VERSION, "%s (eax 0x%x features 0x%x)",
+	       test_name[T_INFO_LEAF], info.eax, info.ebx);
 }
 
 static void test_version(void)
@@ -401,9 +183,9 @@ static void test_version(void)
 	struct hc_regs r = { .rax = PKSV_HC_RAX(PKSV_HC_VERSION) };
 
 	pksv_vmcall_regs(&r);
-	tap(r.rax == 0 && r.rbx == PKSV_ABI_VERSION,
-	    "%s (rax 0x%llx rbx 0x%llx features 0x%llx backend %llu)",
-	    test_name[T_VERSION], r.rax, r.rbx, r.rcx, r.rdx);
+	tap_ok(r.rax == 0 && r.rbx == PKSV_ABI_VERSION,
+	       "%s (rax 0x%llx rbx 0x%llx features 0x%llx backend %llu)",
+	       test_name[T_VERSION], r.rax, r.rbx, r.rcx, r.rdx);
 }
 
 static void test_nop(void)
@@ -428,25 +210,25 @@ static void test_nop(void)
 	unsigned int i, bad = ~0u;
 
 	pksv_vmcall_regs(&r);
-	tap(r.rax == 0 && r.rbx == (in.rbx ^ ~0ull), "%s (rax 0x%llx rbx 0x%llx)",
-	    test_name[T_NOP_VALUE], r.rax, r.rbx);
+	tap_ok(r.rax == 0 && r.rbx == (in.rbx ^ ~0ull), "%s (rax 0x%llx rbx 0x%llx)",
+	       test_name[T_NOP_VALUE], r.rax, r.rbx);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (a[i] != b[i]) {
 			bad = i;
 			break;
 		}
 	if (bad == ~0u)
-		tap(1, "%s", test_name[T_NOP_PRESERVE]);
+		tap_ok(1, "%s", test_name[T_NOP_PRESERVE]);
 	else
-		tap(0, "%s (%s 0x%llx -> 0x%llx)", test_name[T_NOP_PRESERVE],
-		    names[bad], a[bad], b[bad]);
+		tap_ok(0, "%s (%s 0x%llx -> 0x%llx)", test_name[T_NOP_PRESERVE],
+		       names[bad], a[bad], b[bad]);
 }
 
 static void test_enosys(void)
 {
 	u64 rax = hypercall(0x7f, 0, NULL);
 
-	tap(rax == neg_err(PKSV_ENOSYS), "%s (rax 0x%llx)", test_name[T_ENOSYS], rax);
+	tap_ok(rax == neg_err(PKSV_ENOSYS), "%s (rax 0x%llx)", test_name[T_ENOSYS], rax);
 }
 
 static void test_hidden(void)
@@ -456,13 +238,13 @@ static void test_hidden(void)
 	volatile u64 *p;
 
 	rax = hypercall(PKSV_HC_SELFTEST_INFO, 0, &addr);
-	tap(rax == 0 && addr != 0 && !(addr & 7), "%s (rax 0x%llx addr 0x%llx)",
-	    test_name[T_SELFTEST_INFO], rax, addr);
+	tap_ok(rax == 0 && addr != 0 && !(addr & 7), "%s (rax 0x%llx addr 0x%llx)",
+	       test_name[T_SELFTEST_INFO], rax, addr);
 	if (rax != 0 || addr == 0 || (addr & 7)) {
 		say("# no usable address: hidden-memory checks fail");
-		tap(0, "%s", test_name[T_HIDDEN_READ]);
-		tap(0, "%s", test_name[T_HIDDEN_WRITE]);
-		tap(0, "%s", test_name[T_HIDDEN_COUNTER]);
+		tap_ok(0, "%s", test_name[T_HIDDEN_READ]);
+		tap_ok(0, "%s", test_name[T_HIDDEN_WRITE]);
+		tap_ok(0, "%s", test_name[T_HIDDEN_COUNTER]);
 		return;
 	}
 
@@ -474,19 +256,19 @@ static void test_hidden(void)
 	v_after_write = *p;
 	rax_after = hypercall(PKSV_HC_GET_COUNTER, PKSV_CTR_HIDDEN_ACCESS, &after);
 
-	tap(v_read == ~0ull, "%s (read 0x%llx)", test_name[T_HIDDEN_READ], v_read);
-	tap(v_after_write == ~0ull, "%s (read after write 0x%llx)",
-	    test_name[T_HIDDEN_WRITE], v_after_write);
-	tap(rax_before == 0 && rax_after == 0 && after >= before + 2,
-	    "%s (before %llu after %llu, rax 0x%llx/0x%llx)", test_name[T_HIDDEN_COUNTER],
-	    before, after, rax_before, rax_after);
+	tap_ok(v_read == ~0ull, "%s (read 0x%llx)", test_name[T_HIDDEN_READ], v_read);
+	tap_ok(v_after_write == ~0ull, "%s (read after write 0x%llx)",
+	       test_name[T_HIDDEN_WRITE], v_after_write);
+	tap_ok(rax_before == 0 && rax_after == 0 && after >= before + 2,
+	       "%s (before %llu after %llu, rax 0x%llx/0x%llx)", test_name[T_HIDDEN_COUNTER],
+	       before, after, rax_before, rax_after);
 }
 
 static void test_print_stats(void)
 {
 	u64 rax = hypercall(PKSV_HC_PRINT_STATS, 0, NULL);
 
-	tap(rax == 0, "%s (rax 0x%llx)", test_name[T_PRINT_STATS], rax);
+	tap_ok(rax == 0, "%s (rax 0x%llx)", test_name[T_PRINT_STATS], rax);
 }
 
 static void test_counter_einval(void)
@@ -494,8 +276,8 @@ static void test_counter_einval(void)
 	u64 v = 0x77;
 	u64 rax = hypercall(PKSV_HC_GET_COUNTER, PKSV_CTR_MAX, &v);
 
-	tap(rax == neg_err(PKSV_EINVAL), "%s (id %u, rax 0x%llx)",
-	    test_name[T_COUNTER_EINVAL], PKSV_CTR_MAX, rax);
+	tap_ok(rax == neg_err(PKSV_EINVAL), "%s (id %u, rax 0x%llx)",
+	       test_name[T_COUNTER_EINVAL], PKSV_CTR_MAX, rax);
 }
 
 /* ---- PKS hypercall validation -------------------------------------- */
@@ -552,9 +334,9 @@ static const char *err_name(u64 rax)
 static void expect_rax(unsigned int t, u64 rax, u64 want)
 {
 	if (rax == 0)
-		tap(rax == want, "%s (rax 0)", test_name[t]);
+		tap_ok(rax == want, "%s (rax 0)", test_name[t]);
 	else
-		tap(rax == want, "%s (rax 0x%llx %s)", test_name[t], rax, err_name(rax));
+		tap_ok(rax == want, "%s (rax 0x%llx %s)", test_name[t], rax, err_name(rax));
 }
 
 /* One check over several calls that must all return want. */
@@ -568,10 +350,10 @@ static void expect_all(unsigned int t, const u64 *rax, unsigned int n, u64 want)
 			break;
 		}
 	if (bad == n)
-		tap(1, "%s (%u calls)", test_name[t], n);
+		tap_ok(1, "%s (%u calls)", test_name[t], n);
 	else
-		tap(0, "%s (call %u: rax 0x%llx %s)", test_name[t], bad + 1,
-		    rax[bad], err_name(rax[bad]));
+		tap_ok(0, "%s (call %u: rax 0x%llx %s)", test_name[t], bad + 1,
+		       rax[bad], err_name(rax[bad]));
 }
 
 static void test_pks_calls(EFI_SYSTEM_TABLE *st)
@@ -585,12 +367,12 @@ static void test_pks_calls(EFI_SYSTEM_TABLE *st)
 	u64 hvpa = 0, page, gfn, r[4], m0 = 0, m1 = 0, m2 = 0, other;
 
 	v = hc3(PKSV_HC_VERSION, 0, 0, 0);
-	tap(v.rax == 0 && v.rdx != PKSV_BACKEND_OFF &&
-	    (v.rcx & (PKSV_FEAT_PKS | PKSV_FEAT_UNPROTECT)) ==
-	    (PKSV_FEAT_PKS | PKSV_FEAT_UNPROTECT),
-	    "%s (backend %llu%s, features 0x%llx)", test_name[T_PKS_BACKEND], v.rdx,
-	    v.rdx == PKSV_BACKEND_SOFT ? " soft" : v.rdx == PKSV_BACKEND_HW ? " hw" : "",
-	    v.rcx);
+	tap_ok(v.rax == 0 && v.rdx != PKSV_BACKEND_OFF &&
+	       (v.rcx & (PKSV_FEAT_PKS | PKSV_FEAT_UNPROTECT)) ==
+	       (PKSV_FEAT_PKS | PKSV_FEAT_UNPROTECT),
+	       "%s (backend %llu%s, features 0x%llx)", test_name[T_PKS_BACKEND], v.rdx,
+	       v.rdx == PKSV_BACKEND_SOFT ? " soft" : v.rdx == PKSV_BACKEND_HW ? " hw" : "",
+	       v.rcx);
 
 	(void)hypercall(PKSV_HC_SELFTEST_INFO, 0, &hvpa);
 	hvpa &= ~0xfffull;
@@ -650,8 +432,8 @@ static void test_pks_calls(EFI_SYSTEM_TABLE *st)
 	r[0] = hc3_rax(PKSV_HC_GRANT, 3, PKSV_ACCESS_READ, 0);
 	r[1] = hc3_rax(PKSV_HC_REVOKE, 3, 0, 0);
 	r[2] = hc3_rax(PKSV_HC_REVOKE, 3, 0, 0);
-	tap(r[0] == 0 && r[1] == 0 && r[2] == ENOENT, "%s (rax %s %s %s)",
-	    test_name[T_GRANT_REVOKE], err_name(r[0]), err_name(r[1]), err_name(r[2]));
+	tap_ok(r[0] == 0 && r[1] == 0 && r[2] == ENOENT, "%s (rax %s %s %s)",
+	       test_name[T_GRANT_REVOKE], err_name(r[0]), err_name(r[1]), err_name(r[2]));
 
 	/* SET_MODE / GET_MODE / LOCK_KEY */
 	expect_rax(T_MODE_EINVAL, hc3_rax(PKSV_HC_SET_MODE, 4, 0, 0), EINVAL);
@@ -666,11 +448,11 @@ static void test_pks_calls(EFI_SYSTEM_TABLE *st)
 	r[3] = hc3_rax(PKSV_HC_SET_MODE, m0, 0, 0);
 	v = hc3(PKSV_HC_GET_MODE, 0, 0, 0);
 	m2 = v.rbx;
-	tap(r[0] == 0 && r[1] == 0 && r[2] == 0 && r[3] == 0 && v.rax == 0 &&
-	    m1 == other && m2 == m0,
-	    "%s (mode %llu -> set %llu -> got %llu -> restored %llu; rax %s %s %s %s %s)",
-	    test_name[T_MODE_ROUNDTRIP], m0, other, m1, m2, err_name(r[0]),
-	    err_name(r[1]), err_name(r[2]), err_name(r[3]), err_name(v.rax));
+	tap_ok(r[0] == 0 && r[1] == 0 && r[2] == 0 && r[3] == 0 && v.rax == 0 &&
+	       m1 == other && m2 == m0,
+	       "%s (mode %llu -> set %llu -> got %llu -> restored %llu; rax %s %s %s %s %s)",
+	       test_name[T_MODE_ROUNDTRIP], m0, other, m1, m2, err_name(r[0]),
+	       err_name(r[1]), err_name(r[2]), err_name(r[3]), err_name(v.rax));
 	r[0] = hc3_rax(PKSV_HC_LOCK_KEY, 0, 0, 0);
 	r[1] = hc3_rax(PKSV_HC_LOCK_KEY, 16, 0, 0);
 	expect_all(T_LOCK_EKEY, r, 2, EKEY);
@@ -679,39 +461,21 @@ static void test_pks_calls(EFI_SYSTEM_TABLE *st)
 	expect_rax(T_VIEW_EINVAL, hc3_rax(PKSV_HC_VIEW_INDEX, 1ull << 32, 0, 0), EINVAL);
 	v = hc3(PKSV_HC_VIEW_INDEX, 0, 0, 0);
 	if (v.rax == 0)
-		tap(1, "%s (returned 0: VMFUNC views, index %llu)", test_name[T_VIEW_INDEX0], v.rbx);
+		tap_ok(1, "%s (returned 0: VMFUNC views, index %llu)", test_name[T_VIEW_INDEX0], v.rbx);
 	else
-		tap(v.rax == ENOTSUP, "%s (returned %s%s)", test_name[T_VIEW_INDEX0],
-		    err_name(v.rax), v.rax == ENOTSUP ? ": no VMFUNC views" : "");
+		tap_ok(v.rax == ENOTSUP, "%s (returned %s%s)", test_name[T_VIEW_INDEX0],
+		       err_name(v.rax), v.rax == ENOTSUP ? ": no VMFUNC views" : "");
 
 	if (!fail_clobbered)
-		tap(fail_calls > 0, "%s (%u failed calls)", test_name[T_FAIL_REGS], fail_calls);
+		tap_ok(fail_calls > 0, "%s (%u failed calls)", test_name[T_FAIL_REGS], fail_calls);
 	else
-		tap(0, "%s (%u of %u failed calls changed them, first call 0x%x)",
-		    test_name[T_FAIL_REGS], fail_clobbered, fail_calls, fail_first_nr);
+		tap_ok(0, "%s (%u of %u failed calls changed them, first call 0x%x)",
+		       test_name[T_FAIL_REGS], fail_clobbered, fail_calls, fail_first_nr);
 
 	expect_rax(T_FINAL_STATS, hc3_rax(PKSV_HC_PRINT_STATS, 0, 0, 0), 0);
 
 	if (mem && !EFI_ERROR(s))
 		uefi_call_wrapper(st->BootServices->FreePages, 2, mem, 4);
-}
-
-/* ---- power-off ----------------------------------------------------- */
-
-static void power_off(EFI_SYSTEM_TABLE *st)
-{
-	const char *s = "Shutdown";
-
-	serial_drain();
-	/* Bochs: its shutdown port (OVMF there has no ACPI, so ResetSystem
-	 * would only halt).  Elsewhere the port is unused. */
-	for (; *s; s++)
-		outb(BOCHS_SHUTDOWN_PORT, (u8)*s);
-	/* QEMU and real machines. */
-	uefi_call_wrapper(st->RuntimeServices->ResetSystem, 4, EfiResetShutdown,
-			  EFI_SUCCESS, 0, NULL);
-	for (;;)
-		__asm__ volatile("cli; hlt");
 }
 
 /* gnu-efi: efi_main is called through its own wrapper, so no EFIAPI. */
@@ -722,12 +486,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	InitializeLib(image, st);
 	/* Keep the firmware watchdog from resetting a slow emulator run. */
 	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
-	serial_init();
+	com1_init();
 
 	say("PKSV-EFI-TEST: start");
 	say("1..%u", (unsigned int)T_COUNT);
 	test_cpuid_basic();
-	if (pksvisor_present()) {
+	if (pksv_present()) {
 		test_cpuid_hv();
 		test_version();
 		test_nop();
@@ -740,7 +504,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		say("# no pksvisor");
 		say("PKSV-EFI-TEST: native");
 		for (i = T_CPUID_BASIC + 1; i < T_COUNT; i++)
-			tap_skip(test_name[i]);
+			tap_skip(test_name[i], "no hypervisor");
 	}
 	say("# %u checks, %u failed", tap_num, tap_failed);
 	say("PKSV-EFI-TEST: done");
