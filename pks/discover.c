@@ -236,21 +236,25 @@ s64 pks_hc_range(struct vcpu *vcpu, u64 gpa, u64 len, u64 key, bool add)
 	    (gpa < hv->pool.base + hv->pool.size && end > hv->pool.base))
 		return -PKSV_EFAULT;
 	spin_lock(&pks->lock);
+	/*
+	 * The first registration makes the guest the authority on its keys:
+	 * drop what discovery learnt first, so that the registered range may
+	 * cover pages discovery had already seen.
+	 */
+	if (add && pks->discovery) {
+		pks->discovery = false;
+		keymap_clear_source(&pks->keymap, KEYMAP_DISCOVERED);
+		pks->nr_tables = 0;
+		pks->nr_multi = 0;
+		pks->nr_roots = 0;
+		views_invalidate(hv);
+	}
 	if (add)
 		ret = keymap_add(&pks->keymap, gpa, len, (unsigned int)key, KEYMAP_PV);
 	else
 		ret = keymap_remove(&pks->keymap, gpa, len, KEYMAP_PV);
-	if (!ret) {
-		if (pks->discovery) {
-			/* The guest describes its keys itself from now on. */
-			pks->discovery = false;
-			keymap_clear_source(&pks->keymap, KEYMAP_DISCOVERED);
-			pks->nr_tables = 0;
-			pks->nr_multi = 0;
-			pks->nr_roots = 0;
-		}
+	if (!ret)
 		views_invalidate(hv);
-	}
 	spin_unlock(&pks->lock);
 	if (!ret)
 		pks_apply(vcpu);
