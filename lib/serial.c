@@ -41,10 +41,25 @@ static void serial_putc(char c)
 {
 	unsigned int spins = 0;
 
-	/* Bounded wait: a missing UART must not hang the hypervisor. */
-	while (!(inb(uart_base + UART_LSR) & LSR_THRE) && ++spins < 100000)
+	/*
+	 * Bounded wait: a missing UART must not hang the hypervisor (absent
+	 * ports read 0xff, THRE set, so this only bounds a stuck one).  The
+	 * bound is generous: under emulation a short one dropped the tails
+	 * of long statistics lines while the FIFO drained.
+	 */
+	while (!(inb(uart_base + UART_LSR) & LSR_THRE) && ++spins < 20000000)
 		cpu_relax();
 	outb(uart_base + UART_THR, (u8)c);
+}
+
+#define LSR_TEMT	0x40	/* transmitter and FIFO empty */
+
+void serial_drain(void)
+{
+	unsigned int spins = 0;
+
+	while (!(inb(uart_base + UART_LSR) & LSR_TEMT) && ++spins < 20000000)
+		cpu_relax();
 }
 
 void serial_write(const char *s, size_t len)

@@ -5,6 +5,7 @@
  * serial console before the machine goes away.  The access itself is then
  * performed unchanged.
  */
+#include <pksvisor/log.h>
 #include "exit.h"
 #include "vmx.h"
 
@@ -85,8 +86,11 @@ void handle_io(struct vcpu *vcpu)
 			r->rax = (r->rax & ~(u64)mask) | (v & mask);
 	} else {
 		event = power_event(vcpu, port, size, (u32)r->rax & mask);
-		if (event)
+		if (event) {
 			vcpu_print_stats(vcpu, event);
+			/* The machine may be gone right after this write. */
+			serial_drain();
+		}
 		io_out(port, size, (u32)r->rax & mask);
 	}
 	vcpu_skip_instruction(vcpu);

@@ -8,6 +8,8 @@
 /* Program the UART at port (115200 8N1).  Safe to call again. */
 void serial_init(u16 port);
 void serial_write(const char *s, size_t len);
+/* Wait until everything written has left the UART (before power-off). */
+void serial_drain(void);
 
 /*
  * One log line, prefixed "pksvisor: " and terminated by a newline.  Lines
