@@ -234,15 +234,11 @@ static void use_slot(struct vcpu *vcpu, int slot)
 	if (vcpu->pks_view == slot && vmread(VMCS_EPTP) == v->eptp)
 		return;
 	vcpu->pks_view = slot;
-	vmwrite(VMCS_EPTP, v->eptp);
 	/*
-	 * Architecturally unnecessary (EPT TLB entries are tagged by EPTP,
-	 * SDM 29.4.1); kept because a view slot is rebuilt in place and an
-	 * emulator without EPTP tagging must not see the previous view.  One
-	 * single-context INVEPT per exit-based switch is cheap next to the
-	 * exit itself.
+	 * No INVEPT: EPT-derived translations are tagged by EPTP (SDM 29.4.1),
+	 * and build_view() flushes a slot's EPTP whenever it is (re)built.
 	 */
-	invept(vcpu->hv->vmx.has_invept_single ? 1 : 2, v->eptp);
+	vmwrite(VMCS_EPTP, v->eptp);
 }
 
 /* The EPT the vCPU runs on: its view, or the base EPT. */
