@@ -11,6 +11,42 @@ extern vmexit_dispatch
 extern vmresume_failed
 extern host_exception
 
+; The 15 GPRs in struct guest_regs order (RAX lowest); RSP is not saved.
+%macro PUSH_GPRS 0
+	push r15
+	push r14
+	push r13
+	push r12
+	push r11
+	push r10
+	push r9
+	push r8
+	push rdi
+	push rsi
+	push rbp
+	push rbx
+	push rdx
+	push rcx
+	push rax
+%endmacro
+%macro POP_GPRS 0
+	pop rax
+	pop rcx
+	pop rdx
+	pop rbx
+	pop rbp
+	pop rsi
+	pop rdi
+	pop r8
+	pop r9
+	pop r10
+	pop r11
+	pop r12
+	pop r13
+	pop r14
+	pop r15
+%endmacro
+
 %define VMCS_GUEST_RSP 0x681c
 %define VMCS_GUEST_RIP 0x681e
 
@@ -55,41 +91,13 @@ vmx_launch:
 ; the vcpu pointer is stored.  The layout of the pushes is struct guest_regs.
 global vmx_exit_stub
 vmx_exit_stub:
-	push r15
-	push r14
-	push r13
-	push r12
-	push r11
-	push r10
-	push r9
-	push r8
-	push rdi
-	push rsi
-	push rbp
-	push rbx
-	push rdx
-	push rcx
-	push rax
+	PUSH_GPRS
 	mov rdi, [rsp + 15 * 8]		; struct vcpu *
 	mov rsi, rsp			; struct guest_regs *
 	sub rsp, 8			; SysV: 16-byte aligned at the call
 	call vmexit_dispatch
 	add rsp, 8
-	pop rax
-	pop rcx
-	pop rdx
-	pop rbx
-	pop rbp
-	pop rsi
-	pop rdi
-	pop r8
-	pop r9
-	pop r10
-	pop r11
-	pop r12
-	pop r13
-	pop r14
-	pop r15
+	POP_GPRS
 	vmresume
 	; VMRESUME failed: report it (does not return).
 	mov rdi, [rsp]
@@ -188,41 +196,13 @@ exc_spurious:
 	jmp exc_common
 
 exc_common:
-	push r15
-	push r14
-	push r13
-	push r12
-	push r11
-	push r10
-	push r9
-	push r8
-	push rdi
-	push rsi
-	push rbp
-	push rbx
-	push rdx
-	push rcx
-	push rax
+	PUSH_GPRS
 	mov rdi, rsp
 	mov rbx, rsp
 	and rsp, -16
 	call host_exception
 	mov rsp, rbx
-	pop rax
-	pop rcx
-	pop rdx
-	pop rbx
-	pop rbp
-	pop rsi
-	pop rdi
-	pop r8
-	pop r9
-	pop r10
-	pop r11
-	pop r12
-	pop r13
-	pop r14
-	pop r15
+	POP_GPRS
 	add rsp, 16			; vector, error code
 	iretq
 

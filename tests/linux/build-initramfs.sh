@@ -14,19 +14,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${PKSV_CACHE:-$HOME/.cache/pksvisor}
 OUT=${1:-$CACHE/initramfs/initrd.img}
 
-need_pkgs() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	echo "build-initramfs: installing ${missing[*]}" >&2
-	local sudo=
-	[ "$(id -u)" -ne 0 ] && sudo=sudo
-	$sudo apt-get install -y "${missing[@]}" >&2 ||
-		{ $sudo apt-get update >&2 && $sudo apt-get install -y "${missing[@]}" >&2; }
-}
-need_pkgs busybox-static cpio gcc libc6-dev
+# shellcheck source=../harness/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../harness/lib.sh"
+need_pkg busybox-static cpio gcc libc6-dev
 
 ROOT=$(mktemp -d)
 trap 'rm -rf "$ROOT"' EXIT

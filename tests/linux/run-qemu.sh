@@ -47,19 +47,9 @@ NAME=${NAME:-$(echo "$CPU" | tr -c 'A-Za-z0-9_\n' '_')}
 LOG=${LOG:-$CACHE/logs/qemu-$NAME.log}
 mkdir -p "$(dirname "$LOG")"
 
-need_pkgs() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	echo "run-qemu: installing ${missing[*]}" >&2
-	local sudo=
-	[ "$(id -u)" -ne 0 ] && sudo=sudo
-	$sudo apt-get install -y "${missing[@]}" >&2 ||
-		{ $sudo apt-get update >&2 && $sudo apt-get install -y "${missing[@]}" >&2; }
-}
-need_pkgs qemu-system-x86 ovmf
+# shellcheck source=../harness/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../harness/lib.sh"
+need_pkg qemu-system-x86 ovmf
 
 [ -n "$KERNEL" ] || KERNEL=$("$TOP/guest-patches/build-kernel.sh" | tail -n1)
 [ -n "$INITRD" ] || INITRD=$("$HERE/build-initramfs.sh" | tail -n1)
