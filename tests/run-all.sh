@@ -23,7 +23,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 tests/install-deps.sh || { echo "run-all: cannot install dependencies"; exit 1; }
-STAGES=${PKSV_STAGES:-"unit efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench"}
+STAGES=${PKSV_STAGES:-"unit efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -40,6 +40,7 @@ stage_cmd() {
 	linux-qemu)	tests/linux/run-tests.sh ;;
 	pks-conf)	tests/harness/run-pks-conformance.sh compare ;;
 	pks-conf-nopks)	tests/harness/run-pks-conformance.sh qemu-nopks ;;
+	pv-calls)	tests/harness/run-pksv-pv.sh ;;
 	fuzz)		PKSV_FUZZ_SECONDS=${PKSV_FUZZ_SECONDS:-20} optional tests/fuzz/run.sh ;;
 	linux-pks-bochs) optional tests/harness/run-linux-pks-bochs.sh ;;
 	bench)		optional tests/harness/run-bench.sh ;;
