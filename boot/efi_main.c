@@ -94,14 +94,6 @@ static EFI_STATUS scan_memory_map(struct boot_info *bi)
 	return EFI_SUCCESS;
 }
 
-static u64 rdtsc(void)
-{
-	u32 lo, hi;
-
-	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((u64)hi << 32) | lo;
-}
-
 static u64 calibrate_tsc(void)
 {
 	u64 t0 = rdtsc();

@@ -48,7 +48,6 @@ int hv_prepare(struct boot_info *bi)
 		.vmfunc_eptp = bi->cfg.pks != PKS_REQ_OFF,
 	};
 	u64 hv_pages = ALIGN_UP(sizeof(*hv), PAGE_SIZE) / PAGE_SIZE;
-	u64 now;
 
 	pksv_memset(hv, 0, hv_pages * PAGE_SIZE);
 	pool_init(&hv->pool, bi->pool_base, bi->pool_size);
@@ -88,8 +87,7 @@ int hv_prepare(struct boot_info *bi)
 	if (vmx_enable(vcpu, bi->err, sizeof(bi->err)))
 		return -1;
 	vmcs_setup(vcpu);
-	asm volatile("rdtsc; shl $32, %%rdx; or %%rdx, %%rax" : "=a"(now) : : "rdx");
-	vcpu->last_stats_tsc = now;
+	vcpu->last_stats_tsc = rdtsc();
 	vcpu_arm_stats_timer(vcpu);
 	pksv_log("EPT built: %llu paging-structure pages, pool used %llu KiB of %llu KiB",
 		 hv->ept.pages_used, (hv->pool.next - hv->pool.base) >> 10,

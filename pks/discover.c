@@ -102,6 +102,15 @@ static bool root_scanned(struct pks_global *pks, u64 root)
  * since the last paging-structure write; a write starts that union anew
  * (epoch), so every root is scanned again on its next load.
  */
+/* Forget everything discovery learnt (lock held). */
+static void discovery_forget(struct pks_global *pks)
+{
+	keymap_clear_source(&pks->keymap, KEYMAP_DISCOVERED);
+	pks->nr_tables = 0;
+	pks->nr_multi = 0;
+	pks->nr_roots = 0;
+}
+
 void discover_rescan(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
@@ -118,12 +127,8 @@ void discover_rescan(struct vcpu *vcpu)
 	 * again from the roots as they are loaded (pages that stopped being
 	 * tables, e.g. the firmware's after the OS took over, drop out).
 	 */
-	if (vcpu->pks_rescan == PKS_RESCAN_ALL) {
-		keymap_clear_source(&pks->keymap, KEYMAP_DISCOVERED);
-		pks->nr_multi = 0;
-		pks->nr_roots = 0;
-		pks->nr_tables = 0;
-	}
+	if (vcpu->pks_rescan == PKS_RESCAN_ALL)
+		discovery_forget(pks);
 	vcpu->pks_rescan = PKS_RESCAN_NONE;
 	vcpu->pks_root = root;
 	if (root_scanned(pks, root)) {
@@ -243,10 +248,7 @@ s64 pks_hc_range(struct vcpu *vcpu, u64 gpa, u64 len, u64 key, bool add)
 	 */
 	if (add && pks->discovery) {
 		pks->discovery = false;
-		keymap_clear_source(&pks->keymap, KEYMAP_DISCOVERED);
-		pks->nr_tables = 0;
-		pks->nr_multi = 0;
-		pks->nr_roots = 0;
+		discovery_forget(pks);
 		views_invalidate(hv);
 	}
 	if (add)

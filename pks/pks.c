@@ -81,11 +81,6 @@ u64 pks_cr4_real(const struct vcpu *vcpu, u64 guest_cr4)
 	return 0;
 }
 
-u64 pks_current_pkrs(struct vcpu *vcpu)
-{
-	return vcpu->pkrs;
-}
-
 /* What the hardware or the views enforce: the guest's value minus what
  * RELAXED/SILENT opened, nothing at all in mode OFF. */
 u32 pks_effective_pkrs(const struct vcpu *vcpu)

@@ -15,7 +15,7 @@ int guest_walk_current(struct vcpu *vcpu, u64 gla, struct guest_walk *w);
 int views_init(struct hv *hv);
 void views_vmcs_setup(struct vcpu *vcpu);
 void views_select(struct vcpu *vcpu);
-void views_use_base(struct vcpu *vcpu);
+u64 effective_view_perms(struct hv *hv, u64 perms);
 void views_cr_changed(struct vcpu *vcpu);
 void views_invalidate(struct hv *hv);
 bool views_is_table(struct hv *hv, u64 gpa);

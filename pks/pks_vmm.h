@@ -25,7 +25,6 @@ void pks_cr_changed(struct vcpu *vcpu);			/* CR0.WP / CR4.PKS written */
 bool pks_rdmsr(struct vcpu *vcpu, u64 *value);		/* false: #GP */
 bool pks_wrmsr(struct vcpu *vcpu, u64 value);		/* false: #GP */
 void pks_init_signal(struct vcpu *vcpu);		/* INIT: PKRS preserved */
-u64 pks_current_pkrs(struct vcpu *vcpu);
 
 /* Exits */
 bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual);	/* handled? */

@@ -14,6 +14,7 @@
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
 #include "../vmm/exit.h"
+#include "../vmm/memory.h"
 #include "../vmm/vmx.h"
 #include "pks_internal.h"
 
@@ -23,8 +24,7 @@ static int read_gpa(void *ctx, u64 gpa, u64 *val)
 {
 	struct hv *hv = ctx;
 
-	if (gpa >= hv->phys_limit ||
-	    (gpa >= hv->pool.base && gpa < hv->pool.base + hv->pool.size))
+	if (gpa >= hv->phys_limit || pool_contains(&hv->pool, gpa))
 		return -1;
 	*val = *(volatile u64 *)(uintptr_t)gpa;
 	return 0;
@@ -73,7 +73,7 @@ static bool allow_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why
 	}
 	spin_unlock(&hv->pks.lock);
 	vcpu->pks_nr_override++;
-	invept(hv->vmx.has_invept_single ? 1 : 2, v->eptp);
+	ept_flush(hv, v->eptp);
 	if (vcpu->step == STEP_NONE)
 		vcpu_step_begin(vcpu, why);
 	else if (why == STEP_PKS_TABLE)
@@ -95,7 +95,7 @@ static void restore_overrides(struct vcpu *vcpu)
 		ept_protect_4k(&v->ept, o->gpa, o->perms);
 	}
 	spin_unlock(&hv->pks.lock);
-	invept(hv->vmx.has_invept_single ? 1 : 2, v->eptp);
+	ept_flush(hv, v->eptp);
 }
 
 void pks_step_done(struct vcpu *vcpu, enum step_reason why)

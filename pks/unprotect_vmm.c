@@ -21,6 +21,7 @@
 #include <pksvisor/hypercall.h>
 #include <pksvisor/log.h>
 #include "../vmm/exit.h"
+#include "../vmm/memory.h"
 #include "../vmm/vmx.h"
 #include "pks_internal.h"
 
@@ -66,9 +67,7 @@ u64 view_page_perms(struct hv *hv, const struct pks_view *v, u64 gpa)
 		perms |= rights & (EPT_READ | EPT_EXEC);
 	if (pks->discovery && views_is_table(hv, gpa))
 		perms &= ~EPT_WRITE;
-	if (perms == EPT_EXEC && !(hv->msrs.ept_vpid_cap & BIT(0)))
-		perms = 0;
-	return perms;
+	return effective_view_perms(hv, perms);
 }
 
 /* Re-derive one page in every built view (lock held), then flush all. */
@@ -87,13 +86,15 @@ static void refresh_page(struct hv *hv, u64 gpa)
 	invept(2, 0);
 }
 
+/* Common checks of UNPROTECT_PAGE and PROTECT_PAGE. */
 static s64 check_gfn(struct hv *hv, u64 gfn)
 {
 	u64 gpa = gfn << PAGE_SHIFT;
 
-	if (gfn >> (52 - PAGE_SHIFT) || gpa >= hv->phys_limit)
-		return -PKSV_EFAULT;
-	if (gpa >= hv->pool.base && gpa < hv->pool.base + hv->pool.size)
+	if (!pks_exposed(hv))
+		return -PKSV_ENOTSUP;
+	if (gfn >> (52 - PAGE_SHIFT) || gpa >= hv->phys_limit ||
+	    pool_contains(&hv->pool, gpa))
 		return -PKSV_EFAULT;
 	return 0;
 }
@@ -104,8 +105,6 @@ s64 pks_hc_unprotect(struct vcpu *vcpu, u64 gfn, u64 access)
 	bool changed;
 	s64 ret;
 
-	if (!pks_exposed(hv))
-		return -PKSV_ENOTSUP;
 	ret = check_gfn(hv, gfn);
 	if (ret)
 		return ret;
@@ -125,8 +124,6 @@ s64 pks_hc_protect(struct vcpu *vcpu, u64 gfn)
 	bool gone;
 	s64 ret;
 
-	if (!pks_exposed(hv))
-		return -PKSV_ENOTSUP;
 	ret = check_gfn(hv, gfn);
 	if (ret)
 		return ret;

@@ -69,7 +69,7 @@ static void set_list(struct pks_global *pks, unsigned int slot, u64 eptp)
  * without it the page is not present and the rare fetch exits and is let
  * through like any other allowed access.
  */
-static u64 effective_view_perms(struct hv *hv, u64 perms)
+u64 effective_view_perms(struct hv *hv, u64 perms)
 {
 	if (perms == EPT_EXEC && !(hv->msrs.ept_vpid_cap & BIT(0)))
 		return 0;
@@ -161,7 +161,7 @@ static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp)
 	v->valid = true;
 	set_list(pks, slot, v->eptp);
 	/* A rebuilt slot may reuse an EPTP whose translations are cached. */
-	invept(hv->vmx.has_invept_single ? 1 : 2, v->eptp);
+	ept_flush(hv, v->eptp);
 	return 0;
 }
 
@@ -252,11 +252,6 @@ struct ept *pks_current_ept(struct vcpu *vcpu, u64 *eptp)
 	}
 	*eptp = hv->eptp;
 	return &hv->ept;
-}
-
-void views_use_base(struct vcpu *vcpu)
-{
-	use_slot(vcpu, 0);
 }
 
 /*

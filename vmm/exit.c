@@ -135,6 +135,14 @@ void handle_entry_failure(struct vcpu *vcpu)
 	vcpu_fatal(vcpu, "VM entry failure");
 }
 
+void vcpu_flush_vpid(struct vcpu *vcpu)
+{
+	struct vmx_setup *s = &vcpu->hv->vmx;
+
+	if (s->has_vpid)
+		invvpid(s->has_invvpid_single ? 1 : 2, 1 + vcpu->id);
+}
+
 void vcpu_skip_instruction(struct vcpu *vcpu)
 {
 	u64 intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);

@@ -30,7 +30,10 @@ void __attribute__((noreturn)) vcpu_fatal(struct vcpu *vcpu, const char *why);
 void vcpu_print_stats(struct vcpu *vcpu, const char *why);
 /* Arm the preemption timer for the next periodic statistics print. */
 void vcpu_arm_stats_timer(struct vcpu *vcpu);
-void ept_flush(struct hv *hv);
+/* Drop cached translations of one EPT (a view or the base). */
+void ept_flush(struct hv *hv, u64 eptp);
+/* Drop this vCPU's VPID-tagged guest translations. */
+void vcpu_flush_vpid(struct vcpu *vcpu);
 
 /* Single-stepping (vmm/single_step.c) */
 void vcpu_step_begin(struct vcpu *vcpu, enum step_reason why);

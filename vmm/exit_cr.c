@@ -13,16 +13,6 @@
 #define CR0_DEFINED	(CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | \
 			 CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
 
-static void flush_guest_tlb(struct vcpu *vcpu)
-{
-	/*
-	 * A CR0/CR4 write emulated by VMWRITE does not flush the guest's
-	 * VPID-tagged TLB entries as the real write would (SDM 4.10.4.1).
-	 */
-	if (vcpu->hv->vmx.has_vpid)
-		invvpid(vcpu->hv->vmx.has_invvpid_single ? 1 : 2, 1 + vcpu->id);
-}
-
 static bool emulate_cr0_write(struct vcpu *vcpu, u64 value)
 {
 	struct vmx_msrs *m = &vcpu->hv->msrs;
@@ -56,7 +46,11 @@ static bool emulate_cr0_write(struct vcpu *vcpu, u64 value)
 	vcpu->cr0_shadow = value;
 	vmwrite(VMCS_CR0_SHADOW, value);
 	vmwrite(VMCS_GUEST_CR0, real);
-	flush_guest_tlb(vcpu);
+	/*
+	 * A CR write emulated by VMWRITE does not flush the guest's
+	 * VPID-tagged TLB entries as the real write would (SDM 4.10.4.1).
+	 */
+	vcpu_flush_vpid(vcpu);
 	pks_cr_changed(vcpu);
 	return true;
 }
@@ -75,7 +69,7 @@ static bool emulate_cr4_write(struct vcpu *vcpu, u64 value)
 	vmwrite(VMCS_CR4_SHADOW, value);
 	real = ((value & ~CR4_PKS) | m->cr4_fixed0 | CR4_VMXE) & m->cr4_fixed1;
 	vmwrite(VMCS_GUEST_CR4, real | pks_cr4_real(vcpu, value));
-	flush_guest_tlb(vcpu);
+	vcpu_flush_vpid(vcpu);	/* as for CR0 */
 	pks_cr_changed(vcpu);
 	return true;
 }

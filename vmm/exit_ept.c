@@ -16,10 +16,10 @@
 #include "memory.h"
 #include "vmx.h"
 
-void ept_flush(struct hv *hv)
+void ept_flush(struct hv *hv, u64 eptp)
 {
-	/* Single-context INVEPT for our EPTP when offered (SDM 30.3.3.1). */
-	invept(hv->vmx.has_invept_single ? 1 : 2, hv->eptp);
+	/* Single-context INVEPT for that EPTP when offered (SDM 30.3.3.1). */
+	invept(hv->vmx.has_invept_single ? 1 : 2, eptp);
 }
 
 static void fill_scratch(struct hv *hv)
@@ -45,7 +45,7 @@ void handle_ept_violation(struct vcpu *vcpu)
 		ept_set_4k(vcpu->hidden_ept, gpa & PAGE_MASK, hv->scratch_hpa,
 			   EPT_READ | EPT_WRITE, MTRR_TYPE_WB);
 		spin_unlock(&hv->ept_lock);
-		invept(hv->vmx.has_invept_single ? 1 : 2, vcpu->hidden_eptp);
+		ept_flush(hv, vcpu->hidden_eptp);
 		vcpu->hidden_pending = true;
 		vcpu->hidden_gpa = gpa & PAGE_MASK;
 		/*
@@ -73,7 +73,7 @@ void hidden_access_done(struct vcpu *vcpu)
 	spin_lock(&hv->ept_lock);
 	ept_protect_4k(vcpu->hidden_ept, vcpu->hidden_gpa, 0);
 	spin_unlock(&hv->ept_lock);
-	invept(hv->vmx.has_invept_single ? 1 : 2, vcpu->hidden_eptp);
+	ept_flush(hv, vcpu->hidden_eptp);
 	fill_scratch(hv);
 	vcpu->hidden_pending = false;
 }

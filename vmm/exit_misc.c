@@ -102,8 +102,7 @@ void handle_init(struct vcpu *vcpu)
 	vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_WAIT_SIPI);
 	pks_init_signal(vcpu);
 	vcpu->regs->rdx = 0x600;	/* a plausible family/model signature */
-	if (vcpu->hv->vmx.has_vpid)
-		invvpid(vcpu->hv->vmx.has_invvpid_single ? 1 : 2, 1 + vcpu->id);
+	vcpu_flush_vpid(vcpu);
 }
 
 /*
@@ -137,9 +136,8 @@ void vcpu_arm_stats_timer(struct vcpu *vcpu)
 
 void handle_preemption_timer(struct vcpu *vcpu)
 {
-	u64 now;
+	u64 now = rdtsc();
 
-	asm volatile("rdtsc; shl $32, %%rdx; or %%rdx, %%rax" : "=a"(now) : : "rdx");
 	if (now - vcpu->last_stats_tsc >=
 	    vcpu->hv->tsc_per_sec * vcpu->hv->cfg.stats_interval_s) {
 		vcpu->last_stats_tsc = now;

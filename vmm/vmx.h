@@ -491,6 +491,14 @@ static inline u32 inl(u16 port)
 	return v;
 }
 
+static inline u64 rdtsc(void)
+{
+	u32 lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((u64)hi << 32) | lo;
+}
+
 static inline void cpu_relax(void)
 {
 	asm volatile("pause" ::: "memory");
