@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
 /*
- * Low-level pieces of pks-conformance.efi (System V ABI).
+ * Low-level pieces of the PKS test environment of pks-conformance.efi and
+ * pksv-pv.efi (System V ABI).
  *
  * Probes: each access that may fault is one instruction between a
  * pks_*_insn label and a pks_*_end label; the exception handler in
- * pks-conformance.c resumes a faulting probe at its _end label, so a
+ * pks-env.c resumes a faulting probe at its _end label, so a
  * probe "returns" whether or not its access faulted (the C side reads the
  * recorded vector).
  *
@@ -22,7 +23,7 @@
  * does not push one, then the vector, then jumps to the common code that
  * saves every general-purpose register and calls
  *   void pks_exc_c(struct pks_frame *f)
- * (layout in pks-conformance.c), which may change f->rip and f->rsp.
+ * (layout in pks-env.h), which may change f->rip and f->rsp.
  */
 	.text
 

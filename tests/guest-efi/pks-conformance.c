@@ -37,134 +37,32 @@
  * Without PKS (CPUID.(7,0):ECX[31] clear) every case is reported as
  * "ok N - name # SKIP no PKS" with the same plan.
  */
-#include "common.h"
+#include "pks-env.h"
 
-/* ---- control registers, MSRs --------------------------------------- */
-
-#define CR0_WP		(1ull << 16)
-#define CR4_LA57	(1ull << 12)
-#define CR4_SMEP	(1ull << 20)
-#define CR4_SMAP	(1ull << 21)
-#define CR4_PKE		(1ull << 22)
-#define CR4_PKS		(1ull << 24)
-#define MSR_IA32_PKRS	0x6e1
-#define RFLAGS_IF	(1ull << 9)
-
-#define PKRS_AD(k)	(1u << (2 * (k)))
-#define PKRS_WD(k)	(1u << (2 * (k) + 1))
+/* ---- page-fault error code --------------------------------------- */
 
 #define PFEC_P		0x01
 #define PFEC_W		0x02
 #define PFEC_PK		0x20
 
-#define X86_PF		14
-#define X86_GP		13
-
-static inline u64 read_cr0(void) { u64 v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
-static inline u64 read_cr2(void) { u64 v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
-static inline u64 read_cr3(void) { u64 v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
-static inline u64 read_cr4(void) { u64 v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
-static inline void write_cr0(u64 v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
-static inline void write_cr3(u64 v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
-static inline void write_cr4(u64 v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
 static inline void invlpg(u64 va) { __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 
-static inline u64 read_rflags(void)
-{
-	u64 v;
-
-	__asm__ volatile("pushfq; pop %0" : "=r"(v));
-	return v;
-}
-
-struct __attribute__((packed)) dtr {
-	u16 limit;
-	u64 base;
-};
-
-static inline void sidt(struct dtr *d) { __asm__ volatile("sidt %0" : "=m"(*d)); }
-static inline void lidt(const struct dtr *d) { __asm__ volatile("lidt %0" : : "m"(*d)); }
-
-static inline u16 read_cs(void)
-{
-	u16 v;
-
-	__asm__ volatile("mov %%cs, %0" : "=r"(v));
-	return v;
-}
-
-/* ---- probes and the exception handler (pks-asm.S) ------------------- */
-
-#define HIDDEN __attribute__((visibility("hidden")))
-
-extern u64 pks_probe_read(const void *p) HIDDEN;
-extern void pks_probe_write(void *p, u64 v) HIDDEN;
-extern void pks_probe_call(void *target) HIDDEN;
-extern void pks_probe_wrmsr(u32 msr, u64 v) HIDDEN;
-extern u64 pks_probe_rdmsr(u32 msr) HIDDEN;
-extern char pks_probe_read_insn[] HIDDEN, pks_probe_read_end[] HIDDEN;
-extern char pks_probe_write_insn[] HIDDEN, pks_probe_write_end[] HIDDEN;
-extern char pks_probe_wrmsr_insn[] HIDDEN, pks_probe_wrmsr_end[] HIDDEN;
-extern char pks_probe_rdmsr_insn[] HIDDEN, pks_probe_rdmsr_end[] HIDDEN;
-extern char pks_exc_stubs[] HIDDEN;
-
-/* Field order is fixed by pks_exc_common in pks-asm.S. */
-struct pks_frame {
-	u64 r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
-	u64 vector, ec, rip, cs, rflags, rsp, ss;
-};
-
-/* The first exception a probe took (hit = 0: none). */
-static volatile struct {
-	unsigned int hit;
-	unsigned int count;
-	u64 vector, ec, cr2, rip;
-} fault;
+/* ---- resuming a faulting fetch ------------------------------------ */
 
 /* Address pks_probe_call is fetching from (its #PF is resumed by a ret). */
 static volatile u64 fetch_target;
 
 static EFI_SYSTEM_TABLE *g_st;
 
-static void restore_firmware_state(void);
-
-void pks_exc_c(struct pks_frame *f) HIDDEN;
-void pks_exc_c(struct pks_frame *f)
+/* pks_exc_c's resume_other: the fetch of the called page faulted, do its ret. */
+static int resume_fetch(struct pks_frame *f)
 {
-	u64 cr2 = read_cr2();
-	const char *insn[4] = { pks_probe_read_insn, pks_probe_write_insn,
-				pks_probe_wrmsr_insn, pks_probe_rdmsr_insn };
-	const char *end[4] = { pks_probe_read_end, pks_probe_write_end,
-			       pks_probe_wrmsr_end, pks_probe_rdmsr_end };
-	unsigned int i;
-
-	if (!fault.hit) {
-		fault.hit = 1;
-		fault.vector = f->vector;
-		fault.ec = f->ec;
-		fault.cr2 = cr2;
-		fault.rip = f->rip;
-	}
-	fault.count++;
-	if (fault.count > 16)
-		goto bail;		/* a probe that keeps faulting */
-	for (i = 0; i < 4; i++)
-		if (f->rip == (u64)insn[i]) {
-			f->rip = (u64)end[i];
-			return;
-		}
 	if (fetch_target && f->vector == X86_PF && f->rip == fetch_target) {
-		/* The fetch of the called page faulted: do its ret. */
 		f->rip = *(u64 *)f->rsp;
 		f->rsp += 8;
-		return;
+		return 1;
 	}
-bail:
-	say("Bail out! unexpected exception: vector %u ec 0x%llx rip 0x%llx cr2 0x%llx",
-	    (unsigned int)f->vector, f->ec, f->rip, cr2);
-	restore_firmware_state();
-	say("PKSV-PKS-CONF: done");
-	power_off(g_st);
+	return 0;
 }
 
 /* ---- state -------------------------------------------------------- */
@@ -176,14 +74,6 @@ enum {
 	PG_COUNT = PG_KEY0 + 16
 };
 
-#define PTE_P		0x001ull
-#define PTE_RW		0x002ull
-#define PTE_US		0x004ull
-#define PTE_A		0x020ull
-#define PTE_D		0x040ull
-#define PTE_KEY(k)	((u64)(k) << 59)
-#define PTE_ADDR	0x000ffffffffff000ull
-
 #define OFF_DATA	0x128		/* where reads and writes go (not page aligned: CR2 is exact) */
 #define OFF_RET		0x800		/* a ret instruction, for fetches */
 #define OFF_KEYVAL	0x40
@@ -194,9 +84,6 @@ static u64 g_base;			/* the test region's linear base */
 static u64 *g_pt_a, *g_pt_b;
 static u64 g_data;			/* physical address of the data page */
 
-static u64 fw_cr0, fw_cr3, fw_cr4, fw_pkrs, fw_rflags;
-static struct dtr fw_idtr;
-static int fw_saved;
 static u64 g_cr4_readback;
 
 static u64 page_pa(unsigned int pg)
@@ -267,22 +154,15 @@ static u64 mem_get(u64 pa)
 	return g_run ? *(volatile u64 *)pa : 0;
 }
 
-static void fault_clear(void)
-{
-	fault.hit = 0;
-	fault.count = 0;
-	fault.vector = fault.ec = fault.cr2 = fault.rip = 0;
-}
-
 enum op { OP_READ, OP_WRITE, OP_FETCH };
 static const char *const op_name[] = { "read", "write", "fetch" };
 
-/* Do one access; the result is in fault (hit = 0: no exception). */
+/* Do one access; the result is in pks_fault (hit = 0: no exception). */
 static u64 access(enum op op, u64 va, u64 wval)
 {
 	u64 v = 0;
 
-	fault_clear();
+	pks_fault_clear();
 	if (!g_run)
 		return 0;
 	switch (op) {
@@ -304,23 +184,23 @@ static u64 access(enum op op, u64 va, u64 wval)
 /* Text of the observed exception: "no fault", "#PF ec=0x23 cr2=ok", ... */
 static void describe_fault(struct buf *b, u64 want_cr2)
 {
-	if (!fault.hit)
+	if (!pks_fault.hit)
 		buf_fmt(b, "no fault");
-	else if (fault.vector == X86_PF)
-		buf_fmt(b, "#PF ec=0x%llx cr2=%s", fault.ec,
-			fault.cr2 == want_cr2 ? "ok" : "bad");
-	else if (fault.vector == X86_GP)
-		buf_fmt(b, "#GP ec=0x%llx", fault.ec);
+	else if (pks_fault.vector == X86_PF)
+		buf_fmt(b, "#PF ec=0x%llx cr2=%s", pks_fault.ec,
+			pks_fault.cr2 == want_cr2 ? "ok" : "bad");
+	else if (pks_fault.vector == X86_GP)
+		buf_fmt(b, "#GP ec=0x%llx", pks_fault.ec);
 	else
-		buf_fmt(b, "#vec%llu ec=0x%llx", fault.vector, fault.ec);
-	if (fault.count > 1)
-		buf_fmt(b, " faults=%u", fault.count);
+		buf_fmt(b, "#vec%llu ec=0x%llx", pks_fault.vector, pks_fault.ec);
+	if (pks_fault.count > 1)
+		buf_fmt(b, " faults=%u", pks_fault.count);
 }
 
 static int fault_is(unsigned int vector, u64 ec, u64 cr2)
 {
-	return fault.hit && fault.count == 1 && fault.vector == vector &&
-	       fault.ec == ec && (vector != X86_PF || fault.cr2 == cr2);
+	return pks_fault.hit && pks_fault.count == 1 && pks_fault.vector == vector &&
+	       pks_fault.ec == ec && (vector != X86_PF || pks_fault.cr2 == cr2);
 }
 
 /* ---- expectations -------------------------------------------------- */
@@ -376,18 +256,18 @@ static void test_pkrs_rw(void)
 		u64 r = 0;
 
 		buf_fmt(&d, "pkrs wrmsr 0x%08x then rdmsr", vals[i]);
-		fault_clear();
+		pks_fault_clear();
 		if (g_run) {
 			pks_probe_wrmsr(MSR_IA32_PKRS, vals[i]);
-			if (!fault.hit)
+			if (!pks_fault.hit)
 				r = pks_probe_rdmsr(MSR_IA32_PKRS);
 		}
-		if (fault.hit)
+		if (pks_fault.hit)
 			describe_fault(&o, 0);
 		else
 			buf_fmt(&o, "read 0x%llx", r);
 		buf_fmt(&e, "read 0x%x", vals[i]);
-		report(!fault.hit && r == vals[i], d.s, o.s, e.s);
+		report(!pks_fault.hit && r == vals[i], d.s, o.s, e.s);
 	}
 }
 
@@ -407,7 +287,7 @@ static void test_pkrs_reserved(void)
 
 		buf_fmt(&d, "pkrs wrmsr 0x%llx (reserved bits 63:32)", vals[i]);
 		set_pkrs(before);
-		fault_clear();
+		pks_fault_clear();
 		if (g_run)
 			pks_probe_wrmsr(MSR_IA32_PKRS, vals[i]);
 		gp = fault_is(X86_GP, 0, 0);
@@ -470,7 +350,7 @@ static void matrix_case(unsigned int key, enum page_kind page, int wp, int ad, i
 
 	should = expect_fault(1, page != PAGE_USER, key, pkrs, wp, op);
 	describe_fault(&o, want_cr2);
-	if (fault.hit) {
+	if (pks_fault.hit) {
 		ok = should && fault_is(X86_PF, pk_ec(op), want_cr2);
 		if (op == OP_WRITE && after != pat) {
 			buf_fmt(&g_detail, "memory 0x%llx, want 0x%llx", after, pat);
@@ -530,7 +410,7 @@ static void alias_step(const char *desc, enum op op, u64 va, u64 wval, int shoul
 
 	v = access(op, va, wval);
 	describe_fault(&o, va);
-	if (fault.hit) {
+	if (pks_fault.hit) {
 		ok = should && fault_is(X86_PF, pk_ec(op), va);
 	} else {
 		ok = !should;
@@ -544,7 +424,7 @@ static void alias_step(const char *desc, enum op op, u64 va, u64 wval, int shoul
 	if (check_va) {
 		u64 c = access(OP_READ, check_va, 0);
 
-		if (fault.hit) {
+		if (pks_fault.hit) {
 			buf_fmt(&o, ", check ");
 			describe_fault(&o, check_va);
 			ok = 0;
@@ -622,12 +502,12 @@ static unsigned int keys_sweep(enum op op, int *bad_fault)
 
 		if (!g_run)
 			continue;
-		if (fault.hit) {
+		if (pks_fault.hit) {
 			mask |= 1u << j;
 			if (!fault_is(X86_PF, pk_ec(op), va)) {
 				*bad_fault = 1;
 				buf_fmt(&g_detail, "key %u: vector %llu ec 0x%llx; ", j,
-					fault.vector, fault.ec);
+					pks_fault.vector, pks_fault.ec);
 			}
 		} else if (op == OP_READ && v != 0x1000 + j) {
 			*bad_fault = 1;
@@ -712,12 +592,12 @@ static void test_pks_toggle(void)
 	alias_step("cr4.pks=0 pkrs=ad|wd(3) keyed-sup read", OP_READ, va, 0, 0, 0x3003, 0, 0);
 	alias_step("cr4.pks=0 pkrs=ad|wd(3) keyed-sup write", OP_WRITE, va, 0x3004, 0, 0,
 		   g_data + OFF_DATA, 0x3004);
-	fault_clear();
+	pks_fault_clear();
 	if (g_run)
 		r = pks_probe_rdmsr(MSR_IA32_PKRS);
 	describe_fault(&o, 0);
 	buf_fmt(&o, ", pkrs 0x%llx", r);
-	report(!fault.hit && r == pkrs, "cr4.pks=0 pkrs rdmsr keeps the value", o.s,
+	report(!pks_fault.hit && r == pkrs, "cr4.pks=0 pkrs rdmsr keeps the value", o.s,
 	       "no fault, pkrs 0xc0");
 	/*
 	 * QEMU 7.2 TCG keeps TLB entries across a CR4.PKS change (its CR4
@@ -748,7 +628,7 @@ static void test_cpuid_loop(void)
 	set_pte(g_pt_a, 0, VA_KEYED,
 		(g_data & PTE_ADDR) | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(1));
 	set_pkrs(pkrs);
-	fault_clear();
+	pks_fault_clear();
 	if (g_run) {
 		for (i = 0; i < loops; i++) {
 			static const u32 leaves[] = { 0, 1, 7, 0x40000000 };
@@ -761,7 +641,7 @@ static void test_cpuid_loop(void)
 	}
 	describe_fault(&o, 0);
 	buf_fmt(&o, ", mismatches=%u, pkrs after 0x%llx", bad, r);
-	report(!fault.hit && !bad && r == pkrs,
+	report(!pks_fault.hit && !bad && r == pkrs,
 	       "pkrs 0xa5a5a5a4 intact across 1000 cpuid (rdmsr after each)", o.s,
 	       "no fault, mismatches=0, pkrs after 0xa5a5a5a4");
 
@@ -787,42 +667,18 @@ static void run_all(void)
 
 static int setup_tables(void)
 {
-	EFI_PHYSICAL_ADDRESS addr = 0;
-	EFI_STATUS s;
-	u64 *pml4, *fw_pml4, *pdpt, *pd;
-	unsigned int i, idx = 0;
+	u64 *pd;
+	unsigned int idx;
 
-	s = uefi_call_wrapper(g_st->BootServices->AllocatePages, 4, AllocateAnyPages,
-			      EfiLoaderData, (UINTN)PG_COUNT, &addr);
-	if (EFI_ERROR(s)) {
-		say("# AllocatePages(%u) failed: 0x%llx", (unsigned int)PG_COUNT, (u64)s);
+	if (pks_env_alloc_pages(PG_COUNT, &g_pages) < 0)
 		return -1;
-	}
-	g_pages = addr;
-	for (i = 0; i < PG_COUNT * 512; i++)
-		((u64 *)addr)[i] = 0;
-
-	pml4 = (u64 *)page_pa(PG_PML4);
-	fw_pml4 = (u64 *)(read_cr3() & PTE_ADDR);
-	for (i = 0; i < 512; i++)
-		pml4[i] = fw_pml4[i];
-	/* A free lower-half PML4 slot, 254 (0x7f0000000000) first. */
-	for (i = 254; i >= 1; i--)
-		if (!(pml4[i] & PTE_P)) {
-			idx = i;
-			break;
-		}
-	if (!idx) {
-		say("# no free PML4 entry");
+	idx = pks_env_add_region((u64 *)page_pa(PG_PML4), page_pa(PG_PDPT), page_pa(PG_PD));
+	if (!idx)
 		return -1;
-	}
 	g_base = (u64)idx << 39;
-	pdpt = (u64 *)page_pa(PG_PDPT);
 	pd = (u64 *)page_pa(PG_PD);
 	g_pt_a = (u64 *)page_pa(PG_PT_A);
 	g_pt_b = (u64 *)page_pa(PG_PT_B);
-	pml4[idx] = page_pa(PG_PDPT) | PTE_P | PTE_RW | PTE_US | PTE_A;
-	pdpt[0] = page_pa(PG_PD) | PTE_P | PTE_RW | PTE_US | PTE_A;
 	pd[0] = page_pa(PG_PT_A) | PTE_P | PTE_RW | PTE_US | PTE_A;
 	pd[1] = page_pa(PG_PT_B) | PTE_P | PTE_RW | PTE_A;	/* U/S = 0 here */
 
@@ -830,76 +686,6 @@ static int setup_tables(void)
 	((volatile u8 *)g_data)[OFF_RET] = 0xc3;		/* ret */
 	say("# test region at 0x%llx (PML4 slot %u), pages at 0x%llx", g_base, idx, g_pages);
 	return 0;
-}
-
-static void install_idt(void)
-{
-	struct dtr d;
-	u8 *idt = (u8 *)page_pa(PG_IDT);
-	u16 cs = read_cs();
-	unsigned int v, i, n;
-
-	n = (unsigned int)fw_idtr.limit + 1;
-	if (n > 4096)
-		n = 4096;
-	for (i = 0; i < n; i++)
-		idt[i] = ((u8 *)fw_idtr.base)[i];
-	for (v = 0; v < 32; v++) {
-		u64 h = (u64)pks_exc_stubs + 16ull * v;
-		u8 *g = idt + 16 * v;
-
-		if (v == 2)		/* NMI stays the firmware's */
-			continue;
-		g[0] = (u8)h;
-		g[1] = (u8)(h >> 8);
-		g[2] = (u8)cs;
-		g[3] = (u8)(cs >> 8);
-		g[4] = 0;		/* IST */
-		g[5] = 0x8e;		/* present, DPL 0, 64-bit interrupt gate */
-		g[6] = (u8)(h >> 16);
-		g[7] = (u8)(h >> 24);
-		for (i = 0; i < 4; i++)
-			g[8 + i] = (u8)(h >> (32 + 8 * i));
-		for (i = 12; i < 16; i++)
-			g[i] = 0;
-	}
-	d.limit = 4095;
-	d.base = (u64)idt;
-	lidt(&d);
-}
-
-static void enter_test_state(void)
-{
-	fw_rflags = read_rflags();
-	__asm__ volatile("cli" ::: "memory");
-	fw_cr0 = read_cr0();
-	fw_cr3 = read_cr3();
-	fw_cr4 = read_cr4();
-	sidt(&fw_idtr);
-	install_idt();
-	fw_saved = 1;
-	fw_pkrs = pks_probe_rdmsr(MSR_IA32_PKRS);
-	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
-	write_cr3(page_pa(PG_PML4));
-	write_cr4((fw_cr4 & ~(CR4_SMEP | CR4_SMAP | CR4_PKE)) | CR4_PKS);
-	g_cr4_readback = read_cr4();
-}
-
-static void restore_firmware_state(void)
-{
-	if (!fw_saved)
-		return;
-	fw_saved = 0;
-	g_run = 0;
-	fault_clear();
-	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
-	write_cr0(fw_cr0);
-	write_cr3(fw_cr3);
-	write_cr4(fw_cr4);
-	pks_probe_wrmsr(MSR_IA32_PKRS, fw_pkrs);
-	lidt(&fw_idtr);
-	if (fw_rflags & RFLAGS_IF)
-		__asm__ volatile("sti" ::: "memory");
 }
 
 /* gnu-efi: efi_main is called through its own wrapper, so no EFIAPI. */
@@ -910,6 +696,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 
 	InitializeLib(image, st);
 	g_st = st;
+	pks_env_init(st, "PKSV-PKS-CONF: done", resume_fetch);
 	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
 	com1_init();
 
@@ -937,11 +724,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	} else {
 		say("# PKS present; SMEP, SMAP and PKE are kept off during the cases");
 		g_mode = M_RUN;
-		enter_test_state();
+		pks_env_enter(page_pa(PG_PML4), (void *)page_pa(PG_IDT), 0);
+		g_cr4_readback = read_cr4();
 		g_run = 1;
 		run_all();
 		g_run = 0;
-		restore_firmware_state();
+		pks_env_leave();
 	}
 	say("# %u cases, %u failed", tap_num, tap_failed);
 	say("PKSV-PKS-CONF: done");

@@ -13,66 +13,21 @@
  * of PKRS = 0 no longer opens key 3 (RDMSR still returns 0) while GRANT
  * still does.
  *
- * The machinery is that of pks-conformance.c (copied, minimal): a copy of
+ * The machinery is pks-conformance.efi's (pks-env.c, pks-asm.S): a copy of
  * the firmware's PML4 with one extra entry, our own IDT whose #PF / #GP
- * handlers record the fault and resume after the probe instruction
- * (pks-asm.S), CR4.PKS set, interrupts off; the firmware's PKRS, CR0, CR3,
- * CR4, IDT and RFLAGS.IF are restored before the last lines are printed.
+ * handlers record the fault and resume after the probe instruction,
+ * CR4.PKS set, interrupts off; the firmware's PKRS, CR0, CR3, CR4, IDT and
+ * RFLAGS.IF are restored before the last lines are printed.
  * P is not freed: key 3 stays locked for the rest of the boot.
  */
-#include "common.h"
+#include "pks-env.h"
 
 #include <pksvisor/hypercall.h>
 
-#define CR0_WP		(1ull << 16)
-#define CR4_LA57	(1ull << 12)
-#define CR4_SMEP	(1ull << 20)
-#define CR4_SMAP	(1ull << 21)
-#define CR4_PKE		(1ull << 22)
-#define CR4_PKS		(1ull << 24)
-#define MSR_IA32_PKRS	0x6e1
-#define RFLAGS_IF	(1ull << 9)
-
-#define PKRS_AD(k)	(1u << (2 * (k)))
-#define PKRS_WD(k)	(1u << (2 * (k) + 1))
-
-#define X86_PF		14
 #define EC_READ		0x21		/* P | PK */
 #define EC_WRITE	0x23		/* P | W | PK */
 
 #define KEY		3
-
-static inline u64 read_cr0(void) { u64 v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
-static inline u64 read_cr2(void) { u64 v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
-static inline u64 read_cr3(void) { u64 v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
-static inline u64 read_cr4(void) { u64 v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
-static inline void write_cr0(u64 v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
-static inline void write_cr3(u64 v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
-static inline void write_cr4(u64 v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
-
-static inline u64 read_rflags(void)
-{
-	u64 v;
-
-	__asm__ volatile("pushfq; pop %0" : "=r"(v));
-	return v;
-}
-
-struct __attribute__((packed)) dtr {
-	u16 limit;
-	u64 base;
-};
-
-static inline void sidt(struct dtr *d) { __asm__ volatile("sidt %0" : "=m"(*d)); }
-static inline void lidt(const struct dtr *d) { __asm__ volatile("lidt %0" : : "m"(*d)); }
-
-static inline u16 read_cs(void)
-{
-	u16 v;
-
-	__asm__ volatile("mov %%cs, %0" : "=r"(v));
-	return v;
-}
 
 /* VMCALL with three arguments; returns RAX (0 or -PKSV_E*). */
 static inline long long hc(u32 nr, u64 a0, u64 a1, u64 a2, u64 *out)
@@ -86,87 +41,11 @@ static inline long long hc(u32 nr, u64 a0, u64 a1, u64 a2, u64 *out)
 	return (long long)rax;
 }
 
-/* ---- probes and the exception handler (pks-asm.S) ------------------- */
-
-#define HIDDEN __attribute__((visibility("hidden")))
-
-extern u64 pks_probe_read(const void *p) HIDDEN;
-extern void pks_probe_write(void *p, u64 v) HIDDEN;
-extern void pks_probe_wrmsr(u32 msr, u64 v) HIDDEN;
-extern u64 pks_probe_rdmsr(u32 msr) HIDDEN;
-extern char pks_probe_read_insn[] HIDDEN, pks_probe_read_end[] HIDDEN;
-extern char pks_probe_write_insn[] HIDDEN, pks_probe_write_end[] HIDDEN;
-extern char pks_probe_wrmsr_insn[] HIDDEN, pks_probe_wrmsr_end[] HIDDEN;
-extern char pks_probe_rdmsr_insn[] HIDDEN, pks_probe_rdmsr_end[] HIDDEN;
-extern char pks_exc_stubs[] HIDDEN;
-
-/* Field order is fixed by pks_exc_common in pks-asm.S. */
-struct pks_frame {
-	u64 r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
-	u64 vector, ec, rip, cs, rflags, rsp, ss;
-};
-
-static volatile struct {
-	unsigned int hit;
-	unsigned int count;
-	u64 vector, ec, cr2, rip;
-} fault;
-
 static EFI_SYSTEM_TABLE *g_st;
-
-static void restore_firmware_state(void);
-
-void pks_exc_c(struct pks_frame *f) HIDDEN;
-void pks_exc_c(struct pks_frame *f)
-{
-	u64 cr2 = read_cr2();
-	const char *insn[4] = { pks_probe_read_insn, pks_probe_write_insn,
-				pks_probe_wrmsr_insn, pks_probe_rdmsr_insn };
-	const char *end[4] = { pks_probe_read_end, pks_probe_write_end,
-			       pks_probe_wrmsr_end, pks_probe_rdmsr_end };
-	unsigned int i;
-
-	if (!fault.hit) {
-		fault.hit = 1;
-		fault.vector = f->vector;
-		fault.ec = f->ec;
-		fault.cr2 = cr2;
-		fault.rip = f->rip;
-	}
-	fault.count++;
-	if (fault.count > 16)
-		goto bail;
-	for (i = 0; i < 4; i++)
-		if (f->rip == (u64)insn[i]) {
-			f->rip = (u64)end[i];
-			return;
-		}
-bail:
-	say("Bail out! unexpected exception: vector %u ec 0x%llx rip 0x%llx cr2 0x%llx",
-	    (unsigned int)f->vector, f->ec, f->rip, cr2);
-	restore_firmware_state();
-	say("PKSV-PV: done");
-	power_off(g_st);
-}
-
-static void fault_clear(void)
-{
-	fault.hit = 0;
-	fault.count = 0;
-	fault.vector = fault.ec = fault.cr2 = fault.rip = 0;
-}
 
 /* ---- page tables ---------------------------------------------------- */
 
 enum { PG_PML4, PG_PDPT, PG_PD, PG_PT, PG_IDT, PG_P, PG_COUNT };
-
-#define PTE_P		0x001ull
-#define PTE_RW		0x002ull
-#define PTE_US		0x004ull
-#define PTE_A		0x020ull
-#define PTE_D		0x040ull
-#define PTE_KEY(k)	((u64)(k) << 59)
-#define PTE_ADDR	0x000ffffffffff000ull
 
 #define OFF_DATA	0x128		/* not page aligned: CR2 is exact */
 
@@ -176,10 +55,6 @@ static u64 g_p;				/* physical address of P */
 static u64 g_alias;			/* keyed (key 3) supervisor alias of P + OFF_DATA */
 static u64 g_ident;			/* P + OFF_DATA through the identity map (key 0) */
 
-static u64 fw_cr0, fw_cr3, fw_cr4, fw_pkrs, fw_rflags;
-static struct dtr fw_idtr;
-static int fw_saved;
-
 static u64 page_pa(unsigned int pg)
 {
 	return g_pages + (u64)pg * 4096;
@@ -187,40 +62,17 @@ static u64 page_pa(unsigned int pg)
 
 static int setup_tables(void)
 {
-	EFI_PHYSICAL_ADDRESS addr = 0;
-	EFI_STATUS s;
-	u64 *pml4, *fw_pml4, *pdpt, *pd, *pt;
-	unsigned int i, idx = 0;
+	u64 *pd, *pt;
+	unsigned int idx;
 
-	s = uefi_call_wrapper(g_st->BootServices->AllocatePages, 4, AllocateAnyPages,
-			      EfiLoaderData, (UINTN)PG_COUNT, &addr);
-	if (EFI_ERROR(s)) {
-		say("# AllocatePages(%u) failed: 0x%llx", (unsigned int)PG_COUNT, (u64)s);
+	if (pks_env_alloc_pages(PG_COUNT, &g_pages) < 0)
 		return -1;
-	}
-	g_pages = addr;
-	for (i = 0; i < PG_COUNT * 512; i++)
-		((u64 *)addr)[i] = 0;
-
-	pml4 = (u64 *)page_pa(PG_PML4);
-	fw_pml4 = (u64 *)(read_cr3() & PTE_ADDR);
-	for (i = 0; i < 512; i++)
-		pml4[i] = fw_pml4[i];
-	for (i = 254; i >= 1; i--)
-		if (!(pml4[i] & PTE_P)) {
-			idx = i;
-			break;
-		}
-	if (!idx) {
-		say("# no free PML4 entry");
+	idx = pks_env_add_region((u64 *)page_pa(PG_PML4), page_pa(PG_PDPT), page_pa(PG_PD));
+	if (!idx)
 		return -1;
-	}
 	g_base = (u64)idx << 39;
-	pdpt = (u64 *)page_pa(PG_PDPT);
 	pd = (u64 *)page_pa(PG_PD);
 	pt = (u64 *)page_pa(PG_PT);
-	pml4[idx] = page_pa(PG_PDPT) | PTE_P | PTE_RW | PTE_US | PTE_A;
-	pdpt[0] = page_pa(PG_PD) | PTE_P | PTE_RW | PTE_US | PTE_A;
 	pd[0] = page_pa(PG_PT) | PTE_P | PTE_RW | PTE_US | PTE_A;
 
 	g_p = page_pa(PG_P);
@@ -230,75 +82,6 @@ static int setup_tables(void)
 	g_ident = g_p + OFF_DATA;
 	say("# P at 0x%llx, keyed alias at 0x%llx (PML4 slot %u)", g_p, g_base, idx);
 	return 0;
-}
-
-static void install_idt(void)
-{
-	struct dtr d;
-	u8 *idt = (u8 *)page_pa(PG_IDT);
-	u16 cs = read_cs();
-	unsigned int v, i, n;
-
-	n = (unsigned int)fw_idtr.limit + 1;
-	if (n > 4096)
-		n = 4096;
-	for (i = 0; i < n; i++)
-		idt[i] = ((u8 *)fw_idtr.base)[i];
-	for (v = 0; v < 32; v++) {
-		u64 h = (u64)pks_exc_stubs + 16ull * v;
-		u8 *g = idt + 16 * v;
-
-		if (v == 2)		/* NMI stays the firmware's */
-			continue;
-		g[0] = (u8)h;
-		g[1] = (u8)(h >> 8);
-		g[2] = (u8)cs;
-		g[3] = (u8)(cs >> 8);
-		g[4] = 0;
-		g[5] = 0x8e;		/* present, DPL 0, 64-bit interrupt gate */
-		g[6] = (u8)(h >> 16);
-		g[7] = (u8)(h >> 24);
-		for (i = 0; i < 4; i++)
-			g[8 + i] = (u8)(h >> (32 + 8 * i));
-		for (i = 12; i < 16; i++)
-			g[i] = 0;
-	}
-	d.limit = 4095;
-	d.base = (u64)idt;
-	lidt(&d);
-}
-
-static void enter_test_state(void)
-{
-	fw_rflags = read_rflags();
-	__asm__ volatile("cli" ::: "memory");
-	fw_cr0 = read_cr0();
-	fw_cr3 = read_cr3();
-	fw_cr4 = read_cr4();
-	sidt(&fw_idtr);
-	install_idt();
-	fw_saved = 1;
-	fw_pkrs = pks_probe_rdmsr(MSR_IA32_PKRS);
-	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
-	write_cr0(fw_cr0 | CR0_WP);
-	write_cr3(page_pa(PG_PML4));
-	write_cr4((fw_cr4 & ~(CR4_SMEP | CR4_SMAP | CR4_PKE)) | CR4_PKS);
-}
-
-static void restore_firmware_state(void)
-{
-	if (!fw_saved)
-		return;
-	fw_saved = 0;
-	fault_clear();
-	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
-	write_cr0(fw_cr0);
-	write_cr3(fw_cr3);
-	write_cr4(fw_cr4);
-	pks_probe_wrmsr(MSR_IA32_PKRS, fw_pkrs);
-	lidt(&fw_idtr);
-	if (fw_rflags & RFLAGS_IF)
-		__asm__ volatile("sti" ::: "memory");
 }
 
 /* ---- checks -------------------------------------------------------- */
@@ -313,13 +96,13 @@ static void check_hc(const char *what, long long rax)
 /* A read of the keyed alias that must fault with #PF 0x21, CR2 = alias. */
 static void check_read_faults(const char *what)
 {
-	fault_clear();
+	pks_fault_clear();
 	(void)pks_probe_read((const void *)g_alias);
-	tap_ok(fault.hit && fault.count == 1 && fault.vector == X86_PF &&
-	       fault.ec == EC_READ && fault.cr2 == g_alias,
+	tap_ok(pks_fault.hit && pks_fault.count == 1 && pks_fault.vector == X86_PF &&
+	       pks_fault.ec == EC_READ && pks_fault.cr2 == g_alias,
 	       "%s: keyed read faults (%s vec %llu ec 0x%llx cr2 %s)", what,
-	       fault.hit ? "fault" : "no fault", fault.vector, fault.ec,
-	       fault.cr2 == g_alias ? "=alias" : "!=alias");
+	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector, pks_fault.ec,
+	       pks_fault.cr2 == g_alias ? "=alias" : "!=alias");
 }
 
 /* A read of the keyed alias that must succeed and return want. */
@@ -327,11 +110,11 @@ static void check_read_ok(const char *what, u64 want)
 {
 	u64 v;
 
-	fault_clear();
+	pks_fault_clear();
 	v = pks_probe_read((const void *)g_alias);
-	tap_ok(!fault.hit && v == want,
+	tap_ok(!pks_fault.hit && v == want,
 	       "%s: keyed read ok (%s vec %llu ec 0x%llx, read 0x%llx want 0x%llx)", what,
-	       fault.hit ? "fault" : "no fault", fault.vector, fault.ec, v, want);
+	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector, pks_fault.ec, v, want);
 }
 
 /* A write through the keyed alias that must succeed (checked via identity). */
@@ -339,12 +122,12 @@ static void check_write_ok(const char *what, u64 val)
 {
 	u64 m;
 
-	fault_clear();
+	pks_fault_clear();
 	pks_probe_write((void *)g_alias, val);
 	m = *(volatile u64 *)g_ident;
-	tap_ok(!fault.hit && m == val,
+	tap_ok(!pks_fault.hit && m == val,
 	       "%s: keyed write ok (%s vec %llu ec 0x%llx, memory 0x%llx want 0x%llx)", what,
-	       fault.hit ? "fault" : "no fault", fault.vector, fault.ec, m, val);
+	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector, pks_fault.ec, m, val);
 }
 
 /* A write through the keyed alias that must fault with #PF 0x23. */
@@ -352,14 +135,14 @@ static void check_write_faults(const char *what, u64 val)
 {
 	u64 before = *(volatile u64 *)g_ident, m;
 
-	fault_clear();
+	pks_fault_clear();
 	pks_probe_write((void *)g_alias, val);
 	m = *(volatile u64 *)g_ident;
-	tap_ok(fault.hit && fault.count == 1 && fault.vector == X86_PF &&
-	       fault.ec == EC_WRITE && fault.cr2 == g_alias && m == before,
+	tap_ok(pks_fault.hit && pks_fault.count == 1 && pks_fault.vector == X86_PF &&
+	       pks_fault.ec == EC_WRITE && pks_fault.cr2 == g_alias && m == before,
 	       "%s: keyed write faults (%s vec %llu ec 0x%llx cr2 %s, memory %s)", what,
-	       fault.hit ? "fault" : "no fault", fault.vector, fault.ec,
-	       fault.cr2 == g_alias ? "=alias" : "!=alias",
+	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector, pks_fault.ec,
+	       pks_fault.cr2 == g_alias ? "=alias" : "!=alias",
 	       m == before ? "unchanged" : "changed");
 }
 
@@ -397,15 +180,15 @@ static void run_cases(void)
 
 	/* 5. LOCK_KEY(3): PKRS = 0 no longer opens key 3, GRANT still does */
 	check_hc("lock_key(3)", hc(PKSV_HC_LOCK_KEY, KEY, 0, 0, NULL));
-	fault_clear();
+	pks_fault_clear();
 	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
-	tap_ok(!fault.hit, "locked: wrmsr pkrs=0 (%s vec %llu)",
-	       fault.hit ? "fault" : "no fault", fault.vector);
+	tap_ok(!pks_fault.hit, "locked: wrmsr pkrs=0 (%s vec %llu)",
+	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
 	check_read_faults("locked, pkrs=0");
-	fault_clear();
+	pks_fault_clear();
 	r = pks_probe_rdmsr(MSR_IA32_PKRS);
-	tap_ok(!fault.hit && r == 0, "locked: rdmsr pkrs returns the guest's 0 (got 0x%llx, %s)",
-	       r, fault.hit ? "fault" : "no fault");
+	tap_ok(!pks_fault.hit && r == 0, "locked: rdmsr pkrs returns the guest's 0 (got 0x%llx, %s)",
+	       r, pks_fault.hit ? "fault" : "no fault");
 	check_hc("locked: grant(3, read|write)",
 		 hc(PKSV_HC_GRANT, KEY, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL));
 	check_read_ok("locked, granted read|write", 0x2222);
@@ -423,6 +206,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 
 	InitializeLib(image, st);
 	g_st = st;
+	pks_env_init(st, "PKSV-PV: done", NULL);
 	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
 	com1_init();
 
@@ -447,12 +231,13 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		(void)rax;
 		ver = rbx;
 		say("# pksvisor ABI 0x%llx; SMEP, SMAP and PKE are kept off during the cases", ver);
-		enter_test_state();
+		/* CR0.WP once, for all cases (pks-conformance sets it per case). */
+		pks_env_enter(page_pa(PG_PML4), (void *)page_pa(PG_IDT), CR0_WP);
 		run_cases();
 		pks_probe_wrmsr(MSR_IA32_PKRS, 0);
 		check_hc("range_unregister(P, 4096)",
 			 hc(PKSV_HC_RANGE_UNREGISTER, g_p, 4096, 0, NULL));
-		restore_firmware_state();
+		pks_env_leave();
 	}
 	say("# %u checks, %u failed", tap_num, tap_failed);
 	say("PKSV-PV: done");
