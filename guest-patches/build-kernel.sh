@@ -28,19 +28,9 @@ log() { echo "build-kernel: $*" >&2; }
 die() { echo "build-kernel: ERROR: $*" >&2; exit 1; }
 
 # --- packages (idempotent) ---------------------------------------------------
-need_pkgs() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	log "installing: ${missing[*]}"
-	local sudo=
-	[ "$(id -u)" -ne 0 ] && sudo=sudo
-	$sudo apt-get install -y "${missing[@]}" >&2 ||
-		{ $sudo apt-get update >&2 && $sudo apt-get install -y "${missing[@]}" >&2; }
-}
-need_pkgs linux-source-6.1 build-essential flex bison bc libelf-dev lz4 \
+# need_pkg: the harness helper (apt-get install --no-install-recommends).
+. "$HERE/../tests/harness/lib.sh"
+need_pkg linux-source-6.1 build-essential flex bison bc libelf-dev lz4 \
 	xz-utils patch python3
 
 # --- the source version the series was made for ------------------------------

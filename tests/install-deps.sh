@@ -1,24 +1,23 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
-# Install the Debian 12 packages every build and test needs (idempotent:
-# only missing packages are installed; apt-get update only when needed).
+# Install the Debian 12 packages every build and test needs, and nothing
+# else: `--no-install-recommends`, so this list must be complete on its own
+# (docs/testing.md, "A fresh machine", says how that is checked).
+# Idempotent: only missing packages are installed, `apt-get update` runs
+# only when an install fails.  The harness scripts call the same need_pkg
+# for their own subsets, so each also works when run alone.
 set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+. "$HERE/harness/lib.sh"
 PKGS=(
-	gcc make binutils nasm gnu-efi			# pksvisor and the EFI test app
+	gcc make binutils libc6-dev nasm gnu-efi	# pksvisor and the EFI test apps
 	libcmocka-dev clang				# host unit tests, fuzzing
-	bochs bochsbios vgabios qemu-system-x86 ovmf	# emulators and firmware
+	bochs bochs-term bochsbios vgabios		# Bochs 2.7 (bochs-term: the smallest
+							# bochs-gui; the runs use rfb)
+	qemu-system-x86 ovmf				# QEMU TCG and the firmware
 	mtools dosfstools				# ESP images without root
-	linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils lz4
-	busybox-static libc6-dev			# guest kernel and initramfs
+	linux-source-6.1 build-essential flex bison bc	# guest kernel
+	libelf-dev libssl-dev cpio xz-utils lz4 patch python3
+	busybox-static					# guest initramfs
 )
-missing=()
-for p in "${PKGS[@]}"; do
-	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo=sudo
-echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get install -y -q "${missing[@]}" >&2 ||
-	{ $sudo apt-get update -q >&2 && $sudo apt-get install -y -q "${missing[@]}" >&2; }
+need_pkg "${PKGS[@]}"

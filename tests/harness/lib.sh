@@ -1,17 +1,24 @@
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 # Shared helpers for the harness scripts (sourced, not executed).
 
-# need_pkg PKG...: install Debian packages that are missing (idempotent).
+# need_pkg PKG...: install the Debian packages that are missing, without
+# their recommended packages (idempotent; `apt-get update` only when the
+# first attempt fails, e.g. on a machine that never fetched package lists).
+# Recommends are left out on purpose: a test bed must not depend on what
+# apt happens to pull in (ALSA, GUI toolkits), and what it needs is listed.
 need_pkg() {
 	local sudo="" pkg missing=()
 	for pkg in "$@"; do
-		dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" ||
+			missing+=("$pkg")
 	done
 	[ ${#missing[@]} -gt 0 ] || return 0
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	echo "harness: installing ${missing[*]}" >&2
-	$sudo apt-get install -y "${missing[@]}" >&2 ||
-		{ $sudo apt-get update >&2 && $sudo apt-get install -y "${missing[@]}" >&2; }
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 ||
+		{ $sudo apt-get update -q >&2 &&
+		  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; }
 }
 
 # cache_dir: where generated inputs shared by runs live (OVMF ROM images).
@@ -71,4 +78,60 @@ run_watched() {
 	if [ "$WATCH_RESULT" = timeout ] && [ -n "$until" ] && grep -aEq -- "$until" "$serial" 2>/dev/null; then
 		WATCH_RESULT=until
 	fi
+}
+
+# emulator_start_cause OUTPUT...: the best one-line reason an emulator gave
+# for ending, from its stdout/log files: Bochs's closing "exiting with the
+# following message", a libc abort ("*** buffer overflow detected ***"), a
+# PANIC/FATAL line, QEMU's "qemu-system-x86_64: ..." error, or else the
+# last line that is not Bochs's info chatter.
+emulator_start_cause() {
+	local f cause=""
+	for f in "$@"; do
+		[ -s "$f" ] || continue
+		cause=$(awk '/exiting with the following message/ { getline; print; exit }' "$f")
+		[ -n "$cause" ] && break
+		cause=$(grep -aE '^\*\*\* .* \*\*\*|Aborted|Segmentation fault' "$f" | tail -n1)
+		[ -n "$cause" ] && break
+		cause=$(grep -aE '>>PANIC<<|\[.*\] *(PANIC|FATAL)|^qemu-system[^:]*: ' "$f" | tail -n1)
+		[ -n "$cause" ] && break
+	done
+	if [ -z "$cause" ]; then
+		for f in "$@"; do
+			[ -s "$f" ] || continue
+			cause=$(grep -avE '^[0-9]+i\[|^ *$|^=+$|lt_dlhandle' "$f" | tail -n1)
+			[ -n "$cause" ] && break
+		done
+	fi
+	echo "${cause:-no message (see $*)}" | tr -s ' \t' ' ' | cut -c1-300
+}
+
+# exit_status_name STATUS: "exit status 1" or "killed by SIGABRT".
+exit_status_name() {
+	if [ "$1" -gt 128 ] && [ "$1" -lt 160 ]; then
+		echo "killed by SIG$(kill -l $(( $1 - 128 )) 2>/dev/null || echo $(( $1 - 128 )))"
+	else
+		echo "exit status $1"
+	fi
+}
+
+# serial_has_output SERIAL: the firmware wrote anything at all to COM1.
+# OVMF's first bytes are its console's escape sequences, well before any
+# test output; an emulator that dies before them never ran the firmware.
+serial_has_output() {
+	[ -s "$1" ]
+}
+
+# EMU_NEVER_RAN: the status run-bochs.sh and run-qemu.sh return when the
+# emulator ended before the firmware wrote anything to COM1 (it aborted at
+# start: a bad config, a missing library, a crash).  They print the cause.
+EMU_NEVER_RAN=125
+
+# stop_if_emulator_never_ran STATUS WHO: end the calling script with a
+# failure when STATUS says the emulator never ran, so a stage reports the
+# cause run-bochs/run-qemu printed rather than "no TAP output".
+stop_if_emulator_never_ran() {
+	[ "$1" -eq "$EMU_NEVER_RAN" ] || return 0
+	echo "$2: FAILED: the emulator aborted at start (cause above); nothing was tested" >&2
+	exit 1
 }

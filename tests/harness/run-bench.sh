@@ -58,6 +58,7 @@ status=0
 # line should that not end it (stats=off: nothing of interest follows).
 "$HERE/run-bochs.sh" "$OUT/esp.img" "$SERIAL" "${PKSV_TIMEOUT:-300}" \
 	--until 'PKSV-BENCH: done' --grace 10 || status=$?
+stop_if_emulator_never_ran "$status" run-bench
 ELAPSED=$(( $(now_ms) - START ))
 echo "run-bench: bochs run took $((ELAPSED / 1000)).$(printf %03d $((ELAPSED % 1000)))s" >&2
 

@@ -83,9 +83,11 @@ bochs)
 	# No --until: pksvisor may print statistics at power-off, after the
 	# app's last line; the app's port 0x8900 write ends Bochs.
 	"$HERE/run-bochs.sh" "$OUT/esp.img" "$SERIAL" "${PKSV_TIMEOUT:-300}" || status=$?
+	stop_if_emulator_never_ran "$status" run-efi-test
 	;;
 qemu)
 	"$HERE/run-qemu.sh" "$OUT/esp.img" "$SERIAL" "${PKSV_TIMEOUT:-120}" || status=$?
+	stop_if_emulator_never_ran "$status" run-efi-test
 	;;
 esac
 ELAPSED=$(( $(now_ms) - START ))

@@ -50,6 +50,7 @@ SERIAL="$OUT/serial.txt"
 START=$(now_ms)
 status=0
 "$HERE/run-bochs.sh" "$OUT/esp.img" "$SERIAL" "${PKSV_TIMEOUT:-600}" --megs 512 || status=$?
+stop_if_emulator_never_ran "$status" run-linux-bochs
 ELAPSED=$(( $(now_ms) - START ))
 echo "run-linux-bochs: Bochs run took $((ELAPSED / 1000)).$(printf %03d $((ELAPSED % 1000)))s" >&2
 

@@ -116,6 +116,7 @@ run_bochs() {
 		"$INITRD:/initrd.img" >&2
 	start=$(now_ms)
 	"$HERE/run-bochs.sh" "$OUT/esp.img" "$serial" "${PKSV_TIMEOUT:-600}" --megs 512 || status=$?
+	stop_if_emulator_never_ran "$status" run-linux-pks-bochs
 	ms=$(( $(now_ms) - start ))
 	echo "run-linux-pks-bochs: Bochs run took $((ms / 1000)).$(printf %03d $((ms % 1000)))s" >&2
 	"$HERE/check-serial.sh" "$serial" --tap \

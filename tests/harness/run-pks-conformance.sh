@@ -100,6 +100,7 @@ run_one() {
 		"$HERE/run-bochs.sh" "$out/esp.img" "$serial" "${PKSV_TIMEOUT:-300}" \
 			--until 'PKSV-PKS-CONF: done' --grace 10 || status=$? ;;
 	esac
+	stop_if_emulator_never_ran "$status" run-pks-conformance
 	elapsed=$(( $(now_ms) - start ))
 	echo "run-pks-conformance: $mode run took $((elapsed / 1000)).$(printf %03d $((elapsed % 1000)))s" >&2
 

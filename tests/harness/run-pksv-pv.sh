@@ -54,6 +54,7 @@ start=$(now_ms)
 # should its port 0x8900 shutdown not end it.
 "$HERE/run-bochs.sh" "$OUT/esp.img" "$SERIAL" "${PKSV_TIMEOUT:-300}" \
 	--until 'PKSV-PV: done' --grace 10 || status=$?
+stop_if_emulator_never_ran "$status" run-pksv-pv
 elapsed=$(( $(now_ms) - start ))
 echo "run-pksv-pv: bochs run took $((elapsed / 1000)).$(printf %03d $((elapsed % 1000)))s" >&2
 

@@ -12,7 +12,9 @@
 # Exit status: 0 when QEMU ended by itself (power-off or reset, as
 # -no-reboot turns a reset into an exit) or when --until matched; the
 # guest's code V when it wrote V >= 1 to port 0xf4 (QEMU exits with 2V+1);
-# 1 when QEMU failed (see qemu.log); 124 on timeout; 2 on usage errors.
+# 125 when QEMU died before the firmware wrote anything to COM1 ("QEMU
+# aborted at start: <cause from qemu.log>"); 1 when QEMU failed otherwise
+# (see qemu.log); 124 on timeout; 2 on usage errors.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/lib.sh"
@@ -83,6 +85,10 @@ exited)
 		echo "run-qemu: guest exited through isa-debug-exit with code $code after ${SECS}s" >&2
 		exit "$code"
 	fi
+	if [ "$WATCH_STATUS" -ne 0 ] && ! serial_has_output "$SERIAL"; then
+		echo "run-qemu: QEMU aborted at start after ${SECS}s ($(exit_status_name "$WATCH_STATUS"), no serial output): $(emulator_start_cause "$LOG")" >&2
+		exit "$EMU_NEVER_RAN"
+	fi
 	echo "run-qemu: QEMU ended by itself after ${SECS}s (exit status $WATCH_STATUS)" >&2
 	[ "$WATCH_STATUS" -eq 0 ] || { echo "run-qemu: see $LOG" >&2; exit 1; }
 	exit 0 ;;
@@ -90,6 +96,8 @@ until)
 	echo "run-qemu: serial matched '$UNTIL'; stopped QEMU after ${SECS}s" >&2
 	exit 0 ;;
 timeout)
+	serial_has_output "$SERIAL" ||
+		echo "run-qemu: the firmware wrote nothing to COM1 in ${TIMEOUT}s: $(emulator_start_cause "$LOG")" >&2
 	echo "run-qemu: timeout after ${SECS}s (limit ${TIMEOUT}s); serial in $SERIAL" >&2
 	exit 124 ;;
 esac
