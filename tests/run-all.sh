@@ -6,6 +6,8 @@
 # over stages.  Exits non-zero if any stage failed.
 #
 #   unit         host unit tests (cmocka, ASan + UBSan)
+#   judges       the harness's own judgement: broken/aborting/panicking
+#                emulators (stubs and a broken bochsrc) must fail a stage
 #   efi-bochs    EFI test app under pksvisor in Bochs (VMX)
 #   efi-qemu     pksvisor in QEMU TCG (no VMX): fallback=boot path
 #   linux-bochs  Linux guest under pksvisor in Bochs, stats at power-off
@@ -23,7 +25,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 tests/install-deps.sh || { echo "run-all: cannot install dependencies"; exit 1; }
-STAGES=${PKSV_STAGES:-"unit efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls"}
+STAGES=${PKSV_STAGES:-"unit judges efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -34,6 +36,7 @@ optional() {
 stage_cmd() {
 	case "$1" in
 	unit)		make -s unit ;;
+	judges)		tests/harness/test-judges.sh ;;
 	efi-bochs)	tests/harness/run-efi-test.sh bochs ;;
 	efi-qemu)	tests/harness/run-efi-test.sh qemu ;;
 	linux-bochs)	tests/harness/run-linux-bochs.sh ;;
