@@ -49,7 +49,7 @@ if [ ! -x "$BASE/usr/bin/apt-get" ]; then
 	echo "fresh-machine: debootstrap --variant=minbase bookworm $BASE" >&2
 	rm -rf "$BASE.tmp"
 	mkdir -p "$(dirname "$BASE")"
-	debootstrap --variant=minbase bookworm "$BASE.tmp" http://deb.debian.org/debian >&2
+	debootstrap --variant=minbase bookworm "$BASE.tmp" "${PKSV_DEBIAN_MIRROR:-http://deb.debian.org}/debian" >&2
 	mv "$BASE.tmp" "$BASE"
 fi
 
@@ -65,14 +65,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The host's package sources (same mirror and suites: bookworm, -updates,
-# -security) and name resolution; nothing else of the host.
+# The package sources of a fresh Debian 12 (the main archive with
+# -updates, and -security) and the host's name resolution; nothing else of
+# the host (its third-party sources, its installed packages, its caches).
 cp /etc/resolv.conf "$RUN/etc/resolv.conf"
-if [ -d /etc/apt/sources.list.d ]; then
-	cp -a /etc/apt/sources.list.d/. "$RUN/etc/apt/sources.list.d/"
-	[ -z "$(ls /etc/apt/sources.list.d)" ] || : >"$RUN/etc/apt/sources.list"
-fi
-[ -f /etc/apt/sources.list ] && [ -s /etc/apt/sources.list ] && cp /etc/apt/sources.list "$RUN/etc/apt/sources.list"
+MIRROR=${PKSV_DEBIAN_MIRROR:-http://deb.debian.org}
+rm -f "$RUN/etc/apt/sources.list.d/"*
+cat >"$RUN/etc/apt/sources.list" <<SOURCES
+deb $MIRROR/debian bookworm main
+deb $MIRROR/debian bookworm-updates main
+deb $MIRROR/debian-security bookworm-security main
+SOURCES
 
 git -C "$ROOT" clone -q --no-hardlinks "$ROOT" "$RUN/work/pksvisor"
 git -C "$RUN/work/pksvisor" checkout -q "$(git -C "$ROOT" rev-parse HEAD)"

@@ -2,10 +2,14 @@
 # Shared helpers for the harness scripts (sourced, not executed).
 
 # need_pkg PKG...: install the Debian packages that are missing, without
-# their recommended packages (idempotent; `apt-get update` only when the
-# first attempt fails, e.g. on a machine that never fetched package lists).
+# their recommended packages (idempotent: nothing runs when all are there).
 # Recommends are left out on purpose: a test bed must not depend on what
-# apt happens to pull in (ALSA, GUI toolkits), and what it needs is listed.
+# apt happens to pull in (ALSA, GUI toolkits); what it needs is listed.
+# The package lists are refreshed first: a new machine's lists are as old
+# as its image (a debootstrapped Debian 12 offered linux-source-6.1
+# 6.1.176-1 from them while the archive had 6.1.192-3), and installing
+# from them succeeds with old versions.  A failed refresh (an unreachable
+# third-party source) is reported, not fatal: the install decides.
 need_pkg() {
 	local sudo="" pkg missing=()
 	for pkg in "$@"; do
@@ -16,9 +20,9 @@ need_pkg() {
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	echo "harness: installing ${missing[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
-	$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 ||
-		{ $sudo apt-get update -q >&2 &&
-		  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; }
+	$sudo apt-get update -q >&2 ||
+		echo "harness: WARNING: apt-get update failed; installing from the lists there are" >&2
+	$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 }
 
 # cache_dir: where generated inputs shared by runs live (OVMF ROM images).
