@@ -3,8 +3,8 @@
 # Install the Debian 12 packages every build and test needs, and nothing
 # else: `--no-install-recommends`, so this list must be complete on its own
 # (docs/testing.md, "A fresh machine", says how that is checked).
-# Idempotent: only missing packages are installed, `apt-get update` runs
-# only when an install fails.  The harness scripts call the same need_pkg
+# Idempotent: when nothing is missing nothing runs; otherwise the package
+# lists are refreshed and only the missing packages are installed.  The harness scripts call the same need_pkg
 # for their own subsets, so each also works when run alone.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
