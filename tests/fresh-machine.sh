@@ -77,8 +77,9 @@ deb $MIRROR/debian bookworm-updates main
 deb $MIRROR/debian-security bookworm-security main
 SOURCES
 
-git -C "$ROOT" clone -q --no-hardlinks "$ROOT" "$RUN/work/pksvisor"
-git -C "$RUN/work/pksvisor" checkout -q "$(git -C "$ROOT" rev-parse HEAD)"
+REV=$(git -C "$ROOT" rev-parse HEAD)
+git clone -q --no-hardlinks --no-checkout "$ROOT" "$RUN/work/pksvisor"
+git -C "$RUN/work/pksvisor" checkout -q "$REV"
 mount --bind /proc "$RUN/proc"
 mount --bind /sys "$RUN/sys"
 mount --bind /dev "$RUN/dev"
@@ -88,7 +89,7 @@ if [ "$KEEP_CACHE" -eq 1 ]; then
 	mount --bind "$(cache_dir)" "$RUN/root/.cache/pksvisor"
 fi
 
-echo "fresh-machine: running '$*' in a fresh Debian 12 root ($RUN), clone of $(git -C "$ROOT" rev-parse --short HEAD)" >&2
+echo "fresh-machine: running '$*' in a fresh Debian 12 root ($RUN), clone of ${REV:0:12}" >&2
 status=0
 chroot "$RUN" /usr/bin/env -i HOME=/root TERM=dumb PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 	CI="${CI:-}" PKSV_STAGES="${PKSV_STAGES:-}" \
