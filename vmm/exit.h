@@ -32,8 +32,12 @@ void vcpu_print_stats(struct vcpu *vcpu, const char *why);
 void vcpu_arm_stats_timer(struct vcpu *vcpu);
 /* Drop cached translations of one EPT (a view or the base). */
 void ept_flush(struct hv *hv, u64 eptp);
+/* Drop cached translations of every EPT (base and views). */
+void ept_flush_all(struct hv *hv);
 /* Drop this vCPU's VPID-tagged guest translations. */
 void vcpu_flush_vpid(struct vcpu *vcpu);
+/* The same, keeping global translations when the CPU can (a CR3 load). */
+void vcpu_flush_vpid_nonglobal(struct vcpu *vcpu);
 
 /* Single-stepping (vmm/single_step.c) */
 void vcpu_step_begin(struct vcpu *vcpu, enum step_reason why);

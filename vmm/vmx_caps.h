@@ -74,6 +74,24 @@ int vmx_compute_setup(const struct vmx_msrs *msrs, const struct vmx_wants *wants
 		      struct vmx_setup *out, bool *feature_control_lock_needed,
 		      char *err, size_t errlen);
 
+/*
+ * INVEPT type from IA32_VMX_EPT_VPID_CAP (SDM Vol. 3D A.10), never assumed:
+ * one_eptp asks for a type that flushes one EPTP's context (single-context
+ * if offered, else all-context); !one_eptp for all contexts.  0 if the CPU
+ * offers no such type (then flush every EPTP in use single-context).
+ */
+u32 vmx_invept_type(u64 ept_vpid_cap, bool one_eptp);
+/*
+ * INVVPID type that flushes one VPID: single-context-retaining-globals when
+ * keep_globals and offered, else single-context, else all-context; ~0u if
+ * none is offered (VPID must then stay off).
+ */
+u32 vmx_invvpid_type(u64 ept_vpid_cap, bool keep_globals);
+/* Text of a VM-instruction error number (SDM Vol. 3C 31.4, Table 31-1). */
+const char *vmx_insn_error_str(u64 error);
+/* "32-bit guest-state field 0x4824": width and type from the encoding. */
+int vmx_field_desc(char *buf, size_t size, u64 field);
+
 /* Read the MSRs and CPUID bits of the running CPU (VMX root not needed). */
 void vmx_read_msrs(struct vmx_msrs *msrs);
 

@@ -662,6 +662,79 @@ static void test_error_exit_entry(void **state)
 	expect_fail(&m, &want_all, "interrupt exiting");
 }
 
+/* INVEPT / INVVPID types come from IA32_VMX_EPT_VPID_CAP, every combination. */
+static void test_invept_invvpid_type(void **state)
+{
+	(void)state;
+	for (unsigned int bits = 0; bits < 8; bits++) {
+		u64 cap = (bits & 1 ? EPT_CAP_INVEPT : 0) |
+			  (bits & 2 ? EPT_CAP_INVEPT_SINGLE : 0) |
+			  (bits & 4 ? EPT_CAP_INVEPT_ALL : 0);
+		u32 one = vmx_invept_type(cap, true), all = vmx_invept_type(cap, false);
+
+		if (!(bits & 1)) {
+			assert_int_equal(one, 0);
+			assert_int_equal(all, 0);
+			continue;
+		}
+		assert_int_equal(one, bits & 2 ? INVEPT_SINGLE_CONTEXT :
+				      bits & 4 ? INVEPT_ALL_CONTEXT : 0);
+		assert_int_equal(all, bits & 4 ? INVEPT_ALL_CONTEXT : 0);
+	}
+	for (unsigned int bits = 0; bits < 32; bits++) {
+		u64 cap = (bits & 1 ? VPID_CAP_INVVPID : 0) |
+			  (bits & 2 ? VPID_CAP_ADDRESS : 0) |
+			  (bits & 4 ? VPID_CAP_SINGLE : 0) |
+			  (bits & 8 ? VPID_CAP_ALL : 0) |
+			  (bits & 16 ? VPID_CAP_SINGLE_KEEP_GLOBALS : 0);
+		u32 full = vmx_invvpid_type(cap, false), keep = vmx_invvpid_type(cap, true);
+		u32 want_full = !(bits & 1) ? ~0u : bits & 4 ? INVVPID_SINGLE_CONTEXT :
+				bits & 8 ? INVVPID_ALL_CONTEXT : ~0u;
+
+		assert_int_equal(full, want_full);
+		/* an individual-address type alone never flushes a VPID */
+		assert_int_not_equal(full, INVVPID_ADDRESS);
+		if ((bits & 1) && (bits & 16))
+			assert_int_equal(keep, INVVPID_SINGLE_KEEP_GLOBALS);
+		else
+			assert_int_equal(keep, want_full);
+	}
+	/* the capability values of real CPUs in this file */
+	assert_int_equal(vmx_invept_type(skylake_6700k.ept_vpid_cap, true), INVEPT_SINGLE_CONTEXT);
+	assert_int_equal(vmx_invept_type(skylake_6700k.ept_vpid_cap, false), INVEPT_ALL_CONTEXT);
+	assert_int_equal(vmx_invvpid_type(skylake_6700k.ept_vpid_cap, true),
+			 INVVPID_SINGLE_KEEP_GLOBALS);
+}
+
+/* The readable parts of the VMX error path. */
+static void test_vmx_error_text(void **state)
+{
+	char buf[96];
+
+	(void)state;
+	assert_string_equal(vmx_insn_error_str(7), "VM entry with invalid control field(s)");
+	assert_string_equal(vmx_insn_error_str(12),
+			    "VMREAD/VMWRITE from/to unsupported VMCS component");
+	assert_string_equal(vmx_insn_error_str(28), "Invalid operand to INVEPT/INVVPID");
+	assert_string_equal(vmx_insn_error_str(0), "unknown VM-instruction error");
+	assert_string_equal(vmx_insn_error_str(14), "unknown VM-instruction error");
+	assert_string_equal(vmx_insn_error_str(1000), "unknown VM-instruction error");
+	vmx_field_desc(buf, sizeof(buf), VMCS_GUEST_INTERRUPTIBILITY);
+	assert_string_equal(buf, "32-bit guest-state field 0x4824");
+	vmx_field_desc(buf, sizeof(buf), VMCS_PROC_CONTROLS);
+	assert_string_equal(buf, "32-bit control field 0x4002");
+	vmx_field_desc(buf, sizeof(buf), VMCS_EPTP + 1);
+	assert_string_equal(buf, "64-bit control field 0x201b (high 32 bits)");
+	vmx_field_desc(buf, sizeof(buf), VMCS_HOST_RIP);
+	assert_string_equal(buf, "natural-width host-state field 0x6c16");
+	vmx_field_desc(buf, sizeof(buf), VMCS_EXIT_REASON);
+	assert_string_equal(buf, "32-bit read-only data field 0x4402");
+	vmx_field_desc(buf, sizeof(buf), VMCS_VPID);
+	assert_string_equal(buf, "16-bit control field 0x0000");
+	vmx_field_desc(buf, sizeof(buf), 0x1234567ull << 32);
+	assert_string_equal(buf, "invalid field encoding 0x123456700000000");
+}
+
 /* Optional features degrade instead of failing. */
 static void test_optional_features(void **state)
 {
@@ -789,6 +862,8 @@ int main(void)
 		cmocka_unit_test(test_error_instruction_not_enableable),
 		cmocka_unit_test(test_error_exit_entry),
 		cmocka_unit_test(test_optional_features),
+		cmocka_unit_test(test_invept_invvpid_type),
+		cmocka_unit_test(test_vmx_error_text),
 		cmocka_unit_test(test_cr_masks),
 		cmocka_unit_test(test_error_truncated),
 		cmocka_unit_test(test_ia32e_entry_required),
