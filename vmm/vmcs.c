@@ -309,5 +309,6 @@ int vmcs_setup(struct vcpu *vcpu)
 	setup_host_state(vcpu);
 	setup_guest_state(vcpu);
 	pks_vmcs_setup(vcpu);
+	vcpu->vmcs_ready = true;
 	return 0;
 }

@@ -114,11 +114,33 @@ int vmx_compute_setup(const struct vmx_msrs *m, const struct vmx_wants *w,
 		s->proc2 &= ~PROC2_VMFUNC;
 	s->has_wait_sipi = m->misc & VMX_MISC_ACT_WAIT_SIPI;
 
-	/* Pin-based: nothing required; the preemption timer when asked. */
-	want = w->preemption_timer ? PIN_PREEMPTION_TIMER : 0;
+	/*
+	 * Pin-based: NMI exiting with virtual NMIs (every NMI exits; pksvisor
+	 * reflects it into the guest, tracks the guest's NMI blocking in the
+	 * VMCS and injects at the NMI window: docs/vm-exits.md "The life of
+	 * an NMI"); the preemption timer when asked.
+	 */
+	want = PIN_NMI_EXITING | PIN_VIRTUAL_NMIS;
+	if (w->preemption_timer)
+		want |= PIN_PREEMPTION_TIMER;
 	s->pin = vmx_adjust_control(pin_cap, want, 0, NULL);
-	if (s->pin & (PIN_EXT_INTR_EXITING | PIN_NMI_EXITING))
+	if (s->pin & PIN_EXT_INTR_EXITING)
 		return fail(err, errlen, "VMX cannot run without interrupt exiting");
+	/*
+	 * NMI-window exiting needs virtual NMIs, virtual NMIs need NMI
+	 * exiting (SDM 26.2.1.1).  Without all three the documented fallback
+	 * is neither: NMIs go straight to the guest, an NMI that hits VMX root
+	 * is injected at a later entry that the guest's blocking allows.
+	 */
+	s->has_virtual_nmis = (s->pin & PIN_NMI_EXITING) && (s->pin & PIN_VIRTUAL_NMIS) &&
+			      ((proc_cap >> 32) & PROC_NMI_WINDOW_EXITING);
+	if (!s->has_virtual_nmis) {
+		if ((u32)pin_cap & PIN_NMI_EXITING)
+			return fail(err, errlen,
+				    "VMX forces NMI exiting but offers no virtual NMIs");
+		s->pin &= ~(PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+	}
+	s->has_intr_window = (proc_cap >> 32) & PROC_INTR_WINDOW_EXITING;
 
 	want = EXIT_SAVE_DEBUG | EXIT_SAVE_PAT | EXIT_LOAD_PAT;
 	if (w->preemption_timer)

@@ -49,6 +49,8 @@ struct vmx_setup {
 	bool has_vmfunc_eptp;
 	bool has_wait_sipi;
 	bool has_mtf;			/* monitor trap flag may be set */
+	bool has_virtual_nmis;		/* NMI exiting + virtual NMIs + NMI window */
+	bool has_intr_window;		/* interrupt-window exiting may be set */
 	u32 vmcs_revision;
 	u32 vmcs_size;
 	u64 cr0_mask;			/* guest/host mask: bits the guest may not own */

@@ -196,10 +196,19 @@ static void check_invariants(const struct vmx_msrs *m, const struct vmx_setup *s
 	/* CR3 exiting off: EPT makes it unnecessary */
 	assert_false(s->proc & PROC_CR3_LOAD_EXITING);
 	assert_false(s->proc & PROC_CR3_STORE_EXITING);
-	/* never exit on external interrupts/NMIs, never acknowledge */
+	/* never exit on external interrupts, never acknowledge */
 	assert_false(s->pin & PIN_EXT_INTR_EXITING);
-	assert_false(s->pin & PIN_NMI_EXITING);
 	assert_false(s->exit & EXIT_ACK_INTR);
+	/*
+	 * NMIs: NMI exiting and virtual NMIs together with NMI-window exiting
+	 * available, or none of them (the fallback); never NMI exiting alone
+	 * (NMI-window exiting would be unusable, SDM 26.2.1.1).
+	 */
+	assert_int_equal(!!(s->pin & PIN_NMI_EXITING), s->has_virtual_nmis);
+	assert_int_equal(!!(s->pin & PIN_VIRTUAL_NMIS), s->has_virtual_nmis);
+	if (s->has_virtual_nmis)
+		assert_true(ALLOWED1(proc) & PROC_NMI_WINDOW_EXITING);
+	assert_int_equal(s->has_intr_window, !!(ALLOWED1(proc) & PROC_INTR_WINDOW_EXITING));
 	/* MTF is set at VMCS setup time, never in proc here */
 	assert_false(s->proc & PROC_MTF);
 	/* default1 honoured */
@@ -279,7 +288,7 @@ static void test_skylake(void **state)
 	assert_int_equal(r.rc, 0);
 	assert_false(r.lock_needed);
 	check_invariants(&skylake_6700k, &r.s);
-	assert_int_equal(r.s.pin, 0x56);		/* default1 0x16 + timer */
+	assert_int_equal(r.s.pin, 0x7e);		/* default1 0x16 + NMI exiting, virtual NMIs, timer */
 	assert_int_equal(r.s.proc, 0x96006172u);
 	/* EPT, RDTSCP, VPID, UG, INVPCID, VMFUNC, XSAVES */
 	assert_int_equal(r.s.proc2, 0x001030aa);
@@ -309,7 +318,7 @@ static void test_skylake_wants_nothing(void **state)
 	(void)state;
 	assert_int_equal(r.rc, 0);
 	check_invariants(&skylake_6700k, &r.s);
-	assert_int_equal(r.s.pin, 0x16);
+	assert_int_equal(r.s.pin, 0x3e);
 	assert_int_equal(r.s.proc2, 0x001010aa);	/* no VMFUNC */
 	assert_int_equal(r.s.exit, 0x003f6fff);	/* no SAVE_PREEMPT */
 	assert_false(r.s.has_preemption_timer);
@@ -324,7 +333,7 @@ static void test_ivybridge(void **state)
 	(void)state;
 	assert_int_equal(r.rc, 0);
 	check_invariants(&ivybridge, &r.s);
-	assert_int_equal(r.s.pin, 0x56);
+	assert_int_equal(r.s.pin, 0x7e);
 	assert_int_equal(r.s.proc, 0x96006172u);
 	assert_int_equal(r.s.proc2, 0x000000aa);	/* EPT, RDTSCP, VPID, UG */
 	assert_int_equal(r.s.exit, 0x007f6fff);
@@ -367,7 +376,7 @@ static void test_bochs_tigerlake(void **state)
 	(void)state;
 	assert_int_equal(r.rc, 0);
 	check_invariants(&bochs_tigerlake, &r.s);
-	assert_int_equal(r.s.pin, 0x56);
+	assert_int_equal(r.s.pin, 0x7e);
 	assert_int_equal(r.s.proc, 0x96006172u);
 	assert_int_equal(r.s.proc2, 0x001030aa);
 	assert_int_equal(r.s.exit, 0x007f6fff);
@@ -657,9 +666,61 @@ static void test_error_exit_entry(void **state)
 	m = skylake_6700k;
 	m.true_pinbased |= PIN_EXT_INTR_EXITING;
 	expect_fail(&m, &want_all, "interrupt exiting");
+	/* NMI exiting stuck at 1 without virtual NMIs: no usable NMI window */
 	m = skylake_6700k;
 	m.true_pinbased |= PIN_NMI_EXITING;
-	expect_fail(&m, &want_all, "interrupt exiting");
+	m.true_pinbased &= ~((u64)PIN_VIRTUAL_NMIS << 32);
+	expect_fail(&m, &want_all, "virtual NMIs");
+}
+
+/* NMI exiting + virtual NMIs when offered, else the documented fallback. */
+static void test_virtual_nmis(void **state)
+{
+	struct vmx_msrs m;
+	struct result r;
+
+	(void)state;
+	r = run(&skylake_6700k, &want_all);
+	assert_int_equal(r.rc, 0);
+	assert_true(r.s.has_virtual_nmis);
+	assert_true(r.s.pin & PIN_NMI_EXITING);
+	assert_true(r.s.pin & PIN_VIRTUAL_NMIS);
+	assert_true(r.s.has_intr_window);
+	/* NMI exiting stuck at 1 is fine with virtual NMIs */
+	m = skylake_6700k;
+	m.true_pinbased |= PIN_NMI_EXITING;
+	r = run(&m, &want_all);
+	assert_int_equal(r.rc, 0);
+	assert_true(r.s.has_virtual_nmis);
+	/* no virtual NMIs: neither control, NMIs go straight to the guest */
+	m = skylake_6700k;
+	m.true_pinbased &= ~((u64)PIN_VIRTUAL_NMIS << 32);
+	r = run(&m, &want_all);
+	assert_int_equal(r.rc, 0);
+	check_invariants(&m, &r.s);
+	assert_false(r.s.has_virtual_nmis);
+	assert_false(r.s.pin & (PIN_NMI_EXITING | PIN_VIRTUAL_NMIS));
+	/* no NMI exiting: the same fallback */
+	m = skylake_6700k;
+	m.true_pinbased &= ~((u64)PIN_NMI_EXITING << 32);
+	r = run(&m, &want_all);
+	assert_int_equal(r.rc, 0);
+	check_invariants(&m, &r.s);
+	assert_false(r.s.has_virtual_nmis);
+	assert_false(r.s.pin & (PIN_NMI_EXITING | PIN_VIRTUAL_NMIS));
+	/* no NMI-window exiting: virtual NMIs would be of no use */
+	m = skylake_6700k;
+	m.true_procbased &= ~((u64)PROC_NMI_WINDOW_EXITING << 32);
+	r = run(&m, &want_all);
+	assert_int_equal(r.rc, 0);
+	check_invariants(&m, &r.s);
+	assert_false(r.s.has_virtual_nmis);
+	/* no interrupt-window exiting either: still runs */
+	m.true_procbased &= ~((u64)PROC_INTR_WINDOW_EXITING << 32);
+	r = run(&m, &want_all);
+	assert_int_equal(r.rc, 0);
+	check_invariants(&m, &r.s);
+	assert_false(r.s.has_intr_window);
 }
 
 /* INVEPT / INVVPID types come from IA32_VMX_EPT_VPID_CAP, every combination. */
@@ -862,6 +923,7 @@ int main(void)
 		cmocka_unit_test(test_error_instruction_not_enableable),
 		cmocka_unit_test(test_error_exit_entry),
 		cmocka_unit_test(test_optional_features),
+		cmocka_unit_test(test_virtual_nmis),
 		cmocka_unit_test(test_invept_invvpid_type),
 		cmocka_unit_test(test_vmx_error_text),
 		cmocka_unit_test(test_cr_masks),
