@@ -231,36 +231,42 @@ void vcpu_inject_ud(struct vcpu *vcpu)
 	vcpu_inject_exception(vcpu, VEC_UD, false, 0);
 }
 
+/* The inputs of inject_nmi_decide(); false if no NMI is pending. */
+static bool read_nmi_state(struct vcpu *vcpu, struct nmi_state *st)
+{
+	st->pending = __atomic_load_n(&vcpu->nmi_pending, __ATOMIC_RELAXED);
+	if (!st->pending)
+		return false;
+	st->event_queued = event_valid(&vcpu->event);
+	st->stepping = vcpu->step != STEP_NONE;
+	st->virtual_nmis = vcpu->hv->vmx.has_virtual_nmis;
+	st->intr_window = vcpu->hv->vmx.has_intr_window;
+	st->interruptibility = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+	st->activity = vmread(VMCS_GUEST_ACTIVITY);
+	return true;
+}
+
 /* Inject a pending NMI now, or ask for the exit at which it can be. */
 static void deliver_nmi(struct vcpu *vcpu)
 {
-	struct vmx_setup *s = &vcpu->hv->vmx;
-	u64 intr;
+	struct nmi_state st;
 
-	if (!__atomic_load_n(&vcpu->nmi_pending, __ATOMIC_RELAXED))
+	if (!read_nmi_state(vcpu, &st))
 		return;
-	/*
-	 * Not in the middle of a single-stepped instruction: the guest's NMI
-	 * handler must not run with the step's temporary EPT view.  The step
-	 * ends at the very next exit, which comes back here.
-	 */
-	if (vcpu->step != STEP_NONE)
-		return;
-	intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
-	if (intr & INTR_BLOCK_NMI)
+	if (st.interruptibility & INTR_BLOCK_NMI)
 		nmi_pending_clamp_one(vcpu);
-	/*
-	 * SDM 26.3.1.5: no NMI injection under MOV-SS blocking or (virtual-)
-	 * NMI blocking; STI blocking too, as some CPUs fail the entry.
-	 */
-	if (event_valid(&vcpu->event) ||
-	    (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS | INTR_BLOCK_NMI))) {
-		if (s->has_virtual_nmis)
-			set_proc_bit(PROC_NMI_WINDOW_EXITING);
-		else if (s->has_intr_window && !(intr & INTR_BLOCK_NMI))
-			set_proc_bit(PROC_INTR_WINDOW_EXITING);
-		/* else: fallback without virtual NMIs, the next exit retries */
+	switch (inject_nmi_decide(&st)) {
+	case NMI_NOTHING:
+	case NMI_NEXT_EXIT:
 		return;
+	case NMI_NMI_WINDOW:
+		set_proc_bit(PROC_NMI_WINDOW_EXITING);
+		return;
+	case NMI_INTR_WINDOW:
+		set_proc_bit(PROC_INTR_WINDOW_EXITING);
+		return;
+	case NMI_INJECT:
+		break;
 	}
 	vcpu->event.info = INTR_INFO_VALID | INTR_TYPE_NMI | VEC_NMI;
 	vcpu->event.error = 0;
@@ -269,7 +275,7 @@ static void deliver_nmi(struct vcpu *vcpu)
 	vcpu->stats.injected++;
 	/* A second one is latched behind it: the window opens at its IRET. */
 	if (__atomic_sub_fetch(&vcpu->nmi_pending, 1, __ATOMIC_RELAXED) &&
-	    s->has_virtual_nmis)
+	    st.virtual_nmis)
 		set_proc_bit(PROC_NMI_WINDOW_EXITING);
 }
 
@@ -283,6 +289,7 @@ static void deliver_deferred(struct vcpu *vcpu)
 	intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
 	/* SDM 26.3.1.4/26.3.1.5: IF=1 and no STI/MOV-SS blocking to inject it. */
 	if (event_valid(&vcpu->event) || vcpu->step != STEP_NONE ||
+	    vmread(VMCS_GUEST_ACTIVITY) > ACTIVITY_HLT ||
 	    !(vmread(VMCS_GUEST_RFLAGS) & RFLAGS_IF) ||
 	    (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))) {
 		if (vcpu->hv->vmx.has_intr_window && vcpu->step == STEP_NONE)
@@ -297,6 +304,8 @@ static void deliver_deferred(struct vcpu *vcpu)
 void inject_finish(struct vcpu *vcpu)
 {
 	struct vcpu_event *e = &vcpu->event;
+	struct nmi_state st;
+	enum nmi_action late;
 
 	if (vcpu->triple_fault) {
 		vcpu->triple_fault = false;
@@ -319,8 +328,10 @@ void inject_finish(struct vcpu *vcpu)
 	 * this point no code rewrites the controls before VMRESUME, and the
 	 * host NMI handler sets the bit itself.
 	 */
-	if (__atomic_load_n(&vcpu->nmi_pending, __ATOMIC_RELAXED) &&
-	    vcpu->hv->vmx.has_virtual_nmis && vcpu->step == STEP_NONE)
+	if (!vcpu->hv->vmx.has_virtual_nmis || !read_nmi_state(vcpu, &st))
+		return;
+	late = inject_nmi_decide(&st);
+	if (late == NMI_INJECT || late == NMI_NMI_WINDOW)
 		set_proc_bit(PROC_NMI_WINDOW_EXITING);
 }
 

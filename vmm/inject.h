@@ -38,6 +38,33 @@ enum inject_merge {
 	MERGE_TRIPLE_FAULT,
 };
 
+/* What to do with pending NMIs at the end of an exit. */
+enum nmi_action {
+	NMI_NOTHING,		/* none pending */
+	NMI_INJECT,		/* inject one at this entry */
+	NMI_NMI_WINDOW,		/* blocked: ask for the NMI-window exit */
+	NMI_INTR_WINDOW,	/* fallback without virtual NMIs: interrupt window */
+	NMI_NEXT_EXIT,		/* wait for a later exit (single step, fallback) */
+};
+
+/* The guest state the NMI decision depends on. */
+struct nmi_state {
+	u32 pending;		/* vcpu->nmi_pending */
+	bool event_queued;	/* another event goes in at this entry */
+	bool stepping;		/* pksvisor single-steps an instruction */
+	u32 interruptibility;	/* guest interruptibility state (SDM 25.4.2) */
+	u32 activity;		/* guest activity state */
+	bool virtual_nmis;	/* NMI exiting + virtual NMIs + NMI window */
+	bool intr_window;	/* interrupt-window exiting available */
+};
+
+/*
+ * Pure NMI decision (SDM 26.3.1.5 entry checks, 26.7.6 NMI window):
+ * inject only with no other event, no blocking by NMI, MOV SS or STI,
+ * in the active or HLT state and not in the middle of a single step.
+ */
+enum nmi_action inject_nmi_decide(const struct nmi_state *st);
+
 /* Class of an interruption-information value (SDM 25.8.3 format). */
 enum event_class event_class_of(u32 info);
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * The merge of two events (SDM Vol. 3A 6.15 "Exception and Interrupt
- * Reference", Interrupt 8 - Double Fault Exception, Tables 6-4 and 6-5).
- * Pure: no VMCS access, so tests/unit/test_inject.c checks every pair.
+ * The decisions of the injection queue, pure (no VMCS access) so that
+ * tests/unit/test_inject.c checks them exhaustively: the merge of two
+ * events (SDM Vol. 3A 6.15 "Exception and Interrupt Reference", Interrupt
+ * 8 - Double Fault Exception, Tables 6-4 and 6-5) and when a pending NMI
+ * can be injected.
  */
 #include "inject.h"
 #include "vmx.h"
@@ -58,4 +60,33 @@ enum inject_merge inject_merge_decide(u32 queued_info, u32 new_info)
 	if (type == INTR_TYPE_NMI || type == INTR_TYPE_EXT_INTR)
 		return MERGE_NEW_THEN_QUEUED;
 	return MERGE_NEW;
+}
+
+enum nmi_action inject_nmi_decide(const struct nmi_state *st)
+{
+	u32 blocking = st->interruptibility &
+		       (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS | INTR_BLOCK_NMI);
+
+	if (!st->pending)
+		return NMI_NOTHING;
+	/*
+	 * The guest's NMI handler must not run under a single step's
+	 * temporary EPT view; the step ends at the very next exit.
+	 */
+	if (st->stepping)
+		return NMI_NEXT_EXIT;
+	/*
+	 * Wait-for-SIPI and shutdown block NMIs and refuse event injection
+	 * (SDM 26.3.1.5); the NMI waits for the vCPU to run again.
+	 */
+	if (st->activity != ACTIVITY_ACTIVE && st->activity != ACTIVITY_HLT)
+		return NMI_NEXT_EXIT;
+	if (!st->event_queued && !blocking)
+		return NMI_INJECT;
+	if (st->virtual_nmis)
+		return NMI_NMI_WINDOW;
+	/* Without virtual NMIs the window cannot see the guest's IRET. */
+	if (st->intr_window && !(st->interruptibility & INTR_BLOCK_NMI))
+		return NMI_INTR_WINDOW;
+	return NMI_NEXT_EXIT;
 }

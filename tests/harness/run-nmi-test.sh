@@ -19,6 +19,12 @@
 # the handled count the guest printed (every NMI the guest handled went
 # through pksvisor, none twice), and nmi_reflected + nmi_root >= that count.
 #
+# The judge is tested first, on every run: it must accept
+# testdata/nmi-good.txt and refuse each testdata/nmi-bad-*.txt (main's
+# VMRESUME failure, an NMI delivered twice, one lost, a missing result line,
+# missing counters).  PKSV_NMI_REPLAY=FILE judges FILE instead of running
+# Bochs (what that self-test uses).
+#
 # Environment: BUILD (default <repo>/build), PKSV_TIMEOUT (seconds; default
 # 300).  Output in $BUILD/test-nmi/ (esp.img, serial.txt, check.txt,
 # bochs.log).  Exit status 0 on pass, 1 on failure.
@@ -33,7 +39,34 @@ HV="$BUILD/pksvisor.efi"
 APP="$BUILD/guest-efi/nmi-test.efi"
 OUT="$BUILD/test-nmi"
 SERIAL="$OUT/serial.txt"
+REPLAY="${PKSV_NMI_REPLAY:-}"
+status=0
 
+if [ -n "$REPLAY" ]; then
+	SERIAL="$REPLAY"
+	OUT="$(mktemp -d)"
+	trap 'rm -rf "$OUT"' EXIT
+else
+	# The judge first: canned logs it must accept and refuse.
+	judge_ok=1
+	for log in "$HERE"/testdata/nmi-good.txt "$HERE"/testdata/nmi-bad-*.txt; do
+		want=1
+		case "$log" in */nmi-good.txt) want=0 ;; esac
+		got=0
+		PKSV_NMI_REPLAY="$log" "$0" >/dev/null 2>&1 || got=1
+		if [ "$got" -ne "$want" ]; then
+			echo "FAIL: the judge $([ "$want" -eq 1 ] && echo accepted || echo refused) $(basename "$log")"
+			judge_ok=0
+		fi
+	done
+	if [ "$judge_ok" -ne 1 ]; then
+		echo "run-nmi-test: FAILED (judge self-test)" >&2
+		exit 1
+	fi
+	echo "run-nmi-test: judge refuses every testdata/nmi-bad-*.txt, accepts nmi-good.txt" >&2
+fi
+
+if [ -z "$REPLAY" ]; then
 need_pkg gnu-efi gcc make binutils
 make -s -C "$ROOT/tests/guest-efi" BUILD="$BUILD/guest-efi" >&2
 
@@ -54,12 +87,12 @@ rm -f "$SERIAL"
 	"$OUT/pksvisor.cfg:/EFI/BOOT/pksvisor.cfg" \
 	"$APP:/nmi-test.efi"
 
-status=0
 start=$(now_ms)
 "$HERE/run-bochs.sh" "$OUT/esp.img" "$SERIAL" "${PKSV_TIMEOUT:-300}" || status=$?
 stop_if_emulator_never_ran "$status" run-nmi-test
 elapsed=$(( $(now_ms) - start ))
 echo "run-nmi-test: bochs run took $((elapsed / 1000)).$(printf %03d $((elapsed % 1000)))s" >&2
+fi
 
 check=0
 "$HERE/check-serial.sh" "$SERIAL" --tap \

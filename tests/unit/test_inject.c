@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * The event merge of vmm/inject_merge.c against SDM Vol. 3A 6.15,
- * Tables 6-4 and 6-5, for every pair of (queued event, new exception):
- * every interruption type and vector that can be queued, every exception
- * vector 0-31 that a handler can inject.  The expected classes are written
- * out here from the SDM tables, not computed by the code under test.
+ * The decisions of the injection queue (vmm/inject_merge.c).
+ *
+ * The event merge against SDM Vol. 3A 6.15, Tables 6-4 and 6-5, for every
+ * pair of (queued event, new exception): every interruption type and
+ * vector that can be queued, every exception vector 0-31 that a handler
+ * can inject.  The expected classes are written out here from the SDM
+ * tables, not computed by the code under test.
+ *
+ * The NMI decision over every combination of its inputs, against the
+ * rules it must keep: never inject into blocking the VM-entry checks
+ * refuse (SDM 26.3.1.5), never inject during a single step, never leave an
+ * injectable NMI waiting, never ask for an NMI window without virtual
+ * NMIs (SDM 26.2.1.1).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -149,12 +157,66 @@ static void test_merge_examples(void **state)
 	assert_int_equal(inject_merge_decide(int3, pf), MERGE_NEW);
 }
 
+static void test_nmi_decide_exhaustive(void **state)
+{
+	unsigned int inject = 0, nmi_window = 0;
+
+	(void)state;
+	for (u32 pending = 0; pending <= 2; pending++)
+	for (int queued = 0; queued < 2; queued++)
+	for (int stepping = 0; stepping < 2; stepping++)
+	for (u32 intr = 0; intr < 16; intr++)	/* STI, MOV SS, SMI, NMI */
+	for (u32 activity = 0; activity < 4; activity++)
+	for (int vnmi = 0; vnmi < 2; vnmi++)
+	for (int iw = 0; iw < 2; iw++) {
+		struct nmi_state st = {
+			.pending = pending, .event_queued = queued,
+			.stepping = stepping, .interruptibility = intr,
+			.activity = activity, .virtual_nmis = vnmi,
+			.intr_window = iw,
+		};
+		enum nmi_action a = inject_nmi_decide(&st);
+		int blocked = intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS | INTR_BLOCK_NMI);
+		int runnable = activity == ACTIVITY_ACTIVE || activity == ACTIVITY_HLT;
+
+		if (!pending) {
+			assert_int_equal(a, NMI_NOTHING);
+			continue;
+		}
+		assert_int_not_equal(a, NMI_NOTHING);
+		/* injection exactly when nothing forbids it */
+		assert_int_equal(a == NMI_INJECT,
+				 !queued && !stepping && !blocked && runnable);
+		/* a step or a vCPU that cannot take events: the next exit */
+		if (stepping || !runnable)
+			assert_int_equal(a, NMI_NEXT_EXIT);
+		/* windows only when the controls exist */
+		if (a == NMI_NMI_WINDOW)
+			assert_true(vnmi);
+		if (a == NMI_INTR_WINDOW) {
+			assert_false(vnmi);
+			assert_true(iw);
+			/* the interrupt window cannot see an IRET */
+			assert_false(intr & INTR_BLOCK_NMI);
+		}
+		/* with virtual NMIs a blocked NMI always gets its window */
+		if (vnmi && !stepping && runnable && (queued || blocked))
+			assert_int_equal(a, NMI_NMI_WINDOW);
+		inject += a == NMI_INJECT;
+		nmi_window += a == NMI_NMI_WINDOW;
+	}
+	/* pending 1-2 x (no event, no step, 2 of 16 intr, 2 activities) x 4 */
+	assert_int_equal(inject, 2 * 2 * 2 * 4);
+	assert_true(nmi_window > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_classes),
 		cmocka_unit_test(test_merge_exhaustive),
 		cmocka_unit_test(test_merge_examples),
+		cmocka_unit_test(test_nmi_decide_exhaustive),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
