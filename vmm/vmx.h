@@ -395,6 +395,11 @@ enum vmx_insn { VMX_INSN_VMREAD, VMX_INSN_VMWRITE, VMX_INSN_INVEPT, VMX_INSN_INV
 void vmx_insn_failed(enum vmx_insn insn, u64 operand, u64 value, bool fail_invalid,
 		     const char *file, int line);
 
+#ifdef PKSV_HOST_TEST
+/* Host unit tests (tests/unit/test_inject_queue.c) supply a fake VMCS. */
+u64 vmread_at(u64 field, const char *file, int line);
+void vmwrite_at(u64 field, u64 value, const char *file, int line);
+#else
 static inline u64 vmread_at(u64 field, const char *file, int line)
 {
 	u64 value;
@@ -416,6 +421,7 @@ static inline void vmwrite_at(u64 field, u64 value, const char *file, int line)
 	if (__builtin_expect(cf | zf, 0))
 		vmx_insn_failed(VMX_INSN_VMWRITE, field, value, cf, file, line);
 }
+#endif
 
 #define vmread(field)		vmread_at((field), __FILE__, __LINE__)
 #define vmwrite(field, value)	vmwrite_at((field), (value), __FILE__, __LINE__)
