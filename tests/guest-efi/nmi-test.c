@@ -16,9 +16,9 @@
  *      delivery mode NMI, the PIT at ~2 kHz, and a CPUID loop: the NMIs
  *      arrive at arbitrary points, many of them while the CPU is in VMX
  *      root handling a CPUID exit.  The handler count must be > 0 and the
- *      guest must live.  (Bochs 2.7 ignores the delivery mode of the LAPIC
- *      timer LVT and drives no LINT pin from a device, so the I/O APIC is
- *      its one asynchronous NMI source.)
+ *      guest must live.  (Bochs 2.7 keeps the LAPIC timer LVT's delivery
+ *      mode fixed and consults the LINT0/LINT1 entries for nothing, so the
+ *      I/O APIC is its one programmable asynchronous NMI source.)
  *
  * At the end it prints "PKSV-NMI: handled=H sent=S" and asks pksvisor for
  * its statistics (PRINT_STATS) so the harness can compare pksvisor's
