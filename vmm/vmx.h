@@ -8,6 +8,7 @@
 #define PKSVISOR_VMX_H
 
 #include <pksvisor/types.h>
+#include "vmx_caps.h"
 
 /* MSRs */
 #define MSR_IA32_FEATURE_CONTROL	0x03a
@@ -390,8 +391,6 @@ enum exit_reason {
  * field or operand, the call site and the VM-instruction error, dumps the
  * vCPU and halts.  The macros pass the call site.
  */
-enum vmx_insn { VMX_INSN_VMREAD, VMX_INSN_VMWRITE, VMX_INSN_INVEPT, VMX_INSN_INVVPID };
-
 void vmx_insn_failed(enum vmx_insn insn, u64 operand, u64 value, bool fail_invalid,
 		     const char *file, int line);
 

@@ -272,3 +272,37 @@ int vmx_field_desc(char *buf, size_t size, u64 field)
 			     (unsigned long long)field,
 			     ((field >> 13) & 3) == 1 && (field & 1) ? " (high 32 bits)" : "");
 }
+
+int vmx_insn_failure_msg(char *buf, size_t size, enum vmx_insn insn, u64 operand,
+			 u64 value, bool fail_invalid, u64 error, const char *file, int line)
+{
+	static const char *const names[] = { "VMREAD", "VMWRITE", "INVEPT", "INVVPID" };
+	char what[128], why[96];
+
+	switch (insn) {
+	case VMX_INSN_VMREAD:
+		vmx_field_desc(what, sizeof(what), operand);
+		break;
+	case VMX_INSN_VMWRITE:
+		vmx_field_desc(why, sizeof(why), operand);
+		pksv_snprintf(what, sizeof(what), "%s value 0x%llx", why,
+			      (unsigned long long)value);
+		break;
+	case VMX_INSN_INVEPT:
+		pksv_snprintf(what, sizeof(what), "type %llu eptp 0x%llx",
+			      (unsigned long long)operand, (unsigned long long)value);
+		break;
+	default:
+		pksv_snprintf(what, sizeof(what), "type %llu vpid %llu",
+			      (unsigned long long)operand, (unsigned long long)value);
+		break;
+	}
+	if (fail_invalid)
+		pksv_snprintf(why, sizeof(why), "VMfailInvalid (no current VMCS)");
+	else
+		pksv_snprintf(why, sizeof(why), "VM-instruction error %llu (%s)",
+			      (unsigned long long)error, vmx_insn_error_str(error));
+	return pksv_snprintf(buf, size, "%s of %s failed at %s:%d: %s",
+			     names[insn <= VMX_INSN_INVVPID ? insn : VMX_INSN_INVVPID],
+			     what, file, line, why);
+}

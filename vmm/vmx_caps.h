@@ -9,6 +9,9 @@
 
 #include <pksvisor/types.h>
 
+/* The checked VMX instructions of vmm/vmx.h, for the error path. */
+enum vmx_insn { VMX_INSN_VMREAD, VMX_INSN_VMWRITE, VMX_INSN_INVEPT, VMX_INSN_INVVPID };
+
 /* Everything read from the CPU that decides how pksvisor runs. */
 struct vmx_msrs {
 	bool cpuid_vmx;			/* CPUID.1:ECX[5] */
@@ -93,6 +96,13 @@ u32 vmx_invvpid_type(u64 ept_vpid_cap, bool keep_globals);
 const char *vmx_insn_error_str(u64 error);
 /* "32-bit guest-state field 0x4824": width and type from the encoding. */
 int vmx_field_desc(char *buf, size_t size, u64 field);
+
+/*
+ * The one line the VMX error path prints (vmm/vmx_check.c): instruction,
+ * field or operand, call site, VM-instruction error or VMfailInvalid.
+ */
+int vmx_insn_failure_msg(char *buf, size_t size, enum vmx_insn insn, u64 operand,
+			 u64 value, bool fail_invalid, u64 error, const char *file, int line);
 
 /* Read the MSRs and CPUID bits of the running CPU (VMX root not needed). */
 void vmx_read_msrs(struct vmx_msrs *msrs);

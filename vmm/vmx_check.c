@@ -30,38 +30,15 @@ static u64 read_insn_error(void)
 void vmx_insn_failed(enum vmx_insn insn, u64 operand, u64 value, bool fail_invalid,
 		     const char *file, int line)
 {
-	static const char *const names[] = { "VMREAD", "VMWRITE", "INVEPT", "INVVPID" };
-	char what[96], why[128];
-	u64 error;
+	char msg[320];
 
 	/* The dump below reads the VMCS again: let it read what it can. */
 	if (failing)
 		return;
 	failing = true;
-	switch (insn) {
-	case VMX_INSN_VMREAD:
-		vmx_field_desc(what, sizeof(what), operand);
-		break;
-	case VMX_INSN_VMWRITE:
-		vmx_field_desc(why, sizeof(why), operand);
-		pksv_snprintf(what, sizeof(what), "%s value 0x%llx", why, value);
-		break;
-	case VMX_INSN_INVEPT:
-		pksv_snprintf(what, sizeof(what), "type %llu eptp 0x%llx", operand, value);
-		break;
-	case VMX_INSN_INVVPID:
-		pksv_snprintf(what, sizeof(what), "type %llu vpid %llu", operand, value);
-		break;
-	}
-	if (fail_invalid) {
-		pksv_snprintf(why, sizeof(why), "VMfailInvalid (no current VMCS)");
-	} else {
-		error = read_insn_error();
-		pksv_snprintf(why, sizeof(why), "VM-instruction error %llu (%s)",
-			      error, vmx_insn_error_str(error));
-	}
-	pksv_log("FATAL: %s of %s failed at %s:%d: %s",
-		 names[insn], what, file, line, why);
+	vmx_insn_failure_msg(msg, sizeof(msg), insn, operand, value, fail_invalid,
+			     fail_invalid ? 0 : read_insn_error(), file, line);
+	pksv_log("FATAL: %s", msg);
 	if (vmx_check_vcpu)
 		vcpu_fatal(vmx_check_vcpu, "VMX instruction failed (a pksvisor bug)");
 	pksv_halt();

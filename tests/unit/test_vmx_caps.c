@@ -796,6 +796,33 @@ static void test_vmx_error_text(void **state)
 	assert_string_equal(buf, "invalid field encoding 0x123456700000000");
 }
 
+/* The line vmx_insn_failed() prints, for each instruction. */
+static void test_vmx_failure_line(void **state)
+{
+	char buf[320];
+
+	(void)state;
+	vmx_insn_failure_msg(buf, sizeof(buf), VMX_INSN_VMWRITE, VMCS_PROC_CONTROLS,
+			     0x400000, false, 7, "vmm/inject.c", 60);
+	assert_string_equal(buf, "VMWRITE of 32-bit control field 0x4002 value 0x400000 "
+			    "failed at vmm/inject.c:60: VM-instruction error 7 "
+			    "(VM entry with invalid control field(s))");
+	vmx_insn_failure_msg(buf, sizeof(buf), VMX_INSN_VMREAD, 0x2899, 0, false, 12,
+			     "vmm/exit.c", 1);
+	assert_string_equal(buf, "VMREAD of 64-bit guest-state field 0x2899 (high 32 bits) "
+			    "failed at vmm/exit.c:1: VM-instruction error 12 "
+			    "(VMREAD/VMWRITE from/to unsupported VMCS component)");
+	vmx_insn_failure_msg(buf, sizeof(buf), VMX_INSN_INVEPT, 1, 0x1234501e, false, 28,
+			     "vmm/exit_ept.c", 29);
+	assert_string_equal(buf, "INVEPT of type 1 eptp 0x1234501e failed at "
+			    "vmm/exit_ept.c:29: VM-instruction error 28 "
+			    "(Invalid operand to INVEPT/INVVPID)");
+	vmx_insn_failure_msg(buf, sizeof(buf), VMX_INSN_INVVPID, 3, 1, true, 0,
+			     "vmm/exit.c", 2);
+	assert_string_equal(buf, "INVVPID of type 3 vpid 1 failed at vmm/exit.c:2: "
+			    "VMfailInvalid (no current VMCS)");
+}
+
 /* Optional features degrade instead of failing. */
 static void test_optional_features(void **state)
 {
@@ -926,6 +953,7 @@ int main(void)
 		cmocka_unit_test(test_virtual_nmis),
 		cmocka_unit_test(test_invept_invvpid_type),
 		cmocka_unit_test(test_vmx_error_text),
+		cmocka_unit_test(test_vmx_failure_line),
 		cmocka_unit_test(test_cr_masks),
 		cmocka_unit_test(test_error_truncated),
 		cmocka_unit_test(test_ia32e_entry_required),
