@@ -90,9 +90,12 @@ void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 void vmresume_failed(struct vcpu *vcpu)
 {
 	/* RSP pointed at the guest_regs block; vcpu comes from GS. */
+	u64 error;
+
 	vcpu = this_vcpu();
-	pksv_log("FATAL: VMRESUME failed, VM-instruction error %llu",
-		 vmread(VMCS_VM_INSTR_ERROR));
+	error = vmread(VMCS_VM_INSTR_ERROR);
+	pksv_log("FATAL: VMRESUME failed, VM-instruction error %llu (%s)",
+		 error, vmx_insn_error_str(error));
 	vcpu_fatal(vcpu, "VMRESUME failed");
 }
 
