@@ -202,7 +202,6 @@ void discover_table_written(struct vcpu *vcpu, u64 table_gpa, const u64 *snap)
 void pks_cr3_load(struct vcpu *vcpu, u64 value)
 {
 	bool pcid_noflush = (vmread(VMCS_GUEST_CR4) & CR4_PCIDE) && (value & BIT(63));
-	struct vmx_setup *s = &vcpu->hv->vmx;
 
 	value &= ~BIT(63);
 	vmwrite(VMCS_GUEST_CR3, value);
@@ -211,9 +210,8 @@ void pks_cr3_load(struct vcpu *vcpu, u64 value)
 	 * (SDM 4.10.4.1) unless PCID no-flush: emulate with INVVPID
 	 * (single-context-retaining-globals when supported, else all of it).
 	 */
-	if (s->has_vpid && !pcid_noflush)
-		invvpid(vcpu->hv->msrs.ept_vpid_cap & BIT(43) ? 3 :
-			s->has_invvpid_single ? 1 : 2, 1 + vcpu->id);
+	if (!pcid_noflush)
+		vcpu_flush_vpid_nonglobal(vcpu);
 	if ((value & 0x000ffffffffff000ull) != vcpu->pks_root &&
 	    vcpu->pks_rescan == PKS_RESCAN_NONE)
 		vcpu->pks_rescan = PKS_RESCAN_ROOT;

@@ -83,7 +83,7 @@ static void refresh_page(struct hv *hv, u64 gpa)
 		if (v->valid)
 			ept_protect_4k(&v->ept, gpa, view_page_perms(hv, v, gpa));
 	}
-	invept(2, 0);
+	ept_flush_all(hv);
 }
 
 /* Common checks of UNPROTECT_PAGE and PROTECT_PAGE. */

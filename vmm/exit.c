@@ -2,8 +2,9 @@
 /*
  * The life of a VM exit, in one place: the stub in vmx_asm.asm saves the
  * guest GPRs and calls vmexit_dispatch(), which records the exit, re-queues
- * an event whose delivery the exit interrupted, calls the handler from the
- * table below and returns to the stub for VMRESUME.
+ * an event whose delivery the exit interrupted (vmm/inject.c), calls the
+ * handler from the table below, writes the events for the next entry and
+ * returns to the stub for VMRESUME.
  */
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
@@ -16,6 +17,7 @@ const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_TRIPLE_FAULT]	= handle_triple_fault,
 	[EXIT_INIT]		= handle_init,
 	[EXIT_SIPI]		= handle_sipi,
+	[EXIT_INTR_WINDOW]	= handle_interrupt_window,
 	[EXIT_NMI_WINDOW]	= handle_nmi_window,
 	[EXIT_CPUID]		= handle_cpuid,
 	[EXIT_INVD]		= handle_invd,
@@ -59,38 +61,6 @@ static void record_exit(struct vcpu *vcpu, u32 basic)
 		vcpu->stats.exit_reason[basic]++;
 }
 
-/*
- * SDM 28.2.4 / 27.2.4: an exit during event delivery (for example an EPT
- * violation while pushing an interrupt frame) leaves the event in the
- * IDT-vectoring field; it must be injected again or it is lost.
- */
-static void requeue_interrupted_event(struct vcpu *vcpu)
-{
-	u32 info = vmread(VMCS_IDT_VECTORING_INFO);
-
-	if (!(info & INTR_INFO_VALID))
-		return;
-	vmwrite(VMCS_ENTRY_INTR_INFO, info & ~BIT(12));
-	if (info & INTR_INFO_ERROR_CODE)
-		vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
-	switch (info & INTR_TYPE_MASK) {
-	case INTR_TYPE_SW_INTR:
-	case INTR_TYPE_PRIV_SW_EXC:
-	case INTR_TYPE_SW_EXC:
-		vmwrite(VMCS_ENTRY_INSTR_LEN, vcpu->exit_instr_len);
-		break;
-	}
-	vcpu->injected = true;
-}
-
-static void deliver_pending_nmi(struct vcpu *vcpu)
-{
-	if (!__atomic_load_n(&vcpu->nmi_pending, __ATOMIC_RELAXED))
-		return;
-	/* Ask for an exit as soon as the guest can take the NMI. */
-	vmwrite(VMCS_PROC_CONTROLS, vmread(VMCS_PROC_CONTROLS) | PROC_NMI_WINDOW_EXITING);
-}
-
 void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 {
 	exit_handler_fn handler = NULL;
@@ -101,7 +71,6 @@ void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 	vcpu->exit_qual = vmread(VMCS_EXIT_QUALIFICATION);
 	vcpu->guest_rip = vmread(VMCS_GUEST_RIP);
 	vcpu->exit_instr_len = vmread(VMCS_EXIT_INSTR_LEN);
-	vcpu->injected = false;
 	basic = vcpu->exit_reason & 0xffff;
 	record_exit(vcpu, basic);
 
@@ -109,21 +78,24 @@ void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 		handle_entry_failure(vcpu);
 	vcpu_mtf_probe_exit(vcpu);
 	pks_exit_sync(vcpu);
-	requeue_interrupted_event(vcpu);
+	inject_begin_exit(vcpu, basic);
 	if (basic < EXIT_REASON_MAX)
 		handler = exit_handlers[basic];
 	if (!handler)
 		vcpu_fatal(vcpu, "unexpected VM exit");
 	handler(vcpu);
-	deliver_pending_nmi(vcpu);
+	inject_finish(vcpu);
 }
 
 void vmresume_failed(struct vcpu *vcpu)
 {
 	/* RSP pointed at the guest_regs block; vcpu comes from GS. */
+	u64 error;
+
 	vcpu = this_vcpu();
-	pksv_log("FATAL: VMRESUME failed, VM-instruction error %llu",
-		 vmread(VMCS_VM_INSTR_ERROR));
+	error = vmread(VMCS_VM_INSTR_ERROR);
+	pksv_log("FATAL: VMRESUME failed, VM-instruction error %llu (%s)",
+		 error, vmx_insn_error_str(error));
 	vcpu_fatal(vcpu, "VMRESUME failed");
 }
 
@@ -135,12 +107,22 @@ void handle_entry_failure(struct vcpu *vcpu)
 	vcpu_fatal(vcpu, "VM entry failure");
 }
 
+/* INVVPID type from IA32_VMX_EPT_VPID_CAP (SDM 30.3.3.3, A.10). */
+static void flush_vpid(struct vcpu *vcpu, bool keep_globals)
+{
+	if (vcpu->hv->vmx.has_vpid)
+		invvpid(vmx_invvpid_type(vcpu->hv->msrs.ept_vpid_cap, keep_globals),
+			1 + vcpu->id);
+}
+
 void vcpu_flush_vpid(struct vcpu *vcpu)
 {
-	struct vmx_setup *s = &vcpu->hv->vmx;
+	flush_vpid(vcpu, false);
+}
 
-	if (s->has_vpid)
-		invvpid(s->has_invvpid_single ? 1 : 2, 1 + vcpu->id);
+void vcpu_flush_vpid_nonglobal(struct vcpu *vcpu)
+{
+	flush_vpid(vcpu, true);
 }
 
 void vcpu_skip_instruction(struct vcpu *vcpu)
@@ -151,29 +133,6 @@ void vcpu_skip_instruction(struct vcpu *vcpu)
 	if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
 		vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
 			intr & ~(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
-}
-
-void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error, u32 error)
-{
-	u32 info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector;
-
-	if (has_error) {
-		info |= INTR_INFO_ERROR_CODE;
-		vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error);
-	}
-	vmwrite(VMCS_ENTRY_INTR_INFO, info);
-	vcpu->injected = true;
-	vcpu->stats.injected++;
-}
-
-void vcpu_inject_gp(struct vcpu *vcpu)
-{
-	vcpu_inject_exception(vcpu, VEC_GP, true, 0);
-}
-
-void vcpu_inject_ud(struct vcpu *vcpu)
-{
-	vcpu_inject_exception(vcpu, VEC_UD, false, 0);
 }
 
 unsigned int vcpu_cpl(void)
@@ -204,7 +163,8 @@ void vcpu_set_gpr(struct vcpu *vcpu, unsigned int index, u64 value)
 }
 
 /*
- * Exceptions selected by the exception bitmap (SDM 25.6.3): #DB while
+ * Exit reason 0: NMIs (NMI exiting, reflected by vmm/inject.c) and the
+ * exceptions selected by the exception bitmap (SDM 25.6.3): #DB while
  * single-stepping; #PF for PKS once pks/ enables it.
  */
 void handle_exception(struct vcpu *vcpu)
@@ -212,6 +172,10 @@ void handle_exception(struct vcpu *vcpu)
 	u32 info = vmread(VMCS_EXIT_INTR_INFO);
 	u8 vector = info & 0xff;
 
+	if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
+		inject_nmi_exit(vcpu);
+		return;
+	}
 	if ((info & INTR_TYPE_MASK) == INTR_TYPE_HW_EXCEPTION && vector == VEC_DB) {
 		step_debug_exception(vcpu);
 		return;
@@ -220,15 +184,4 @@ void handle_exception(struct vcpu *vcpu)
 	    pks_page_fault(vcpu))
 		return;
 	vcpu_fatal(vcpu, "unexpected exception exit");
-}
-
-void handle_nmi_window(struct vcpu *vcpu)
-{
-	vmwrite(VMCS_PROC_CONTROLS, vmread(VMCS_PROC_CONTROLS) & ~PROC_NMI_WINDOW_EXITING);
-	if (vcpu->injected)
-		return;		/* try again after this event */
-	__atomic_store_n(&vcpu->nmi_pending, 0, __ATOMIC_RELAXED);
-	vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VEC_NMI);
-	vcpu->injected = true;
-	vcpu->stats.injected++;
 }

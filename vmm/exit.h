@@ -15,10 +15,20 @@ extern const exit_handler_fn exit_handlers[EXIT_REASON_MAX];
 
 /* Move past the exiting instruction (clears STI/MOV-SS blocking). */
 void vcpu_skip_instruction(struct vcpu *vcpu);
-/* Queue a hardware exception for the next VM entry. */
+/*
+ * Event injection (vmm/inject.c): queue a hardware exception for the next
+ * VM entry; merged with an event already queued (SDM Vol. 3A 6.15).
+ */
 void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error, u32 error);
 void vcpu_inject_gp(struct vcpu *vcpu);
 void vcpu_inject_ud(struct vcpu *vcpu);
+/* Start of every exit: re-queue an interrupted event, NMI-unblocking fixup. */
+void inject_begin_exit(struct vcpu *vcpu, u32 basic);
+/* End of every exit: write the queued event, deliver NMIs/deferred events. */
+void inject_finish(struct vcpu *vcpu);
+/* An NMI exit (exit reason 0, type NMI) and a host NMI in VMX root. */
+void inject_nmi_exit(struct vcpu *vcpu);
+void inject_nmi_from_root(struct vcpu *vcpu);
 /* Guest CPL from SS.DPL (SDM 25.4.1). */
 unsigned int vcpu_cpl(void);
 u64 vcpu_get_gpr(struct vcpu *vcpu, unsigned int index);
@@ -32,8 +42,12 @@ void vcpu_print_stats(struct vcpu *vcpu, const char *why);
 void vcpu_arm_stats_timer(struct vcpu *vcpu);
 /* Drop cached translations of one EPT (a view or the base). */
 void ept_flush(struct hv *hv, u64 eptp);
+/* Drop cached translations of every EPT (base and views). */
+void ept_flush_all(struct hv *hv);
 /* Drop this vCPU's VPID-tagged guest translations. */
 void vcpu_flush_vpid(struct vcpu *vcpu);
+/* The same, keeping global translations when the CPU can (a CR3 load). */
+void vcpu_flush_vpid_nonglobal(struct vcpu *vcpu);
 
 /* Single-stepping (vmm/single_step.c) */
 void vcpu_step_begin(struct vcpu *vcpu, enum step_reason why);
@@ -60,6 +74,7 @@ void handle_triple_fault(struct vcpu *vcpu);
 void handle_init(struct vcpu *vcpu);
 void handle_sipi(struct vcpu *vcpu);
 void handle_nmi_window(struct vcpu *vcpu);
+void handle_interrupt_window(struct vcpu *vcpu);
 void handle_preemption_timer(struct vcpu *vcpu);
 void handle_entry_failure(struct vcpu *vcpu);
 

@@ -8,6 +8,7 @@
  */
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
+#include "exit.h"
 #include "host.h"
 #include "memory.h"
 #include "vmx.h"
@@ -128,10 +129,11 @@ int host_env_init(struct hv *hv)
 
 /*
  * Exceptions in VMX root.  A fault in a safe_* accessor returns its error
- * to the caller; an NMI is remembered and re-injected into the guest (the
- * NMI belongs to the guest: SDM 27.2 - pksvisor does not use NMI exiting,
- * so an NMI taken here arrived while the CPU happened to be in root mode);
- * anything else is a pksvisor bug: report and halt.
+ * to the caller; an NMI belongs to the guest (pksvisor has no NMI source of
+ * its own): it arrived while the CPU happened to run pksvisor, so it is
+ * counted and injected at the guest's next NMI window, never lost
+ * (vmm/inject.c, docs/vm-exits.md "The life of an NMI"); anything else is
+ * a pksvisor bug: report and halt.
  */
 void host_exception(struct host_frame *f)
 {
@@ -139,7 +141,7 @@ void host_exception(struct host_frame *f)
 		struct vcpu *vcpu = this_vcpu();
 
 		if (vcpu)
-			__atomic_store_n(&vcpu->nmi_pending, 1, __ATOMIC_RELAXED);
+			inject_nmi_from_root(vcpu);
 		return;
 	}
 	for (u64 i = 0; i < host_fixups_count; i++) {

@@ -15,5 +15,7 @@ int host_env_init(struct hv *hv);
 int safe_rdmsr(u32 msr, u64 *value);
 int safe_wrmsr(u32 msr, u64 value);
 int safe_xsetbv(u32 xcr, u64 value);
+/* IRET to the next instruction: ends the NMI blocking an NMI exit left. */
+void host_unblock_nmis(void);
 
 #endif

@@ -154,6 +154,13 @@ static const struct fixed_counter fixed_counters[] = {
 	FIXED(pk_fault_unprotected),
 	FIXED(pk_fault_table),
 	FIXED(unprotected_pages),
+	FIXED(nmi_reflected),
+	FIXED(nmi_root),
+	FIXED(nmi_injected),
+	FIXED(nmi_requeued),
+	FIXED(nmi_window),
+	FIXED(events_requeued),
+	FIXED(events_merged),
 };
 
 static u64 fixed_value(const struct vcpu_stats *st,

@@ -169,7 +169,16 @@ struct vcpu {
 	struct ept *hidden_ept;		/* the EPT (base or PKS view) redirected */
 	u64 hidden_eptp;
 
-	/* NMI that hit while in VMX root: re-injected at the next window */
+	/*
+	 * Event injection (vmm/inject.c): the event the next entry delivers,
+	 * an external interrupt waiting for the interrupt window behind it,
+	 * and NMIs owed to the guest (0..2: one may be latched behind the one
+	 * being delivered, as on hardware; written from the host NMI handler
+	 * too, hence atomic).
+	 */
+	struct vcpu_event { u32 info, error, instr_len; } event, deferred;
+	bool triple_fault;		/* a merge ended in shutdown */
+	bool vmcs_ready;		/* the host NMI handler may touch the VMCS */
 	volatile u32 nmi_pending;
 
 	/* PKS (pks/): the guest's IA32_PKRS and what pksvisor does with it */

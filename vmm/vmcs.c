@@ -99,7 +99,12 @@ int vmx_enable(struct vcpu *vcpu, char *err, size_t errlen)
 	if (!ok)
 		asm volatile("vmptrld %1; setna %0" : "=q"(ok) : "m"(vcpu->vmcs_pa) : "cc", "memory");
 	if (ok) {
-		pksv_snprintf(err, errlen, "VMCLEAR/VMPTRLD failed");
+		u64 error = 0, field = VMCS_VM_INSTR_ERROR;
+
+		/* VMfailValid leaves the reason in field 0x4400 (SDM 31.2). */
+		asm volatile("vmread %1, %0" : "=rm"(error) : "r"(field) : "cc");
+		pksv_snprintf(err, errlen, "VMCLEAR/VMPTRLD of 0x%llx failed: %s",
+			      vcpu->vmcs_pa, vmx_insn_error_str(error));
 		return -1;
 	}
 	return 0;
@@ -270,6 +275,7 @@ int vmcs_setup(struct vcpu *vcpu)
 	struct hv *hv = vcpu->hv;
 	struct vmx_setup *s = &hv->vmx;
 
+	vmx_check_vcpu = vcpu;
 	vmwrite(VMCS_PIN_CONTROLS, s->pin);
 	/*
 	 * MTF on for the launch: the first exit says whether the CPU delivers
@@ -303,5 +309,6 @@ int vmcs_setup(struct vcpu *vcpu)
 	setup_host_state(vcpu);
 	setup_guest_state(vcpu);
 	pks_vmcs_setup(vcpu);
+	vcpu->vmcs_ready = true;
 	return 0;
 }

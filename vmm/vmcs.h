@@ -4,6 +4,9 @@
 
 #include "vcpu.h"
 
+/* The vCPU whose VMCS is current (the VMX error path dumps it). */
+extern struct vcpu *vmx_check_vcpu;
+
 /* Allocate the vCPU's VMX structures (VMXON region, VMCS, bitmaps, stack). */
 int vcpu_alloc(struct hv *hv, struct vcpu *vcpu, unsigned int id);
 /* Enter VMX root on this CPU (CR0/CR4 fixed bits, VMXON). */

@@ -8,6 +8,7 @@
 #define PKSVISOR_VMX_H
 
 #include <pksvisor/types.h>
+#include "vmx_caps.h"
 
 /* MSRs */
 #define MSR_IA32_FEATURE_CONTROL	0x03a
@@ -280,6 +281,8 @@
 #define VPID_CAP_INVVPID		BIT(32)
 #define VPID_CAP_SINGLE			BIT(41)
 #define VPID_CAP_ALL			BIT(42)
+#define VPID_CAP_SINGLE_KEEP_GLOBALS	BIT(43)
+#define VPID_CAP_ADDRESS		BIT(40)
 
 /* Activity states */
 #define ACTIVITY_ACTIVE			0
@@ -376,20 +379,51 @@ enum exit_reason {
 #define EPTQ_FETCH		BIT(2)
 #define EPTQ_LINEAR_VALID	BIT(7)
 #define EPTQ_NMI_UNBLOCK	BIT(12)
+/* Exit interruption information bit 12 (SDM 28.2.2): NMI unblocking due to IRET */
+#define INTR_INFO_NMI_UNBLOCK	BIT(12)
 
-/* Instruction wrappers (AT&T order: vmwrite value, field) */
-static inline u64 vmread(u64 field)
+/*
+ * Checked VMX instructions.  VMREAD, VMWRITE, INVEPT and INVVPID report
+ * failure in RFLAGS (SDM Vol. 3C 31.2: CF = VMfailInvalid, no current VMCS;
+ * ZF = VMfailValid, the reason in the VM-instruction error field 0x4400).
+ * A failure is always a pksvisor bug, never a guest action: every one goes
+ * to vmx_insn_failed() (vmm/vmx_check.c), which names the instruction, the
+ * field or operand, the call site and the VM-instruction error, dumps the
+ * vCPU and halts.  The macros pass the call site.
+ */
+void vmx_insn_failed(enum vmx_insn insn, u64 operand, u64 value, bool fail_invalid,
+		     const char *file, int line);
+
+#ifdef PKSV_HOST_TEST
+/* Host unit tests (tests/unit/test_inject_queue.c) supply a fake VMCS. */
+u64 vmread_at(u64 field, const char *file, int line);
+void vmwrite_at(u64 field, u64 value, const char *file, int line);
+#else
+static inline u64 vmread_at(u64 field, const char *file, int line)
 {
 	u64 value;
+	u8 cf, zf;
 
-	asm volatile("vmread %1, %0" : "=rm"(value) : "r"(field) : "cc");
+	asm volatile("vmread %3, %0; setc %1; setz %2"
+		     : "=rm"(value), "=qm"(cf), "=qm"(zf) : "r"(field) : "cc");
+	if (__builtin_expect(cf | zf, 0))
+		vmx_insn_failed(VMX_INSN_VMREAD, field, 0, cf, file, line);
 	return value;
 }
 
-static inline void vmwrite(u64 field, u64 value)
+static inline void vmwrite_at(u64 field, u64 value, const char *file, int line)
 {
-	asm volatile("vmwrite %1, %0" : : "r"(field), "rm"(value) : "cc", "memory");
+	u8 cf, zf;
+
+	asm volatile("vmwrite %3, %2; setc %0; setz %1"
+		     : "=qm"(cf), "=qm"(zf) : "r"(field), "rm"(value) : "cc", "memory");
+	if (__builtin_expect(cf | zf, 0))
+		vmx_insn_failed(VMX_INSN_VMWRITE, field, value, cf, file, line);
 }
+#endif
+
+#define vmread(field)		vmread_at((field), __FILE__, __LINE__)
+#define vmwrite(field, value)	vmwrite_at((field), (value), __FILE__, __LINE__)
 
 static inline u64 rdmsr(u32 msr)
 {
@@ -514,18 +548,37 @@ struct invvpid_desc {
 	u64 gla;
 };
 
-static inline void invept(u64 type, u64 eptp)
+/* INVEPT/INVVPID types (SDM Vol. 3C 30.3): vmx_invept_type() picks one. */
+#define INVEPT_SINGLE_CONTEXT		1
+#define INVEPT_ALL_CONTEXT		2
+#define INVVPID_ADDRESS			0
+#define INVVPID_SINGLE_CONTEXT		1
+#define INVVPID_ALL_CONTEXT		2
+#define INVVPID_SINGLE_KEEP_GLOBALS	3
+
+static inline void invept_at(u64 type, u64 eptp, const char *file, int line)
 {
 	struct invept_desc d = { eptp, 0 };
+	u8 cf, zf;
 
-	asm volatile("invept %0, %1" : : "m"(d), "r"(type) : "cc", "memory");
+	asm volatile("invept %2, %3; setc %0; setz %1"
+		     : "=qm"(cf), "=qm"(zf) : "m"(d), "r"(type) : "cc", "memory");
+	if (__builtin_expect(cf | zf, 0))
+		vmx_insn_failed(VMX_INSN_INVEPT, type, eptp, cf, file, line);
 }
 
-static inline void invvpid(u64 type, u16 vpid)
+static inline void invvpid_at(u64 type, u16 vpid, const char *file, int line)
 {
 	struct invvpid_desc d = { vpid, 0 };
+	u8 cf, zf;
 
-	asm volatile("invvpid %0, %1" : : "m"(d), "r"(type) : "cc", "memory");
+	asm volatile("invvpid %2, %3; setc %0; setz %1"
+		     : "=qm"(cf), "=qm"(zf) : "m"(d), "r"(type) : "cc", "memory");
+	if (__builtin_expect(cf | zf, 0))
+		vmx_insn_failed(VMX_INSN_INVVPID, type, vpid, cf, file, line);
 }
+
+#define invept(type, eptp)	invept_at((type), (eptp), __FILE__, __LINE__)
+#define invvpid(type, vpid)	invvpid_at((type), (vpid), __FILE__, __LINE__)
 
 #endif

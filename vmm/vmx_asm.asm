@@ -143,6 +143,25 @@ safe_xsetbv:
 .fix:	mov eax, -1
 	ret
 
+; void host_unblock_nmis(void)
+; An NMI-caused VM exit leaves NMIs blocked until the next IRET (SDM Vol. 3C
+; 28.1); pksvisor handles such exits without an NMI handler of its own, so
+; it executes an IRET to the next instruction: same CS, SS, RSP and RFLAGS.
+global host_unblock_nmis
+host_unblock_nmis:
+	mov rdx, rsp			; RSP with the return address on top
+	mov rax, ss
+	push rax
+	push rdx
+	pushfq
+	mov rax, cs
+	push rax
+	lea rax, [.done]
+	push rax
+	iretq
+.done:
+	ret
+
 ; Host exceptions.  Each stub makes the frame uniform (vector, error code)
 ; and calls host_exception(struct host_frame *), which either fixes the RIP
 ; up (faults in the safe_* accessors above) or reports and halts.

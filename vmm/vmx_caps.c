@@ -114,11 +114,33 @@ int vmx_compute_setup(const struct vmx_msrs *m, const struct vmx_wants *w,
 		s->proc2 &= ~PROC2_VMFUNC;
 	s->has_wait_sipi = m->misc & VMX_MISC_ACT_WAIT_SIPI;
 
-	/* Pin-based: nothing required; the preemption timer when asked. */
-	want = w->preemption_timer ? PIN_PREEMPTION_TIMER : 0;
+	/*
+	 * Pin-based: NMI exiting with virtual NMIs (every NMI exits; pksvisor
+	 * reflects it into the guest, tracks the guest's NMI blocking in the
+	 * VMCS and injects at the NMI window: docs/vm-exits.md "The life of
+	 * an NMI"); the preemption timer when asked.
+	 */
+	want = PIN_NMI_EXITING | PIN_VIRTUAL_NMIS;
+	if (w->preemption_timer)
+		want |= PIN_PREEMPTION_TIMER;
 	s->pin = vmx_adjust_control(pin_cap, want, 0, NULL);
-	if (s->pin & (PIN_EXT_INTR_EXITING | PIN_NMI_EXITING))
+	if (s->pin & PIN_EXT_INTR_EXITING)
 		return fail(err, errlen, "VMX cannot run without interrupt exiting");
+	/*
+	 * NMI-window exiting needs virtual NMIs, virtual NMIs need NMI
+	 * exiting (SDM 26.2.1.1).  Without all three the documented fallback
+	 * is neither: NMIs go straight to the guest, an NMI that hits VMX root
+	 * is injected at a later entry that the guest's blocking allows.
+	 */
+	s->has_virtual_nmis = (s->pin & PIN_NMI_EXITING) && (s->pin & PIN_VIRTUAL_NMIS) &&
+			      ((proc_cap >> 32) & PROC_NMI_WINDOW_EXITING);
+	if (!s->has_virtual_nmis) {
+		if ((u32)pin_cap & PIN_NMI_EXITING)
+			return fail(err, errlen,
+				    "VMX forces NMI exiting but offers no virtual NMIs");
+		s->pin &= ~(PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+	}
+	s->has_intr_window = (proc_cap >> 32) & PROC_INTR_WINDOW_EXITING;
 
 	want = EXIT_SAVE_DEBUG | EXIT_SAVE_PAT | EXIT_LOAD_PAT;
 	if (w->preemption_timer)
@@ -168,4 +190,119 @@ int vmx_compute_setup(const struct vmx_msrs *m, const struct vmx_wants *w,
 	s->cr4_mask = ((m->cr4_fixed0 | ~m->cr4_fixed1) & 0xffffffffull) |
 		      CR4_VMXE | CR4_PKS;
 	return 0;
+}
+
+u32 vmx_invept_type(u64 ept_vpid_cap, bool one_eptp)
+{
+	/* SDM Vol. 3D A.10: bit 20 INVEPT, 25 single-context, 26 all-context. */
+	if (!(ept_vpid_cap & EPT_CAP_INVEPT))
+		return 0;
+	if (one_eptp && (ept_vpid_cap & EPT_CAP_INVEPT_SINGLE))
+		return INVEPT_SINGLE_CONTEXT;
+	if (ept_vpid_cap & EPT_CAP_INVEPT_ALL)
+		return INVEPT_ALL_CONTEXT;
+	return 0;
+}
+
+u32 vmx_invvpid_type(u64 ept_vpid_cap, bool keep_globals)
+{
+	/*
+	 * SDM Vol. 3D A.10: bit 32 INVVPID, 40 individual-address, 41
+	 * single-context, 42 all-context, 43 single-context-retaining-globals.
+	 * Returns ~0u when no type can flush a whole VPID.
+	 */
+	if (!(ept_vpid_cap & VPID_CAP_INVVPID))
+		return ~0u;
+	if (keep_globals && (ept_vpid_cap & VPID_CAP_SINGLE_KEEP_GLOBALS))
+		return INVVPID_SINGLE_KEEP_GLOBALS;
+	if (ept_vpid_cap & VPID_CAP_SINGLE)
+		return INVVPID_SINGLE_CONTEXT;
+	if (ept_vpid_cap & VPID_CAP_ALL)
+		return INVVPID_ALL_CONTEXT;
+	return ~0u;
+}
+
+/* SDM Vol. 3C 31.4, Table 31-1 "VM-Instruction Error Numbers". */
+static const char *const insn_errors[] = {
+	[1] = "VMCALL executed in VMX root operation",
+	[2] = "VMCLEAR with invalid physical address",
+	[3] = "VMCLEAR with VMXON pointer",
+	[4] = "VMLAUNCH with non-clear VMCS",
+	[5] = "VMRESUME with non-launched VMCS",
+	[6] = "VMRESUME after VMXOFF",
+	[7] = "VM entry with invalid control field(s)",
+	[8] = "VM entry with invalid host-state field(s)",
+	[9] = "VMPTRLD with invalid physical address",
+	[10] = "VMPTRLD with VMXON pointer",
+	[11] = "VMPTRLD with incorrect VMCS revision identifier",
+	[12] = "VMREAD/VMWRITE from/to unsupported VMCS component",
+	[13] = "VMWRITE to read-only VMCS component",
+	[15] = "VMXON executed in VMX root operation",
+	[16] = "VM entry with invalid executive-VMCS pointer",
+	[17] = "VM entry with non-launched executive VMCS",
+	[18] = "VM entry with executive-VMCS pointer not VMXON pointer",
+	[19] = "VMCALL with non-clear VMCS",
+	[20] = "VMCALL with invalid VM-exit control fields",
+	[22] = "VMCALL with incorrect MSEG revision identifier",
+	[23] = "VMXOFF under dual-monitor treatment of SMIs and SMM",
+	[24] = "VMCALL with invalid SMM-monitor features",
+	[25] = "VM entry with invalid VM-execution control fields in executive VMCS",
+	[26] = "VM entry with events blocked by MOV SS",
+	[28] = "Invalid operand to INVEPT/INVVPID",
+};
+
+const char *vmx_insn_error_str(u64 error)
+{
+	if (error < ARRAY_SIZE(insn_errors) && insn_errors[error])
+		return insn_errors[error];
+	return "unknown VM-instruction error";
+}
+
+int vmx_field_desc(char *buf, size_t size, u64 field)
+{
+	/* SDM Vol. 3D B: bits 14:13 width, 11:10 type, bit 0 high half. */
+	static const char *const width[] = { "16-bit", "64-bit", "32-bit", "natural-width" };
+	static const char *const type[] = { "control", "read-only data", "guest-state", "host-state" };
+
+	if (field >> 32 || (field & BIT(12)) || (field & BIT(15)))
+		return pksv_snprintf(buf, size, "invalid field encoding 0x%llx",
+				     (unsigned long long)field);
+	return pksv_snprintf(buf, size, "%s %s field 0x%04llx%s",
+			     width[(field >> 13) & 3], type[(field >> 10) & 3],
+			     (unsigned long long)field,
+			     ((field >> 13) & 3) == 1 && (field & 1) ? " (high 32 bits)" : "");
+}
+
+int vmx_insn_failure_msg(char *buf, size_t size, enum vmx_insn insn, u64 operand,
+			 u64 value, bool fail_invalid, u64 error, const char *file, int line)
+{
+	static const char *const names[] = { "VMREAD", "VMWRITE", "INVEPT", "INVVPID" };
+	char what[128], why[96];
+
+	switch (insn) {
+	case VMX_INSN_VMREAD:
+		vmx_field_desc(what, sizeof(what), operand);
+		break;
+	case VMX_INSN_VMWRITE:
+		vmx_field_desc(why, sizeof(why), operand);
+		pksv_snprintf(what, sizeof(what), "%s value 0x%llx", why,
+			      (unsigned long long)value);
+		break;
+	case VMX_INSN_INVEPT:
+		pksv_snprintf(what, sizeof(what), "type %llu eptp 0x%llx",
+			      (unsigned long long)operand, (unsigned long long)value);
+		break;
+	default:
+		pksv_snprintf(what, sizeof(what), "type %llu vpid %llu",
+			      (unsigned long long)operand, (unsigned long long)value);
+		break;
+	}
+	if (fail_invalid)
+		pksv_snprintf(why, sizeof(why), "VMfailInvalid (no current VMCS)");
+	else
+		pksv_snprintf(why, sizeof(why), "VM-instruction error %llu (%s)",
+			      (unsigned long long)error, vmx_insn_error_str(error));
+	return pksv_snprintf(buf, size, "%s of %s failed at %s:%d: %s",
+			     names[insn <= VMX_INSN_INVVPID ? insn : VMX_INSN_INVVPID],
+			     what, file, line, why);
 }

@@ -9,6 +9,9 @@
 
 #include <pksvisor/types.h>
 
+/* The checked VMX instructions of vmm/vmx.h, for the error path. */
+enum vmx_insn { VMX_INSN_VMREAD, VMX_INSN_VMWRITE, VMX_INSN_INVEPT, VMX_INSN_INVVPID };
+
 /* Everything read from the CPU that decides how pksvisor runs. */
 struct vmx_msrs {
 	bool cpuid_vmx;			/* CPUID.1:ECX[5] */
@@ -49,6 +52,8 @@ struct vmx_setup {
 	bool has_vmfunc_eptp;
 	bool has_wait_sipi;
 	bool has_mtf;			/* monitor trap flag may be set */
+	bool has_virtual_nmis;		/* NMI exiting + virtual NMIs + NMI window */
+	bool has_intr_window;		/* interrupt-window exiting may be set */
 	u32 vmcs_revision;
 	u32 vmcs_size;
 	u64 cr0_mask;			/* guest/host mask: bits the guest may not own */
@@ -73,6 +78,31 @@ u32 vmx_adjust_control(u64 cap, u32 desired, u32 required, u32 *missing);
 int vmx_compute_setup(const struct vmx_msrs *msrs, const struct vmx_wants *wants,
 		      struct vmx_setup *out, bool *feature_control_lock_needed,
 		      char *err, size_t errlen);
+
+/*
+ * INVEPT type from IA32_VMX_EPT_VPID_CAP (SDM Vol. 3D A.10), never assumed:
+ * one_eptp asks for a type that flushes one EPTP's context (single-context
+ * if offered, else all-context); !one_eptp for all contexts.  0 if the CPU
+ * offers no such type (then flush every EPTP in use single-context).
+ */
+u32 vmx_invept_type(u64 ept_vpid_cap, bool one_eptp);
+/*
+ * INVVPID type that flushes one VPID: single-context-retaining-globals when
+ * keep_globals and offered, else single-context, else all-context; ~0u if
+ * none is offered (VPID must then stay off).
+ */
+u32 vmx_invvpid_type(u64 ept_vpid_cap, bool keep_globals);
+/* Text of a VM-instruction error number (SDM Vol. 3C 31.4, Table 31-1). */
+const char *vmx_insn_error_str(u64 error);
+/* "32-bit guest-state field 0x4824": width and type from the encoding. */
+int vmx_field_desc(char *buf, size_t size, u64 field);
+
+/*
+ * The one line the VMX error path prints (vmm/vmx_check.c): instruction,
+ * field or operand, call site, VM-instruction error or VMfailInvalid.
+ */
+int vmx_insn_failure_msg(char *buf, size_t size, enum vmx_insn insn, u64 operand,
+			 u64 value, bool fail_invalid, u64 error, const char *file, int line);
 
 /* Read the MSRs and CPUID bits of the running CPU (VMX root not needed). */
 void vmx_read_msrs(struct vmx_msrs *msrs);

@@ -29,6 +29,14 @@ struct vcpu_stats {
 	u64 pk_fault_unprotected;
 	u64 pk_fault_table;
 	u64 unprotected_pages;		/* snapshot of the global table when printed */
+	/* NMIs and event injection (vmm/inject.c) */
+	u64 nmi_reflected;		/* NMI exits: an NMI arrived in VMX non-root */
+	u64 nmi_root;			/* NMIs taken by the host IDT in VMX root */
+	u64 nmi_injected;		/* NMIs injected (re-deliveries included) */
+	u64 nmi_requeued;		/* NMI deliveries an exit interrupted */
+	u64 nmi_window;			/* NMI-window exits */
+	u64 events_requeued;		/* events re-queued from IDT-vectoring info */
+	u64 events_merged;		/* new exception met a queued event (SDM 6.15) */
 };
 
 /* Name of a basic exit reason ("CPUID", "EPT_VIOLATION"), or NULL if reserved. */

@@ -85,6 +85,8 @@ static void test_line_exact(void **state)
 		"hypercall_errors=1 pkrs_writes=0 view_switch_exit=0 "
 		"view_switch_vmfunc=0 views_built=0 pk_fault_injected=0 "
 		"pk_fault_unprotected=0 pk_fault_table=0 unprotected_pages=0 "
+		"nmi_reflected=0 nmi_root=0 nmi_injected=0 nmi_requeued=0 "
+		"nmi_window=0 events_requeued=0 events_merged=0 "
 		"exit.cpuid=100 "
 		"exit.ept_violation=2 hc.version=1 hc.print_stats=1");
 	assert_int_equal(n, strlen(buf));
@@ -109,6 +111,13 @@ static void test_line_all_fields(void **state)
 	st.pk_fault_injected = 9;
 	st.pk_fault_unprotected = 10;
 	st.pk_fault_table = 11;
+	st.nmi_reflected = 12;
+	st.nmi_root = 13;
+	st.nmi_injected = 14;
+	st.nmi_requeued = 15;
+	st.nmi_window = 16;
+	st.events_requeued = 17;
+	st.events_merged = 18;
 	st.exit_reason[0] = 1;
 	st.exit_reason[79] = 2;
 	st.exit_reason[35] = 3;		/* reserved: shown by number */
@@ -122,6 +131,8 @@ static void test_line_all_fields(void **state)
 		"hypercall_errors=4 pkrs_writes=5 view_switch_exit=6 "
 		"view_switch_vmfunc=7 views_built=8 pk_fault_injected=9 "
 		"pk_fault_unprotected=10 pk_fault_table=11 unprotected_pages=0 "
+		"nmi_reflected=12 nmi_root=13 nmi_injected=14 nmi_requeued=15 "
+		"nmi_window=16 events_requeued=17 events_merged=18 "
 		"exit.exception_nmi=1 exit.35=3 exit.wrmsrlist=2 "
 		"hc.selftest_info=6 hc.0x07=7 hc.view_index=5");
 }
@@ -138,8 +149,8 @@ static void test_line_zero_and_truncation(void **state)
 	assert_null(strstr(full, "exit."));
 	assert_null(strstr(full, "hc."));
 	assert_int_equal(n, strlen(full));
-	assert_true(strstr(full, "unprotected_pages=0") + strlen(
-			    "unprotected_pages=0") == full + n);
+	assert_true(strstr(full, "events_merged=0") + strlen(
+			    "events_merged=0") == full + n);
 
 	/* Truncation returns the full length and keeps a prefix. */
 	example(&st);
@@ -215,8 +226,9 @@ static void test_table(void **state)
 	assert_true(find(&c, "pk_fault_table", " 0") > tot);
 	assert_true(find(&c, "view_switch_vmfunc", " 0") > tot);
 	assert_true(find(&c, "unprotected_pages", " 0") > tot);
-	/* header + 2 reasons + header + 3 calls + totals + 14 counters */
-	assert_int_equal(c.n, 1 + 1 + 2 + 1 + 3 + 1 + 14);
+	assert_true(find(&c, "nmi_injected", " 0") > tot);
+	/* header + 2 reasons + header + 3 calls + totals + 21 counters */
+	assert_int_equal(c.n, 1 + 1 + 2 + 1 + 3 + 1 + 21);
 }
 
 int main(void)

@@ -196,10 +196,19 @@ static void check_invariants(const struct vmx_msrs *m, const struct vmx_setup *s
 	/* CR3 exiting off: EPT makes it unnecessary */
 	assert_false(s->proc & PROC_CR3_LOAD_EXITING);
 	assert_false(s->proc & PROC_CR3_STORE_EXITING);
-	/* never exit on external interrupts/NMIs, never acknowledge */
+	/* never exit on external interrupts, never acknowledge */
 	assert_false(s->pin & PIN_EXT_INTR_EXITING);
-	assert_false(s->pin & PIN_NMI_EXITING);
 	assert_false(s->exit & EXIT_ACK_INTR);
+	/*
+	 * NMIs: NMI exiting and virtual NMIs together with NMI-window exiting
+	 * available, or none of them (the fallback); never NMI exiting alone
+	 * (NMI-window exiting would be unusable, SDM 26.2.1.1).
+	 */
+	assert_int_equal(!!(s->pin & PIN_NMI_EXITING), s->has_virtual_nmis);
+	assert_int_equal(!!(s->pin & PIN_VIRTUAL_NMIS), s->has_virtual_nmis);
+	if (s->has_virtual_nmis)
+		assert_true(ALLOWED1(proc) & PROC_NMI_WINDOW_EXITING);
+	assert_int_equal(s->has_intr_window, !!(ALLOWED1(proc) & PROC_INTR_WINDOW_EXITING));
 	/* MTF is set at VMCS setup time, never in proc here */
 	assert_false(s->proc & PROC_MTF);
 	/* default1 honoured */
@@ -279,7 +288,7 @@ static void test_skylake(void **state)
 	assert_int_equal(r.rc, 0);
 	assert_false(r.lock_needed);
 	check_invariants(&skylake_6700k, &r.s);
-	assert_int_equal(r.s.pin, 0x56);		/* default1 0x16 + timer */
+	assert_int_equal(r.s.pin, 0x7e);		/* default1 0x16 + NMI exiting, virtual NMIs, timer */
 	assert_int_equal(r.s.proc, 0x96006172u);
 	/* EPT, RDTSCP, VPID, UG, INVPCID, VMFUNC, XSAVES */
 	assert_int_equal(r.s.proc2, 0x001030aa);
@@ -309,7 +318,7 @@ static void test_skylake_wants_nothing(void **state)
 	(void)state;
 	assert_int_equal(r.rc, 0);
 	check_invariants(&skylake_6700k, &r.s);
-	assert_int_equal(r.s.pin, 0x16);
+	assert_int_equal(r.s.pin, 0x3e);
 	assert_int_equal(r.s.proc2, 0x001010aa);	/* no VMFUNC */
 	assert_int_equal(r.s.exit, 0x003f6fff);	/* no SAVE_PREEMPT */
 	assert_false(r.s.has_preemption_timer);
@@ -324,7 +333,7 @@ static void test_ivybridge(void **state)
 	(void)state;
 	assert_int_equal(r.rc, 0);
 	check_invariants(&ivybridge, &r.s);
-	assert_int_equal(r.s.pin, 0x56);
+	assert_int_equal(r.s.pin, 0x7e);
 	assert_int_equal(r.s.proc, 0x96006172u);
 	assert_int_equal(r.s.proc2, 0x000000aa);	/* EPT, RDTSCP, VPID, UG */
 	assert_int_equal(r.s.exit, 0x007f6fff);
@@ -367,7 +376,7 @@ static void test_bochs_tigerlake(void **state)
 	(void)state;
 	assert_int_equal(r.rc, 0);
 	check_invariants(&bochs_tigerlake, &r.s);
-	assert_int_equal(r.s.pin, 0x56);
+	assert_int_equal(r.s.pin, 0x7e);
 	assert_int_equal(r.s.proc, 0x96006172u);
 	assert_int_equal(r.s.proc2, 0x001030aa);
 	assert_int_equal(r.s.exit, 0x007f6fff);
@@ -657,9 +666,161 @@ static void test_error_exit_entry(void **state)
 	m = skylake_6700k;
 	m.true_pinbased |= PIN_EXT_INTR_EXITING;
 	expect_fail(&m, &want_all, "interrupt exiting");
+	/* NMI exiting stuck at 1 without virtual NMIs: no usable NMI window */
 	m = skylake_6700k;
 	m.true_pinbased |= PIN_NMI_EXITING;
-	expect_fail(&m, &want_all, "interrupt exiting");
+	m.true_pinbased &= ~((u64)PIN_VIRTUAL_NMIS << 32);
+	expect_fail(&m, &want_all, "virtual NMIs");
+}
+
+/* NMI exiting + virtual NMIs when offered, else the documented fallback. */
+static void test_virtual_nmis(void **state)
+{
+	struct vmx_msrs m;
+	struct result r;
+
+	(void)state;
+	r = run(&skylake_6700k, &want_all);
+	assert_int_equal(r.rc, 0);
+	assert_true(r.s.has_virtual_nmis);
+	assert_true(r.s.pin & PIN_NMI_EXITING);
+	assert_true(r.s.pin & PIN_VIRTUAL_NMIS);
+	assert_true(r.s.has_intr_window);
+	/* NMI exiting stuck at 1 is fine with virtual NMIs */
+	m = skylake_6700k;
+	m.true_pinbased |= PIN_NMI_EXITING;
+	r = run(&m, &want_all);
+	assert_int_equal(r.rc, 0);
+	assert_true(r.s.has_virtual_nmis);
+	/* no virtual NMIs: neither control, NMIs go straight to the guest */
+	m = skylake_6700k;
+	m.true_pinbased &= ~((u64)PIN_VIRTUAL_NMIS << 32);
+	r = run(&m, &want_all);
+	assert_int_equal(r.rc, 0);
+	check_invariants(&m, &r.s);
+	assert_false(r.s.has_virtual_nmis);
+	assert_false(r.s.pin & (PIN_NMI_EXITING | PIN_VIRTUAL_NMIS));
+	/* no NMI exiting: the same fallback */
+	m = skylake_6700k;
+	m.true_pinbased &= ~((u64)PIN_NMI_EXITING << 32);
+	r = run(&m, &want_all);
+	assert_int_equal(r.rc, 0);
+	check_invariants(&m, &r.s);
+	assert_false(r.s.has_virtual_nmis);
+	assert_false(r.s.pin & (PIN_NMI_EXITING | PIN_VIRTUAL_NMIS));
+	/* no NMI-window exiting: virtual NMIs would be of no use */
+	m = skylake_6700k;
+	m.true_procbased &= ~((u64)PROC_NMI_WINDOW_EXITING << 32);
+	r = run(&m, &want_all);
+	assert_int_equal(r.rc, 0);
+	check_invariants(&m, &r.s);
+	assert_false(r.s.has_virtual_nmis);
+	/* no interrupt-window exiting either: still runs */
+	m.true_procbased &= ~((u64)PROC_INTR_WINDOW_EXITING << 32);
+	r = run(&m, &want_all);
+	assert_int_equal(r.rc, 0);
+	check_invariants(&m, &r.s);
+	assert_false(r.s.has_intr_window);
+}
+
+/* INVEPT / INVVPID types come from IA32_VMX_EPT_VPID_CAP, every combination. */
+static void test_invept_invvpid_type(void **state)
+{
+	(void)state;
+	for (unsigned int bits = 0; bits < 8; bits++) {
+		u64 cap = (bits & 1 ? EPT_CAP_INVEPT : 0) |
+			  (bits & 2 ? EPT_CAP_INVEPT_SINGLE : 0) |
+			  (bits & 4 ? EPT_CAP_INVEPT_ALL : 0);
+		u32 one = vmx_invept_type(cap, true), all = vmx_invept_type(cap, false);
+
+		if (!(bits & 1)) {
+			assert_int_equal(one, 0);
+			assert_int_equal(all, 0);
+			continue;
+		}
+		assert_int_equal(one, bits & 2 ? INVEPT_SINGLE_CONTEXT :
+				      bits & 4 ? INVEPT_ALL_CONTEXT : 0);
+		assert_int_equal(all, bits & 4 ? INVEPT_ALL_CONTEXT : 0);
+	}
+	for (unsigned int bits = 0; bits < 32; bits++) {
+		u64 cap = (bits & 1 ? VPID_CAP_INVVPID : 0) |
+			  (bits & 2 ? VPID_CAP_ADDRESS : 0) |
+			  (bits & 4 ? VPID_CAP_SINGLE : 0) |
+			  (bits & 8 ? VPID_CAP_ALL : 0) |
+			  (bits & 16 ? VPID_CAP_SINGLE_KEEP_GLOBALS : 0);
+		u32 full = vmx_invvpid_type(cap, false), keep = vmx_invvpid_type(cap, true);
+		u32 want_full = !(bits & 1) ? ~0u : bits & 4 ? INVVPID_SINGLE_CONTEXT :
+				bits & 8 ? INVVPID_ALL_CONTEXT : ~0u;
+
+		assert_int_equal(full, want_full);
+		/* an individual-address type alone never flushes a VPID */
+		assert_int_not_equal(full, INVVPID_ADDRESS);
+		if ((bits & 1) && (bits & 16))
+			assert_int_equal(keep, INVVPID_SINGLE_KEEP_GLOBALS);
+		else
+			assert_int_equal(keep, want_full);
+	}
+	/* the capability values of real CPUs in this file */
+	assert_int_equal(vmx_invept_type(skylake_6700k.ept_vpid_cap, true), INVEPT_SINGLE_CONTEXT);
+	assert_int_equal(vmx_invept_type(skylake_6700k.ept_vpid_cap, false), INVEPT_ALL_CONTEXT);
+	assert_int_equal(vmx_invvpid_type(skylake_6700k.ept_vpid_cap, true),
+			 INVVPID_SINGLE_KEEP_GLOBALS);
+}
+
+/* The readable parts of the VMX error path. */
+static void test_vmx_error_text(void **state)
+{
+	char buf[96];
+
+	(void)state;
+	assert_string_equal(vmx_insn_error_str(7), "VM entry with invalid control field(s)");
+	assert_string_equal(vmx_insn_error_str(12),
+			    "VMREAD/VMWRITE from/to unsupported VMCS component");
+	assert_string_equal(vmx_insn_error_str(28), "Invalid operand to INVEPT/INVVPID");
+	assert_string_equal(vmx_insn_error_str(0), "unknown VM-instruction error");
+	assert_string_equal(vmx_insn_error_str(14), "unknown VM-instruction error");
+	assert_string_equal(vmx_insn_error_str(1000), "unknown VM-instruction error");
+	vmx_field_desc(buf, sizeof(buf), VMCS_GUEST_INTERRUPTIBILITY);
+	assert_string_equal(buf, "32-bit guest-state field 0x4824");
+	vmx_field_desc(buf, sizeof(buf), VMCS_PROC_CONTROLS);
+	assert_string_equal(buf, "32-bit control field 0x4002");
+	vmx_field_desc(buf, sizeof(buf), VMCS_EPTP + 1);
+	assert_string_equal(buf, "64-bit control field 0x201b (high 32 bits)");
+	vmx_field_desc(buf, sizeof(buf), VMCS_HOST_RIP);
+	assert_string_equal(buf, "natural-width host-state field 0x6c16");
+	vmx_field_desc(buf, sizeof(buf), VMCS_EXIT_REASON);
+	assert_string_equal(buf, "32-bit read-only data field 0x4402");
+	vmx_field_desc(buf, sizeof(buf), VMCS_VPID);
+	assert_string_equal(buf, "16-bit control field 0x0000");
+	vmx_field_desc(buf, sizeof(buf), 0x1234567ull << 32);
+	assert_string_equal(buf, "invalid field encoding 0x123456700000000");
+}
+
+/* The line vmx_insn_failed() prints, for each instruction. */
+static void test_vmx_failure_line(void **state)
+{
+	char buf[320];
+
+	(void)state;
+	vmx_insn_failure_msg(buf, sizeof(buf), VMX_INSN_VMWRITE, VMCS_PROC_CONTROLS,
+			     0x400000, false, 7, "vmm/inject.c", 60);
+	assert_string_equal(buf, "VMWRITE of 32-bit control field 0x4002 value 0x400000 "
+			    "failed at vmm/inject.c:60: VM-instruction error 7 "
+			    "(VM entry with invalid control field(s))");
+	vmx_insn_failure_msg(buf, sizeof(buf), VMX_INSN_VMREAD, 0x2899, 0, false, 12,
+			     "vmm/exit.c", 1);
+	assert_string_equal(buf, "VMREAD of 64-bit guest-state field 0x2899 (high 32 bits) "
+			    "failed at vmm/exit.c:1: VM-instruction error 12 "
+			    "(VMREAD/VMWRITE from/to unsupported VMCS component)");
+	vmx_insn_failure_msg(buf, sizeof(buf), VMX_INSN_INVEPT, 1, 0x1234501e, false, 28,
+			     "vmm/exit_ept.c", 29);
+	assert_string_equal(buf, "INVEPT of type 1 eptp 0x1234501e failed at "
+			    "vmm/exit_ept.c:29: VM-instruction error 28 "
+			    "(Invalid operand to INVEPT/INVVPID)");
+	vmx_insn_failure_msg(buf, sizeof(buf), VMX_INSN_INVVPID, 3, 1, true, 0,
+			     "vmm/exit.c", 2);
+	assert_string_equal(buf, "INVVPID of type 3 vpid 1 failed at vmm/exit.c:2: "
+			    "VMfailInvalid (no current VMCS)");
 }
 
 /* Optional features degrade instead of failing. */
@@ -789,6 +950,10 @@ int main(void)
 		cmocka_unit_test(test_error_instruction_not_enableable),
 		cmocka_unit_test(test_error_exit_entry),
 		cmocka_unit_test(test_optional_features),
+		cmocka_unit_test(test_virtual_nmis),
+		cmocka_unit_test(test_invept_invvpid_type),
+		cmocka_unit_test(test_vmx_error_text),
+		cmocka_unit_test(test_vmx_failure_line),
 		cmocka_unit_test(test_cr_masks),
 		cmocka_unit_test(test_error_truncated),
 		cmocka_unit_test(test_ia32e_entry_required),
