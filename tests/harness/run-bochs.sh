@@ -15,7 +15,10 @@
 # firmware wrote anything to COM1 ("Bochs aborted at start: <cause>", the
 # cause taken from bochs.stdout/bochs.log); 4 when Bochs ended any other
 # way (a panic, e.g. a triple fault with reset_on_triple_fault=0, or a
-# crash: the message quotes bochs.log); 124 on timeout; 2 on usage errors.
+# crash: the message quotes bochs.log); 123 when pksvisor printed
+# "pksvisor: FATAL" (Bochs is stopped 2 s later, after the dump, instead of
+# at the timeout; WATCH_FATAL_RE in lib.sh); 124 on timeout; 2 on usage
+# errors.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/lib.sh"
@@ -148,6 +151,9 @@ exited)
 until)
 	echo "run-bochs: serial matched '$UNTIL'; stopped Bochs after ${SECS}s" >&2
 	exit 0 ;;
+fatal)
+	echo "run-bochs: pksvisor reported FATAL; stopped Bochs after ${SECS}s: $(grep -a -m1 -E "${WATCH_FATAL_RE-pksvisor: FATAL}" "$SERIAL" | tr -d '\r')" >&2
+	exit "$EMU_FATAL" ;;
 timeout)
 	serial_has_output "$SERIAL" ||
 		echo "run-bochs: the firmware wrote nothing to COM1 in ${TIMEOUT}s: $(emulator_start_cause "$OUTDIR/bochs.stdout" "$LOG")" >&2

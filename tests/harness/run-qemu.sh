@@ -14,7 +14,8 @@
 # guest's code V when it wrote V >= 1 to port 0xf4 (QEMU exits with 2V+1);
 # 125 when QEMU died before the firmware wrote anything to COM1 ("QEMU
 # aborted at start: <cause from qemu.log>"); 1 when QEMU failed otherwise
-# (see qemu.log); 124 on timeout; 2 on usage errors.
+# (see qemu.log); 123 when pksvisor printed "pksvisor: FATAL" (QEMU is
+# stopped 2 s later); 124 on timeout; 2 on usage errors.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/lib.sh"
@@ -95,6 +96,9 @@ exited)
 until)
 	echo "run-qemu: serial matched '$UNTIL'; stopped QEMU after ${SECS}s" >&2
 	exit 0 ;;
+fatal)
+	echo "run-qemu: pksvisor reported FATAL; stopped QEMU after ${SECS}s" >&2
+	exit "$EMU_FATAL" ;;
 timeout)
 	serial_has_output "$SERIAL" ||
 		echo "run-qemu: the firmware wrote nothing to COM1 in ${TIMEOUT}s: $(emulator_start_cause "$LOG")" >&2
