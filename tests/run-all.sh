@@ -5,7 +5,10 @@
 # results; the last line is the machine-readable "N passed, N failed"
 # over stages.  Exits non-zero if any stage failed.
 #
-#   unit         host unit tests (cmocka, ASan + UBSan)
+#   judges       the judges themselves: stub emulators replay bad logs
+#                through the harness scripts, which must fail (no emulator)
+#   unit         host unit tests (cmocka, ASan + UBSan), PKSV_UNIT_TIMEOUT
+#                seconds at most (default 300)
 #   efi-bochs    EFI test app under pksvisor in Bochs (VMX)
 #   efi-qemu     pksvisor in QEMU TCG (no VMX): fallback=boot path
 #   linux-bochs  Linux guest under pksvisor in Bochs, stats at power-off
@@ -22,8 +25,15 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
-tests/install-deps.sh || { echo "run-all: cannot install dependencies"; exit 1; }
-STAGES=${PKSV_STAGES:-"unit efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls"}
+# Every way out prints the closing "N passed, N failed" line.
+if ! tests/install-deps.sh; then
+	echo "run-all: cannot install dependencies"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+# The host unit tests finish in seconds; a hang must not stall the run.
+UNIT_TIMEOUT=${PKSV_UNIT_TIMEOUT:-300}
+STAGES=${PKSV_STAGES:-"judges unit efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -33,7 +43,9 @@ optional() {
 
 stage_cmd() {
 	case "$1" in
-	unit)		make -s unit ;;
+	judges)		tests/harness/run-judge-tests.sh ;;
+	unit)		timeout -k 10 "$UNIT_TIMEOUT" make -s unit ||
+			{ r=$?; [ $r -ne 124 ] || echo "run-all: unit tests timed out after ${UNIT_TIMEOUT}s"; return $r; } ;;
 	efi-bochs)	tests/harness/run-efi-test.sh bochs ;;
 	efi-qemu)	tests/harness/run-efi-test.sh qemu ;;
 	linux-bochs)	tests/harness/run-linux-bochs.sh ;;
