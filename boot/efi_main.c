@@ -180,7 +180,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	 */
 	if (setup.has_ept_1g && bi->phys_limit < 512 * SZ_1G)
 		bi->phys_limit = 512 * SZ_1G;
-	bi->pm1a_cnt_port = acpi_pm1a_cnt_port(systab);
+	acpi_pm_find(systab, &bi->acpi);
+	acpi_pm_apply_config(&bi->acpi, &bi->cfg);
+	acpi_pm_report(&bi->acpi, &bi->cfg);
 	bi->tsc_per_sec = calibrate_tsc();
 	bi->st = systab;
 

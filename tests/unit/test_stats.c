@@ -84,7 +84,8 @@ static void test_line_exact(void **state)
 		"ept_violations=2 hidden_access=1 hypercalls=2 "
 		"hypercall_errors=1 pkrs_writes=0 view_switch_exit=0 "
 		"view_switch_vmfunc=0 views_built=0 pk_fault_injected=0 "
-		"pk_fault_unprotected=0 pk_fault_table=0 unprotected_pages=0 "
+		"pk_fault_unprotected=0 pk_fault_table=0 s3_refused=0 "
+		"unprotected_pages=0 "
 		"exit.cpuid=100 "
 		"exit.ept_violation=2 hc.version=1 hc.print_stats=1");
 	assert_int_equal(n, strlen(buf));
@@ -121,7 +122,8 @@ static void test_line_all_fields(void **state)
 		"injected=1 ept_violations=2 hidden_access=3 hypercalls=18 "
 		"hypercall_errors=4 pkrs_writes=5 view_switch_exit=6 "
 		"view_switch_vmfunc=7 views_built=8 pk_fault_injected=9 "
-		"pk_fault_unprotected=10 pk_fault_table=11 unprotected_pages=0 "
+		"pk_fault_unprotected=10 pk_fault_table=11 s3_refused=0 "
+		"unprotected_pages=0 "
 		"exit.exception_nmi=1 exit.35=3 exit.wrmsrlist=2 "
 		"hc.selftest_info=6 hc.0x07=7 hc.view_index=5");
 }
@@ -215,8 +217,9 @@ static void test_table(void **state)
 	assert_true(find(&c, "pk_fault_table", " 0") > tot);
 	assert_true(find(&c, "view_switch_vmfunc", " 0") > tot);
 	assert_true(find(&c, "unprotected_pages", " 0") > tot);
-	/* header + 2 reasons + header + 3 calls + totals + 14 counters */
-	assert_int_equal(c.n, 1 + 1 + 2 + 1 + 3 + 1 + 14);
+	assert_true(find(&c, "s3_refused", " 0") > tot);
+	/* header + 2 reasons + header + 3 calls + totals + 15 counters */
+	assert_int_equal(c.n, 1 + 1 + 2 + 1 + 3 + 1 + 15);
 }
 
 int main(void)
