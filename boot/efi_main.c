@@ -145,6 +145,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		return st;
 	}
 	serial_init(bi->cfg.serial_port);
+#ifdef PKSV_TEST_HOOKS
+	boot_msg("TEST BUILD: test hooks compiled in (vmm/test_hooks.c): never ship this image");
+#endif
 	boot_msg("pksvisor " PKSVISOR_VERSION " starting: pks=%s pks_mode=%s stats=%u fallback=%s next=%s",
 		 config_pks_name(bi->cfg.pks), config_mode_name(bi->cfg.pks_mode),
 		 bi->cfg.stats_interval_s,
@@ -169,7 +172,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		 setup.has_unrestricted ? "yes" : "no",
 		 setup.has_preemption_timer ? "yes" : "no");
 	if (wants.preemption_timer && !setup.has_preemption_timer)
-		boot_msg("stats=%u ignored: no VMX preemption timer", bi->cfg.stats_interval_s);
+		boot_msg("stats=%u: no VMX preemption timer: printed at the first VM exit after each interval",
+			 bi->cfg.stats_interval_s);
 
 	st = scan_memory_map(bi);
 	if (EFI_ERROR(st))

@@ -11,6 +11,12 @@
 #                seconds at most (default 300)
 #   efi-bochs    EFI test app under pksvisor in Bochs (VMX)
 #   efi-qemu     pksvisor in QEMU TCG (no VMX): fallback=boot path
+#   features-qemu   run-features.sh qemu: bad load options, over-long
+#                pksvisor.cfg, fallback=stop, missing next= (about 10 s)
+#   features-bochs  run-features.sh bochs: pks=off by load options,
+#                relaxed/silent PK faults, S3 refused, periodic stats,
+#                reset via 0xcf9, guest triple fault, fatal dump of the test
+#                build (four Bochs runs, about 2 minutes)
 #   linux-bochs  Linux guest under pksvisor in Bochs, stats at power-off
 #   linux-qemu   Linux guest PKS suite on QEMU TCG (-cpu max, -cpu max,-pks)
 #   pks-conf     PKS conformance guest: QEMU -cpu max (reference) and under
@@ -33,7 +39,7 @@ if ! tests/install-deps.sh; then
 fi
 # The host unit tests finish in seconds; a hang must not stall the run.
 UNIT_TIMEOUT=${PKSV_UNIT_TIMEOUT:-300}
-STAGES=${PKSV_STAGES:-"judges unit efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls"}
+STAGES=${PKSV_STAGES:-"judges unit efi-bochs efi-qemu features-qemu features-bochs pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -48,6 +54,8 @@ stage_cmd() {
 			{ r=$?; [ $r -ne 124 ] || echo "run-all: unit tests timed out after ${UNIT_TIMEOUT}s"; return $r; } ;;
 	efi-bochs)	tests/harness/run-efi-test.sh bochs ;;
 	efi-qemu)	tests/harness/run-efi-test.sh qemu ;;
+	features-qemu)	tests/harness/run-features.sh qemu ;;
+	features-bochs)	tests/harness/run-features.sh bochs ;;
 	linux-bochs)	tests/harness/run-linux-bochs.sh ;;
 	linux-qemu)	tests/linux/run-tests.sh ;;
 	pks-conf)	tests/harness/run-pks-conformance.sh compare ;;

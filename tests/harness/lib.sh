@@ -46,7 +46,8 @@ kill_group() {
 
 # run_watched PID SERIAL TIMEOUT UNTIL GRACE: wait for PID (a setsid group
 # leader) to end, for TIMEOUT seconds to pass, or for SERIAL to match the
-# extended regex UNTIL (then give it GRACE seconds to end by itself).
+# extended regex UNTIL (then give it GRACE seconds to end by itself) on
+# WATCH_UNTIL_COUNT lines (default 1).
 # Sets WATCH_RESULT to exited|until|timeout|fatal and WATCH_STATUS to the
 # exit status of PID when it exited.
 # A line matching WATCH_FATAL_RE (default 'pksvisor: FATAL'; empty turns
@@ -72,7 +73,7 @@ run_watched() {
 			break
 		fi
 		if [ -n "$until" ] && [ -z "$matched_at" ] && [ -f "$serial" ] &&
-		   grep -aEq -- "$until" "$serial"; then
+		   [ "$(grep -acE -- "$until" "$serial")" -ge "${WATCH_UNTIL_COUNT:-1}" ]; then
 			matched_at=$(now_ms)
 		fi
 		if [ -n "$matched_at" ] && [ $(( $(now_ms) - matched_at )) -ge $((grace * 1000)) ]; then
@@ -95,7 +96,8 @@ run_watched() {
 		WATCH_RESULT=fatal
 	fi
 	# A marker that shows up while the emulator powers off still counts.
-	if [ "$WATCH_RESULT" = timeout ] && [ -n "$until" ] && grep -aEq -- "$until" "$serial" 2>/dev/null; then
+	if [ "$WATCH_RESULT" = timeout ] && [ -n "$until" ] &&
+	   [ "$(grep -acE -- "$until" "$serial" 2>/dev/null)" -ge "${WATCH_UNTIL_COUNT:-1}" ]; then
 		WATCH_RESULT=until
 	fi
 }

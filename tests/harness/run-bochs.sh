@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 #
 # run-bochs.sh DISK.img SERIAL TIMEOUT [--cpus N] [--megs M] [--ips N]
-#              [--until REGEX] [--grace S]
+#              [--until REGEX] [--until-count N] [--grace S]
 #
 # Boot DISK.img (an ESP disk from mkesp.sh) headless in Bochs 2.7 with OVMF
 # and a VMX-capable CPU model (tigerlake), COM1 captured to SERIAL.
@@ -11,7 +11,8 @@
 #
 # Exit status: 0 when the guest powered off through port 0x8900 or when
 # --until REGEX matched SERIAL (Bochs is then given --grace seconds, default
-# 2, to end by itself before it is stopped); 125 when Bochs died before the
+# 2, to end by itself before it is stopped; with --until-count N, once N
+# lines match, e.g. a line that a reboot prints again); 125 when Bochs died before the
 # firmware wrote anything to COM1 ("Bochs aborted at start: <cause>", the
 # cause taken from bochs.stdout/bochs.log); 4 when Bochs ended any other
 # way (a panic, e.g. a triple fault with reset_on_triple_fault=0, or a
@@ -24,7 +25,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/lib.sh"
 
 usage() {
-	echo "usage: $0 DISK.img SERIAL TIMEOUT [--cpus N] [--megs M] [--ips N] [--until REGEX] [--grace S]" >&2
+	echo "usage: $0 DISK.img SERIAL TIMEOUT [--cpus N] [--megs M] [--ips N] [--until REGEX] [--until-count N] [--grace S]" >&2
 	exit 2
 }
 
@@ -40,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--megs) MEGS="$2"; shift 2 ;;
 	--ips) IPS="$2"; shift 2 ;;
 	--until) UNTIL="$2"; shift 2 ;;
+	--until-count) export WATCH_UNTIL_COUNT="$2"; shift 2 ;;
 	--grace) GRACE="$2"; shift 2 ;;
 	-h|--help) usage ;;
 	-*) usage ;;
