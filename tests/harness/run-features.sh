@@ -19,7 +19,8 @@
 #           and the features app must never start.
 #  pksoff   Bochs, pksvisor started by pksv-launch.efi with load options
 #           "pks=off ... next=\pksv-features.efi": the guest sees no PKS in
-#           CPUID; pksvisor prints statistics at power-off.
+#           CPUID; pksvisor says at start that there is no FADT (Bochs) and
+#           prints statistics at power-off.
 #  relaxed  Bochs, pksvisor.cfg with no pks_mode (the default, relaxed),
 #           pks=soft stats=1 pm1a_cnt=0xb004 slp_typ_s3=1; the app makes a
 #           stray write to a key-3 AD page twice (completed, one warning),
@@ -133,6 +134,7 @@ mode_pksoff() {
 	clean "$out/serial.txt" >"$out/clean.txt"
 	"$HERE/check-serial.sh" "$out/clean.txt" --tap \
 		--expect 'pksvisor: pksvisor [0-9.]+ starting: pks=off ' \
+		--expect 'pksvisor: ACPI: no FADT \(the firmware publishes no ACPI tables\): S3 suspend cannot be intercepted' \
 		--expect 'pksvisor: guest running' \
 		--expect 'ok [0-9]+ - pks-off: pksvisor present' \
 		--expect 'ok [0-9]+ - pks-off: CPUID.\(7,0\):ECX\[31\] \(PKS\) clear' \

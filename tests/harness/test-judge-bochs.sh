@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
-# Judge test: a Bochs panic (triple fault) is never a pass, a
+# Judge test: a Bochs panic (triple fault) or a QEMU guest triple fault
+# is never a pass, a
 # "pksvisor: FATAL" line ends the run at once as a failure, and
 # run-efi-test.sh bochs refuses VIEW_INDEX -ENOTSUP (judges/lib.sh).
 set -uo pipefail
@@ -47,4 +48,11 @@ sed -E 's/^ok ([0-9]+) - VIEW_INDEX\(0\) returns 0 or -PKSV_ENOTSUP .*/ok \1 - V
 	"$L/good" >"$L/enotsup"
 jt_assert "canned log edited (VIEW_INDEX line)" grep -q 'returned -ENOTSUP: no VMFUNC' "$L/enotsup"
 JUDGE_BOCHS_SERIAL="$L/enotsup" jt_case fail efi-test-view-index-enotsup "$E" bochs
+
+# QEMU: a guest triple fault resets, -no-reboot turns that into exit 0.
+printf 'CPU Reset (CPU 0)\nTriple fault\nCPU Reset (CPU 0)\n' >"$L/qemu-triple"
+JUDGE_QEMU_SERIAL="$L/good" JUDGE_QEMU_DEBUG="$L/qemu-triple" \
+	jt_case 4 run-qemu-triple-fault "$JT_HARNESS/run-qemu.sh" "$JT_BUILD/esp.img" "$L/qrun.serial" 20
+JUDGE_QEMU_SERIAL="$L/good" \
+	jt_case pass run-qemu-power-off "$JT_HARNESS/run-qemu.sh" "$JT_BUILD/esp.img" "$L/qrun.serial" 20
 jt_done
