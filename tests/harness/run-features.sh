@@ -149,8 +149,8 @@ mode_relaxed() {
 		'pks=soft' 'stats=1' 'pm1a_cnt=0xb004' 'slp_typ_s3=1' || return 1
 	# pksvisor prints statistics, then performs the reset: the app's OUT
 	# never returns (it would print "still running").  Bochs's OVMF does
-	# not come back from that warm reset (it loops on port 0x8; seen
-	# 2026-11-29), so the run stops 5 s after the statistics.
+	# not come back from that warm reset (it loops on port 0x8, without
+	# pksvisor too; 2026-11-29), so the run stops 5 s after the statistics.
 	"$HERE/run-bochs.sh" "$out/esp.img" "$out/serial.txt" 300 \
 		--until 'pksvisor: statistics \(reset \(port 0xcf9\)\)' --grace 5 || status=$?
 	clean "$out/serial.txt" >"$out/clean.txt"
