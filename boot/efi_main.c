@@ -154,6 +154,14 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		 bi->cfg.fallback == FALLBACK_BOOT ? "boot" : "stop",
 		 bi->cfg.next[0] ? bi->cfg.next : "(none)");
 
+	/*
+	 * ACPI sleep registers before the VMX checks, so that the line about
+	 * S3 appears on every machine (QEMU's tables exercise the parser).
+	 */
+	acpi_pm_find(systab, &bi->acpi);
+	acpi_pm_apply_config(&bi->acpi, &bi->cfg);
+	acpi_pm_report(&bi->acpi, &bi->cfg);
+
 	vmx_read_msrs(&msrs);
 	wants.preemption_timer = bi->cfg.stats_interval_s != 0;
 	wants.pks_hw = bi->cfg.pks == PKS_REQ_AUTO || bi->cfg.pks == PKS_REQ_HW;
@@ -184,9 +192,6 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	 */
 	if (setup.has_ept_1g && bi->phys_limit < 512 * SZ_1G)
 		bi->phys_limit = 512 * SZ_1G;
-	acpi_pm_find(systab, &bi->acpi);
-	acpi_pm_apply_config(&bi->acpi, &bi->cfg);
-	acpi_pm_report(&bi->acpi, &bi->cfg);
 	bi->tsc_per_sec = calibrate_tsc();
 	bi->st = systab;
 

@@ -16,7 +16,9 @@
 #             fallback=stop ...      -> "fallback=stop: not booting
 #                                       anything", EFI_UNSUPPORTED
 #             next=\missing.efi      -> "cannot load next image", NOT_FOUND
-#           and the features app must never start.
+#           and the features app must never start.  The ACPI line shows
+#           what pksvisor read from QEMU q35's FADT and DSDT (PM1a_CNT 0x604,
+#           PM1a_STS 0x600, \_S3_ SLP_TYP 1).
 #  pksoff   Bochs, pksvisor started by pksv-launch.efi with load options
 #           "pks=off ... next=\pksv-features.efi": the guest sees no PKS in
 #           CPUID; pksvisor says at start that there is no FADT (Bochs) and
@@ -115,6 +117,7 @@ LIST
 		--expect "pksvisor: load options: bad option 'pks=bogus'" \
 		--expect 'pksvisor: pksvisor.cfg: longer than 8192 bytes' \
 		--expect 'pksvisor: VMX unavailable' \
+		--expect 'pksvisor: ACPI: PM1a_CNT 0x604 PM1b_CNT none PM1a_STS 0x600, S3 SLP_TYP 1/1: S3 suspend will be refused' \
 		--expect 'pksvisor: fallback=stop: not booting anything' \
 		--expect "pksvisor: cannot load next image '.missing.efi'" \
 		--expect 'PKSV-LAUNCH: done' \
