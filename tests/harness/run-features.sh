@@ -75,11 +75,12 @@ fail() {
 	bad=$((bad + 1))
 }
 
-# expect_count FILE REGEX OP N: the number of matching lines compared.
+# expect_count FILE REGEX OP N: the number of matching lines compared
+# with test(1)'s OP (-eq, -ge).
 expect_count() {
-	local n
+	local n op=$3
 	n=$(grep -acE -- "$2" "$1" || true)
-	[ "$n" "$3" "$4" ] || fail "/$2/ matched $n lines, want $3 $4"
+	test "$n" "$op" "$4" || fail "/$2/ matched $n lines, want $op $4"
 }
 
 # cfg_esp OUT CFG-LINES...: ESP with pksvisor as the default boot path.
@@ -211,7 +212,6 @@ mode_fatal() {
 	if grep -aq 'test hook' "$HV"; then fail "the release $HV contains the test hook"; fi
 	grep -aq 'test hook' "$thv" || fail "the test build $thv lacks the test hook"
 	cfg_esp "$out" "$thv" 'next=\pksv-features.efi' 'args=fatal-hook' 'pks=soft' 'stats=off' || return 1
-	local t0=$(now_ms)
 	"$HERE/run-bochs.sh" "$out/esp.img" "$out/serial.txt" 300 || status=$?
 	clean "$out/serial.txt" >"$out/clean.txt"
 	"$HERE/check-serial.sh" "$out/clean.txt" \

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
+# shellcheck shell=bash disable=SC2034  # JT_* are read by the tests
 # Shared by the judge tests (tests/harness/test-judge-*.sh; sourced).
 #
 # A judge test runs a harness script against a stub emulator
