@@ -39,7 +39,8 @@
 #           must not contain the hook.
 #  bochs = pksoff relaxed silent fatal; all (default) = qemu + bochs.
 #
-# Environment: BUILD (default <repo>/build).  Output in $BUILD/features-MODE/.
+# Environment: BUILD (default <repo>/build), PKSV_RESET_GRACE (relaxed:
+# seconds Bochs runs on after the reset statistics, default 5).  Output in $BUILD/features-MODE/.
 # The last line is "N passed, N failed" over modes; exit status 0 when all
 # passed.
 set -uo pipefail
@@ -156,7 +157,7 @@ mode_relaxed() {
 	# not come back from that warm reset (it loops on port 0x8, without
 	# pksvisor too; 2026-11-29), so the run stops 5 s after the statistics.
 	"$HERE/run-bochs.sh" "$out/esp.img" "$out/serial.txt" 300 \
-		--until 'pksvisor: statistics \(reset \(port 0xcf9\)\)' --grace 5 || status=$?
+		--until 'pksvisor: statistics \(reset \(port 0xcf9\)\)' --grace "${PKSV_RESET_GRACE:-5}" || status=$?
 	clean "$out/serial.txt" >"$out/clean.txt"
 	cp "$out/clean.txt" "$first"
 	"$HERE/check-serial.sh" "$first" --tap \
