@@ -15,11 +15,11 @@
 #include "common.h"
 
 static EFI_SYSTEM_TABLE *g_st;
-static char g_list[4096];
+static char g_list[32768];
 
 static void launch(EFI_HANDLE self, EFI_LOADED_IMAGE *li, const char *line, unsigned int n)
 {
-	static CHAR16 path[256], opts[1024];
+	static CHAR16 path[256], opts[16384];
 	unsigned int i = 0, k, np, no = 0;
 	EFI_DEVICE_PATH *dp;
 	EFI_HANDLE child;
@@ -34,7 +34,7 @@ static void launch(EFI_HANDLE self, EFI_LOADED_IMAGE *li, const char *line, unsi
 	}
 	path[i] = 0;
 	np = i;
-	for (k = i + 1; k < n && no + 1 < 1024; k++)
+	for (k = i + 1; k < n && no + 1 < sizeof(opts) / sizeof(opts[0]); k++)
 		opts[no++] = line[k];
 	opts[no] = 0;
 	for (k = 0; k < np; k++)

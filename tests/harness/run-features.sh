@@ -8,7 +8,7 @@
 # pksv-launch.c starts pksvisor.efi with load options):
 #
 #  qemu     QEMU TCG (no VMX), \EFI\BOOT\BOOTX64.EFI = pksv-launch.efi, which
-#           starts pksvisor.efi four times with load options:
+#           starts pksvisor.efi five times with load options:
 #             pks=bogus ...          -> "load options: bad option", returns
 #                                       EFI_INVALID_PARAMETER
 #             (none; \long\pksvisor.cfg of 9 KB) -> "pksvisor.cfg: longer
@@ -16,6 +16,8 @@
 #             fallback=stop ...      -> "fallback=stop: not booting
 #                                       anything", EFI_UNSUPPORTED
 #             next=\missing.efi      -> "cannot load next image", NOT_FOUND
+#             8.3 KB of load options -> "load options: longer than 8192
+#                                       characters", INVALID_PARAMETER
 #           and the features app must never start.  The ACPI line shows
 #           what pksvisor read from QEMU q35's FADT and DSDT (PM1a_CNT 0x604,
 #           PM1a_STS 0x600, \_S3_ SLP_TYP 1).
@@ -109,6 +111,9 @@ mode_qemu() {
 \pksvisor.efi fallback=stop next=\pksv-features.efi args=return
 \pksvisor.efi next=\missing.efi
 LIST
+	# Load options longer than 8192 characters: refused, not cut (cut, the
+	# trailing fallback=stop would be lost and the app would start).
+	printf '\\pksvisor.efi next=\\pksv-features.efi args=return%8300s fallback=stop\n' "" >>"$out/launch.txt"
 	"$HERE/mkesp.sh" "$out/esp.img" "$LAUNCH:/EFI/BOOT/BOOTX64.EFI" \
 		"$out/launch.txt:/launch.txt" "$HV:/pksvisor.efi" \
 		"$HV:/long/pksvisor.efi" "$out/long.cfg:/long/pksvisor.cfg" \
@@ -118,14 +123,16 @@ LIST
 	"$HERE/check-serial.sh" "$out/clean.txt" \
 		--expect "pksvisor: load options: bad option 'pks=bogus'" \
 		--expect 'pksvisor: pksvisor.cfg: longer than 8192 bytes' \
+		--expect 'pksvisor: load options: longer than 8192 characters' \
 		--expect 'pksvisor: VMX unavailable' \
 		--expect 'pksvisor: ACPI: PM1a_CNT 0x604 PM1b_CNT none PM1a_STS 0x600, S3 SLP_TYP 1/1: S3 suspend will be refused' \
 		--expect 'pksvisor: fallback=stop: not booting anything' \
 		--expect "pksvisor: cannot load next image '.missing.efi'" \
 		--expect 'PKSV-LAUNCH: done' \
 		--forbid 'PKSV-FEATURES: start' || bad=$((bad + 1))
-	# EFI_INVALID_PARAMETER twice, EFI_UNSUPPORTED, EFI_NOT_FOUND.
-	local got want="0x8000000000000002 0x8000000000000002 0x8000000000000003 0x800000000000000e"
+	# EFI_INVALID_PARAMETER twice, EFI_UNSUPPORTED, EFI_NOT_FOUND,
+	# EFI_INVALID_PARAMETER.
+	local got want="0x8000000000000002 0x8000000000000002 0x8000000000000003 0x800000000000000e 0x8000000000000002"
 	got=$(sed -nE 's/^PKSV-LAUNCH: .* returned (0x[0-9a-f]+)$/\1/p' "$out/clean.txt" | tr '\n' ' ')
 	[ "${got% }" = "$want" ] || fail "pksvisor.efi returned '${got% }', want '$want'"
 }

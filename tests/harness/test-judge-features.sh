@@ -46,6 +46,7 @@ for m in qemu pksoff relaxed silent fatal; do
 done
 
 bad qemu long-cfg-truncated '/pksvisor.cfg: longer than/d'
+bad qemu long-options-cut '/load options: longer than/d'
 bad qemu fallback-stop-booted 's/^(PKSV-LAUNCH: .* returned )0x8000000000000003$/\10x0/'
 bad pksoff pks-visible 's/^ok ([0-9]+) - pks-off: CPUID.*/not ok \1 - pks-off: CPUID.(7,0):ECX[31] (PKS) clear (ecx 0x80000000)/' "${P[@]}"
 bad relaxed no-s3-refusal '/pksvisor: S3 refused/d' "${R[@]}"
