@@ -84,7 +84,7 @@ for s in $STAGES; do
 	else
 		r=FAIL; failed=$((failed + 1))
 	fi
-	summary+=("$(printf '%-12s %s %4ds' "$s" "$r" $(( $(date +%s) - t0 )))")
+	summary+=("$(printf '%-15s %s %4ds' "$s" "$r" $(( $(date +%s) - t0 )))")
 done
 echo "===== run-all: summary"
 printf '%s\n' "${summary[@]}"
