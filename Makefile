@@ -22,7 +22,9 @@ EFI_CFLAGS	:= -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector \
 		   -fno-asynchronous-unwind-tables -fno-builtin \
 		   -Wall -Wextra -Werror -Wno-unused-parameter \
 		   -I include -I $(EFI_INC) -I $(EFI_INC)/x86_64 \
-		   -DEFI_FUNCTION_WRAPPER -DGNU_EFI_USE_MS_ABI=0
+		   -DEFI_FUNCTION_WRAPPER -DGNU_EFI_USE_MS_ABI=0 $(PKSV_CFLAGS)
+# PKSV_CFLAGS=-DPKSV_TEST_HOOKS builds the test build of
+# tests/harness/run-features.sh (vmm/test_hooks.c); never the release.
 EFI_LDFLAGS	:= -nostdlib -znocombreloc --no-undefined -T $(EFI_LDS) -shared -Bsymbolic \
 		   -L $(EFI_LIB) $(EFI_CRT0)
 EFI_LIBS	:= -lefi -lgnuefi $(shell $(CC) -print-libgcc-file-name)

@@ -6,6 +6,7 @@
 #include <efi.h>
 #include <efilib.h>
 #include <pksvisor/config.h>
+#include <pksvisor/acpi_pm.h>
 
 /* Everything the resident copy needs to build the hypervisor. */
 struct boot_info {
@@ -16,7 +17,7 @@ struct boot_info {
 	u64 phys_limit;
 	struct { u64 start, end; } ram[128];
 	unsigned int nr_ram;
-	u16 pm1a_cnt_port;
+	struct acpi_pm acpi;		/* PM1 sleep registers, S3 sleep type */
 	u64 tsc_per_sec;
 	char err[160];
 };
@@ -32,8 +33,12 @@ EFI_STATUS boot_read_config(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 EFI_STATUS boot_chainload(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 			  const struct pksv_config *cfg);
 
-/* ACPI FADT PM1a control port, 0 if there is no FADT. */
-u16 acpi_pm1a_cnt_port(EFI_SYSTEM_TABLE *st);
+/* ACPI PM1 registers and \_S3_ sleep type from the FADT and DSDT. */
+void acpi_pm_find(EFI_SYSTEM_TABLE *st, struct acpi_pm *pm);
+/* Apply pm1a_cnt= and slp_typ_s3=. */
+void acpi_pm_apply_config(struct acpi_pm *pm, const struct pksv_config *cfg);
+/* One line at start: what pksvisor will do with an S3 request. */
+void acpi_pm_report(const struct acpi_pm *pm, const struct pksv_config *cfg);
 
 /*
  * Copy this image to dst (reserved memory) and apply its ELF relative

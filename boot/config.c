@@ -21,7 +21,7 @@
 #include <pksvisor/hypercall.h>
 
 #define ACCEPTED_OPTIONS \
-	"next= args= serial= pks= pks_mode= stats= fallback="
+	"next= args= serial= pks= pks_mode= stats= fallback= pm1a_cnt= slp_typ_s3="
 
 #define STATS_MAX_S	86400u		/* one day */
 #define SERIAL_MAX	0xfff8u		/* last 8-port window in I/O space */
@@ -37,6 +37,8 @@ void config_defaults(struct pksv_config *cfg)
 	cfg->pks_mode = PKSV_MODE_RELAXED;
 	cfg->stats_interval_s = 0;
 	cfg->fallback = FALLBACK_BOOT;
+	cfg->pm1a_cnt = 0;
+	cfg->slp_typ_s3 = CONFIG_SLP_TYP_NONE;
 }
 
 static const char *const pks_names[] = {
@@ -146,7 +148,7 @@ struct option_desc {
 };
 
 enum opt { OPT_NEXT, OPT_ARGS, OPT_SERIAL, OPT_PKS, OPT_MODE, OPT_STATS,
-	   OPT_FALLBACK };
+	   OPT_FALLBACK, OPT_PM1A_CNT, OPT_SLP_TYP_S3 };
 
 static const struct option_desc options[] = {
 	[OPT_NEXT] = { "next", "an EFI image path (at most 255 characters)" },
@@ -160,6 +162,11 @@ static const struct option_desc options[] = {
 	[OPT_MODE] = { "pks_mode", "strict|relaxed|silent|off" },
 	[OPT_STATS] = { "stats", "off or 1..86400 (seconds, e.g. 30 or 30s)" },
 	[OPT_FALLBACK] = { "fallback", "boot|stop" },
+	[OPT_PM1A_CNT] = { "pm1a_cnt",
+			   "an I/O port 0x1..0xfffe (overrides the FADT's "
+			   "PM1a_CNT_BLK)" },
+	[OPT_SLP_TYP_S3] = { "slp_typ_s3",
+			     "0..7 (overrides the DSDT's \\_S3_ SLP_TYP)" },
 };
 
 /* Parser state for one input. */
@@ -268,6 +275,18 @@ static bool apply(struct pksv_config *cfg, enum opt opt, const char *val,
 		if (i < 0)
 			return false;
 		cfg->fallback = (enum fallback_policy)i;
+		return true;
+	case OPT_PM1A_CNT:
+		/* A 16-bit register: both of its ports must exist. */
+		if (!parse_uint(val, n, 0xfffe, 0, &v) || v == 0)
+			return false;
+		cfg->pm1a_cnt = (u16)v;
+		return true;
+	case OPT_SLP_TYP_S3:
+		/* SLP_TYPx is 3 bits wide (ACPI 6.5 4.8.3.2.1). */
+		if (!parse_uint(val, n, 7, 0, &v))
+			return false;
+		cfg->slp_typ_s3 = (u8)v;
 		return true;
 	}
 	return false;

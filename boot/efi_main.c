@@ -145,11 +145,22 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		return st;
 	}
 	serial_init(bi->cfg.serial_port);
+#ifdef PKSV_TEST_HOOKS
+	boot_msg("TEST BUILD: test hooks compiled in (vmm/test_hooks.c): never ship this image");
+#endif
 	boot_msg("pksvisor " PKSVISOR_VERSION " starting: pks=%s pks_mode=%s stats=%u fallback=%s next=%s",
 		 config_pks_name(bi->cfg.pks), config_mode_name(bi->cfg.pks_mode),
 		 bi->cfg.stats_interval_s,
 		 bi->cfg.fallback == FALLBACK_BOOT ? "boot" : "stop",
 		 bi->cfg.next[0] ? bi->cfg.next : "(none)");
+
+	/*
+	 * ACPI sleep registers before the VMX checks, so that the line about
+	 * S3 appears on every machine (QEMU's tables exercise the parser).
+	 */
+	acpi_pm_find(systab, &bi->acpi);
+	acpi_pm_apply_config(&bi->acpi, &bi->cfg);
+	acpi_pm_report(&bi->acpi, &bi->cfg);
 
 	vmx_read_msrs(&msrs);
 	wants.preemption_timer = bi->cfg.stats_interval_s != 0;
@@ -169,7 +180,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		 setup.has_unrestricted ? "yes" : "no",
 		 setup.has_preemption_timer ? "yes" : "no");
 	if (wants.preemption_timer && !setup.has_preemption_timer)
-		boot_msg("stats=%u ignored: no VMX preemption timer", bi->cfg.stats_interval_s);
+		boot_msg("stats=%u: no VMX preemption timer: printed at the first VM exit after each interval",
+			 bi->cfg.stats_interval_s);
 
 	st = scan_memory_map(bi);
 	if (EFI_ERROR(st))
@@ -180,7 +192,6 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	 */
 	if (setup.has_ept_1g && bi->phys_limit < 512 * SZ_1G)
 		bi->phys_limit = 512 * SZ_1G;
-	bi->pm1a_cnt_port = acpi_pm1a_cnt_port(systab);
 	bi->tsc_per_sec = calibrate_tsc();
 	bi->st = systab;
 

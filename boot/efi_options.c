@@ -10,13 +10,17 @@
 #include "boot.h"
 
 #define CFG_NAME	L"pksvisor.cfg"
-#define CFG_MAX		8192
+#define CFG_MAX		8192	/* bytes of options, from either source */
+
+/* options_to_ascii: the options do not fit in CFG_MAX bytes. */
+#define OPTIONS_TOO_LONG	((UINTN)-1)
 
 /*
  * UTF-16 load options to ASCII.  The shell passes the image's own path as
  * the first word; drop a first word without '='.  Returns the length, or
  * 0 when the options are empty or not text (boot entries may carry binary
- * data).
+ * data), OPTIONS_TOO_LONG when they do not fit in outlen - 1 characters
+ * (cutting them would silently drop options).
  */
 static UINTN options_to_ascii(const CHAR16 *opt, UINTN bytes, char *out, UINTN outlen)
 {
@@ -31,9 +35,11 @@ static UINTN options_to_ascii(const CHAR16 *opt, UINTN bytes, char *out, UINTN o
 	if (!first_has_eq)
 		while (i < chars && opt[i] && opt[i] != L' ')
 			i++;
-	for (; i < chars && opt[i] && n + 1 < outlen; i++) {
+	for (; i < chars && opt[i]; i++) {
 		if (opt[i] > 0x7e || (opt[i] < 0x20 && opt[i] != L'\t'))
 			return 0;
+		if (n + 1 >= outlen)
+			return OPTIONS_TOO_LONG;
 		out[n++] = (char)opt[i];
 	}
 	out[n] = 0;
@@ -82,22 +88,33 @@ static EFI_STATUS read_cfg_file(EFI_LOADED_IMAGE *li, char *buf, UINTN *len)
 EFI_STATUS boot_read_config(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 			    struct pksv_config *cfg)
 {
-	static char text[CFG_MAX];
+	/* One byte more than accepted: a longer file shows as len > CFG_MAX. */
+	static char text[CFG_MAX + 2];
 	char err[200];
 	UINTN len;
 	EFI_STATUS st;
 	const char *source = "load options";
 
 	config_defaults(cfg);
-	len = options_to_ascii(li->LoadOptions, li->LoadOptionsSize, text, sizeof(text));
+	len = options_to_ascii(li->LoadOptions, li->LoadOptionsSize, text, CFG_MAX + 1);
+	if (len == OPTIONS_TOO_LONG) {
+		boot_msg("load options: longer than %u characters: refusing them "
+			 "rather than dropping the rest", CFG_MAX);
+		return EFI_INVALID_PARAMETER;
+	}
 	if (!len) {
-		len = sizeof(text) - 1;
+		len = CFG_MAX + 1;
 		st = read_cfg_file(li, text, &len);
 		if (EFI_ERROR(st)) {
 			boot_msg("no options and no pksvisor.cfg beside the image: using defaults");
 			len = 0;
 		}
 		source = "pksvisor.cfg";
+		if (len > CFG_MAX) {
+			boot_msg("pksvisor.cfg: longer than %u bytes: refusing it "
+				 "rather than dropping the rest", CFG_MAX);
+			return EFI_INVALID_PARAMETER;
+		}
 		text[len] = 0;
 	}
 	if (config_parse(cfg, text, len, err, sizeof(err))) {

@@ -54,7 +54,7 @@ int hv_prepare(struct boot_info *bi)
 	hv->pool.next = first + hv_pages * PAGE_SIZE;
 	hv->cfg = bi->cfg;
 	hv->phys_limit = bi->phys_limit;
-	hv->pm1a_cnt_port = bi->pm1a_cnt_port;
+	hv->acpi = bi->acpi;
 	hv->tsc_per_sec = bi->tsc_per_sec;
 	for (unsigned int i = 0; i < bi->nr_ram && i < MAX_RAM_RANGES; i++) {
 		hv->ram[i].start = bi->ram[i].start;

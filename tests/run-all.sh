@@ -5,11 +5,18 @@
 # results; the last line is the machine-readable "N passed, N failed"
 # over stages.  Exits non-zero if any stage failed.
 #
-#   unit         host unit tests (cmocka, ASan + UBSan)
-#   judges       the harness's own judgement: broken/aborting/panicking
-#                emulators (stubs and a broken bochsrc) must fail a stage
+#   judges       the judges themselves: stub emulators replay bad logs
+#                through the harness scripts, which must fail (no emulator)
+#   unit         host unit tests (cmocka, ASan + UBSan), PKSV_UNIT_TIMEOUT
+#                seconds at most (default 300)
 #   efi-bochs    EFI test app under pksvisor in Bochs (VMX)
 #   efi-qemu     pksvisor in QEMU TCG (no VMX): fallback=boot path
+#   features-qemu   run-features.sh qemu: bad load options, over-long
+#                pksvisor.cfg, fallback=stop, missing next= (about 10 s)
+#   features-bochs  run-features.sh bochs: pks=off by load options,
+#                relaxed/silent PK faults, S3 refused, periodic stats,
+#                reset via 0xcf9, guest triple fault, fatal dump of the test
+#                build (four Bochs runs, about 2 minutes)
 #   linux-bochs  Linux guest under pksvisor in Bochs, stats at power-off
 #   linux-qemu   Linux guest PKS suite on QEMU TCG (-cpu max, -cpu max,-pks)
 #   pks-conf     PKS conformance guest: QEMU -cpu max (reference) and under
@@ -26,8 +33,15 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
-tests/install-deps.sh || { echo "run-all: cannot install dependencies"; exit 1; }
-STAGES=${PKSV_STAGES:-"unit judges efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nmi-bochs"}
+# Every way out prints the closing "N passed, N failed" line.
+if ! tests/install-deps.sh; then
+	echo "run-all: cannot install dependencies"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+# The host unit tests finish in seconds; a hang must not stall the run.
+UNIT_TIMEOUT=${PKSV_UNIT_TIMEOUT:-300}
+STAGES=${PKSV_STAGES:-"judges unit efi-bochs efi-qemu features-qemu features-bochs pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nmi-bochs"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -37,10 +51,13 @@ optional() {
 
 stage_cmd() {
 	case "$1" in
-	unit)		make -s unit ;;
-	judges)		tests/harness/test-judges.sh ;;
+	judges)		tests/harness/run-judge-tests.sh ;;
+	unit)		timeout -k 10 "$UNIT_TIMEOUT" make -s unit ||
+			{ r=$?; [ $r -ne 124 ] || echo "run-all: unit tests timed out after ${UNIT_TIMEOUT}s"; return $r; } ;;
 	efi-bochs)	tests/harness/run-efi-test.sh bochs ;;
 	efi-qemu)	tests/harness/run-efi-test.sh qemu ;;
+	features-qemu)	tests/harness/run-features.sh qemu ;;
+	features-bochs)	tests/harness/run-features.sh bochs ;;
 	linux-bochs)	tests/harness/run-linux-bochs.sh ;;
 	linux-qemu)	tests/linux/run-tests.sh ;;
 	pks-conf)	tests/harness/run-pks-conformance.sh compare ;;
@@ -70,7 +87,7 @@ for s in $STAGES; do
 	else
 		r=FAIL; failed=$((failed + 1))
 	fi
-	summary+=("$(printf '%-12s %s %4ds' "$s" "$r" $(( $(date +%s) - t0 )))")
+	summary+=("$(printf '%-15s %s %4ds' "$s" "$r" $(( $(date +%s) - t0 )))")
 done
 echo "===== run-all: summary"
 printf '%s\n' "${summary[@]}"

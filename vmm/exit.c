@@ -84,6 +84,7 @@ void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 	if (!handler)
 		vcpu_fatal(vcpu, "unexpected VM exit");
 	handler(vcpu);
+	vcpu_stats_tick(vcpu);
 	inject_finish(vcpu);
 }
 

@@ -40,6 +40,15 @@ void __attribute__((noreturn)) vcpu_fatal(struct vcpu *vcpu, const char *why);
 void vcpu_print_stats(struct vcpu *vcpu, const char *why);
 /* Arm the preemption timer for the next periodic statistics print. */
 void vcpu_arm_stats_timer(struct vcpu *vcpu);
+#ifdef PKSV_TEST_HOOKS
+/* vmm/test_hooks.c: test builds only.  CPUID leaf + ECX magic. */
+#define PKSV_TEST_HOOK_LEAF	0x400000feu
+#define PKSV_TEST_HOOK_FATAL	0x46415441u	/* "FATA" */
+bool test_hook_cpuid(struct vcpu *vcpu);
+#endif
+
+/* Periodic statistics at exits when there is no preemption timer. */
+void vcpu_stats_tick(struct vcpu *vcpu);
 /* Drop cached translations of one EPT (a view or the base). */
 void ept_flush(struct hv *hv, u64 eptp);
 /* Drop cached translations of every EPT (base and views). */

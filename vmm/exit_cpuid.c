@@ -33,6 +33,10 @@ void handle_cpuid(struct vcpu *vcpu)
 	u32 leaf = (u32)r->rax, sub = (u32)r->rcx;
 	u32 a, b, c, d;
 
+#ifdef PKSV_TEST_HOOKS
+	if (test_hook_cpuid(vcpu))
+		return;
+#endif
 	if (leaf >= PKSV_CPUID_LEAF_BASE && leaf <= 0x400000ff) {
 		pksvisor_leaf(vcpu, leaf, &a, &b, &c, &d);
 	} else {

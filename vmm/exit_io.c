@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * I/O exits (reason 30): only ports through which the guest powers off or
- * resets the machine are intercepted, so that the statistics reach the
- * serial console before the machine goes away.  The access itself is then
- * performed unchanged.
+ * I/O exits (reason 30): only ports through which the guest powers off,
+ * resets or suspends the machine are intercepted, so that the statistics
+ * reach the serial console before the machine goes away.  The access
+ * itself is then performed unchanged, except an ACPI S3 request: that is
+ * refused (docs/power.md), because the firmware resumes from S3 through
+ * the OS waking vector, past pksvisor, and the OS would run on natively.
  */
 #include <pksvisor/log.h>
 #include "exit.h"
@@ -12,7 +14,6 @@
 #define PORT_EMU_SHUTDOWN	0x8900	/* Bochs/QEMU: "Shutdown" ends the emulator */
 #define PORT_RESET_CONTROL	0xcf9
 #define CF9_RESET		BIT(2)
-#define PM1_SLP_EN		BIT(13)
 
 static const char shutdown_magic[] = "Shutdown";
 
@@ -38,8 +39,6 @@ static void io_out(u16 port, unsigned int size, u32 value)
 /* Does this write power the machine off or reset it? */
 static const char *power_event(struct vcpu *vcpu, u16 port, unsigned int size, u32 value)
 {
-	u16 pm1a = vcpu->hv->pm1a_cnt_port;
-
 	if (port == PORT_EMU_SHUTDOWN && size == 1) {
 		if ((char)value == shutdown_magic[vcpu->shutdown_idx]) {
 			vcpu->shutdown_idx++;
@@ -55,12 +54,30 @@ static const char *power_event(struct vcpu *vcpu, u16 port, unsigned int size, u
 	}
 	if (port == PORT_RESET_CONTROL && size == 1 && (value & CF9_RESET))
 		return "reset (port 0xcf9)";
-	/* ACPI PM1a_CNT: SLP_EN starts the sleep state, S5 being power-off. */
-	if (pm1a && port == pm1a && size >= 2 && (value & PM1_SLP_EN))
-		return "ACPI sleep/power-off (PM1a_CNT)";
-	if (pm1a && port == pm1a + 1 && size == 1 && (value & (PM1_SLP_EN >> 8)))
-		return "ACPI sleep/power-off (PM1a_CNT)";
+	/* ACPI PM1x_CNT: SLP_EN starts the sleep state, S5 being power-off. */
+	if (acpi_pm_classify_write(&vcpu->hv->acpi, port, size, value) == ACPI_PM_SLEEP)
+		return "ACPI sleep/power-off (PM1_CNT)";
 	return NULL;
+}
+
+/*
+ * An S3 request (SLP_EN with \_S3_'s SLP_TYP): not performed.  The guest
+ * continues after its OUT; its sleep code then waits for WAK_STS, which
+ * PM1 status reads show until the guest clears it (acpi_pm_fixup_read),
+ * so it proceeds as after an immediate wake.  Linux: docs/power.md.
+ */
+static bool refuse_s3(struct vcpu *vcpu, u16 port, unsigned int size, u32 value)
+{
+	struct acpi_pm *pm = &vcpu->hv->acpi;
+
+	if (acpi_pm_classify_write(pm, port, size, value) != ACPI_PM_REFUSE_S3)
+		return false;
+	if (!vcpu->stats.s3_refused)
+		pksv_log("S3 refused: suspend-to-RAM would resume past pksvisor "
+			 "(port 0x%x value 0x%x); the guest continues", port, value);
+	vcpu->stats.s3_refused++;
+	pm->wake_pending = true;
+	return true;
 }
 
 void handle_io(struct vcpu *vcpu)
@@ -77,14 +94,19 @@ void handle_io(struct vcpu *vcpu)
 		vcpu_fatal(vcpu, "string I/O on an intercepted port");
 	}
 	if (q & IOQ_IN) {
-		u32 v = io_in(port, size);
+		u32 v = acpi_pm_fixup_read(&vcpu->hv->acpi, port, size,
+					   io_in(port, size));
 
 		/* A 32-bit IN zero-extends into RAX; 8/16-bit merge. */
 		if (size == 4)
 			r->rax = v;
 		else
 			r->rax = (r->rax & ~(u64)mask) | (v & mask);
+	} else if (refuse_s3(vcpu, port, size, (u32)r->rax & mask)) {
+		/* Dropped: the sleep does not happen. */
 	} else {
+		if (acpi_pm_clears_wake(&vcpu->hv->acpi, port, size, (u32)r->rax & mask))
+			vcpu->hv->acpi.wake_pending = false;
 		event = power_event(vcpu, port, size, (u32)r->rax & mask);
 		if (event) {
 			vcpu_print_stats(vcpu, event);

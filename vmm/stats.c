@@ -153,6 +153,7 @@ static const struct fixed_counter fixed_counters[] = {
 	FIXED(pk_fault_injected),
 	FIXED(pk_fault_unprotected),
 	FIXED(pk_fault_table),
+	FIXED(s3_refused),
 	FIXED(unprotected_pages),
 	FIXED(nmi_reflected),
 	FIXED(nmi_root),

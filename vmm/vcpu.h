@@ -9,6 +9,7 @@
 
 #include <pksvisor/types.h>
 #include <pksvisor/config.h>
+#include <pksvisor/acpi_pm.h>
 #include <pksvisor/ept.h>
 #include <pksvisor/mtrr.h>
 #include <pksvisor/pks.h>
@@ -115,7 +116,7 @@ struct hv {
 	u64 host_cr3;
 	u64 host_gdt, host_idt, host_tss;
 	u64 tsc_per_sec;
-	u16 pm1a_cnt_port;		/* ACPI sleep control, 0 if unknown */
+	struct acpi_pm acpi;		/* ACPI PM1 sleep registers (docs/power.md) */
 	struct pks_global pks;
 };
 

@@ -264,9 +264,20 @@ static void setup_intercepts(struct vcpu *vcpu)
 	/* Ports that power off or reset the machine: statistics first. */
 	io_bitmap_intercept(vcpu, 0x8900);	/* Bochs/QEMU shutdown port */
 	io_bitmap_intercept(vcpu, 0xcf9);	/* reset control register */
-	if (vcpu->hv->pm1a_cnt_port) {
-		io_bitmap_intercept(vcpu, vcpu->hv->pm1a_cnt_port);
-		io_bitmap_intercept(vcpu, vcpu->hv->pm1a_cnt_port + 1);
+	/*
+	 * ACPI PM1 control (power-off statistics, S3 refused) and status
+	 * (WAK_STS after a refused S3): docs/power.md.  Both bytes of each
+	 * 16-bit register, so a byte access cannot slip past.
+	 */
+	const u16 acpi_ports[] = {
+		vcpu->hv->acpi.pm1a_cnt, vcpu->hv->acpi.pm1b_cnt,
+		vcpu->hv->acpi.pm1a_sts, vcpu->hv->acpi.pm1b_sts,
+	};
+	for (unsigned int i = 0; i < ARRAY_SIZE(acpi_ports); i++) {
+		if (!acpi_ports[i])
+			continue;
+		io_bitmap_intercept(vcpu, acpi_ports[i]);
+		io_bitmap_intercept(vcpu, acpi_ports[i] + 1);
 	}
 }
 

@@ -32,7 +32,11 @@ struct pksv_config {
 	int pks_mode;			/* pks_mode=strict|relaxed|silent|off (PKSV_MODE_*) */
 	u32 stats_interval_s;		/* stats=N (seconds) or off (0) */
 	enum fallback_policy fallback;	/* fallback=boot|stop */
+	u16 pm1a_cnt;			/* pm1a_cnt=PORT, 0 = the FADT's */
+	u8 slp_typ_s3;			/* slp_typ_s3=N, CONFIG_SLP_TYP_NONE = the DSDT's */
 };
+
+#define CONFIG_SLP_TYP_NONE	0xff
 
 void config_defaults(struct pksv_config *cfg);
 

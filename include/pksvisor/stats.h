@@ -28,6 +28,7 @@ struct vcpu_stats {
 	u64 pk_fault_injected;
 	u64 pk_fault_unprotected;
 	u64 pk_fault_table;
+	u64 s3_refused;			/* ACPI S3 requests not performed (docs/power.md) */
 	u64 unprotected_pages;		/* snapshot of the global table when printed */
 	/* NMIs and event injection (vmm/inject.c) */
 	u64 nmi_reflected;		/* NMI exits: an NMI arrived in VMX non-root */

@@ -50,18 +50,34 @@ kill_group() {
 
 # run_watched PID SERIAL TIMEOUT UNTIL GRACE: wait for PID (a setsid group
 # leader) to end, for TIMEOUT seconds to pass, or for SERIAL to match the
-# extended regex UNTIL (then give it GRACE seconds to end by itself).
-# Sets WATCH_RESULT to exited|until|timeout and WATCH_STATUS to the exit
-# status of PID when it exited.
+# extended regex UNTIL (then give it GRACE seconds to end by itself) on
+# WATCH_UNTIL_COUNT lines (default 1).
+# Sets WATCH_RESULT to exited|until|timeout|fatal and WATCH_STATUS to the
+# exit status of PID when it exited.
+# A line matching WATCH_FATAL_RE (default 'pksvisor: FATAL'; empty turns
+# the watch off) ends the run at once with WATCH_RESULT=fatal: pksvisor
+# halts after its fatal dump, so waiting for the timeout only hides the
+# failure behind minutes of nothing.  The dump follows the FATAL line, so
+# the emulator gets 2 s to write it first.
 # shellcheck disable=SC2034  # WATCH_* are read by the caller
 run_watched() {
 	local pid=$1 serial=$2 timeout=$3 until=$4 grace=$5
-	local deadline=$(( $(now_ms) + timeout * 1000 )) matched_at=""
+	local deadline=$(( $(now_ms) + timeout * 1000 )) matched_at="" fatal_at=""
+	local fatal_re=${WATCH_FATAL_RE-pksvisor: FATAL}
 	WATCH_RESULT=""
 	WATCH_STATUS=0
 	while kill -0 "$pid" 2>/dev/null; do
+		if [ -n "$fatal_re" ] && [ -z "$fatal_at" ] && [ -f "$serial" ] &&
+		   grep -aEq -- "$fatal_re" "$serial"; then
+			fatal_at=$(now_ms)
+		fi
+		if [ -n "$fatal_at" ] && [ $(( $(now_ms) - fatal_at )) -ge 2000 ]; then
+			WATCH_RESULT=fatal
+			kill_group "$pid"
+			break
+		fi
 		if [ -n "$until" ] && [ -z "$matched_at" ] && [ -f "$serial" ] &&
-		   grep -aEq -- "$until" "$serial"; then
+		   [ "$(grep -acE -- "$until" "$serial")" -ge "${WATCH_UNTIL_COUNT:-1}" ]; then
 			matched_at=$(now_ms)
 		fi
 		if [ -n "$matched_at" ] && [ $(( $(now_ms) - matched_at )) -ge $((grace * 1000)) ]; then
@@ -78,8 +94,14 @@ run_watched() {
 	done
 	wait "$pid" 2>/dev/null && WATCH_STATUS=0 || WATCH_STATUS=$?
 	[ -n "$WATCH_RESULT" ] || WATCH_RESULT=exited
+	# A FATAL line written just before the emulator ended is still fatal.
+	if [ -n "$fatal_re" ] && [ "$WATCH_RESULT" != fatal ] &&
+	   grep -aEq -- "$fatal_re" "$serial" 2>/dev/null; then
+		WATCH_RESULT=fatal
+	fi
 	# A marker that shows up while the emulator powers off still counts.
-	if [ "$WATCH_RESULT" = timeout ] && [ -n "$until" ] && grep -aEq -- "$until" "$serial" 2>/dev/null; then
+	if [ "$WATCH_RESULT" = timeout ] && [ -n "$until" ] &&
+	   [ "$(grep -acE -- "$until" "$serial" 2>/dev/null)" -ge "${WATCH_UNTIL_COUNT:-1}" ]; then
 		WATCH_RESULT=until
 	fi
 }
@@ -130,6 +152,11 @@ serial_has_output() {
 # emulator ended before the firmware wrote anything to COM1 (it aborted at
 # start: a bad config, a missing library, a crash).  They print the cause.
 EMU_NEVER_RAN=125
+
+# EMU_FATAL: the status run-bochs.sh and run-qemu.sh return when pksvisor
+# printed "pksvisor: FATAL" (they stop the emulator 2 s later; a test that
+# provokes the fatal dump on purpose expects this status).
+EMU_FATAL=123
 
 # stop_if_emulator_never_ran STATUS WHO: end the calling script with a
 # failure when STATUS says the emulator never ran, so a stage reports the

@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 #
 # run-bench.sh: VM exits per PKS operation under pksvisor (pks=soft) in
-# Bochs.  Numbers only: no pass/fail on their values.
+# Bochs.  Time is informational; the exit counts must keep their
+# invariants (WRMSR PKRS switch = 1 exit, VMFUNC switch = 0, UNPROTECT +
+# PROTECT pair = 2, empty loop = 0, pksvisor follows a VMFUNC switch, no
+# call fails or is unsupported).
 #
 # ESP:
 #   \EFI\BOOT\BOOTX64.EFI     build/pksvisor.efi
@@ -11,8 +14,8 @@
 #
 # Prints the app's "PKSV-BENCH: ..." lines (and pksvisor's statistics line
 # printed at the app's request).  Exit status 0 when the run completed and
-# every expected line is there; 1 when Bochs timed out or failed, or a line
-# is missing; 2 on usage errors.
+# every expected line is there with its invariant; 1 when Bochs timed out or
+# failed, a line is missing or an invariant is broken; 2 on usage errors.
 #
 # Environment: BUILD (default <repo>/build), PKSV_TIMEOUT (default 300 s).
 # Output: $BUILD/bench-bochs/ (esp.img, pksvisor.cfg, serial.txt,
@@ -87,6 +90,29 @@ if grep -q 'PKSV-BENCH: no pksvisor' "$OUT/bench.txt"; then
 	missing=$((missing + 1))
 fi
 
+# The invariants the numbers must keep (docs/benchmarks.md): anything else
+# means pksvisor changed how it handles a PKS operation, or a call failed.
+# "OP=VALUE" pairs: the exits_per_op the op's line must show.
+INVARIANTS=(empty_loop=0.00 pkrs_wrmsr=1.00 pkrs_vmfunc=0.00 unprotect_protect_pair=2.00)
+broken=0
+for inv in "${INVARIANTS[@]}"; do
+	op=${inv%=*} want=${inv#*=}
+	got=$(sed -nE "s/^PKSV-BENCH: $op exits_per_op=([-0-9.]+) .*/\1/p" "$OUT/bench.txt" | head -n 1)
+	if [ "$got" != "$want" ]; then
+		echo "run-bench: INVARIANT: $op exits_per_op=${got:-(none)}, want $want" >&2
+		broken=$((broken + 1))
+	fi
+done
+grep -qE '^PKSV-BENCH: vmfunc_follow .* ok$' "$OUT/bench.txt" ||
+	{ echo "run-bench: INVARIANT: no 'vmfunc_follow ... ok' (pksvisor did not follow a VMFUNC switch)" >&2; broken=$((broken + 1)); }
+grep -qE '^PKSV-BENCH: range_register key=1 pages=[0-9]+: 0$' "$OUT/bench.txt" ||
+	{ echo "run-bench: INVARIANT: RANGE_REGISTER did not return 0" >&2; broken=$((broken + 1)); }
+if grep -E 'unsupported|failed|MISMATCH' "$OUT/bench.txt" >&2; then
+	echo "run-bench: INVARIANT: an operation was unsupported or a call failed (lines above)" >&2
+	broken=$((broken + 1))
+fi
+missing=$((missing + broken))
+
 if [ "$status" -ne 0 ] || [ "$missing" -ne 0 ]; then
 	[ "$status" -ne 124 ] || echo "run-bench: timed out" >&2
 	if [ -f "$OUT/bochs.log" ]; then
@@ -94,7 +120,7 @@ if [ "$status" -ne 0 ] || [ "$missing" -ne 0 ]; then
 		grep -aE 'VMFAIL|VMX|PANIC|panic|exception|triple' "$OUT/bochs.log" |
 			grep -v 'Shutdown port' | tail -n 20 >&2 || true
 	fi
-	echo "run-bench: FAILED (status $status, $missing missing; serial: $SERIAL)" >&2
+	echo "run-bench: FAILED (status $status, $missing missing or broken; serial: $SERIAL)" >&2
 	exit 1
 fi
 echo "run-bench: done (numbers in $OUT/bench.txt)" >&2

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 #
 # run-bochs.sh DISK.img SERIAL TIMEOUT [--cpus N] [--megs M] [--ips N]
-#              [--until REGEX] [--grace S]
+#              [--until REGEX] [--until-count N] [--grace S]
 #
 # Boot DISK.img (an ESP disk from mkesp.sh) headless in Bochs 2.7 with OVMF
 # and a VMX-capable CPU model (tigerlake), COM1 captured to SERIAL.
@@ -11,17 +11,21 @@
 #
 # Exit status: 0 when the guest powered off through port 0x8900 or when
 # --until REGEX matched SERIAL (Bochs is then given --grace seconds, default
-# 2, to end by itself before it is stopped); 125 when Bochs died before the
+# 2, to end by itself before it is stopped; with --until-count N, once N
+# lines match, e.g. a line that a reboot prints again); 125 when Bochs died before the
 # firmware wrote anything to COM1 ("Bochs aborted at start: <cause>", the
 # cause taken from bochs.stdout/bochs.log); 4 when Bochs ended any other
 # way (a panic, e.g. a triple fault with reset_on_triple_fault=0, or a
-# crash: the message quotes bochs.log); 124 on timeout; 2 on usage errors.
+# crash: the message quotes bochs.log); 123 when pksvisor printed
+# "pksvisor: FATAL" (Bochs is stopped 2 s later, after the dump, instead of
+# at the timeout; WATCH_FATAL_RE in lib.sh); 124 on timeout; 2 on usage
+# errors.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/lib.sh"
 
 usage() {
-	echo "usage: $0 DISK.img SERIAL TIMEOUT [--cpus N] [--megs M] [--ips N] [--until REGEX] [--grace S]" >&2
+	echo "usage: $0 DISK.img SERIAL TIMEOUT [--cpus N] [--megs M] [--ips N] [--until REGEX] [--until-count N] [--grace S]" >&2
 	exit 2
 }
 
@@ -37,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--megs) MEGS="$2"; shift 2 ;;
 	--ips) IPS="$2"; shift 2 ;;
 	--until) UNTIL="$2"; shift 2 ;;
+	--until-count) export WATCH_UNTIL_COUNT="$2"; shift 2 ;;
 	--grace) GRACE="$2"; shift 2 ;;
 	-h|--help) usage ;;
 	-*) usage ;;
@@ -148,6 +153,9 @@ exited)
 until)
 	echo "run-bochs: serial matched '$UNTIL'; stopped Bochs after ${SECS}s" >&2
 	exit 0 ;;
+fatal)
+	echo "run-bochs: pksvisor reported FATAL; stopped Bochs after ${SECS}s: $(grep -a -m1 -E "${WATCH_FATAL_RE-pksvisor: FATAL}" "$SERIAL" | tr -d '\r')" >&2
+	exit "$EMU_FATAL" ;;
 timeout)
 	serial_has_output "$SERIAL" ||
 		echo "run-bochs: the firmware wrote nothing to COM1 in ${TIMEOUT}s: $(emulator_start_cause "$OUTDIR/bochs.stdout" "$LOG")" >&2

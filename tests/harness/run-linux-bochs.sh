@@ -9,9 +9,10 @@
 #   \linux.efi              the cached guest kernel (EFI stub bzImage)
 #   \initrd.img             tests/linux/build-initramfs.sh
 #
-# Passes when the guest reaches userspace, its KTAP results (if any) pass,
-# it powers off, and pksvisor prints statistics at power-off without any
-# FATAL line.  Environment: BUILD, PKSV_TIMEOUT (seconds, default 600),
+# Passes when the guest reaches userspace, its KTAP results pass with none
+# skipped (check-linux-guest.sh: every case runs, no oops outside the
+# strict-mode markers), it powers off, and pksvisor prints statistics at
+# power-off without any FATAL line.  Environment: BUILD, PKSV_TIMEOUT (seconds, default 600),
 # PKSV_STATS (stats= value, default off), PKSV_EXTRA_ARGS (appended to the
 # kernel command line).
 set -euo pipefail
@@ -63,6 +64,9 @@ check=0
 	--expect 'pksvisor: stats vcpu=0 ' \
 	--forbid 'pksvisor: FATAL' \
 	--forbid 'Kernel panic' || check=$?
+# Every KTAP case must run (the guest has PKS under pksvisor) and no oops
+# may appear outside the strict-mode runner's markers.
+"$HERE/check-linux-guest.sh" "$SERIAL" || check=1
 
 grep -a 'pksvisor: stats vcpu=' "$SERIAL" | tail -n 1 >&2 || true
 if [ "$status" -ne 0 ] || [ "$check" -ne 0 ]; then

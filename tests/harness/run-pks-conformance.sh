@@ -20,7 +20,10 @@
 #              in CPUID) is a failure.
 #  compare:    runs qemu and bochs, then diffs their KTAP result lines
 #              (number, ok/not ok, name with the observed behaviour); any
-#              difference fails.
+#              difference fails, and so does a run that failed by itself
+#              (emulator crash, timeout, its own checks).
+# Every mode wants exactly PKS_CONF_CASES results (the app's plan, pinned
+# below).  Each run deletes its serial.txt and results.txt first.
 #  qemu-nopks: QEMU -cpu max,-pks: the app must print the same plan with
 #              every case "# SKIP no PKS".
 #
@@ -33,6 +36,11 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lib.sh"
+
+# The number of cases pks-conformance.c prints (its KTAP plan): pinned, so
+# that a run that loses or gains cases fails instead of comparing equal.
+# Change it together with the app.
+PKS_CONF_CASES=389
 
 MODE="${1:-}"
 case "$MODE" in
@@ -61,6 +69,9 @@ run_one() {
 		--expect '^KTAP version 1$' --expect '^1\.\.[0-9]+$')
 	mkdir -p "$out"
 	serial="$out/serial.txt"
+	# Nothing from an earlier run may be judged (or compared) again.
+	rm -f "$serial" "$out/results.txt" "$out/check.txt"
+	: >"$out/results.txt"
 
 	case "$mode" in
 	qemu|qemu-nopks)
@@ -131,6 +142,10 @@ run_one() {
 			"under pksvisor pks=soft, which must expose PKS" >>"$out/check.txt"
 		extra=1
 	fi
+	if [ "$n" -ne "$PKS_CONF_CASES" ]; then
+		echo "FAIL: $n results, want $PKS_CONF_CASES (PKS_CONF_CASES in $0)" >>"$out/check.txt"
+		extra=$((extra + 1))
+	fi
 	[ "$extra" -eq 0 ] || check=1
 	# Failures first, then one "N passed, N failed" (check-serial's counts
 	# plus the extra check above).
@@ -194,7 +209,11 @@ fi
 fail=$differ
 [ "$nq" -gt 0 ] || { echo "FAIL: the qemu run produced no results"; fail=$((fail + 1)); }
 [ "$nb" -gt 0 ] || { echo "FAIL: the bochs run produced no results"; fail=$((fail + 1)); }
-[ "$rq" -eq 0 ] || echo "note: the qemu run itself failed (see above)"
-[ "$rb" -eq 0 ] || echo "note: the bochs run itself failed (see above)"
+[ "$nq" -eq "$PKS_CONF_CASES" ] || { echo "FAIL: the qemu run has $nq results, want $PKS_CONF_CASES"; fail=$((fail + 1)); }
+[ "$nb" -eq "$PKS_CONF_CASES" ] || { echo "FAIL: the bochs run has $nb results, want $PKS_CONF_CASES"; fail=$((fail + 1)); }
+# Equal result lines prove nothing when a run failed (its emulator crashed,
+# timed out or its own checks failed): each run must pass by itself.
+[ "$rq" -eq 0 ] || { echo "FAIL: the qemu run itself failed (see above)"; fail=$((fail + 1)); }
+[ "$rb" -eq 0 ] || { echo "FAIL: the bochs run itself failed (see above)"; fail=$((fail + 1)); }
 echo "$same passed, $fail failed"
 [ "$fail" -eq 0 ]

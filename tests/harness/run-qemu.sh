@@ -14,7 +14,9 @@
 # guest's code V when it wrote V >= 1 to port 0xf4 (QEMU exits with 2V+1);
 # 125 when QEMU died before the firmware wrote anything to COM1 ("QEMU
 # aborted at start: <cause from qemu.log>"); 1 when QEMU failed otherwise
-# (see qemu.log); 124 on timeout; 2 on usage errors.
+# (see qemu.log); 4 when the guest triple-faulted (QEMU logs it in
+# qemu-debug.log, then -no-reboot ends it like a power-off); 123 when pksvisor printed "pksvisor: FATAL" (QEMU is
+# stopped 2 s later); 124 on timeout; 2 on usage errors.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/lib.sh"
@@ -57,8 +59,11 @@ OUTDIR="$(dirname "$SERIAL")"
 mkdir -p "$OUTDIR"
 VARS="$OUTDIR/OVMF_VARS.fd"
 LOG="$OUTDIR/qemu.log"
+# -d cpu_reset: TCG logs "Triple fault" there before the reset that
+# -no-reboot turns into an ordinary exit (status 0, like a power-off).
+DLOG="$OUTDIR/qemu-debug.log"
 cp -f "$OVMF_VARS" "$VARS"
-rm -f "$SERIAL" "$LOG"
+rm -f "$SERIAL" "$LOG" "$DLOG"
 : >"$SERIAL"
 
 START=$(now_ms)
@@ -71,6 +76,7 @@ setsid qemu-system-x86_64 \
 	-serial file:"$SERIAL" \
 	-display none -monitor none -nodefaults -vga none \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x4 \
+	-d cpu_reset -D "$DLOG" \
 	-no-reboot </dev/null >"$LOG" 2>&1 &
 PID=$!
 run_watched "$PID" "$SERIAL" "$TIMEOUT" "$UNTIL" "$GRACE"
@@ -89,12 +95,19 @@ exited)
 		echo "run-qemu: QEMU aborted at start after ${SECS}s ($(exit_status_name "$WATCH_STATUS"), no serial output): $(emulator_start_cause "$LOG")" >&2
 		exit "$EMU_NEVER_RAN"
 	fi
+	if grep -aq '^Triple fault' "$DLOG" 2>/dev/null; then
+		echo "run-qemu: the guest triple-faulted after ${SECS}s (QEMU reset, ended by -no-reboot)" >&2
+		exit 4
+	fi
 	echo "run-qemu: QEMU ended by itself after ${SECS}s (exit status $WATCH_STATUS)" >&2
 	[ "$WATCH_STATUS" -eq 0 ] || { echo "run-qemu: see $LOG" >&2; exit 1; }
 	exit 0 ;;
 until)
 	echo "run-qemu: serial matched '$UNTIL'; stopped QEMU after ${SECS}s" >&2
 	exit 0 ;;
+fatal)
+	echo "run-qemu: pksvisor reported FATAL; stopped QEMU after ${SECS}s" >&2
+	exit "$EMU_FATAL" ;;
 timeout)
 	serial_has_output "$SERIAL" ||
 		echo "run-qemu: the firmware wrote nothing to COM1 in ${TIMEOUT}s: $(emulator_start_cause "$LOG")" >&2

@@ -55,6 +55,10 @@ need_pkg qemu-system-x86 ovmf
 [ -n "$INITRD" ] || INITRD=$("$HERE/build-initramfs.sh" | tail -n1)
 CMDLINE="$(tr -s ' \n' ' ' <"$HERE/cmdline")$APPEND"
 
+# The log lives in the cache by default and outlives the run: a run that
+# writes nothing (QEMU cannot start) must not be judged on the last one.
+rm -f "$LOG"
+
 VARS=$(mktemp)
 trap 'rm -f "$VARS"' EXIT
 cp /usr/share/OVMF/OVMF_VARS.fd "$VARS"
@@ -72,6 +76,7 @@ RC=$?
 set -e
 ELAPSED=$(( $(date +%s) - START ))
 # drop CRs and the firmware's terminal escape sequences
+[ -f "$LOG" ] || : >"$LOG"	# QEMU never opened it
 sed -i -e 's/\r$//' -e 's/\x1b\[[0-9;=?]*[A-Za-z]//g' "$LOG"
 
 fail=0

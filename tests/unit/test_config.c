@@ -60,6 +60,28 @@ static void test_all_options(void **state)
 	assert_int_equal(cfg.fallback, FALLBACK_STOP);
 }
 
+static void test_acpi_overrides(void **state)
+{
+	struct pksv_config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(cfg.pm1a_cnt, 0);
+	assert_int_equal(cfg.slp_typ_s3, CONFIG_SLP_TYP_NONE);
+	assert_int_equal(parse(&cfg, "pm1a_cnt=0xb004 slp_typ_s3=5"), 0);
+	assert_int_equal(cfg.pm1a_cnt, 0xb004);
+	assert_int_equal(cfg.slp_typ_s3, 5);
+	assert_int_equal(parse(&cfg, "slp_typ_s3=0"), 0);
+	assert_int_equal(cfg.slp_typ_s3, 0);
+	/* A 16-bit register needs two ports; SLP_TYP has 3 bits. */
+	assert_int_equal(parse(&cfg, "pm1a_cnt=0xffff"), -1);
+	assert_non_null(strstr(err, "pm1a_cnt"));
+	assert_int_equal(parse(&cfg, "pm1a_cnt=0"), -1);
+	assert_int_equal(parse(&cfg, "slp_typ_s3=8"), -1);
+	assert_non_null(strstr(err, "0..7"));
+	assert_int_equal(cfg.pm1a_cnt, 0xb004);
+}
+
 static void test_enum_values(void **state)
 {
 	static const struct { const char *text; int val; } pks[] = {
@@ -346,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_comments_and_lines),
 		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_acpi_overrides),
 		cmocka_unit_test(test_too_long),
 		cmocka_unit_test(test_err_buffer),
 	};

@@ -84,7 +84,8 @@ static void test_line_exact(void **state)
 		"ept_violations=2 hidden_access=1 hypercalls=2 "
 		"hypercall_errors=1 pkrs_writes=0 view_switch_exit=0 "
 		"view_switch_vmfunc=0 views_built=0 pk_fault_injected=0 "
-		"pk_fault_unprotected=0 pk_fault_table=0 unprotected_pages=0 "
+		"pk_fault_unprotected=0 pk_fault_table=0 s3_refused=0 "
+		"unprotected_pages=0 "
 		"nmi_reflected=0 nmi_root=0 nmi_injected=0 nmi_requeued=0 "
 		"nmi_window=0 events_requeued=0 events_merged=0 "
 		"exit.cpuid=100 "
@@ -130,7 +131,8 @@ static void test_line_all_fields(void **state)
 		"injected=1 ept_violations=2 hidden_access=3 hypercalls=18 "
 		"hypercall_errors=4 pkrs_writes=5 view_switch_exit=6 "
 		"view_switch_vmfunc=7 views_built=8 pk_fault_injected=9 "
-		"pk_fault_unprotected=10 pk_fault_table=11 unprotected_pages=0 "
+		"pk_fault_unprotected=10 pk_fault_table=11 s3_refused=0 "
+		"unprotected_pages=0 "
 		"nmi_reflected=12 nmi_root=13 nmi_injected=14 nmi_requeued=15 "
 		"nmi_window=16 events_requeued=17 events_merged=18 "
 		"exit.exception_nmi=1 exit.35=3 exit.wrmsrlist=2 "
@@ -227,8 +229,9 @@ static void test_table(void **state)
 	assert_true(find(&c, "view_switch_vmfunc", " 0") > tot);
 	assert_true(find(&c, "unprotected_pages", " 0") > tot);
 	assert_true(find(&c, "nmi_injected", " 0") > tot);
-	/* header + 2 reasons + header + 3 calls + totals + 21 counters */
-	assert_int_equal(c.n, 1 + 1 + 2 + 1 + 3 + 1 + 21);
+	assert_true(find(&c, "s3_refused", " 0") > tot);
+	/* header + 2 reasons + header + 3 calls + totals + 22 counters */
+	assert_int_equal(c.n, 1 + 1 + 2 + 1 + 3 + 1 + 22);
 }
 
 int main(void)

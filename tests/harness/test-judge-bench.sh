@@ -1,0 +1,35 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0 OR MIT)
+# Judge test: run-bench.sh fails when an exit-count invariant breaks
+# (docs/benchmarks.md) or a call fails, replaying the canned output of a
+# real run with one line edited per case (judges/lib.sh).
+set -uo pipefail
+. "$(dirname "$0")/judges/lib.sh"
+jt_init bench
+L="$JT_BUILD/logs"
+mkdir -p "$L"
+B="$JT_HARNESS/run-bench.sh"
+cp "$JT_LOGS/bench.serial" "$L/good"
+jt_bochs_poweroff_log "$L/log.poweroff"
+export JUDGE_BOCHS_LOG="$L/log.poweroff"
+
+JUDGE_BOCHS_SERIAL="$L/good" jt_case pass bench-good-log "$B"
+
+# bad NAME SED-EXPR: the good log edited, which must fail.
+bad() {
+	sed -E "$2" "$L/good" >"$L/$1"
+	if cmp -s "$L/good" "$L/$1"; then
+		jt_assert "$1: the edit changed the canned log" false
+		return
+	fi
+	JUDGE_BOCHS_SERIAL="$L/$1" jt_case fail "$1" "$B"
+}
+bad vmfunc-switch-exits 's/^(PKSV-BENCH: pkrs_vmfunc exits_per_op=)0\.00/\11.00/'
+bad wrmsr-switch-two-exits 's/^(PKSV-BENCH: pkrs_wrmsr exits_per_op=)1\.00/\12.00/'
+bad pair-three-exits 's/^(PKSV-BENCH: unprotect_protect_pair exits_per_op=)2\.00/\13.00/'
+bad empty-loop-exits 's/^(PKSV-BENCH: empty_loop exits_per_op=)0\.00/\10.01/'
+bad follow-mismatch 's/^(PKSV-BENCH: vmfunc_follow .* )ok$/\1MISMATCH/'
+bad vmfunc-unsupported 's/^PKSV-BENCH: pkrs_vmfunc exits_per_op=.*/PKSV-BENCH: pkrs_vmfunc unsupported (VIEW_INDEX returned -ENOTSUP)/'
+bad failed-calls 's/^(PKSV-BENCH: unprotect_protect_pair .*)$/\1\nPKSV-BENCH: # some UNPROTECT\/PROTECT calls failed/'
+bad range-register-error 's/^(PKSV-BENCH: range_register key=1 pages=16: ).*/\1-EINVAL/'
+jt_done
