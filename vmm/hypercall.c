@@ -49,6 +49,8 @@ static u64 counter_value(struct vcpu *vcpu, u64 id)
 	case PKSV_CTR_PK_FAULTS:
 		return st->pk_fault_injected + st->pk_fault_unprotected +
 		       st->pk_fault_table;
+	case PKSV_CTR_VMFUNC_REFUSED:	return st->vmfunc_refused;
+	case PKSV_CTR_MSR_REFUSED:	return st->msr_refused;
 	}
 	return 0;
 }

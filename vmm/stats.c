@@ -154,6 +154,8 @@ static const struct fixed_counter fixed_counters[] = {
 	FIXED(pk_fault_unprotected),
 	FIXED(pk_fault_table),
 	FIXED(unprotected_pages),
+	FIXED(vmfunc_refused),
+	FIXED(msr_refused),
 };
 
 static u64 fixed_value(const struct vcpu_stats *st,

@@ -29,6 +29,9 @@ struct vcpu_stats {
 	u64 pk_fault_unprotected;
 	u64 pk_fault_table;
 	u64 unprotected_pages;		/* snapshot of the global table when printed */
+	/* Refused guest actions (the guest continues with #UD / #GP) */
+	u64 vmfunc_refused;		/* VMFUNC exits: an index that is no pinned view */
+	u64 msr_refused;		/* Intel PT (RTIT) MSRs, APIC base into the reservation */
 };
 
 /* Name of a basic exit reason ("CPUID", "EPT_VIOLATION"), or NULL if reserved. */
