@@ -22,6 +22,7 @@ static s64 hc_version(struct vcpu *vcpu, struct hc_args *a)
 
 static s64 hc_print_stats(struct vcpu *vcpu, struct hc_args *a)
 {
+	(void)a;
 	vcpu_print_stats(vcpu, "requested by hypercall");
 	return 0;
 }
@@ -65,6 +66,7 @@ static s64 hc_get_counter(struct vcpu *vcpu, struct hc_args *a)
 
 static s64 hc_nop(struct vcpu *vcpu, struct hc_args *a)
 {
+	(void)vcpu;
 	a->out[0] = ~a->in[0];
 	return 0;
 }
