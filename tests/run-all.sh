@@ -16,6 +16,9 @@
 #   fuzz         libFuzzer over the hypercall decoder and PKS tables (bounded)
 #   linux-pks-bochs  Linux PKS suite under pksvisor in Bochs vs QEMU
 #   bench        benchmarks (numbers, no pass/fail on time)
+#   pv-calls     paravirtual PKS hypercalls (pksv-pv.efi) under pksvisor in Bochs
+#   vmfunc       VMFUNC(0, 0..511) from CPL 0 and 3 cannot disarm PKS (pksv-vmfunc.efi)
+#   hidden       pksvisor's reservation refused on every path (pksv-hidden.efi)
 #
 # PKSV_STAGES="unit efi-bochs" runs a subset.
 set -uo pipefail
@@ -23,7 +26,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 tests/install-deps.sh || { echo "run-all: cannot install dependencies"; exit 1; }
-STAGES=${PKSV_STAGES:-"unit efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls"}
+STAGES=${PKSV_STAGES:-"unit efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls vmfunc hidden"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -41,6 +44,8 @@ stage_cmd() {
 	pks-conf)	tests/harness/run-pks-conformance.sh compare ;;
 	pks-conf-nopks)	tests/harness/run-pks-conformance.sh qemu-nopks ;;
 	pv-calls)	tests/harness/run-pksv-pv.sh ;;
+	vmfunc)		tests/harness/run-pksv-app.sh vmfunc ;;
+	hidden)		tests/harness/run-pksv-app.sh hidden ;;
 	fuzz)		PKSV_FUZZ_SECONDS=${PKSV_FUZZ_SECONDS:-20} optional tests/fuzz/run.sh ;;
 	linux-pks-bochs) optional tests/harness/run-linux-pks-bochs.sh ;;
 	bench)		optional tests/harness/run-bench.sh ;;
