@@ -107,9 +107,17 @@ void hidden_refuse(struct vcpu *vcpu, u64 gpa, u64 q)
 	if (q & EPTQ_NMI_UNBLOCK)
 		vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
 			vmread(VMCS_GUEST_INTERRUPTIBILITY) | INTR_BLOCK_NMI);
-	/* A step already running (a PKS override, a second page) covers it. */
+	/*
+	 * A step already running (a PKS override, a second page) covers it.
+	 * The instruction has not completed, so no single-step trap is due
+	 * (the TF trap follows completion, SDM Vol. 3B 18.3.1.4); Bochs 2.7
+	 * nevertheless saves BS in the pending debug exceptions at this
+	 * fault-like exit, which would end the step before the retry.
+	 */
 	if (vcpu->step == STEP_NONE)
 		vcpu_step_begin(vcpu, STEP_HIDDEN);
+	else if (vcpu->mtf_state != MTF_WORKS)
+		vmwrite(VMCS_GUEST_PENDING_DBG, vmread(VMCS_GUEST_PENDING_DBG) & ~BIT(14));
 	return;
 abandon:
 	pksv_log("refused guest %s of pksvisor memory gpa 0x%llx at rip 0x%llx: instruction abandoned with #GP(0)",
