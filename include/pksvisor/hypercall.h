@@ -66,7 +66,7 @@
 #define PKSV_ENOENT		7	/* no such range / page / grant */
 #define PKSV_ERANGE		8	/* counter would underflow or overflow */
 #define PKSV_ENOTSUP		9	/* feature absent on this CPU or disabled */
-#define PKSV_EPERM		10	/* key locked */
+#define PKSV_EPERM		10	/* reserved (no ABI 1.0 call returns it) */
 
 /* Feature bits (PKSV_HC_VERSION RCX, CPUID leaf INFO EBX) */
 #define PKSV_FEAT_STATS		(1u << 0)
