@@ -14,8 +14,9 @@
 #            guest continues
 # ESP: \EFI\BOOT\BOOTX64.EFI = build/pksvisor.efi, pksvisor.cfg with
 # next=\<app>.efi, the app.  The app prints TAP; it must reach its last
-# line ("PKSV-<APP>: done") with every planned check ok and pksvisor must
-# not print FATAL.
+# line ("PKSV-<APP>: done") with every planned check ok, pksvisor must
+# not print FATAL, and it must have said at start that no IOMMU guards DMA
+# (docs/threat-model.md).
 #
 # Environment: BUILD (default <repo>/build), PKSV_TIMEOUT (seconds; default
 # 300).  Output in $BUILD/test-pksv-<app>/.  Last line "N passed, N failed";
@@ -72,6 +73,7 @@ check=0
 "$HERE/check-serial.sh" "$SERIAL" --tap \
 	--expect "$MARK: start" --expect "$MARK: done" \
 	--expect '^1\.\.[0-9]+$' --expect 'pksvisor:' \
+	--expect 'pksvisor: DMA: no IOMMU is programmed' \
 	--forbid 'pksvisor: FATAL' --forbid 'Bail out!' >"$OUT/check.txt" || check=$?
 cat "$OUT/check.txt"
 
