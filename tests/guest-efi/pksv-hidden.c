@@ -11,8 +11,11 @@
  *    AD(1)|AD(2) execute: a read must still return all-ones and a fetch
  *    must still be refused;
  *  - read, write (dropped), fetch (#UD at the fetch, docs/memory-layout.md);
- *  - straddles: an 8-byte read across two reservation pages, and a read and
- *    a write across a normal page and a reservation page;
+ *  - straddles: an 8-byte read across two reservation pages, a read and a
+ *    write across a normal page and a reservation page, and a read across
+ *    a page PKS allows through a step (key-0 alias of a key-1 page under
+ *    AD(1)) and a reservation page - after which the key-1 page must be
+ *    closed again;
  *  - Intel PT: CPUID.(7,0):EBX[25] and leaf 0x14 hidden, RTIT MSRs #GP;
  *  - IA32_APIC_BASE relocated into the reservation: #GP, base unchanged.
  * The counters (hidden_access, msr_refused; GET_COUNTER) must show it.
@@ -52,6 +55,8 @@ static u64 g_pages, g_base, g_r, g_r2;
 static u64 g_alias1;		/* R with key 1 */
 static u64 g_lin_n2;		/* N2 (key 0), followed by R: straddle */
 static u64 g_lin_r;		/* R (key 0), followed by R2: straddle */
+static u64 g_lin_n0;		/* N by a key-0 alias, followed by R: straddle */
+static u64 g_alias_n1;		/* N with key 1 */
 
 static u64 page_pa(unsigned int pg)
 {
@@ -82,9 +87,14 @@ static int setup_tables(void)
 	pt[4] = page_pa(PG_N2) | PTE_P | PTE_RW | PTE_A | PTE_D;
 	pt[5] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D;
 	pt[6] = g_r2 | PTE_P | PTE_RW | PTE_A | PTE_D;
+	/* N through a key-0 alias, then R: a PKS-allowed page before R. */
+	pt[7] = page_pa(PG_N) | PTE_P | PTE_RW | PTE_A | PTE_D;
+	pt[8] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D;
 	g_alias1 = g_base;
 	g_lin_n2 = g_base + 0x4000;
 	g_lin_r = g_base + 0x5000;
+	g_lin_n0 = g_base + 0x7000;
+	g_alias_n1 = g_base + 0x2000;
 	say("# R at 0x%llx (reservation), key-1 alias 0x%llx, straddles at 0x%llx and 0x%llx",
 	    g_r, g_alias1, g_lin_n2 + 0xffc, g_lin_r + 0xffc);
 	return 0;
@@ -107,7 +117,7 @@ static int resume_fetch(struct pks_frame *f)
 
 /* ---- checks ------------------------------------------------------------ */
 
-#define PLAN	20
+#define PLAN	22
 
 static void check_read_ones(const char *what, u64 va)
 {
@@ -181,9 +191,29 @@ static void run_cases(void)
 	       v == ~0ull, "8-byte write straddling a normal page and R: normal half written, R untouched (0x%x, R 0x%llx)",
 	       *(volatile u32 *)(page_pa(PG_N2) + 0xffc), v);
 
+	/*
+	 * 10-11: a straddle whose first page PKS allows (N through its key-0
+	 * alias while AD(1) closes N in the view: one step with N opened) and
+	 * whose second page is R.  Both refusals and the PKS opening must end
+	 * with the step: afterwards N's key-1 alias faults again.
+	 */
+	*(volatile u32 *)(page_pa(PG_N) + 0xffc) = 0xa1b2c3d4;
+	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(1));
+	pks_fault_clear();
+	v = pks_probe_read((const void *)(g_lin_n0 + 0xffc));
+	tap_ok(!pks_fault.hit && v == 0xffffffffa1b2c3d4ull,
+	       "8-byte read straddling a PKS-allowed page and R: allowed half, then all-ones (0x%llx, %s)",
+	       v, pks_fault.hit ? "fault" : "no fault");
+	pks_fault_clear();
+	(void)pks_probe_read((const void *)(g_alias_n1 + 0x10));
+	tap_ok(pks_fault.hit && pks_fault.vector == X86_PF && pks_fault.ec == 0x21,
+	       "after it, pkrs=ad(1) still closes N's key-1 alias (%s vec %llu ec 0x%llx)",
+	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector, pks_fault.ec);
+	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+
 	h1 = counter(PKSV_CTR_HIDDEN_ACCESS);
-	tap_ok(h0 != ~0ull && h1 != ~0ull && h1 - h0 >= 10,
-	       "hidden_access counted every refusal (+%llu, want >= 10)", h1 - h0);
+	tap_ok(h0 != ~0ull && h1 != ~0ull && h1 - h0 >= 11,
+	       "hidden_access counted every refusal (+%llu, want >= 11)", h1 - h0);
 
 	/* 11-15: Intel PT */
 	r = cpuid(7, 0);
