@@ -74,6 +74,8 @@ int hv_prepare(struct boot_info *bi)
 	pksv_log("PKS: backend %s (requested pks=%s), fault mode %s",
 		 pks_backend_str(hv), config_pks_name(hv->cfg.pks),
 		 config_mode_name(hv->pks.mode));
+	/* Said once, at start, so no log reader mistakes pksvisor for DMA-safe. */
+	pksv_log("DMA: no IOMMU is programmed: device DMA can reach pksvisor memory (docs/threat-model.md)");
 	if (host_env_init(hv)) {
 		pksv_snprintf(bi->err, sizeof(bi->err), "out of memory building host tables");
 		return -1;

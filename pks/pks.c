@@ -81,15 +81,19 @@ u64 pks_cr4_real(const struct vcpu *vcpu, u64 guest_cr4)
 	return 0;
 }
 
-/* What the hardware or the views enforce: the guest's value minus what
- * RELAXED/SILENT opened, nothing at all in mode OFF. */
+/*
+ * What the hardware or the views enforce: the guest's value minus what
+ * RELAXED/SILENT opened; in mode OFF only the locked keys.  No mode opens
+ * a locked key (docs/hypercalls.md, LOCK_KEY): a kernel write gadget that
+ * can reach VMCALL could otherwise undo every lock with SET_MODE(OFF).
+ */
 u32 pks_effective_pkrs(const struct vcpu *vcpu)
 {
 	const struct pks_global *pks = &vcpu->hv->pks;
 	u32 eff;
 
 	if (pks->mode == PKSV_MODE_OFF)
-		return 0;
+		return pks->lock_bits & ~vcpu->pkrs_grant;
 	/*
 	 * Locked keys stay closed whatever the guest writes (a write gadget
 	 * that reaches WRMSR cannot open them); only GRANT opens them, and

@@ -15,14 +15,24 @@ int guest_walk_current(struct vcpu *vcpu, u64 gla, struct guest_walk *w);
 int views_init(struct hv *hv);
 void views_vmcs_setup(struct vcpu *vcpu);
 void views_select(struct vcpu *vcpu);
-u64 effective_view_perms(struct hv *hv, u64 perms);
 void views_cr_changed(struct vcpu *vcpu);
 void views_invalidate(struct hv *hv);
+
+/*
+ * pks/view_perms.c: every view permission and EPTP-list entry comes from
+ * here (host unit tested).  An EPTP-list entry that is not a pinned view
+ * holds EPTP_LIST_INVALID: memory type 2 (reserved) and page-walk length 1,
+ * so VMFUNC 0 to it fails the EPTP checks and exits (SDM 26.5.6.3).
+ */
+#define EPTP_LIST_INVALID	0x2ull
+bool view_gpa_hidden(const struct hv *hv, u64 gpa);
 bool views_is_table(struct hv *hv, u64 gpa);
+u64 effective_view_perms(struct hv *hv, u64 perms);
+u64 view_page_perms(struct hv *hv, const struct pks_view *v, u64 gpa);
+u64 views_list_entry(const struct pks_global *pks, unsigned int slot);
 
 /* pks/unprotect_vmm.c */
 bool unprotect_allows(struct hv *hv, u64 gpa, bool write);
-u64 view_page_perms(struct hv *hv, const struct pks_view *v, u64 gpa);
 
 /* pks/discover.c */
 void discover_rescan(struct vcpu *vcpu);

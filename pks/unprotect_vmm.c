@@ -37,39 +37,6 @@ bool unprotect_allows(struct hv *hv, u64 gpa, bool write)
 	return !write || (acc & PKSV_ACCESS_WRITE);
 }
 
-/*
- * Rights of one guest page in one view, from scratch: base rights, minus
- * what its key(s) lose under the view's PKRS, plus what the unprotect
- * table gives back, minus write on tracked page tables.  Lock held.
- */
-u64 view_page_perms(struct hv *hv, const struct pks_view *v, u64 gpa)
-{
-	struct pks_global *pks = &hv->pks;
-	int level;
-	u64 *base = ept_lookup(&hv->ept, gpa, &level);
-	u64 rights = base ? *base & EPT_RWX : 0;
-	u64 perms = rights;
-	unsigned int key = keymap_lookup(&pks->keymap, gpa), acc;
-
-	if (!rights)
-		return 0;	/* hidden pksvisor memory stays hidden */
-	if (key)
-		perms &= pks_view_perms(v->pkrs, v->wp, key);
-	for (unsigned int i = 0; i < pks->nr_multi; i++)
-		if (gpa >= pks->multi[i].start && gpa < pks->multi[i].end)
-			for (unsigned int k = 1; k < PKS_NR_KEYS; k++)
-				if (pks->multi[i].keys & (1u << k))
-					perms &= pks_view_perms(v->pkrs, v->wp, k);
-	acc = unprotect_lookup(&pks->unprotect, gpa >> PAGE_SHIFT);
-	if (acc & PKSV_ACCESS_WRITE)
-		perms = rights;
-	else if (acc & PKSV_ACCESS_READ)
-		perms |= rights & (EPT_READ | EPT_EXEC);
-	if (pks->discovery && views_is_table(hv, gpa))
-		perms &= ~EPT_WRITE;
-	return effective_view_perms(hv, perms);
-}
-
 /* Re-derive one page in every built view (lock held), then flush all. */
 static void refresh_page(struct hv *hv, u64 gpa)
 {
@@ -180,6 +147,9 @@ s64 pks_hc_lock_key(struct vcpu *vcpu, u64 key)
 		return -PKSV_EKEY;
 	spin_lock(&pks->lock);
 	pks->lock_bits |= PKRS_KEY_MASK((unsigned int)key);
+	/* Pinned views are reachable without an exit: close the key there now. */
+	if (pks->backend == PKS_BACKEND_SOFT)
+		views_invalidate(vcpu->hv);
 	spin_unlock(&pks->lock);
 	pksv_log("PKS: key %llu locked: PKRS writes can no longer open it", key);
 	pks_apply(vcpu);

@@ -13,9 +13,17 @@
  * structures are also write-protected in every view so that pksvisor sees
  * key changes (pks/discover.c).
  *
- * Where VMFUNC EPTP switching exists, slot i is entry i of the EPTP list:
- * a guest that learned the index for a PKRS value (PKSV_HC_VIEW_INDEX)
- * switches with VMFUNC(0, i), without a VM exit.
+ * Where VMFUNC EPTP switching exists, slot i of a *pinned* view is entry i
+ * of the EPTP list: a guest that learned the index for a PKRS value
+ * (PKSV_HC_VIEW_INDEX) switches with VMFUNC(0, i), without a VM exit.
+ * Every other entry - the base EPT (slot 0), views built for exit-based
+ * switches, free or stale slots, indices 8..511 - holds an invalid EPTP
+ * (view_perms.c), so VMFUNC to it exits and gets #UD (vmm/exit_vmfunc.c):
+ * VMFUNC is available at every CPL and must never reach a view the guest
+ * kernel did not pin.  Pinned views are built with every locked key closed
+ * and CR0.WP = 1 (the stricter WD rule; an access that WP = 0 allows exits
+ * and is let through), and are rebuilt before the call that changed the
+ * keymap, the tables or the locks returns.
  */
 #include <pksvisor/format.h>
 #include <pksvisor/hypercall.h>
@@ -26,6 +34,11 @@
 #include "pks_internal.h"
 
 #define VMFUNC_EPTP_SWITCHING	BIT(0)
+/*
+ * Pinning keeps two slots besides the base unpinned: one the vCPU may be
+ * running on and one that can always be rebuilt for a WRMSR.
+ */
+#define VIEWS_MAX_PINNED	(PKS_MAX_VIEWS - 3)
 
 int views_init(struct hv *hv)
 {
@@ -40,9 +53,9 @@ int views_init(struct hv *hv)
 		pks->eptp_list_pa = pool_alloc_page(&hv->pool);
 		if (!pks->eptp_list_pa)
 			return -1;
-		/* Unused slots repeat the base EPTP: VMFUNC to them is harmless. */
+		/* Nothing is pinned yet: VMFUNC to any index exits. */
 		for (unsigned int i = 0; i < 512; i++)
-			((u64 *)(uintptr_t)pks->eptp_list_pa)[i] = hv->eptp;
+			((u64 *)(uintptr_t)pks->eptp_list_pa)[i] = EPTP_LIST_INVALID;
 	}
 	return 0;
 }
@@ -57,91 +70,92 @@ void views_vmcs_setup(struct vcpu *vcpu)
 	}
 }
 
-static void set_list(struct pks_global *pks, unsigned int slot, u64 eptp)
+/* Make EPTP-list entry slot say what views_list_entry() decides. */
+static void publish_slot(struct pks_global *pks, unsigned int slot)
 {
 	if (pks->vmfunc)
-		((u64 *)(uintptr_t)pks->eptp_list_pa)[slot] = eptp;
+		((volatile u64 *)(uintptr_t)pks->eptp_list_pa)[slot] =
+			views_list_entry(pks, slot);
+}
+
+/* Set one page of a view to its derived rights (split only on change). */
+static int derive_page(struct hv *hv, struct pks_view *v, u64 gpa)
+{
+	u64 perms = view_page_perms(hv, v, gpa);
+	int level;
+	u64 *e = ept_lookup(&v->ept, gpa, &level);
+
+	if ((e ? *e & EPT_RWX : 0) == perms)
+		return 0;
+	if (!e && !perms)
+		return 0;
+	return ept_protect_4k(&v->ept, gpa, perms);
+}
+
+static int derive_range(struct hv *hv, struct pks_view *v, u64 start, u64 end)
+{
+	for (u64 gpa = start & PAGE_MASK; gpa < end; gpa += PAGE_SIZE)
+		if (derive_page(hv, v, gpa))
+			return -1;
+	return 0;
 }
 
 /*
- * An AD page is execute-only (fetches are never PKS-checked), which needs
- * execute-only EPT support (IA32_VMX_EPT_VPID_CAP[0], SDM 29.3.3.1);
- * without it the page is not present and the rare fetch exits and is let
- * through like any other allowed access.
+ * Restrict every keyed page (and, in discovery mode, every table page):
+ * each page the keymap, the aliases, the unprotect table or the table set
+ * names gets view_page_perms(), and the whole reservation is made absent
+ * again (the base EPT may be mid-way through a refused access, pointing
+ * one reserved page at the scratch page: a clone must not keep that).
  */
-u64 effective_view_perms(struct hv *hv, u64 perms)
-{
-	if (perms == EPT_EXEC && !(hv->msrs.ept_vpid_cap & BIT(0)))
-		return 0;
-	return perms;
-}
-
-/* Restrict every keyed page (and, in discovery mode, every table page). */
 static int apply_restrictions(struct hv *hv, struct pks_view *v)
 {
 	struct pks_global *pks = &hv->pks;
 
 	for (unsigned int i = 0; i < pks->keymap.n; i++) {
 		struct keymap_range *r = &pks->keymap.r[i];
-		u64 perms = pks_view_perms(v->pkrs, v->wp, r->key);
 
-		if (perms == EPT_RWX)
-			continue;
-		perms = effective_view_perms(hv, perms);
-		for (u64 gpa = r->start; gpa < r->end; gpa += PAGE_SIZE) {
-			int level;
-			u64 *e = ept_lookup(&v->ept, gpa, &level);
-
-			/* Hidden pksvisor pages stay hidden. */
-			if (e && !(*e & EPT_RWX))
-				continue;
-			if (ept_protect_4k(&v->ept, gpa, perms))
-				return -1;
-		}
+		if (pks_view_perms(v->pkrs, v->wp, r->key) != EPT_RWX &&
+		    derive_range(hv, v, r->start, r->end))
+			return -1;
 	}
-	for (unsigned int i = 0; i < pks->nr_multi; i++) {
-		u64 perms = EPT_RWX;
-
-		for (unsigned int k = 1; k < PKS_NR_KEYS; k++)
-			if (pks->multi[i].keys & (1u << k))
-				perms &= pks_view_perms(v->pkrs, v->wp, k);
-		perms = effective_view_perms(hv, perms);
-		for (u64 gpa = pks->multi[i].start; perms != EPT_RWX &&
-		     gpa < pks->multi[i].end; gpa += PAGE_SIZE)
-			if (ept_protect_4k(&v->ept, gpa, perms))
-				return -1;
-	}
-	/* Globally unprotected pages get their rights back in every view. */
+	for (unsigned int i = 0; i < pks->nr_multi; i++)
+		if (derive_range(hv, v, pks->multi[i].start, pks->multi[i].end))
+			return -1;
 	for (unsigned int i = 0; i < UNPROTECT_SLOTS; i++) {
 		struct unprotect_entry *u = &pks->unprotect.e[i];
 
-		if (u->refs && ept_protect_4k(&v->ept, u->gfn << PAGE_SHIFT,
-					      view_page_perms(hv, v, u->gfn << PAGE_SHIFT)))
+		if (u->refs && derive_page(hv, v, u->gfn << PAGE_SHIFT))
 			return -1;
 	}
 	if (pks->discovery)
-		for (unsigned int i = 0; i < pks->nr_tables; i++) {
-			int level;
-			u64 *e = ept_lookup(&v->ept, pks->tables[i], &level);
-			u64 perms = e ? *e & EPT_RWX : 0;
-
-			if (perms & EPT_WRITE &&
-			    ept_protect_4k(&v->ept, pks->tables[i], perms & ~EPT_WRITE))
+		for (unsigned int i = 0; i < pks->nr_tables; i++)
+			if (derive_page(hv, v, pks->tables[i]))
 				return -1;
-		}
+	for (u64 pa = hv->pool.base; pa < hv->pool.base + hv->pool.size; pa += PAGE_SIZE) {
+		int level;
+		u64 *e = ept_lookup(&v->ept, pa, &level);
+
+		if (e && (*e & EPT_RWX) && ept_protect_4k(&v->ept, pa, 0))
+			return -1;
+	}
 	return 0;
 }
 
 static void free_view(struct hv *hv, struct pks_view *v)
 {
 	/* A VMFUNC to this index must never reach freed tables. */
-	set_list(&hv->pks, (unsigned int)(v - hv->pks.views), hv->eptp);
-	ept_destroy(&v->ept, pool_free_ept, &hv->pool);
 	v->valid = false;
 	v->pinned = false;
+	publish_slot(&hv->pks, (unsigned int)(v - hv->pks.views));
+	ept_destroy(&v->ept, pool_free_ept, &hv->pool);
 }
 
-static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp)
+/*
+ * (Re)build slot for (pkrs, wp); pin says whether the guest may reach it by
+ * VMFUNC.  The list entry is invalid from the moment the old view is freed
+ * until the new one is complete.
+ */
+static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp, bool pin)
 {
 	struct pks_global *pks = &hv->pks;
 	struct pks_view *v = &pks->views[slot];
@@ -159,7 +173,8 @@ static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp)
 	v->generation = pks->generation;
 	v->eptp = ept_eptp(&v->ept, false);
 	v->valid = true;
-	set_list(pks, slot, v->eptp);
+	v->pinned = pin;
+	publish_slot(pks, slot);
 	/* A rebuilt slot may reuse an EPTP whose translations are cached. */
 	ept_flush(hv, v->eptp);
 	return 0;
@@ -187,12 +202,18 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 		struct pks_view *v = &pks->views[i];
 
 		if (v->valid && v->pkrs == pkrs && v->wp == wp) {
-			if (pin && !v->pinned && pinned_count(pks) >= PKS_MAX_VIEWS - 3)
+			bool was_pinned = v->pinned;
+
+			if (pin && !was_pinned && pinned_count(pks) >= VIEWS_MAX_PINNED)
 				return -1;
-			if (v->generation != pks->generation && build_view(hv, i, pkrs, wp))
+			if (v->generation != pks->generation &&
+			    build_view(hv, i, pkrs, wp, was_pinned || pin))
 				return -1;
 			v->last_used = ++pks->use_clock;
-			v->pinned |= pin;
+			if (pin && !v->pinned) {
+				v->pinned = true;
+				publish_slot(pks, i);
+			}
 			return i;
 		}
 		if (v->valid && v->pinned)
@@ -204,20 +225,15 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 		    (lru < 0 || v->last_used < pks->views[lru].last_used))
 			lru = i;
 	}
-	/*
-	 * Pinning keeps two slots besides the base unpinned: one the vCPU
-	 * may be running on and one that can always be rebuilt for a WRMSR.
-	 */
-	if (pin && pinned >= PKS_MAX_VIEWS - 3)
+	if (pin && pinned >= VIEWS_MAX_PINNED)
 		return -1;
 	if (free_slot < 0)
 		free_slot = lru;
 	if (free_slot < 0)
 		return -1;
-	if (build_view(hv, free_slot, pkrs, wp))
+	if (build_view(hv, free_slot, pkrs, wp, pin))
 		return -1;
 	pks->views[free_slot].last_used = ++pks->use_clock;
-	pks->views[free_slot].pinned = pin;
 	vcpu->stats.views_built++;
 	return free_slot;
 }
@@ -275,7 +291,9 @@ void views_select(struct vcpu *vcpu)
 	int slot = 0;
 
 	update_cr3_exiting(vcpu);
-	if ((vcpu->cr4_shadow & CR4_PKS) && pks->mode != PKSV_MODE_OFF) {
+	/* Mode OFF still enforces locked keys (pks_effective_pkrs()). */
+	if ((vcpu->cr4_shadow & CR4_PKS) &&
+	    (pks->mode != PKSV_MODE_OFF || pks->lock_bits)) {
 		if (pks->discovery && vcpu->pks_rescan != PKS_RESCAN_NONE)
 			discover_rescan(vcpu);
 		spin_lock(&pks->lock);
@@ -301,9 +319,12 @@ void views_cr_changed(struct vcpu *vcpu)
 }
 
 /*
- * The keymap or the table set changed (lock held).  Views rebuild lazily
- * when next selected; pinned ones now, since the guest may VMFUNC to them
- * without an exit.
+ * The keymap, the table set or the key locks changed (lock held).  Views
+ * rebuild lazily when next selected; pinned ones now, with every locked
+ * key closed, since the guest may VMFUNC to them without an exit.  A
+ * pinned view that cannot be rebuilt is dropped: its list entry is then
+ * invalid (free_view), so a VMFUNC to it exits instead of reaching a stale
+ * view.  The caller re-selects the vCPU's view (pks_apply) before entry.
  */
 void views_invalidate(struct hv *hv)
 {
@@ -314,22 +335,21 @@ void views_invalidate(struct hv *hv)
 		struct pks_view *v = &pks->views[i];
 
 		if (v->valid && v->pinned &&
-		    build_view(hv, i, v->pkrs, v->wp) == 0)
-			v->pinned = true;
+		    build_view(hv, i, v->pkrs | pks->lock_bits, true, true))
+			pksv_log("PKS: pinned view %u (PKRS 0x%x) dropped: out of memory",
+				 i, v->pkrs);
 	}
 }
 
-bool views_is_table(struct hv *hv, u64 gpa)
-{
-	struct pks_global *pks = &hv->pks;
-
-	for (unsigned int i = 0; i < pks->nr_tables; i++)
-		if (pks->tables[i] == (gpa & PAGE_MASK))
-			return true;
-	return false;
-}
-
-/* VMFUNC may have switched views behind pksvisor's back: follow it. */
+/*
+ * VMFUNC may have switched views behind pksvisor's back: follow it at every
+ * exit, before any handler looks at vcpu->pks_view.  The VMCS EPTP field
+ * holds the EPTP VMFUNC loaded (SDM 26.5.6.3); comparing it with the
+ * views' EPTPs needs no "EPTP index" field (which exists only with
+ * EPT-violation #VE support).  A switch is a PKRS change made by the guest:
+ * pksvisor's notion of PKRS becomes the view's (its locked keys included),
+ * and RELAXED/SILENT openings and grants end as on a WRMSR.
+ */
 void pks_exit_sync(struct vcpu *vcpu)
 {
 	struct pks_global *pks = &vcpu->hv->pks;
@@ -338,18 +358,30 @@ void pks_exit_sync(struct vcpu *vcpu)
 	if (pks->backend != PKS_BACKEND_SOFT || !pks->vmfunc)
 		return;
 	eptp = vmread(VMCS_EPTP);
-	if (eptp == pks->views[vcpu->pks_view].eptp)
+	if (pks->views[vcpu->pks_view].valid && eptp == pks->views[vcpu->pks_view].eptp)
 		return;
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
-		if (pks->views[i].valid && pks->views[i].eptp == eptp) {
+		if (pks->views[i].valid && pks->views[i].pinned &&
+		    pks->views[i].eptp == eptp) {
 			vcpu->pks_view = i;
 			vcpu->pkrs = pks->views[i].pkrs;
 			vcpu->pkrs_open = 0;
+			vcpu->pkrs_grant = 0;
 			vcpu->stats.view_switch_vmfunc++;
 			return;
 		}
+	/* Only pinned views are in the list: pksvisor lost track itself. */
+	pksv_log("PKS: EPTP 0x%llx is no pinned view (slot %d): re-selecting",
+		 eptp, vcpu->pks_view);
+	vcpu->pks_view = 0;
+	views_select(vcpu);
 }
 
+/*
+ * The pinned view for a PKRS value: built with every locked key closed and
+ * CR0.WP = 1 whatever the guest's CR0.WP, so that no VMFUNC to it, at any
+ * CPL, opens a locked key or lets a WD write through.
+ */
 s64 pks_hc_view_index(struct vcpu *vcpu, u64 pkrs, u64 *index)
 {
 	struct hv *hv = vcpu->hv;
@@ -360,7 +392,7 @@ s64 pks_hc_view_index(struct vcpu *vcpu, u64 pkrs, u64 *index)
 	if (hv->pks.backend != PKS_BACKEND_SOFT || !hv->pks.vmfunc)
 		return -PKSV_ENOTSUP;
 	spin_lock(&hv->pks.lock);
-	slot = view_slot(vcpu, (u32)pkrs, guest_cr0_wp(vcpu), true);
+	slot = view_slot(vcpu, (u32)pkrs | hv->pks.lock_bits, true, true);
 	spin_unlock(&hv->pks.lock);
 	if (slot < 0)
 		return -PKSV_ENOSPC;

@@ -27,6 +27,9 @@
 #   bench        benchmarks (numbers, no pass/fail on time)
 #   nmi-bochs    NMIs (self IPI, nested, I/O APIC) under pksvisor in Bochs,
 #                guest count == pksvisor's nmi_injected
+#   pv-calls     paravirtual PKS hypercalls (pksv-pv.efi) under pksvisor in Bochs
+#   vmfunc       VMFUNC(0, 0..511) from CPL 0 and 3 cannot disarm PKS (pksv-vmfunc.efi)
+#   hidden       pksvisor's reservation refused on every path (pksv-hidden.efi)
 #
 # PKSV_STAGES="unit efi-bochs" runs a subset.
 set -uo pipefail
@@ -41,7 +44,7 @@ if ! tests/install-deps.sh; then
 fi
 # The host unit tests finish in seconds; a hang must not stall the run.
 UNIT_TIMEOUT=${PKSV_UNIT_TIMEOUT:-300}
-STAGES=${PKSV_STAGES:-"judges unit efi-bochs efi-qemu features-qemu features-bochs pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nmi-bochs"}
+STAGES=${PKSV_STAGES:-"judges unit efi-bochs efi-qemu features-qemu features-bochs pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nmi-bochs vmfunc hidden"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -64,6 +67,8 @@ stage_cmd() {
 	pks-conf-nopks)	tests/harness/run-pks-conformance.sh qemu-nopks ;;
 	pv-calls)	tests/harness/run-pksv-pv.sh ;;
 	nmi-bochs)	tests/harness/run-nmi-test.sh ;;
+	vmfunc)		tests/harness/run-pksv-app.sh vmfunc ;;
+	hidden)		tests/harness/run-pksv-app.sh hidden ;;
 	fuzz)		PKSV_FUZZ_SECONDS=${PKSV_FUZZ_SECONDS:-20} optional tests/fuzz/run.sh ;;
 	linux-pks-bochs) optional tests/harness/run-linux-pks-bochs.sh ;;
 	bench)		optional tests/harness/run-bench.sh ;;

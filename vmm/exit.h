@@ -63,6 +63,8 @@ void vcpu_step_begin(struct vcpu *vcpu, enum step_reason why);
 void vcpu_mtf_probe_exit(struct vcpu *vcpu);
 void vcpu_step_cancel(struct vcpu *vcpu);
 void step_debug_exception(struct vcpu *vcpu);
+/* Refused accesses to pksvisor's reservation (vmm/hidden.c) */
+void hidden_refuse(struct vcpu *vcpu, u64 gpa, u64 qual);
 void hidden_access_done(struct vcpu *vcpu);
 
 /* Handlers (one file per concern) */
@@ -75,6 +77,7 @@ void handle_io(struct vcpu *vcpu);
 void handle_xsetbv(struct vcpu *vcpu);
 void handle_invd(struct vcpu *vcpu);
 void handle_vmx_instruction(struct vcpu *vcpu);
+void handle_vmfunc(struct vcpu *vcpu);
 void handle_vmcall(struct vcpu *vcpu);
 void handle_ept_violation(struct vcpu *vcpu);
 void handle_ept_misconfig(struct vcpu *vcpu);

@@ -8,6 +8,7 @@
 #include <pksvisor/hypercall.h>
 #include "exit.h"
 #include "../pks/pks_vmm.h"
+#include "guest_refuse.h"
 #include "vmx.h"
 
 static void pksvisor_leaf(struct vcpu *vcpu, u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d)
@@ -58,6 +59,7 @@ void handle_cpuid(struct vcpu *vcpu)
 			if (vmread(VMCS_GUEST_CR4) & CR4_PKE)
 				c |= CPUID7_ECX_OSPKE;
 		}
+		cpuid_hide_pt(leaf, sub, &a, &b, &c, &d);
 	}
 	r->rax = a;
 	r->rbx = b;

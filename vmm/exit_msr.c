@@ -7,6 +7,7 @@
 #include "exit.h"
 #include "../pks/pks_vmm.h"
 #include "host.h"
+#include "guest_refuse.h"
 #include "vmx.h"
 
 /* EFER bits a guest may set: SCE, LME, LMA (read-only), NXE, SVME-free. */
@@ -35,6 +36,12 @@ void handle_rdmsr(struct vcpu *vcpu)
 	}
 	if (is_vmx_msr(msr)) {
 		/* CPUID hides VMX, so these MSRs do not exist (#GP). */
+		vcpu_inject_gp(vcpu);
+		return;
+	}
+	if (msr_is_rtit(msr)) {
+		/* CPUID hides Intel PT: no RTIT MSRs (#GP). */
+		vcpu->stats.msr_refused++;
 		vcpu_inject_gp(vcpu);
 		return;
 	}
@@ -98,6 +105,12 @@ void handle_wrmsr(struct vcpu *vcpu)
 		ok = pks_wrmsr(vcpu, value);
 	} else if (msr == MSR_EFER) {
 		ok = write_efer(vcpu, value);
+	} else if (msr_is_rtit(msr) ||
+		   (msr == MSR_IA32_APIC_BASE &&
+		    apic_base_in_range(value, vcpu->hv->pool.base, vcpu->hv->pool.size))) {
+		/* PT hidden; APIC page over pksvisor's memory refused. */
+		vcpu->stats.msr_refused++;
+		ok = false;
 	} else {
 		/* IA32_BIOS_SIGN_ID and MSRs outside the bitmap: the real one. */
 		ok = safe_wrmsr(msr, value) == 0;

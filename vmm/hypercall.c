@@ -22,6 +22,7 @@ static s64 hc_version(struct vcpu *vcpu, struct hc_args *a)
 
 static s64 hc_print_stats(struct vcpu *vcpu, struct hc_args *a)
 {
+	(void)a;
 	vcpu_print_stats(vcpu, "requested by hypercall");
 	return 0;
 }
@@ -49,6 +50,8 @@ static u64 counter_value(struct vcpu *vcpu, u64 id)
 	case PKSV_CTR_PK_FAULTS:
 		return st->pk_fault_injected + st->pk_fault_unprotected +
 		       st->pk_fault_table;
+	case PKSV_CTR_VMFUNC_REFUSED:	return st->vmfunc_refused;
+	case PKSV_CTR_MSR_REFUSED:	return st->msr_refused;
 	}
 	return 0;
 }
@@ -63,6 +66,7 @@ static s64 hc_get_counter(struct vcpu *vcpu, struct hc_args *a)
 
 static s64 hc_nop(struct vcpu *vcpu, struct hc_args *a)
 {
+	(void)vcpu;
 	a->out[0] = ~a->in[0];
 	return 0;
 }

@@ -42,6 +42,8 @@ void vcpu_step_cancel(struct vcpu *vcpu)
 	if (vcpu->step == STEP_NONE)
 		return;
 	vcpu->step = STEP_NONE;
+	if (vcpu->hidden_pending)
+		hidden_access_done(vcpu);
 	if (vcpu->mtf_state == MTF_WORKS) {
 		vmwrite(VMCS_PROC_CONTROLS, vmread(VMCS_PROC_CONTROLS) & ~PROC_MTF);
 		return;
@@ -60,6 +62,9 @@ static void step_done(struct vcpu *vcpu)
 		hidden_access_done(vcpu);
 	else if (why == STEP_PKS_ALLOW || why == STEP_PKS_TABLE || why == STEP_PKS_HW)
 		pks_step_done(vcpu, why);
+	/* The same instruction also touched the reservation (vmm/hidden.c). */
+	if (vcpu->hidden_pending)
+		hidden_access_done(vcpu);
 }
 
 /* The launch sets MTF: the first exit tells whether the CPU honours it. */

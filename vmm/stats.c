@@ -162,6 +162,8 @@ static const struct fixed_counter fixed_counters[] = {
 	FIXED(nmi_window),
 	FIXED(events_requeued),
 	FIXED(events_merged),
+	FIXED(vmfunc_refused),
+	FIXED(msr_refused),
 };
 
 static u64 fixed_value(const struct vcpu_stats *st,

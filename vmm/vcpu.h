@@ -121,6 +121,7 @@ struct hv {
 };
 
 #define EXIT_HISTORY	16
+#define HIDDEN_MAX_PAGES 4	/* reserved pages one instruction may touch (straddles) */
 
 enum step_reason {
 	STEP_NONE = 0,
@@ -164,9 +165,10 @@ struct vcpu {
 	bool step_guest_tf;		/* RFLAGS.TF the guest itself had */
 	enum { MTF_PROBING, MTF_WORKS, MTF_BROKEN } mtf_state;
 
-	/* Hidden-memory access in progress (EPT -> scratch page) */
+	/* Hidden-memory access in progress (EPT -> scratch page, vmm/hidden.c) */
 	bool hidden_pending;
-	u64 hidden_gpa;
+	unsigned int hidden_nr;		/* reserved pages redirected for this instruction */
+	u64 hidden_gpa[HIDDEN_MAX_PAGES];
 	struct ept *hidden_ept;		/* the EPT (base or PKS view) redirected */
 	u64 hidden_eptp;
 

@@ -8,6 +8,7 @@
 #include "host.h"
 #include "memory.h"
 #include "vmcs.h"
+#include "guest_refuse.h"
 #include "vmx.h"
 #include "../pks/pks_vmm.h"
 
@@ -260,6 +261,10 @@ static void setup_intercepts(struct vcpu *vcpu)
 	msr_bitmap_intercept(vcpu, MSR_IA32_PKRS, true, true);
 	for (u32 msr = MSR_IA32_VMX_FIRST; msr <= MSR_IA32_VMX_LAST; msr++)
 		msr_bitmap_intercept(vcpu, msr, true, true);
+	/* Intel PT is hidden, APIC relocation checked (vmm/guest_refuse.h). */
+	for (u32 msr = MSR_IA32_RTIT_FIRST; msr <= MSR_IA32_RTIT_LAST; msr++)
+		msr_bitmap_intercept(vcpu, msr, true, true);
+	msr_bitmap_intercept(vcpu, MSR_IA32_APIC_BASE, false, true);
 
 	/* Ports that power off or reset the machine: statistics first. */
 	io_bitmap_intercept(vcpu, 0x8900);	/* Bochs/QEMU shutdown port */

@@ -37,7 +37,7 @@
 
 /* Call numbers */
 #define PKSV_HC_VERSION		0x00	/* -> RBX=ABI version, RCX=features, RDX=pks backend */
-#define PKSV_HC_PRINT_STATS	0x01	/* print statistics of every vCPU on serial */
+#define PKSV_HC_PRINT_STATS	0x01	/* print the calling vCPU's statistics on serial */
 #define PKSV_HC_GET_COUNTER	0x02	/* RBX=counter id (PKSV_CTR_*) -> RBX=value (this vCPU) */
 #define PKSV_HC_NOP		0x03	/* round trip; -> RBX = RBX ^ ~0 (proves the return path) */
 #define PKSV_HC_SELFTEST_INFO	0x04	/* -> RBX = a guest-physical address inside pksvisor
@@ -66,7 +66,7 @@
 #define PKSV_ENOENT		7	/* no such range / page / grant */
 #define PKSV_ERANGE		8	/* counter would underflow or overflow */
 #define PKSV_ENOTSUP		9	/* feature absent on this CPU or disabled */
-#define PKSV_EPERM		10	/* key locked */
+#define PKSV_EPERM		10	/* reserved (no ABI 1.0 call returns it) */
 
 /* Feature bits (PKSV_HC_VERSION RCX, CPUID leaf INFO EBX) */
 #define PKSV_FEAT_STATS		(1u << 0)
@@ -101,6 +101,8 @@
 #define PKSV_CTR_MSR_EXITS	6
 #define PKSV_CTR_PKRS_WRITES	7
 #define PKSV_CTR_PK_FAULTS	8
-#define PKSV_CTR_MAX		9
+#define PKSV_CTR_VMFUNC_REFUSED	9	/* VMFUNC to an index that is no pinned view (#UD) */
+#define PKSV_CTR_MSR_REFUSED	10	/* Intel PT MSRs, APIC base into pksvisor memory (#GP) */
+#define PKSV_CTR_MAX		11
 
 #endif /* PKSVISOR_HYPERCALL_H */

@@ -38,6 +38,9 @@ struct vcpu_stats {
 	u64 nmi_window;			/* NMI-window exits */
 	u64 events_requeued;		/* events re-queued from IDT-vectoring info */
 	u64 events_merged;		/* new exception met a queued event (SDM 6.15) */
+	/* Refused guest actions (the guest continues with #UD / #GP) */
+	u64 vmfunc_refused;		/* VMFUNC exits: an index that is no pinned view */
+	u64 msr_refused;		/* Intel PT (RTIT) MSRs, APIC base into the reservation */
 };
 
 /* Name of a basic exit reason ("CPUID", "EPT_VIOLATION"), or NULL if reserved. */

@@ -11,7 +11,8 @@
  * UNPROTECT_PAGE / PROTECT_PAGE open and close P alone, that GRANT / REVOKE
  * open and close key 3 for this vCPU, and that after LOCK_KEY(3) a WRMSR
  * of PKRS = 0 no longer opens key 3 (RDMSR still returns 0) while GRANT
- * still does.
+ * still does, and that no fault mode (SET_MODE OFF, RELAXED, SILENT)
+ * opens the locked key.
  *
  * The machinery is pks-conformance.efi's (pks-env.c, pks-asm.S): a copy of
  * the firmware's PML4 with one extra entry, our own IDT whose #PF / #GP
@@ -86,7 +87,7 @@ static int setup_tables(void)
 
 /* ---- checks -------------------------------------------------------- */
 
-#define PLAN	22
+#define PLAN	34
 
 static void check_hc(const char *what, long long rax)
 {
@@ -195,6 +196,25 @@ static void run_cases(void)
 	check_write_ok("locked, granted read|write", 0x4444);
 	check_hc("locked: revoke(3)", hc(PKSV_HC_REVOKE, KEY, 0, 0, NULL));
 	check_read_faults("locked, revoked");
+
+	/*
+	 * 6. No fault mode opens a locked key (docs/hypercalls.md SET_MODE):
+	 * OFF enforces the locked keys only, RELAXED/SILENT never open them;
+	 * GRANT still does, as in STRICT.
+	 */
+	check_hc("locked: set_mode(off)", hc(PKSV_HC_SET_MODE, PKSV_MODE_OFF, 0, 0, NULL));
+	check_read_faults("locked, mode off");
+	check_write_faults("locked, mode off", 0x5555);
+	check_hc("locked, mode off: grant(3, read|write)",
+		 hc(PKSV_HC_GRANT, KEY, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL));
+	check_read_ok("locked, mode off, granted", 0x4444);
+	check_hc("locked, mode off: revoke(3)", hc(PKSV_HC_REVOKE, KEY, 0, 0, NULL));
+	check_read_faults("locked, mode off, revoked");
+	check_hc("locked: set_mode(relaxed)", hc(PKSV_HC_SET_MODE, PKSV_MODE_RELAXED, 0, 0, NULL));
+	check_read_faults("locked, mode relaxed");
+	check_hc("locked: set_mode(silent)", hc(PKSV_HC_SET_MODE, PKSV_MODE_SILENT, 0, 0, NULL));
+	check_read_faults("locked, mode silent");
+	check_hc("set_mode(strict)", hc(PKSV_HC_SET_MODE, PKSV_MODE_STRICT, 0, 0, NULL));
 }
 
 /* gnu-efi: efi_main is called through its own wrapper, so no EFIAPI. */

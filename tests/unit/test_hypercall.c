@@ -126,7 +126,7 @@ static void test_counter_valid(void **state)
 		assert_true(hypercall_counter_valid(id));
 	assert_true(hypercall_counter_valid(PKSV_CTR_EXITS));
 	assert_true(hypercall_counter_valid(PKSV_CTR_PK_FAULTS));
-	assert_int_equal(PKSV_CTR_PK_FAULTS + 1, PKSV_CTR_MAX);
+	assert_int_equal(PKSV_CTR_MSR_REFUSED + 1, PKSV_CTR_MAX);
 	assert_false(hypercall_counter_valid(PKSV_CTR_MAX));
 	assert_false(hypercall_counter_valid(PKSV_CTR_MAX + 1));
 	assert_false(hypercall_counter_valid(0x100000000ull));	/* no truncation */

@@ -88,6 +88,7 @@ static void test_line_exact(void **state)
 		"unprotected_pages=0 "
 		"nmi_reflected=0 nmi_root=0 nmi_injected=0 nmi_requeued=0 "
 		"nmi_window=0 events_requeued=0 events_merged=0 "
+		"vmfunc_refused=0 msr_refused=0 "
 		"exit.cpuid=100 "
 		"exit.ept_violation=2 hc.version=1 hc.print_stats=1");
 	assert_int_equal(n, strlen(buf));
@@ -119,6 +120,8 @@ static void test_line_all_fields(void **state)
 	st.nmi_window = 16;
 	st.events_requeued = 17;
 	st.events_merged = 18;
+	st.vmfunc_refused = 19;
+	st.msr_refused = 20;
 	st.exit_reason[0] = 1;
 	st.exit_reason[79] = 2;
 	st.exit_reason[35] = 3;		/* reserved: shown by number */
@@ -135,6 +138,7 @@ static void test_line_all_fields(void **state)
 		"unprotected_pages=0 "
 		"nmi_reflected=12 nmi_root=13 nmi_injected=14 nmi_requeued=15 "
 		"nmi_window=16 events_requeued=17 events_merged=18 "
+		"vmfunc_refused=19 msr_refused=20 "
 		"exit.exception_nmi=1 exit.35=3 exit.wrmsrlist=2 "
 		"hc.selftest_info=6 hc.0x07=7 hc.view_index=5");
 }
@@ -151,8 +155,8 @@ static void test_line_zero_and_truncation(void **state)
 	assert_null(strstr(full, "exit."));
 	assert_null(strstr(full, "hc."));
 	assert_int_equal(n, strlen(full));
-	assert_true(strstr(full, "events_merged=0") + strlen(
-			    "events_merged=0") == full + n);
+	assert_true(strstr(full, "msr_refused=0") + strlen(
+			    "msr_refused=0") == full + n);
 
 	/* Truncation returns the full length and keeps a prefix. */
 	example(&st);
@@ -230,8 +234,10 @@ static void test_table(void **state)
 	assert_true(find(&c, "unprotected_pages", " 0") > tot);
 	assert_true(find(&c, "nmi_injected", " 0") > tot);
 	assert_true(find(&c, "s3_refused", " 0") > tot);
-	/* header + 2 reasons + header + 3 calls + totals + 22 counters */
-	assert_int_equal(c.n, 1 + 1 + 2 + 1 + 3 + 1 + 22);
+	assert_true(find(&c, "vmfunc_refused", " 0") > tot);
+	assert_true(find(&c, "msr_refused", " 0") > tot);
+	/* header + 2 reasons + header + 3 calls + totals + 24 counters */
+	assert_int_equal(c.n, 1 + 1 + 2 + 1 + 3 + 1 + 24);
 }
 
 int main(void)

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * pksv-hidden.efi: pksvisor's reservation is unreachable on every path
+ * (docs/memory-layout.md, docs/threat-model.md), under pksvisor pks=soft
+ * pks_mode=strict in Bochs (tests/harness/run-pksv-app.sh hidden).  Every
+ * attempt must be refused, counted, and the guest must continue:
+ *
+ *  - multi-key alias: the reservation page R mapped with key 1 and key 2
+ *    (page-table discovery records R as one page with two keys); under
+ *    PKRS = WD(1)|WD(2) the views once gave R read+execute, under
+ *    AD(1)|AD(2) execute: a read must still return all-ones and a fetch
+ *    must still be refused;
+ *  - read, write (dropped), fetch (#UD at the fetch, docs/memory-layout.md);
+ *  - straddles: an 8-byte read across two reservation pages, a read and a
+ *    write across a normal page and a reservation page, and a read across
+ *    a page PKS allows through a step (key-0 alias of a key-1 page under
+ *    AD(1)) and a reservation page - after which the key-1 page must be
+ *    closed again;
+ *  - Intel PT: CPUID.(7,0):EBX[25] and leaf 0x14 hidden, RTIT MSRs #GP;
+ *  - IA32_APIC_BASE relocated into the reservation: #GP, base unchanged.
+ * The counters (hidden_access, msr_refused; GET_COUNTER) must show it.
+ */
+#include "pks-env.h"
+
+#include <pksvisor/hypercall.h>
+
+#define X86_UD			6
+#define MSR_IA32_APIC_BASE	0x1b
+#define MSR_IA32_RTIT_OUTPUT_BASE 0x560
+#define MSR_IA32_RTIT_CTL	0x570
+
+static inline long long hc(u32 nr, u64 a0, u64 *out)
+{
+	u64 rax = PKSV_HC_RAX(nr), rbx = a0, rcx = 0, rdx = 0;
+
+	__asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx)
+			 : : "memory");
+	if (out)
+		*out = rbx;
+	return (long long)rax;
+}
+
+static u64 counter(u64 id)
+{
+	u64 v = 0;
+
+	return hc(PKSV_HC_GET_COUNTER, id, &v) == 0 ? v : ~0ull;
+}
+
+static EFI_SYSTEM_TABLE *g_st;
+
+enum { PG_PML4, PG_PDPT, PG_PD, PG_PT, PG_IDT, PG_N, PG_N2, PG_COUNT };
+
+static u64 g_pages, g_base, g_r, g_r2;
+static u64 g_alias1;		/* R with key 1 */
+static u64 g_lin_n2;		/* N2 (key 0), followed by R: straddle */
+static u64 g_lin_r;		/* R (key 0), followed by R2: straddle */
+static u64 g_lin_n0;		/* N by a key-0 alias, followed by R: straddle */
+static u64 g_alias_n1;		/* N with key 1 */
+
+static u64 page_pa(unsigned int pg)
+{
+	return g_pages + (u64)pg * 4096;
+}
+
+static int setup_tables(void)
+{
+	u64 *pd, *pt;
+	unsigned int idx;
+
+	if (pks_env_alloc_pages(PG_COUNT, &g_pages) < 0)
+		return -1;
+	idx = pks_env_add_region((u64 *)page_pa(PG_PML4), page_pa(PG_PDPT), page_pa(PG_PD));
+	if (!idx)
+		return -1;
+	g_base = (u64)idx << 39;
+	pd = (u64 *)page_pa(PG_PD);
+	pt = (u64 *)page_pa(PG_PT);
+	pd[0] = page_pa(PG_PT) | PTE_P | PTE_RW | PTE_US | PTE_A;
+	/* R with two keys: discovery records a multi-key alias over it. */
+	pt[0] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(1);
+	pt[1] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(2);
+	/* The same on a normal page, so the alias machinery is in use. */
+	pt[2] = page_pa(PG_N) | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(1);
+	pt[3] = page_pa(PG_N) | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(2);
+	/* N2 then R, R then R2: linearly contiguous, for straddles. */
+	pt[4] = page_pa(PG_N2) | PTE_P | PTE_RW | PTE_A | PTE_D;
+	pt[5] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D;
+	pt[6] = g_r2 | PTE_P | PTE_RW | PTE_A | PTE_D;
+	/* N through a key-0 alias, then R: a PKS-allowed page before R. */
+	pt[7] = page_pa(PG_N) | PTE_P | PTE_RW | PTE_A | PTE_D;
+	pt[8] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D;
+	g_alias1 = g_base;
+	g_lin_n2 = g_base + 0x4000;
+	g_lin_r = g_base + 0x5000;
+	g_lin_n0 = g_base + 0x7000;
+	g_alias_n1 = g_base + 0x2000;
+	say("# R at 0x%llx (reservation), key-1 alias 0x%llx, straddles at 0x%llx and 0x%llx",
+	    g_r, g_alias1, g_lin_n2 + 0xffc, g_lin_r + 0xffc);
+	return 0;
+}
+
+/* ---- fetch resume ----------------------------------------------------- */
+
+static volatile u64 fetch_target;
+
+/* A refused fetch of the called page: the guest gets #UD there; do the ret. */
+static int resume_fetch(struct pks_frame *f)
+{
+	if (fetch_target && f->rip == fetch_target) {
+		f->rip = *(u64 *)f->rsp;
+		f->rsp += 8;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- checks ------------------------------------------------------------ */
+
+#define PLAN	22
+
+static void check_read_ones(const char *what, u64 va)
+{
+	u64 v;
+
+	pks_fault_clear();
+	v = pks_probe_read((const void *)va);
+	tap_ok(!pks_fault.hit && v == ~0ull, "%s: reads all-ones, no fault (read 0x%llx, %s vec %llu)",
+	       what, v, pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
+}
+
+static void check_fetch_ud(const char *what, u64 va)
+{
+	pks_fault_clear();
+	fetch_target = va;
+	pks_probe_call((void *)va);
+	fetch_target = 0;
+	tap_ok(pks_fault.hit && pks_fault.count == 1 && pks_fault.vector == X86_UD &&
+	       pks_fault.rip == va, "%s: #UD at the fetch, guest continues (%s vec %llu rip %s)",
+	       what, pks_fault.hit ? "fault" : "no fault", pks_fault.vector,
+	       pks_fault.rip == va ? "=target" : "!=target");
+}
+
+static void check_gp(const char *what, int is_write, u32 msr, u64 val)
+{
+	pks_fault_clear();
+	if (is_write)
+		pks_probe_wrmsr(msr, val);
+	else
+		(void)pks_probe_rdmsr(msr);
+	tap_ok(pks_fault.hit && pks_fault.vector == X86_GP, "%s: #GP (%s vec %llu)", what,
+	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
+}
+
+static void run_cases(void)
+{
+	u64 h0 = counter(PKSV_CTR_HIDDEN_ACCESS), m0 = counter(PKSV_CTR_MSR_REFUSED), h1, m1;
+	u64 n2_last = 0x0123456789abcdefull, v, apic, apic_after;
+	struct cpuid_regs r;
+	long long rax;
+
+	/* 1-3: multi-key alias over R, views that once opened it. */
+	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_WD(1) | PKRS_WD(2));
+	check_read_ones("pkrs=wd(1)|wd(2), R by identity", g_r);
+	check_read_ones("pkrs=wd(1)|wd(2), R by its key-1 alias", g_alias1 + 0x40);
+	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(1) | PKRS_AD(2));
+	check_read_ones("pkrs=ad(1)|ad(2), R by identity", g_r + 0x80);
+	/* 4-5: fetches (the AD view once made R execute-only) */
+	check_fetch_ud("pkrs=ad(1)|ad(2), fetch of R", g_lin_r);
+	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+	check_fetch_ud("pkrs=0, fetch of R", g_lin_r + 0x10);
+
+	/* 6: a write is dropped */
+	pks_fault_clear();
+	pks_probe_write((void *)g_r, 0x5a5a5a5a5a5a5a5aull);
+	v = pks_probe_read((const void *)g_r);
+	tap_ok(!pks_fault.hit && v == ~0ull, "write of R dropped (read back 0x%llx, %s)", v,
+	       pks_fault.hit ? "fault" : "no fault");
+
+	/* 7-9: straddles */
+	check_read_ones("8-byte read straddling R and R2", g_lin_r + 0xffc);
+	*(volatile u32 *)(page_pa(PG_N2) + 0xffc) = (u32)n2_last;
+	pks_fault_clear();
+	v = pks_probe_read((const void *)(g_lin_n2 + 0xffc));
+	tap_ok(!pks_fault.hit && v == (0xffffffff00000000ull | (u32)n2_last),
+	       "8-byte read straddling a normal page and R: normal half, then all-ones (0x%llx)", v);
+	pks_fault_clear();
+	pks_probe_write((void *)(g_lin_n2 + 0xffc), 0x1122334455667788ull);
+	v = pks_probe_read((const void *)g_r);
+	tap_ok(!pks_fault.hit && *(volatile u32 *)(page_pa(PG_N2) + 0xffc) == 0x55667788 &&
+	       v == ~0ull, "8-byte write straddling a normal page and R: normal half written, R untouched (0x%x, R 0x%llx)",
+	       *(volatile u32 *)(page_pa(PG_N2) + 0xffc), v);
+
+	/*
+	 * 10-11: a straddle whose first page PKS allows (N through its key-0
+	 * alias while AD(1) closes N in the view: one step with N opened) and
+	 * whose second page is R.  Both refusals and the PKS opening must end
+	 * with the step: afterwards N's key-1 alias faults again.
+	 */
+	*(volatile u32 *)(page_pa(PG_N) + 0xffc) = 0xa1b2c3d4;
+	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(1));
+	pks_fault_clear();
+	v = pks_probe_read((const void *)(g_lin_n0 + 0xffc));
+	tap_ok(!pks_fault.hit && v == 0xffffffffa1b2c3d4ull,
+	       "8-byte read straddling a PKS-allowed page and R: allowed half, then all-ones (0x%llx, %s)",
+	       v, pks_fault.hit ? "fault" : "no fault");
+	pks_fault_clear();
+	(void)pks_probe_read((const void *)(g_alias_n1 + 0x10));
+	tap_ok(pks_fault.hit && pks_fault.vector == X86_PF && pks_fault.ec == 0x21,
+	       "after it, pkrs=ad(1) still closes N's key-1 alias (%s vec %llu ec 0x%llx)",
+	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector, pks_fault.ec);
+	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+
+	h1 = counter(PKSV_CTR_HIDDEN_ACCESS);
+	tap_ok(h0 != ~0ull && h1 != ~0ull && h1 - h0 >= 11,
+	       "hidden_access counted every refusal (+%llu, want >= 11)", h1 - h0);
+
+	/* 11-15: Intel PT */
+	r = cpuid(7, 0);
+	tap_ok(!(r.ebx & (1u << 25)), "CPUID.(7,0):EBX[25] (Intel PT) hidden (ebx 0x%x)", r.ebx);
+	r = cpuid(0x14, 0);
+	tap_ok(!r.eax && !r.ebx && !r.ecx && !r.edx, "CPUID leaf 0x14 all zeros (%x %x %x %x)",
+	       r.eax, r.ebx, r.ecx, r.edx);
+	check_gp("RDMSR IA32_RTIT_CTL", 0, MSR_IA32_RTIT_CTL, 0);
+	check_gp("WRMSR IA32_RTIT_OUTPUT_BASE = R", 1, MSR_IA32_RTIT_OUTPUT_BASE, g_r);
+	m1 = counter(PKSV_CTR_MSR_REFUSED);
+	tap_ok(m0 != ~0ull && m1 == m0 + 2, "msr_refused counted both (+%llu)", m1 - m0);
+
+	/* 16-19: APIC base relocation */
+	pks_fault_clear();
+	apic = pks_probe_rdmsr(MSR_IA32_APIC_BASE);
+	check_gp("WRMSR IA32_APIC_BASE into the reservation", 1, MSR_IA32_APIC_BASE,
+		 g_r | (apic & 0xfff));
+	pks_fault_clear();
+	apic_after = pks_probe_rdmsr(MSR_IA32_APIC_BASE);
+	tap_ok(!pks_fault.hit && apic_after == apic, "IA32_APIC_BASE unchanged (0x%llx, was 0x%llx)",
+	       apic_after, apic);
+	if (apic_after != apic)
+		pks_probe_wrmsr(MSR_IA32_APIC_BASE, apic);	/* put it back */
+	m1 = counter(PKSV_CTR_MSR_REFUSED);
+	tap_ok(m1 == m0 + 3, "msr_refused counted the relocation (+%llu, want 3)", m1 - m0);
+	pks_fault_clear();
+	pks_probe_wrmsr(MSR_IA32_APIC_BASE, apic);
+	tap_ok(!pks_fault.hit, "WRMSR IA32_APIC_BASE with its own value still works (%s)",
+	       pks_fault.hit ? "fault" : "no fault");
+
+	/* 20: still alive, hypercalls answer */
+	v = 0;
+	rax = hc(PKSV_HC_NOP, 0x1234, &v);
+	tap_ok(rax == 0 && v == ~0x1234ull,
+	       "the guest continues: NOP hypercall answers (rax %lld, 0x%llx)", rax, v);
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
+{
+	int pks = 0;
+
+	InitializeLib(image, st);
+	g_st = st;
+	pks_env_init(st, "PKSV-HIDDEN: done", resume_fetch);
+	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
+	com1_init();
+
+	say("PKSV-HIDDEN: start");
+	say("1..%u", PLAN);
+	if (cpuid(0, 0).eax >= 7)
+		pks = !!(cpuid(7, 0).ecx & (1u << 31));
+	if (!pksv_present()) {
+		say("Bail out! pksvisor not present (CPUID 0x40000000)");
+	} else if (!pks) {
+		say("Bail out! CPUID.(7,0):ECX[31] (PKS) is clear");
+	} else if (read_cr4() & CR4_LA57) {
+		say("Bail out! 5-level paging is active; this app builds 4-level tables");
+	} else if (hc(PKSV_HC_SELFTEST_INFO, 0, &g_r) != 0 || !g_r || (g_r & 0xfff)) {
+		say("Bail out! SELFTEST_INFO gave no page of pksvisor memory");
+	} else if ((g_r2 = g_r + 0x1000), setup_tables() < 0) {
+		say("Bail out! could not set up page tables");
+	} else {
+		/* CR4.PKS makes pksvisor scan our tables (discovery mode). */
+		pks_env_enter(page_pa(PG_PML4), (void *)page_pa(PG_IDT), CR0_WP);
+		run_cases();
+		pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+		pks_env_leave();
+	}
+	say("# %u checks, %u failed", tap_num, tap_failed);
+	say("PKSV-HIDDEN: done");
+	power_off(g_st);
+	return EFI_SUCCESS;
+}

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmm/ and pks/ stubs for the views tests (see stub_vmm.h).  Pages come
+ * from aligned_alloc; a freed page is poisoned and kept (never reused), so
+ * a view still pointing at freed tables shows as garbage, and everything
+ * is released at exit for LeakSanitizer.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../pks/pks_internal.h"
+#include "../../vmm/exit.h"
+#include "../../vmm/memory.h"
+#include "stub_vmm.h"
+
+#define MAX_PAGES	65536
+
+static void *pages[MAX_PAGES];
+static unsigned int nr_pages;
+static int fail_after = -1;
+static unsigned int apply_calls, flush_calls;
+
+static void free_all(void)
+{
+	for (unsigned int i = 0; i < nr_pages; i++)
+		free(pages[i]);
+	nr_pages = 0;
+}
+
+u64 stub_alloc_page(void)
+{
+	void *p;
+
+	if (fail_after == 0)
+		return 0;
+	if (fail_after > 0)
+		fail_after--;
+	if (nr_pages == MAX_PAGES)
+		return 0;
+	if (!nr_pages)
+		atexit(free_all);
+	p = aligned_alloc(4096, 4096);
+	if (!p)
+		return 0;
+	memset(p, 0, 4096);
+	pages[nr_pages++] = p;
+	return (u64)(uintptr_t)p;
+}
+
+void stub_reset(void)
+{
+	apply_calls = flush_calls = 0;
+	fail_after = -1;
+}
+
+void stub_fail_allocs_after(int n)
+{
+	fail_after = n;
+}
+
+unsigned int stub_apply_calls(void)
+{
+	return apply_calls;
+}
+
+unsigned int stub_flush_calls(void)
+{
+	return flush_calls;
+}
+
+/* vmm/memory.c */
+u64 pool_alloc_page(struct page_pool *pool)
+{
+	(void)pool;
+	return stub_alloc_page();
+}
+
+u64 pool_alloc_ept(void *pool)
+{
+	(void)pool;
+	return stub_alloc_page();
+}
+
+void pool_free_ept(void *pool, u64 pa)
+{
+	(void)pool;
+	memset((void *)(uintptr_t)pa, 0x5a, 4096);	/* poison, keep */
+}
+
+bool pool_contains(const struct page_pool *pool, u64 pa)
+{
+	return pa >= pool->base && pa - pool->base < pool->size;
+}
+
+/* vmm/exit_ept.c, vmm/dump.c, lib/serial.c */
+void ept_flush(struct hv *hv, u64 eptp)
+{
+	(void)hv;
+	(void)eptp;
+	flush_calls++;
+}
+
+void vcpu_fatal(struct vcpu *vcpu, const char *why)
+{
+	(void)vcpu;
+	fprintf(stderr, "vcpu_fatal: %s\n", why);
+	abort();
+}
+
+void pksv_log(const char *fmt, ...)
+{
+	(void)fmt;
+}
+
+/* pks/pks.c, pks/discover.c */
+u32 pks_effective_pkrs(const struct vcpu *vcpu)
+{
+	return (u32)vcpu->pkrs | vcpu->hv->pks.lock_bits;
+}
+
+void pks_apply(struct vcpu *vcpu)
+{
+	(void)vcpu;
+	apply_calls++;
+}
+
+bool pks_exposed(const struct hv *hv)
+{
+	return hv->pks.backend != PKS_BACKEND_NONE;
+}
+
+void discover_rescan(struct vcpu *vcpu)
+{
+	(void)vcpu;
+}

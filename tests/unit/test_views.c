@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for the soft backend's EPT views: the real pks/views.c,
+ * pks/view_perms.c and pks/unprotect_vmm.c (LOCK_KEY), linked with the
+ * real EPT, keymap, unprotect-table and PKS-rule code and small stubs for
+ * the vmm/ functions they call (tests/unit/stub_vmm.c).  Nothing here
+ * executes a VMX instruction: the paths tested (views_init,
+ * PKSV_HC_VIEW_INDEX, views_invalidate, LOCK_KEY, view_page_perms) never
+ * touch the VMCS.
+ *
+ * The guest-physical space is abstract: [0, 64 MiB) identity mapped, the
+ * "reservation" (page pool) at [16 MiB, 17 MiB) hidden in the base EPT as
+ * boot/hv_start.c does.  What is checked:
+ *  - hidden pages have no right in any view, for every key mix (keymap
+ *    ranges and multi-key aliases over the reservation, unprotect entries,
+ *    tracked tables, a base EPT mid-way through a refused access);
+ *  - every other page gets exactly base & key rules & unprotect;
+ *  - the EPTP list holds an invalid EPTP everywhere but at pinned views;
+ *  - pinned views honour locked keys, before and after the lock;
+ *  - a rebuilt or dropped view is never reachable through a stale entry.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <pksvisor/hypercall.h>
+#include "../../pks/pks_internal.h"
+#include "../../vmm/memory.h"
+#include "stub_vmm.h"
+
+#define MiB		(1ull << 20)
+#define POOL_BASE	(16 * MiB)
+#define POOL_SIZE	(1 * MiB)
+#define NORMAL_PAGE	(8 * MiB)		/* keyed page outside the pool */
+#define ALIAS_PAGE	(9 * MiB)		/* multi-key alias outside the pool */
+
+static struct hv *hv;
+static struct vcpu *vcpu;
+
+/* SDM 26.2.1.1 / 27.2.1.1 EPTP checks that VMFUNC applies (26.5.6.3). */
+static bool eptp_valid(u64 eptp)
+{
+	u64 mt = eptp & 7, walk = (eptp >> 3) & 7;
+
+	return (mt == 0 || mt == 6) && walk == 3 && !(eptp & 0xf80);
+}
+
+static u64 *list(void)
+{
+	return (u64 *)(uintptr_t)hv->pks.eptp_list_pa;
+}
+
+static u64 perms_in(struct ept *e, u64 gpa)
+{
+	int level;
+	u64 *p = ept_lookup(e, gpa, &level);
+
+	return p ? *p & EPT_RWX : 0;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	hv = calloc(1, sizeof(*hv));
+	vcpu = calloc(1, sizeof(*vcpu));
+	assert_non_null(hv);
+	assert_non_null(vcpu);
+	vcpu->hv = hv;
+	hv->pool.base = POOL_BASE;
+	hv->pool.size = POOL_SIZE;
+	hv->phys_limit = 64 * MiB;
+	hv->msrs.ept_vpid_cap = BIT(0);		/* execute-only EPT pages */
+	hv->vmx.has_vmfunc_eptp = true;
+	assert_int_equal(ept_init(&hv->ept, pool_alloc_ept, &hv->pool, false), 0);
+	assert_int_equal(ept_map_identity(&hv->ept, 0, hv->phys_limit, NULL), 0);
+	for (u64 pa = POOL_BASE; pa < POOL_BASE + POOL_SIZE; pa += PAGE_SIZE)
+		assert_int_equal(ept_protect_4k(&hv->ept, pa, 0), 0);
+	hv->eptp = ept_eptp(&hv->ept, false);
+	hv->scratch_hpa = stub_alloc_page();
+	hv->pks.backend = PKS_BACKEND_SOFT;
+	hv->pks.mode = PKSV_MODE_STRICT;
+	hv->pks.generation = 1;
+	keymap_init(&hv->pks.keymap);
+	unprotect_init(&hv->pks.unprotect);
+	assert_int_equal(views_init(hv), 0);
+	stub_reset();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(vcpu);
+	free(hv);
+	return 0;
+}
+
+/* Every list entry: the view's EPTP iff the slot holds a pinned view. */
+static void assert_list_consistent(void)
+{
+	struct pks_global *pks = &hv->pks;
+
+	for (unsigned int i = 0; i < 512; i++) {
+		bool reachable = i > 0 && i < PKS_MAX_VIEWS && pks->views[i].valid &&
+				 pks->views[i].pinned;
+
+		if (reachable) {
+			assert_int_equal(list()[i], pks->views[i].eptp);
+			assert_true(eptp_valid(list()[i]));
+		} else {
+			assert_false(eptp_valid(list()[i]));
+		}
+		assert_int_not_equal(list()[i], hv->eptp);	/* never the base */
+	}
+}
+
+static void test_list_invalid_at_start(void **state)
+{
+	(void)state;
+	assert_false(eptp_valid(EPTP_LIST_INVALID));
+	assert_true(eptp_valid(hv->eptp));
+	for (unsigned int i = 0; i < 512; i++)
+		assert_int_equal(list()[i], EPTP_LIST_INVALID);
+	assert_list_consistent();
+}
+
+static void test_pin_publishes_only_pinned(void **state)
+{
+	u64 idx0 = 99, idx1 = 99;
+
+	(void)state;
+	assert_int_equal(keymap_add(&hv->pks.keymap, NORMAL_PAGE, PAGE_SIZE, 3, KEYMAP_PV), 0);
+	assert_int_equal(pks_hc_view_index(vcpu, 0, &idx0), 0);
+	assert_int_equal(pks_hc_view_index(vcpu, PKRS_AD(3), &idx1), 0);
+	assert_true(idx0 >= 1 && idx0 < PKS_MAX_VIEWS);
+	assert_true(idx1 >= 1 && idx1 < PKS_MAX_VIEWS && idx1 != idx0);
+	assert_list_consistent();
+	assert_int_equal(perms_in(&hv->pks.views[idx0].ept, NORMAL_PAGE), EPT_RWX);
+	assert_int_equal(perms_in(&hv->pks.views[idx1].ept, NORMAL_PAGE), EPT_EXEC);
+	/* Asking again gives the same slot; invalid PKRS changes nothing. */
+	assert_int_equal(pks_hc_view_index(vcpu, 0, &idx1), 0);
+	assert_int_equal(idx1, idx0);
+	assert_int_equal(pks_hc_view_index(vcpu, 1ull << 32, &idx1), -PKSV_EINVAL);
+	assert_list_consistent();
+}
+
+/* Pinned views are built with CR0.WP = 1 whatever the guest's CR0.WP. */
+static void test_pinned_view_uses_wp(void **state)
+{
+	u64 idx = 0;
+
+	(void)state;
+	vcpu->cr0_shadow = 0;		/* guest WP clear */
+	assert_int_equal(keymap_add(&hv->pks.keymap, NORMAL_PAGE, PAGE_SIZE, 3, KEYMAP_PV), 0);
+	assert_int_equal(pks_hc_view_index(vcpu, PKRS_WD(3), &idx), 0);
+	assert_true(hv->pks.views[idx].wp);
+	assert_int_equal(perms_in(&hv->pks.views[idx].ept, NORMAL_PAGE), EPT_READ | EPT_EXEC);
+}
+
+static void test_pin_limit(void **state)
+{
+	u64 idx;
+	unsigned int n = 0;
+
+	(void)state;
+	for (unsigned int k = 1; k <= 15; k++) {
+		s64 r = pks_hc_view_index(vcpu, PKRS_AD(k), &idx);
+
+		if (r == 0)
+			n++;
+		else
+			assert_int_equal(r, -PKSV_ENOSPC);
+		assert_list_consistent();
+	}
+	assert_int_equal(n, PKS_MAX_VIEWS - 3);	/* docs/hypercalls.md: 5 */
+}
+
+/* LOCK_KEY after pinning: the pinned view is rebuilt with the key closed. */
+static void test_lock_closes_pinned_views(void **state)
+{
+	u64 idx0, idx_again;
+
+	(void)state;
+	assert_int_equal(keymap_add(&hv->pks.keymap, NORMAL_PAGE, PAGE_SIZE, 3, KEYMAP_PV), 0);
+	assert_int_equal(pks_hc_view_index(vcpu, 0, &idx0), 0);
+	assert_int_equal(perms_in(&hv->pks.views[idx0].ept, NORMAL_PAGE), EPT_RWX);
+	assert_int_equal(pks_hc_lock_key(vcpu, 3), 0);
+	assert_list_consistent();
+	/* The index handed out still works, and no longer opens key 3. */
+	assert_true(hv->pks.views[idx0].valid && hv->pks.views[idx0].pinned);
+	assert_int_equal(hv->pks.views[idx0].pkrs & (PKRS_AD(3) | PKRS_WD(3)),
+			 PKRS_AD(3) | PKRS_WD(3));
+	assert_int_equal(perms_in(&hv->pks.views[idx0].ept, NORMAL_PAGE), EPT_EXEC);
+	/* Pinning PKRS = 0 after the lock gives a view with key 3 closed. */
+	assert_int_equal(pks_hc_view_index(vcpu, 0, &idx_again), 0);
+	assert_int_equal(idx_again, idx0);
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
+		if (hv->pks.views[i].valid && hv->pks.views[i].pinned)
+			assert_int_equal(perms_in(&hv->pks.views[i].ept, NORMAL_PAGE) &
+					 (EPT_READ | EPT_WRITE), 0);
+	assert_int_equal(stub_apply_calls(), 1);	/* LOCK_KEY re-selects */
+}
+
+/* A rebuilt view: its entry changes with it; a failed rebuild drops it. */
+static void test_rebuild_and_drop(void **state)
+{
+	u64 idx;
+
+	(void)state;
+	assert_int_equal(pks_hc_view_index(vcpu, PKRS_AD(3), &idx), 0);
+	assert_int_equal(keymap_add(&hv->pks.keymap, NORMAL_PAGE, PAGE_SIZE, 3, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	assert_list_consistent();
+	assert_int_equal(hv->pks.views[idx].generation, hv->pks.generation);
+	assert_int_equal(perms_in(&hv->pks.views[idx].ept, NORMAL_PAGE), EPT_EXEC);
+	/* Out of memory while rebuilding: the slot becomes unreachable. */
+	stub_fail_allocs_after(0);
+	views_invalidate(hv);
+	stub_fail_allocs_after(-1);
+	assert_false(hv->pks.views[idx].valid);
+	assert_false(eptp_valid(list()[idx]));
+	assert_list_consistent();
+}
+
+/* pks_exit_sync() and friends are vmread-based; the slot state is not. */
+static void check_hidden_everywhere(void)
+{
+	struct pks_global *pks = &hv->pks;
+
+	/* Slot 0 is the base itself, mid-way through a refused access. */
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		if (!pks->views[i].valid)
+			continue;
+		for (u64 pa = POOL_BASE; pa < POOL_BASE + POOL_SIZE; pa += PAGE_SIZE) {
+			assert_int_equal(perms_in(&pks->views[i].ept, pa), 0);
+			assert_int_equal(view_page_perms(hv, &pks->views[i], pa), 0);
+		}
+	}
+}
+
+/*
+ * Discovery found the reservation mapped with keys 1 and 2 (an alias the
+ * guest built on purpose) and as a page table; the unprotect table names
+ * a reserved page; the base EPT points a reserved page at the scratch page
+ * (a refused access in progress).  No view may give any reserved page a
+ * right, for any PKRS.
+ */
+static void test_hidden_stays_hidden(void **state)
+{
+	struct pks_global *pks = &hv->pks;
+	bool changed;
+
+	(void)state;
+	pks->discovery = true;
+	assert_int_equal(keymap_add(&pks->keymap, POOL_BASE - 2 * PAGE_SIZE, 8 * PAGE_SIZE, 1,
+				    KEYMAP_DISCOVERED), 0);
+	pks->multi[0].start = POOL_BASE;
+	pks->multi[0].end = POOL_BASE + 4 * PAGE_SIZE;
+	pks->multi[0].keys = BIT(1) | BIT(2);
+	pks->multi[1].start = ALIAS_PAGE;
+	pks->multi[1].end = ALIAS_PAGE + PAGE_SIZE;
+	pks->multi[1].keys = BIT(1) | BIT(2);
+	pks->nr_multi = 2;
+	pks->tables[0] = POOL_BASE + 5 * PAGE_SIZE;
+	pks->nr_tables = 1;
+	/* (check_gfn() refuses this from the guest; the table must not care) */
+	assert_int_equal(unprotect_get(&pks->unprotect, (POOL_BASE >> PAGE_SHIFT) + 6,
+				       PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, &changed), 0);
+	assert_int_equal(ept_set_4k(&hv->ept, POOL_BASE + 7 * PAGE_SIZE, hv->scratch_hpa,
+				    EPT_READ | EPT_WRITE, MTRR_TYPE_WB), 0);
+
+	/* Every AD/WD combination of keys 1 and 2 (WD-only ones leave R+X). */
+	for (u32 k1 = 0; k1 < 4; k1++)
+		for (u32 k2 = 0; k2 < 4; k2++) {
+			u32 pkrs = (k1 << 2) | (k2 << 4);
+			u64 idx;
+			struct pks_view v = { .pkrs = pkrs, .wp = true };
+			u64 want = pks_view_perms(pkrs, true, 1) & pks_view_perms(pkrs, true, 2);
+
+			/* The alias outside the pool: restricted by both keys. */
+			assert_int_equal(view_page_perms(hv, &v, ALIAS_PAGE), want);
+			v.wp = false;
+			for (u64 pa = POOL_BASE; pa < POOL_BASE + POOL_SIZE; pa += PAGE_SIZE)
+				assert_int_equal(view_page_perms(hv, &v, pa), 0);
+			if (pks_hc_view_index(vcpu, pkrs, &idx) == 0) {
+				assert_int_equal(perms_in(&pks->views[idx].ept, ALIAS_PAGE), want);
+				check_hidden_everywhere();
+			}
+			/* Unpin to make room for the next combination. */
+			for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
+				pks->views[i].pinned = false;
+		}
+	check_hidden_everywhere();
+}
+
+/* Every page outside the pool: base & key rules & unprotect, exactly. */
+static void test_perms_exhaustive(void **state)
+{
+	struct pks_global *pks = &hv->pks;
+	bool changed;
+
+	(void)state;
+	assert_int_equal(keymap_add(&pks->keymap, NORMAL_PAGE, 2 * PAGE_SIZE, 5, KEYMAP_PV), 0);
+	assert_int_equal(unprotect_get(&pks->unprotect, (NORMAL_PAGE >> PAGE_SHIFT) + 1,
+				       PKSV_ACCESS_READ, &changed), 0);
+	for (u32 bits = 0; bits < 4; bits++)
+		for (int wp = 0; wp < 2; wp++) {
+			struct pks_view v = { .pkrs = bits << 10, .wp = wp };
+			u64 p0 = view_page_perms(hv, &v, NORMAL_PAGE);
+			u64 p1 = view_page_perms(hv, &v, NORMAL_PAGE + PAGE_SIZE);
+			u64 want = pks_view_perms(v.pkrs, wp, 5);
+
+			assert_int_equal(p0, want);
+			/* READ unprotect gives R (and X) back, never W. */
+			assert_int_equal(p1, want | EPT_READ | EPT_EXEC);
+			assert_int_equal(view_page_perms(hv, &v, 2 * MiB), EPT_RWX);
+		}
+	/* Without execute-only EPT an AD page is absent, not X-only. */
+	hv->msrs.ept_vpid_cap = 0;
+	{
+		struct pks_view v = { .pkrs = PKRS_AD(5), .wp = true };
+
+		assert_int_equal(view_page_perms(hv, &v, NORMAL_PAGE), 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_list_invalid_at_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_publishes_only_pinned, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pinned_view_uses_wp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_closes_pinned_views, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild_and_drop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hidden_stays_hidden, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_perms_exhaustive, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Guest accesses to pksvisor's reservation: refused, counted, and the guest
+ * continues - never vcpu_fatal (docs/memory-layout.md, docs/threat-model.md).
+ *
+ * The reservation has no rights in the base EPT or in any PKS view
+ * (pks/view_perms.c), so every access exits here (EPT violation, SDM Vol. 3C
+ * 29.3.3.2):
+ *  - a data read or write: the page is pointed at a scratch page filled
+ *    with 0xff (what a read of nonexistent memory returns on a PC), the one
+ *    instruction completes against it (vmm/single_step.c), then the page is
+ *    made absent again and the scratch page refilled: reads give all-ones,
+ *    writes are dropped.  One instruction may touch several reserved pages
+ *    (an access straddling two of them, a MOVS from one to another): up to
+ *    HIDDEN_MAX_PAGES are redirected for the same step;
+ *  - an instruction fetch: #UD at the fetching instruction.  Executing the
+ *    all-ones bytes of absent memory would decode FF FF (group 5, /7: no
+ *    such instruction) and raise #UD too, so this is what the guest would
+ *    see with nothing there; mapping the scratch page executable instead
+ *    would let the guest run whatever a previous write left in it;
+ *  - more than HIDDEN_MAX_PAGES reserved pages in one instruction: the
+ *    instruction is abandoned with #GP(0) (documented degraded result).
+ */
+#include <pksvisor/format.h>
+#include <pksvisor/log.h>
+#include "exit.h"
+#include "../pks/pks_vmm.h"
+#include "memory.h"
+#include "vmx.h"
+
+/* Log the first few refusals; the counter keeps the rest. */
+#define HIDDEN_LOG_LIMIT	8
+
+static void fill_scratch(struct hv *hv)
+{
+	pksv_memset((void *)(uintptr_t)hv->scratch_hpa, 0xff, PAGE_SIZE);
+}
+
+/* The refused access completed (or was abandoned): hide every page again. */
+void hidden_access_done(struct vcpu *vcpu)
+{
+	struct hv *hv = vcpu->hv;
+
+	spin_lock(&hv->ept_lock);
+	for (unsigned int i = 0; i < vcpu->hidden_nr; i++)
+		ept_protect_4k(vcpu->hidden_ept, vcpu->hidden_gpa[i], 0);
+	spin_unlock(&hv->ept_lock);
+	ept_flush(hv, vcpu->hidden_eptp);
+	fill_scratch(hv);
+	vcpu->hidden_nr = 0;
+	vcpu->hidden_pending = false;
+}
+
+/* The instruction will not complete: undo its redirections and any step. */
+static void hidden_abandon(struct vcpu *vcpu)
+{
+	enum step_reason why = vcpu->step;
+
+	if (vcpu->hidden_pending)
+		hidden_access_done(vcpu);
+	if (why == STEP_NONE)
+		return;
+	vcpu_step_cancel(vcpu);
+	if (why == STEP_PKS_ALLOW || why == STEP_PKS_TABLE || why == STEP_PKS_HW)
+		pks_step_done(vcpu, why);
+}
+
+void hidden_refuse(struct vcpu *vcpu, u64 gpa, u64 q)
+{
+	struct hv *hv = vcpu->hv;
+	const char *what = q & EPTQ_FETCH ? "fetch" : q & EPTQ_WRITE ? "write" : "read";
+
+	gpa &= PAGE_MASK;
+	vcpu->stats.hidden_access++;
+	if (vcpu->stats.hidden_access <= HIDDEN_LOG_LIMIT)
+		pksv_log("refused guest %s of pksvisor memory gpa 0x%llx at rip 0x%llx%s",
+			 what, gpa, vcpu->guest_rip,
+			 vcpu->stats.hidden_access == HIDDEN_LOG_LIMIT ?
+			 " (further refusals only counted)" : "");
+	if (q & EPTQ_FETCH) {
+		hidden_abandon(vcpu);
+		vcpu_inject_ud(vcpu);
+		return;
+	}
+	for (unsigned int i = 0; i < vcpu->hidden_nr; i++)
+		if (vcpu->hidden_gpa[i] == gpa)
+			goto abandon;	/* redirected already, yet it faulted */
+	if (vcpu->hidden_nr == HIDDEN_MAX_PAGES)
+		goto abandon;
+	/* The EPT in use may be a PKS view: redirect the page there. */
+	if (!vcpu->hidden_pending)
+		vcpu->hidden_ept = pks_current_ept(vcpu, &vcpu->hidden_eptp);
+	spin_lock(&hv->ept_lock);
+	if (ept_set_4k(vcpu->hidden_ept, gpa, hv->scratch_hpa,
+		       EPT_READ | EPT_WRITE, MTRR_TYPE_WB)) {
+		spin_unlock(&hv->ept_lock);
+		goto abandon;
+	}
+	spin_unlock(&hv->ept_lock);
+	ept_flush(hv, vcpu->hidden_eptp);
+	vcpu->hidden_gpa[vcpu->hidden_nr++] = gpa;
+	vcpu->hidden_pending = true;
+	/*
+	 * SDM 28.2.3: when the violation happened while NMIs were unblocked
+	 * by IRET, blocking must be set again before the IRET is re-executed.
+	 */
+	if (q & EPTQ_NMI_UNBLOCK)
+		vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
+			vmread(VMCS_GUEST_INTERRUPTIBILITY) | INTR_BLOCK_NMI);
+	/*
+	 * A step already running (a PKS override, a second page) covers it.
+	 * The instruction has not completed, so no single-step trap is due
+	 * (the TF trap follows completion, SDM Vol. 3B 18.3.1.4); Bochs 2.7
+	 * nevertheless saves BS in the pending debug exceptions at this
+	 * fault-like exit, which would end the step before the retry.
+	 */
+	if (vcpu->step == STEP_NONE)
+		vcpu_step_begin(vcpu, STEP_HIDDEN);
+	else if (vcpu->mtf_state != MTF_WORKS)
+		vmwrite(VMCS_GUEST_PENDING_DBG, vmread(VMCS_GUEST_PENDING_DBG) & ~BIT(14));
+	return;
+abandon:
+	pksv_log("refused guest %s of pksvisor memory gpa 0x%llx at rip 0x%llx: instruction abandoned with #GP(0)",
+		 what, gpa, vcpu->guest_rip);
+	hidden_abandon(vcpu);
+	vcpu_inject_gp(vcpu);
+}
