@@ -102,6 +102,23 @@ void ept_flush(struct hv *hv, u64 eptp)
 	flush_calls++;
 }
 
+/* vmm/exit_ept.c: every EPTP at once (counted like one flush per call) */
+void ept_flush_all(struct hv *hv)
+{
+	(void)hv;
+	flush_calls++;
+}
+
+/* vmm/vmx_check.c: a failed VMX instruction is a pksvisor bug */
+void vmx_insn_failed(enum vmx_insn insn, u64 operand, u64 value, bool fail_invalid,
+		     const char *file, int line)
+{
+	fprintf(stderr, "vmx_insn_failed: insn %d operand %#llx value %#llx%s at %s:%d\n",
+		(int)insn, (unsigned long long)operand, (unsigned long long)value,
+		fail_invalid ? " (VMfailInvalid)" : "", file, line);
+	abort();
+}
+
 void vcpu_fatal(struct vcpu *vcpu, const char *why)
 {
 	(void)vcpu;
