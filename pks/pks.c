@@ -242,12 +242,18 @@ bool pks_page_fault(struct vcpu *vcpu)
 	u64 gla = vcpu->exit_qual;	/* #PF exits put the linear address here */
 	u32 ec = vmread(VMCS_EXIT_INTR_ERROR);
 	struct guest_walk w;
-	unsigned int key = 0;
+	unsigned int key;
+	bool walk_ok;
 
 	if (vcpu->hv->pks.backend != PKS_BACKEND_HW || !(ec & PFEC_PK))
 		return false;
-	if (guest_walk_current(vcpu, gla, &w) == 0)
-		key = w.key;
+	walk_ok = guest_walk_current(vcpu, gla, &w) == 0;
+	/* PKRU faults and the like: the guest's own, delivered unchanged. */
+	if (!pks_hw_fault_is_pkrs(ec, walk_ok, walk_ok && w.supervisor)) {
+		pks_inject_pf(vcpu, gla, ec);
+		return true;
+	}
+	key = w.key;
 	/* A globally unprotected page: let this one access through. */
 	if (key && unprotect_allows(vcpu->hv, w.gpa, ec & PFEC_W)) {
 		vcpu->stats.pk_fault_table++;

@@ -21,6 +21,9 @@
 #                conformance guest natively (also the check that the patch
 #                is in the binary), under pksvisor pks=hw, pks=auto (must
 #                pick hw) and pks=soft, each compared with QEMU
+#   hw-efi       EFI test app under pksvisor pks=hw in upstream Bochs
+#   hw-pv        pksv-pv.efi (UNPROTECT/GRANT/LOCK_KEY, PKRU faults in every
+#                mode) under pks=hw, then under pks=soft, in upstream Bochs
 #
 # PKSV_STAGES="unit efi-bochs" runs a subset.
 set -uo pipefail
@@ -28,7 +31,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 tests/install-deps.sh || { echo "run-all: cannot install dependencies"; exit 1; }
-STAGES=${PKSV_STAGES:-"unit efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls hw-conf"}
+STAGES=${PKSV_STAGES:-"unit efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls hw-conf hw-efi hw-pv"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -47,6 +50,8 @@ stage_cmd() {
 	pks-conf-nopks)	tests/harness/run-pks-conformance.sh qemu-nopks ;;
 	pv-calls)	tests/harness/run-pksv-pv.sh ;;
 	hw-conf)	tests/harness/run-pks-conformance.sh compare-hw ;;
+	hw-efi)		tests/harness/run-efi-test.sh bochs-hw ;;
+	hw-pv)		tests/harness/run-pksv-pv.sh hw && tests/harness/run-pksv-pv.sh soft-upstream ;;
 	fuzz)		PKSV_FUZZ_SECONDS=${PKSV_FUZZ_SECONDS:-20} optional tests/fuzz/run.sh ;;
 	linux-pks-bochs) optional tests/harness/run-linux-pks-bochs.sh ;;
 	bench)		optional tests/harness/run-bench.sh ;;
