@@ -24,6 +24,9 @@
 #   hw-efi       EFI test app under pksvisor pks=hw in upstream Bochs
 #   hw-pv        pksv-pv.efi (UNPROTECT/GRANT/LOCK_KEY, PKRU faults in every
 #                mode) under pks=hw, then under pks=soft, in upstream Bochs
+#   hw-linux     Linux PKS suite under pks=hw in upstream Bochs vs QEMU, then
+#                pks=auto (must pick hw) and pks=soft (model tigerlake) there
+#   hw-bench     the benchmark under pks=hw in upstream Bochs (numbers only)
 #
 # PKSV_STAGES="unit efi-bochs" runs a subset.
 set -uo pipefail
@@ -31,7 +34,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 tests/install-deps.sh || { echo "run-all: cannot install dependencies"; exit 1; }
-STAGES=${PKSV_STAGES:-"unit efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls hw-conf hw-efi hw-pv"}
+STAGES=${PKSV_STAGES:-"unit efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls hw-conf hw-efi hw-pv hw-linux hw-bench"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -52,6 +55,10 @@ stage_cmd() {
 	hw-conf)	tests/harness/run-pks-conformance.sh compare-hw ;;
 	hw-efi)		tests/harness/run-efi-test.sh bochs-hw ;;
 	hw-pv)		tests/harness/run-pksv-pv.sh hw && tests/harness/run-pksv-pv.sh soft-upstream ;;
+	hw-linux)	tests/harness/run-linux-pks-bochs.sh compare --pks hw --emulator upstream &&
+			tests/harness/run-linux-pks-bochs.sh bochs --pks auto --emulator upstream &&
+			tests/harness/run-linux-pks-bochs.sh bochs --pks soft --emulator upstream ;;
+	hw-bench)	tests/harness/run-bench.sh hw ;;
 	fuzz)		PKSV_FUZZ_SECONDS=${PKSV_FUZZ_SECONDS:-20} optional tests/fuzz/run.sh ;;
 	linux-pks-bochs) optional tests/harness/run-linux-pks-bochs.sh ;;
 	bench)		optional tests/harness/run-bench.sh ;;
