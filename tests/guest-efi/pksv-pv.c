@@ -97,7 +97,7 @@ static int setup_tables(void)
 
 /* ---- checks -------------------------------------------------------- */
 
-#define PLAN	26
+#define PLAN	34
 
 static void check_hc(const char *what, long long rax)
 {
@@ -188,6 +188,25 @@ static void run_cases(void)
 	check_write_faults("granted read", 0x3333);
 	check_hc("revoke(3)", hc(PKSV_HC_REVOKE, KEY, 0, 0, NULL));
 	check_read_faults("revoked");
+
+	/*
+	 * 4b. The fault modes on a real PK fault (docs/pks.md): RELAXED and
+	 * SILENT open the key for this vCPU until its next PKRS write, OFF
+	 * enforces nothing, STRICT delivers the #PF.  A mode change keeps an
+	 * opening, so STRICT is checked after a fresh PKRS write.
+	 */
+	check_hc("set_mode(relaxed)", hc(PKSV_HC_SET_MODE, PKSV_MODE_RELAXED, 0, 0, NULL));
+	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(KEY));
+	check_read_ok("relaxed, pkrs=ad(3)", 0x2222);
+	check_hc("set_mode(silent)", hc(PKSV_HC_SET_MODE, PKSV_MODE_SILENT, 0, 0, NULL));
+	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(KEY));
+	check_read_ok("silent, pkrs=ad(3)", 0x2222);
+	check_hc("set_mode(off)", hc(PKSV_HC_SET_MODE, PKSV_MODE_OFF, 0, 0, NULL));
+	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(KEY) | PKRS_WD(KEY));
+	check_write_ok("off, pkrs=ad|wd(3)", 0x2222);
+	check_hc("set_mode(strict)", hc(PKSV_HC_SET_MODE, PKSV_MODE_STRICT, 0, 0, NULL));
+	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(KEY));
+	check_read_faults("strict again, pkrs=ad(3)");
 
 	/* 5. LOCK_KEY(3): PKRS = 0 no longer opens key 3, GRANT still does */
 	check_hc("lock_key(3)", hc(PKSV_HC_LOCK_KEY, KEY, 0, 0, NULL));
