@@ -18,7 +18,9 @@
 #            PKS).  Built --with-nogui: display_library nogui, no sound
 #            support (a sound: line is refused), no debugger (no -rc file).
 #            A missing source is a failure (status 125), never a skip.
-# --model overrides the CPU model (e.g. tigerlake on upstream).
+# --model (default $PKSV_BOCHS_MODEL) overrides the CPU model (e.g.
+# tigerlake on upstream).  PKSV_EMULATOR=upstream PKSV_BOCHS_MODEL=tigerlake
+# runs every soft-backend stage on upstream Bochs unchanged.
 #
 # Exit status: 0 when the guest powered off through port 0x8900 or when
 # --until REGEX matched SERIAL (Bochs is then given --grace seconds, default
@@ -43,7 +45,7 @@ UNTIL=""
 GRACE=2
 EMULATOR="${PKSV_EMULATOR:-2.7}"
 BOCHS_BIN="${PKSV_BOCHS_BIN:-}"
-MODEL=""
+MODEL="${PKSV_BOCHS_MODEL:-}"
 POS=()
 while [ $# -gt 0 ]; do
 	case "$1" in
