@@ -20,7 +20,8 @@
 #                built or reused by tests/emulators/build-bochs.sh): the PKS
 #                conformance guest natively (also the check that the patch
 #                is in the binary), under pksvisor pks=hw, pks=auto (must
-#                pick hw) and pks=soft, each compared with QEMU
+#                pick hw) and pks=soft (tigerlake, sapphire_rapids), each
+#                compared with QEMU
 #   hw-efi       EFI test app under pksvisor pks=hw in upstream Bochs
 #   hw-pv        pksv-pv.efi (UNPROTECT/GRANT/LOCK_KEY, PKRU faults in every
 #                mode) under pks=hw, then under pks=soft, in upstream Bochs

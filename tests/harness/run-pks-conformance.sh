@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 #
 # run-pks-conformance.sh qemu|bochs|compare|qemu-nopks
-#                        |bochs-native|hw|soft-upstream|hw-auto|compare-hw
+#                        |bochs-native|hw|hw-auto|soft-upstream|soft-spr|compare-hw
 #
 # The PKS conformance guest (tests/guest-efi/pks-conformance.c, issue 4
 # item 6a): architectural PKS checks from a guest that makes no hypercall,
@@ -41,7 +41,9 @@
 #  soft-upstream: pksvisor pks=soft in upstream Bochs, CPU model tigerlake
 #              (VMX, no PKS: where the soft backend is meant to run), as a
 #              cross-check of the EPT backend on a second emulator.
-#  compare-hw: qemu, bochs-native, hw, hw-auto and soft-upstream, each
+#  soft-spr:   pks=soft forced on sapphire_rapids: the soft backend on a
+#              CPU that has PKS (pksvisor keeps the real CR4.PKS clear).
+#  compare-hw: qemu, bochs-native, hw, hw-auto, soft-upstream and soft-spr, each
 #              compared line by line with qemu.  Cases listed in
 #              BOCHS_ORDER_CASES (below) are taken out of the comparisons
 #              that involve Bochs's own page walk (bochs-native, hw,
@@ -60,8 +62,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 
 MODE="${1:-}"
 case "$MODE" in
-qemu|bochs|compare|qemu-nopks|bochs-native|hw|hw-auto|soft-upstream|compare-hw) ;;
-*) echo "usage: $0 qemu|bochs|compare|qemu-nopks|bochs-native|hw|hw-auto|soft-upstream|compare-hw" >&2; exit 2 ;;
+qemu|bochs|compare|qemu-nopks|bochs-native|hw|hw-auto|soft-upstream|soft-spr|compare-hw) ;;
+*) echo "usage: $0 qemu|bochs|compare|qemu-nopks|bochs-native|hw|hw-auto|soft-upstream|soft-spr|compare-hw" >&2; exit 2 ;;
 esac
 
 # Cases whose result legitimately differs between QEMU and Bochs's page
@@ -107,7 +109,7 @@ run_one() {
 		"$HERE/mkesp.sh" "$out/esp.img" "$APP:/EFI/BOOT/BOOTX64.EFI" ;;
 	bochs-native)
 		"$HERE/mkesp.sh" "$out/esp.img" "$APP:/EFI/BOOT/BOOTX64.EFI" ;;
-	bochs|hw|hw-auto|soft-upstream)
+	bochs|hw|hw-auto|soft-upstream|soft-spr)
 		if [ ! -f "$HV" ]; then
 			echo "run-pks-conformance: build/pksvisor.efi missing: run make ($HV)" >&2
 			echo "0 passed, 1 failed"
@@ -143,7 +145,7 @@ run_one() {
 		# (stats=off: nothing of interest follows).
 		"$HERE/run-bochs.sh" "$out/esp.img" "$serial" "${PKSV_TIMEOUT:-300}" \
 			--until 'PKSV-PKS-CONF: done' --grace 10 || status=$? ;;
-	bochs-native|hw|hw-auto)
+	bochs-native|hw|hw-auto|soft-spr)
 		"$HERE/run-bochs.sh" "$out/esp.img" "$serial" "${PKSV_TIMEOUT:-300}" \
 			--emulator upstream --model sapphire_rapids \
 			--until 'PKSV-PKS-CONF: done' --grace 10 || status=$? ;;
@@ -169,7 +171,7 @@ run_one() {
 		checks+=(--forbid '# SKIP' --forbid 'pksvisor:'
 			--expect '^ok [0-9]+ .*pkrs wrmsr 0x100000004 \(reserved bits 63:32\): #GP ec=0x0')
 		;;
-	bochs|soft-upstream)
+	bochs|soft-upstream|soft-spr)
 		checks+=(--expect 'pksvisor:' --forbid 'pksvisor: FATAL' --forbid '# SKIP'
 			--expect 'PKS: backend soft') ;;
 	hw)
@@ -312,7 +314,7 @@ fi
 # bochs-native goes first: it is the check that the patched binary is in use.
 fail=0
 passed=0
-RUNS=(bochs-native hw hw-auto soft-upstream)
+RUNS=(bochs-native hw hw-auto soft-upstream soft-spr)
 echo "== qemu (reference)"
 if run_one qemu; then passed=$((passed + 1)); else fail=$((fail + 1)); fi
 for r in "${RUNS[@]}"; do
