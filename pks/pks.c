@@ -137,6 +137,17 @@ void pks_vmcs_setup(struct vcpu *vcpu)
 	case PKS_BACKEND_SOFT:
 		vcpu->pks_view = 0;
 		views_vmcs_setup(vcpu);
+		/*
+		 * A CPU without PKS raises a supervisor write fault on a
+		 * read-only page with PFEC.PK clear even when the page's key
+		 * denies the write too; SDM Vol. 3A 4.7 sets PK then.  Such
+		 * faults exit (present, write, supervisor, not reserved, not a
+		 * fetch: (PFEC & 0x1f) == 0x3, SDM 25.6.3) so that
+		 * soft_page_fault() can add the bit.
+		 */
+		vmwrite(VMCS_EXCEPTION_BITMAP, vmread(VMCS_EXCEPTION_BITMAP) | BIT(VEC_PF));
+		vmwrite(VMCS_PF_ERROR_MASK, PFEC_P | PFEC_W | PFEC_U | PFEC_RSVD | PFEC_I);
+		vmwrite(VMCS_PF_ERROR_MATCH, PFEC_P | PFEC_W);
 		break;
 	}
 }
@@ -240,18 +251,55 @@ void pks_inject_pf(struct vcpu *vcpu, u64 gla, u32 error_code)
 	vcpu_inject_exception(vcpu, VEC_PF, true, error_code);
 }
 
-/* hw backend: a #PF with PFEC.PK exited (exception bitmap + PFEC filter). */
+/*
+ * soft backend: a supervisor write #PF on a present page (the R/W rule)
+ * exited.  Deliver it with PFEC.PK added when the page's key denies the
+ * write as well, as a CPU with PKS would report it (SDM Vol. 3A 4.7).
+ */
+static void soft_page_fault(struct vcpu *vcpu, u64 gla, u32 ec)
+{
+	struct pks_access a = { 0 };
+	struct guest_walk w;
+
+	if (guest_walk_current(vcpu, gla, &w) == 0) {
+		a.write = true;
+		a.supervisor_page = w.supervisor;
+		a.key = w.key;
+		a.cr4_pks = vcpu->cr4_shadow & CR4_PKS;
+		a.cr0_wp = vcpu->cr0_shadow & CR0_WP;
+		a.long_paging = vcpu->efer & EFER_LMA;
+		a.pkrs = pks_effective_pkrs(vcpu);
+		if (pks_denies(&a))
+			ec |= PFEC_PK;
+	}
+	pks_inject_pf(vcpu, gla, ec);
+}
+
+/*
+ * A #PF exited through the exception bitmap and the PFEC filter: hw, every
+ * PK fault; soft, supervisor writes to present pages.
+ */
 bool pks_page_fault(struct vcpu *vcpu)
 {
 	u64 gla = vcpu->exit_qual;	/* #PF exits put the linear address here */
 	u32 ec = vmread(VMCS_EXIT_INTR_ERROR);
 	struct guest_walk w;
-	unsigned int key = 0;
+	unsigned int key;
+	bool walk_ok;
 
+	if (vcpu->hv->pks.backend == PKS_BACKEND_SOFT) {
+		soft_page_fault(vcpu, gla, ec);
+		return true;
+	}
 	if (vcpu->hv->pks.backend != PKS_BACKEND_HW || !(ec & PFEC_PK))
 		return false;
-	if (guest_walk_current(vcpu, gla, &w) == 0)
-		key = w.key;
+	walk_ok = guest_walk_current(vcpu, gla, &w) == 0;
+	/* PKRU faults and the like: the guest's own, delivered unchanged. */
+	if (!pks_hw_fault_is_pkrs(ec, walk_ok, walk_ok && w.supervisor)) {
+		pks_inject_pf(vcpu, gla, ec);
+		return true;
+	}
+	key = w.key;
 	/* A globally unprotected page: let this one access through. */
 	if (key && unprotect_allows(vcpu->hv, w.gpa, ec & PFEC_W)) {
 		vcpu->stats.pk_fault_table++;

@@ -63,6 +63,23 @@ u32 pks_pf_error_code(const struct pks_access *a)
 }
 
 /*
+ * SDM Vol. 3A 4.6.2: PKRU governs user-mode addresses (U/S = 1 in every
+ * paging-structure entry), PKRS supervisor-mode addresses, and PKRS only
+ * for supervisor-mode accesses; both set PFEC.PK (4.7).  pksvisor
+ * virtualizes PKRS alone, so a PKRU fault must reach the guest as the CPU
+ * raised it: "opening" a PKRS key for it would retry the access forever.
+ * PFEC.U = 1 with PK on a supervisor page is a user-mode access that an
+ * emulator checking keys before U/S reports as PK (Bochs); it is a U/S
+ * fault, never a reason to open a PKRS key for CPL 3.
+ */
+bool pks_hw_fault_is_pkrs(u32 pfec, bool walk_ok, bool supervisor_page)
+{
+	if (!(pfec & PFEC_PK) || (pfec & PFEC_U))
+		return false;
+	return walk_ok && supervisor_page;
+}
+
+/*
  * The soft backend runs the guest on an EPT view per PKRS value.  A page
  * whose supervisor mappings carry key k gets, in the view of pkrs:
  *  - AD(k): execute only -- every data access must exit so that it can be

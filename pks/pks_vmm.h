@@ -28,7 +28,7 @@ void pks_init_signal(struct vcpu *vcpu);		/* INIT: PKRS preserved */
 
 /* Exits */
 bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual);	/* handled? */
-bool pks_page_fault(struct vcpu *vcpu);			/* hw: PK #PF exit */
+bool pks_page_fault(struct vcpu *vcpu);			/* #PF exit (hw: PK; soft: supervisor write) */
 void pks_cr3_load(struct vcpu *vcpu, u64 value);		/* soft discovery */
 void pks_step_done(struct vcpu *vcpu, enum step_reason why);
 u32 pksv_features(const struct hv *hv);

@@ -30,6 +30,18 @@
 #   pv-calls     paravirtual PKS hypercalls (pksv-pv.efi) under pksvisor in Bochs
 #   vmfunc       VMFUNC(0, 0..511) from CPL 0 and 3 cannot disarm PKS (pksv-vmfunc.efi)
 #   hidden       pksvisor's reservation refused on every path (pksv-hidden.efi)
+#   hw-conf      the second test bed, patched upstream Bochs (VMX + PKS,
+#                built or reused by tests/emulators/build-bochs.sh): the PKS
+#                conformance guest natively (also the check that the patch
+#                is in the binary), under pksvisor pks=hw, pks=auto (must
+#                pick hw) and pks=soft (tigerlake, sapphire_rapids), each
+#                compared with QEMU
+#   hw-efi       EFI test app under pksvisor pks=hw in upstream Bochs
+#   hw-pv        pksv-pv.efi (UNPROTECT/GRANT/LOCK_KEY, PKRU faults in every
+#                mode) under pks=hw, then under pks=soft, in upstream Bochs
+#   hw-linux     Linux PKS suite under pks=hw in upstream Bochs vs QEMU, then
+#                pks=auto (must pick hw) and pks=soft (model tigerlake) there
+#   hw-bench     the benchmark under pks=hw in upstream Bochs (numbers only)
 #
 # PKSV_STAGES="unit efi-bochs" runs a subset.
 set -uo pipefail
@@ -44,7 +56,7 @@ if ! tests/install-deps.sh; then
 fi
 # The host unit tests finish in seconds; a hang must not stall the run.
 UNIT_TIMEOUT=${PKSV_UNIT_TIMEOUT:-300}
-STAGES=${PKSV_STAGES:-"judges unit efi-bochs efi-qemu features-qemu features-bochs pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nmi-bochs vmfunc hidden"}
+STAGES=${PKSV_STAGES:-"judges unit efi-bochs efi-qemu features-qemu features-bochs pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nmi-bochs vmfunc hidden hw-conf hw-efi hw-pv hw-linux hw-bench"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -69,6 +81,13 @@ stage_cmd() {
 	nmi-bochs)	tests/harness/run-nmi-test.sh ;;
 	vmfunc)		tests/harness/run-pksv-app.sh vmfunc ;;
 	hidden)		tests/harness/run-pksv-app.sh hidden ;;
+	hw-conf)	tests/harness/run-pks-conformance.sh compare-hw ;;
+	hw-efi)		tests/harness/run-efi-test.sh bochs-hw ;;
+	hw-pv)		tests/harness/run-pksv-pv.sh hw && tests/harness/run-pksv-pv.sh soft-upstream ;;
+	hw-linux)	tests/harness/run-linux-pks-bochs.sh compare --pks hw --emulator upstream &&
+			tests/harness/run-linux-pks-bochs.sh bochs --pks auto --emulator upstream &&
+			tests/harness/run-linux-pks-bochs.sh bochs --pks soft --emulator upstream ;;
+	hw-bench)	tests/harness/run-bench.sh hw ;;
 	fuzz)		PKSV_FUZZ_SECONDS=${PKSV_FUZZ_SECONDS:-20} optional tests/fuzz/run.sh ;;
 	linux-pks-bochs) optional tests/harness/run-linux-pks-bochs.sh ;;
 	bench)		optional tests/harness/run-bench.sh ;;

@@ -52,6 +52,16 @@ bool pks_denies(const struct pks_access *a);
 u32 pks_pf_error_code(const struct pks_access *a);
 
 /*
+ * hw backend: a #PF with error code pfec exited to pksvisor (the PFEC
+ * filter lets every PK fault through).  true only for a PKS fault, the one
+ * kind pksvisor may act on (modes, unprotect table): PK set, a
+ * supervisor-mode access (U = 0) to a supervisor-mode address (walk_ok and
+ * supervisor_page).  Any other PK fault -- PKRU on a user-mode address, or
+ * one the walk cannot explain -- belongs to the guest unchanged.
+ */
+bool pks_hw_fault_is_pkrs(u32 pfec, bool walk_ok, bool supervisor_page);
+
+/*
  * EPT permissions (EPT_READ/WRITE/EXEC) for a guest-physical page whose
  * supervisor mappings carry key, in the view for (pkrs, cr0_wp): AD -> X
  * only, WD with WP -> R+X, otherwise RWX.  Key 0 is always RWX.

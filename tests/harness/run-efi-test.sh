@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 #
-# run-efi-test.sh bochs|qemu|bochs-native|qemu-native
+# run-efi-test.sh bochs|bochs-hw|qemu|bochs-native|qemu-native
 #
 # Boot pksvisor.efi with the EFI test app as its next= image and check the
 # serial output.  ESP layout:
@@ -16,6 +16,9 @@
 #         pass, pksvisor lines and a "pksvisor: stats vcpu=0 " line must
 #         appear (the app asks for statistics by hypercall), and VIEW_INDEX
 #         must return a view (tigerlake has VMFUNC: -ENOTSUP fails).
+#  bochs-hw: the same in the patched upstream Bochs (run-bochs.sh --emulator
+#         upstream, sapphire_rapids: VMX and PKS) with pks=hw: the hardware
+#         PKS backend must be the one that runs.
 #  qemu:  TCG has no VMX: pksvisor must say so and fall back (fallback=boot),
 #         and the app must take and pass its native path.
 #  bochs-native, qemu-native: no pksvisor at all; the app itself is
@@ -37,11 +40,18 @@ VMX_UNAVAILABLE_RE='pksvisor:.*([Vv][Mm][Xx]).*(unavailable|not available|not su
 MODE="${1:-}"
 NATIVE=0
 case "$MODE" in
-bochs|qemu) ;;
+bochs|qemu|bochs-hw) ;;
 bochs-native|qemu-native) NATIVE=1 ;;
-*) echo "usage: $0 bochs|qemu|bochs-native|qemu-native" >&2; exit 2 ;;
+*) echo "usage: $0 bochs|bochs-hw|qemu|bochs-native|qemu-native" >&2; exit 2 ;;
 esac
 EMU="${MODE%-native}"
+EMU="${EMU%-hw}"
+BACKEND=soft
+BOCHS_OPTS=()
+if [ "$MODE" = bochs-hw ]; then
+	BACKEND=hw
+	BOCHS_OPTS=(--emulator upstream --model sapphire_rapids)
+fi
 
 BUILD="$(realpath -m "${BUILD:-$ROOT/build}")"
 HV="$BUILD/pksvisor.efi"
@@ -63,7 +73,7 @@ CFG="$OUT/pksvisor.cfg"
 	echo 'stats=off'
 	# The PKS hypercall checks (16 on) need PKS exposed: soft (EPT views)
 	# is the backend Bochs can run.
-	if [ "$MODE" = bochs ]; then echo 'pks=soft'; fi
+	if [ "$EMU" = bochs ] && [ "$NATIVE" -eq 0 ]; then echo "pks=$BACKEND"; fi
 	if [ "$MODE" = qemu ]; then echo 'fallback=boot'; fi
 } >"$CFG"
 
@@ -83,7 +93,7 @@ case "$EMU" in
 bochs)
 	# No --until: pksvisor may print statistics at power-off, after the
 	# app's last line; the app's port 0x8900 write ends Bochs.
-	"$HERE/run-bochs.sh" "$OUT/esp.img" "$SERIAL" "${PKSV_TIMEOUT:-300}" || status=$?
+	"$HERE/run-bochs.sh" "$OUT/esp.img" "$SERIAL" "${PKSV_TIMEOUT:-300}" ${BOCHS_OPTS[@]+"${BOCHS_OPTS[@]}"} || status=$?
 	stop_if_emulator_never_ran "$status" run-efi-test
 	;;
 qemu)
@@ -98,16 +108,21 @@ CHECKS=(--tap
 	--expect 'PKSV-EFI-TEST: start'
 	--expect 'PKSV-EFI-TEST: done')
 case "$MODE" in
-bochs)
+bochs|bochs-hw)
 	CHECKS+=(--expect 'pksvisor:'
 		--expect 'pksvisor: stats vcpu=0 '
-		--expect 'pksvisor: stats vcpu=0 backend=soft .*unprotected_pages=1( |$)'
+		--expect "pksvisor: stats vcpu=0 backend=$BACKEND .*unprotected_pages=1( |\$)"
 		--forbid 'pksvisor: FATAL'
 		--forbid 'PKSV-EFI-TEST: native'
-		--forbid '# SKIP'
-		# tigerlake has VMFUNC EPTP switching: VIEW_INDEX must give a
-		# view; -ENOTSUP (accepted by the app elsewhere) fails here.
-		--expect 'VIEW_INDEX\(0\) returns 0 or -PKSV_ENOTSUP \(returned 0: VMFUNC views') ;;
+		--forbid '# SKIP')
+	# soft: Bochs has VMFUNC EPTP switching, so VIEW_INDEX must give a
+	# view (-ENOTSUP, accepted by the app elsewhere, fails here); hw has
+	# no EPT views and must answer -ENOTSUP.
+	if [ "$BACKEND" = soft ]; then
+		CHECKS+=(--expect 'VIEW_INDEX\(0\) returns 0 or -PKSV_ENOTSUP \(returned 0: VMFUNC views')
+	else
+		CHECKS+=(--expect 'VIEW_INDEX\(0\) returns 0 or -PKSV_ENOTSUP \(returned -ENOTSUP: no VMFUNC views')
+	fi ;;
 qemu)
 	CHECKS+=(--expect 'pksvisor:'
 		--expect "$VMX_UNAVAILABLE_RE"
@@ -124,7 +139,7 @@ check=0
 # unprotected (unprotected_pages=1, expected above) and protects it again
 # twice; the last statistics line (the app's final PRINT_STATS or the one at
 # power-off) must show the table empty again.
-if [ "$MODE" = bochs ]; then
+if [ "$MODE" = bochs ] || [ "$MODE" = bochs-hw ]; then
 	last=$(LC_ALL=C sed -e 's/\x1b\[[0-9;=?]*[A-Za-z]//g' -e 's/\r//g' "$SERIAL" |
 		LC_ALL=C grep -a 'pksvisor: stats vcpu=0 ' | tail -n 1 |
 		LC_ALL=C grep -oE 'unprotected_pages=[0-9]+' || true)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 #
-# run-linux-pks-bochs.sh [compare|bochs|qemu]
+# run-linux-pks-bochs.sh [compare|bochs|qemu] [--pks soft|hw|auto]
+#                        [--emulator 2.7|upstream]
 #
 # Issue 4 item 6(b): the Linux guest's PKS KTAP suite (tests/linux/initramfs/
 # tests/*.sh: the lib/test_pks.c cases, pks_mode_sysfs, pmem_dax_file and
@@ -33,6 +34,12 @@
 #           after '#' of non-SKIP results (addresses, modes) is not
 #           compared.  A mismatch prints a diff.
 #
+# --pks / --emulator choose pksvisor's backend and the Bochs to run it in
+# (default soft in Bochs 2.7).  The hardware backend needs the patched
+# upstream Bochs (VMX and PKS, model sapphire_rapids), where --pks auto must
+# pick hw; --pks soft --emulator upstream runs upstream's tigerlake model.
+# Output then goes to $BUILD/test-linux-pks-bochs-<pks>-<emulator>/.
+#
 # All runners run in one boot each; the strict-mode oops runner is last and
 # bracketed by "PKSV-GUEST: oops expected/done" (an oops elsewhere fails).
 # Every case must pass in both runs (no "not ok"), and in Bochs pksvisor must
@@ -49,15 +56,28 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lib.sh"
 
-MODE="${1:-compare}"
-case "$MODE" in
-compare|bochs|qemu) ;;
-*) echo "usage: $0 [compare|bochs|qemu]" >&2; exit 2 ;;
+MODE=compare
+PKS=soft
+EMULATOR=2.7
+while [ $# -gt 0 ]; do
+	case "$1" in
+	compare|bochs|qemu) MODE=$1; shift ;;
+	--pks) PKS="$2"; shift 2 ;;
+	--emulator) EMULATOR="$2"; shift 2 ;;
+	*) echo "usage: $0 [compare|bochs|qemu] [--pks soft|hw|auto] [--emulator 2.7|upstream]" >&2; exit 2 ;;
+	esac
+done
+case "$PKS/$EMULATOR" in
+soft/2.7) BOCHS_OPTS=(); WANT_BACKEND=soft ;;
+soft/upstream) BOCHS_OPTS=(--emulator upstream --model tigerlake); WANT_BACKEND=soft ;;
+hw/upstream|auto/upstream) BOCHS_OPTS=(--emulator upstream --model sapphire_rapids); WANT_BACKEND=hw ;;
+*) echo "run-linux-pks-bochs: --pks $PKS needs --emulator upstream (Bochs 2.7 has no PKS)" >&2; exit 2 ;;
 esac
 
 BUILD="$(realpath -m "${BUILD:-$ROOT/build}")"
 HV="$BUILD/pksvisor.efi"
 OUT="$BUILD/test-linux-pks-bochs"
+[ "$PKS/$EMULATOR" = soft/2.7 ] || OUT="$OUT-$PKS-$EMULATOR"
 mkdir -p "$OUT"
 
 KERNEL=$("$ROOT/guest-patches/build-kernel.sh" | tail -n 1)
@@ -97,7 +117,7 @@ run_bochs() {
 		echo "# own pks_mode (relaxed by default) decides what happens next."
 		echo 'next=\linux.efi'
 		echo "args=\"$ARGS\""
-		echo "pks=soft"
+		echo "pks=$PKS"
 		echo "pks_mode=${PKSV_HV_MODE:-strict}"
 		echo "stats=${PKSV_STATS:-off}"
 	} >"$cfg"
@@ -107,14 +127,15 @@ run_bochs() {
 		"$KERNEL:/linux.efi" \
 		"$INITRD:/initrd.img" >&2
 	start=$(now_ms)
-	"$HERE/run-bochs.sh" "$OUT/esp.img" "$serial" "${PKSV_TIMEOUT:-600}" --megs 512 || status=$?
+	"$HERE/run-bochs.sh" "$OUT/esp.img" "$serial" "${PKSV_TIMEOUT:-600}" --megs 512 \
+		${BOCHS_OPTS[@]+"${BOCHS_OPTS[@]}"} || status=$?
 	stop_if_emulator_never_ran "$status" run-linux-pks-bochs
 	ms=$(( $(now_ms) - start ))
 	echo "run-linux-pks-bochs: Bochs run took $((ms / 1000)).$(printf %03d $((ms % 1000)))s" >&2
 	"$HERE/check-serial.sh" "$serial" --tap \
 		--expect 'pksvisor: guest running' \
-		--expect 'PKS: backend soft' \
-		--expect 'PKSV-GUEST: dmesg: pksvisor: ABI 1\.[0-9]+, features .*, PKS backend soft' \
+		--expect "PKS: backend $WANT_BACKEND \\(requested pks=$PKS\\)" \
+		--expect "PKSV-GUEST: dmesg: pksvisor: ABI 1\\.[0-9]+, features .*, PKS backend $WANT_BACKEND" \
 		--expect 'PKSV-GUEST: dmesg: pgmap: device memory protected by PKS key' \
 		--expect 'PKSV-GUEST: dmesg: pksvisor: the kernel registers its keyed memory' \
 		--expect 'pksvisor: stats vcpu=0 .* unprotected_pages=0 ' \
@@ -158,7 +179,7 @@ compare)
 	elif diff -u --label qemu-cpu-max --label pksvisor-bochs \
 		<(grep -v ' pksv_' "$OUT/results-qemu.txt") \
 		<(grep -v ' pksv_' "$OUT/results-bochs.txt") >&2; then
-		echo "run-linux-pks-bochs: compare: $(grep -vc ' pksv_' "$OUT/results-qemu.txt") KTAP results identical (QEMU -cpu max vs pksvisor soft in Bochs)" >&2
+		echo "run-linux-pks-bochs: compare: $(grep -vc ' pksv_' "$OUT/results-qemu.txt") KTAP results identical (QEMU -cpu max vs pksvisor $PKS in Bochs $EMULATOR)" >&2
 	else
 		echo "run-linux-pks-bochs: compare: KTAP results differ (diff above)" >&2; rc=1
 	fi ;;

@@ -10,7 +10,7 @@ C="$JT_HARNESS/run-pks-conformance.sh"
 L="$JT_BUILD/logs"
 mkdir -p "$L"
 
-# The canned QEMU reference log (389 cases) and the same results as
+# The canned QEMU reference log (391 cases) and the same results as
 # pksvisor prints them in Bochs.
 cp "$JT_LOGS/pks-conf-qemu.serial" "$L/qemu.good"
 { echo "pksvisor: pksvisor 0.1 starting: pks=soft pks_mode=strict (canned)"

@@ -375,6 +375,40 @@ static void test_backend_name(void **state)
 	assert_non_null(pks_backend_name(7));
 }
 
+/*
+ * hw backend: which PK faults pksvisor may act on.  Written out from SDM
+ * Vol. 3A 4.6.2 / 4.7: only a supervisor-mode access (PFEC.U = 0) to a
+ * supervisor-mode address is a PKS fault; a PKRU fault (user page) or a
+ * fault the walk cannot explain is the guest's.
+ */
+static void test_hw_fault_is_pkrs(void **state)
+{
+	static const struct {
+		u32 pfec;
+		bool walk_ok, sup_page, pkrs;
+	} t[] = {
+		/* pfec                         walk   sup    PKS? */
+		{ PFEC_P | PFEC_PK,             true,  true,  true  },	/* sup read */
+		{ PFEC_P | PFEC_W | PFEC_PK,    true,  true,  true  },	/* sup write */
+		{ PFEC_P | PFEC_PK,             true,  false, false },	/* PKRU: sup read of a user page */
+		{ PFEC_P | PFEC_W | PFEC_PK,    true,  false, false },	/* PKRU: sup write of a user page */
+		{ PFEC_P | PFEC_U | PFEC_PK,    true,  false, false },	/* PKRU: user read */
+		{ PFEC_P | PFEC_U | PFEC_PK,    true,  true,  false },	/* CPL3 to a sup page (Bochs order) */
+		{ PFEC_P | PFEC_PK,             false, false, false },	/* walk failed */
+		{ PFEC_P | PFEC_W,              true,  true,  false },	/* not a PK fault */
+		{ PFEC_P,                       true,  true,  false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		bool got = pks_hw_fault_is_pkrs(t[i].pfec, t[i].walk_ok, t[i].sup_page);
+
+		if (got != t[i].pkrs)
+			fail_msg("row %zu: pfec 0x%x walk %d sup %d: got %d, want %d", i,
+				 t[i].pfec, t[i].walk_ok, t[i].sup_page, got, t[i].pkrs);
+	}
+}
+
 static void test_pkrs_valid(void **state)
 {
 	(void)state;
@@ -399,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_backend_errbuf),
 		cmocka_unit_test(test_backend_name),
 		cmocka_unit_test(test_pkrs_valid),
+		cmocka_unit_test(test_hw_fault_is_pkrs),
 	};
 
 	return cmocka_run_group_tests_name("pks_rules", tests, NULL, NULL);
