@@ -14,6 +14,7 @@ mkdir -p "$L"
 # pksvisor prints them in Bochs.
 cp "$JT_LOGS/pks-conf-qemu.serial" "$L/qemu.good"
 { echo "pksvisor: pksvisor 0.1 starting: pks=soft pks_mode=strict (canned)"
+  echo "pksvisor: PKS: backend soft (requested soft) (canned)"
   cat "$JT_LOGS/pks-conf-qemu.serial"; } >"$L/bochs.good"
 jt_bochs_poweroff_log "$L/bochs.log.good"
 jt_bochs_panic_log "$L/bochs.log.panic"
