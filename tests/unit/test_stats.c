@@ -85,6 +85,9 @@ static void test_line_exact(void **state)
 		"hypercall_errors=1 pkrs_writes=0 view_switch_exit=0 "
 		"view_switch_vmfunc=0 views_built=0 pk_fault_injected=0 "
 		"pk_fault_unprotected=0 pk_fault_table=0 unprotected_pages=0 "
+		"cr_write_refused=0 db_after_emulation=0 step_merged=0 "
+		"step_overflow=0 walk_refused=0 view_degraded=0 mmio_mapped=0 "
+		"pku_reinjected=0 "
 		"exit.cpuid=100 "
 		"exit.ept_violation=2 hc.version=1 hc.print_stats=1");
 	assert_int_equal(n, strlen(buf));
@@ -122,6 +125,9 @@ static void test_line_all_fields(void **state)
 		"hypercall_errors=4 pkrs_writes=5 view_switch_exit=6 "
 		"view_switch_vmfunc=7 views_built=8 pk_fault_injected=9 "
 		"pk_fault_unprotected=10 pk_fault_table=11 unprotected_pages=0 "
+		"cr_write_refused=0 db_after_emulation=0 step_merged=0 "
+		"step_overflow=0 walk_refused=0 view_degraded=0 mmio_mapped=0 "
+		"pku_reinjected=0 "
 		"exit.exception_nmi=1 exit.35=3 exit.wrmsrlist=2 "
 		"hc.selftest_info=6 hc.0x07=7 hc.view_index=5");
 }
@@ -138,8 +144,8 @@ static void test_line_zero_and_truncation(void **state)
 	assert_null(strstr(full, "exit."));
 	assert_null(strstr(full, "hc."));
 	assert_int_equal(n, strlen(full));
-	assert_true(strstr(full, "unprotected_pages=0") + strlen(
-			    "unprotected_pages=0") == full + n);
+	assert_true(strstr(full, "pku_reinjected=0") + strlen(
+			    "pku_reinjected=0") == full + n);
 
 	/* Truncation returns the full length and keeps a prefix. */
 	example(&st);
@@ -215,8 +221,9 @@ static void test_table(void **state)
 	assert_true(find(&c, "pk_fault_table", " 0") > tot);
 	assert_true(find(&c, "view_switch_vmfunc", " 0") > tot);
 	assert_true(find(&c, "unprotected_pages", " 0") > tot);
-	/* header + 2 reasons + header + 3 calls + totals + 14 counters */
-	assert_int_equal(c.n, 1 + 1 + 2 + 1 + 3 + 1 + 14);
+	assert_true(find(&c, "step_overflow", " 0") > tot);
+	/* header + 2 reasons + header + 3 calls + totals + 22 counters */
+	assert_int_equal(c.n, 1 + 1 + 2 + 1 + 3 + 1 + 22);
 }
 
 int main(void)
