@@ -30,7 +30,7 @@ void pks_init_signal(struct vcpu *vcpu);		/* INIT: PKRS preserved */
 bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual);	/* handled? */
 bool pks_page_fault(struct vcpu *vcpu);			/* hw: PK #PF exit */
 void pks_cr3_load(struct vcpu *vcpu, u64 value);		/* soft discovery */
-void pks_step_done(struct vcpu *vcpu, enum step_reason why);
+void pks_step_done(struct vcpu *vcpu, unsigned int why);	/* STEP_* bits */
 u32 pksv_features(const struct hv *hv);
 void pks_exit_sync(struct vcpu *vcpu);			/* VMFUNC switches */
 
