@@ -44,6 +44,9 @@ s64 pks_hc_revoke(struct vcpu *vcpu, u64 key);
 s64 pks_hc_lock_key(struct vcpu *vcpu, u64 key);
 s64 pks_hc_view_index(struct vcpu *vcpu, u64 pkrs, u64 *index);
 
+/* Map gpa's MMIO region into every view as well (ept_map_mmio_region()). */
+int pks_views_map(struct hv *hv, u64 gpa);
+
 const char *pks_backend_str(const struct hv *hv);
 struct ept *pks_current_ept(struct vcpu *vcpu, u64 *eptp);
 
