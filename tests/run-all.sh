@@ -16,6 +16,9 @@
 #   fuzz         libFuzzer over the hypercall decoder and PKS tables (bounded)
 #   linux-pks-bochs  Linux PKS suite under pksvisor in Bochs vs QEMU
 #   bench        benchmarks (numbers, no pass/fail on time)
+#   nohalt       guest actions that used to halt pksvisor (BAR above RAM,
+#                MOV to CR #GP cases, TF over CPUID, AVX2 gather over keyed
+#                pages) under pksvisor pks=soft in Bochs
 #
 # PKSV_STAGES="unit efi-bochs" runs a subset.
 set -uo pipefail
@@ -23,7 +26,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 tests/install-deps.sh || { echo "run-all: cannot install dependencies"; exit 1; }
-STAGES=${PKSV_STAGES:-"unit efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls"}
+STAGES=${PKSV_STAGES:-"unit efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nohalt"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -41,6 +44,7 @@ stage_cmd() {
 	pks-conf)	tests/harness/run-pks-conformance.sh compare ;;
 	pks-conf-nopks)	tests/harness/run-pks-conformance.sh qemu-nopks ;;
 	pv-calls)	tests/harness/run-pksv-pv.sh ;;
+	nohalt)		tests/harness/run-pksv-nohalt.sh ;;
 	fuzz)		PKSV_FUZZ_SECONDS=${PKSV_FUZZ_SECONDS:-20} optional tests/fuzz/run.sh ;;
 	linux-pks-bochs) optional tests/harness/run-linux-pks-bochs.sh ;;
 	bench)		optional tests/harness/run-bench.sh ;;

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * pksv-nohalt.efi: guest actions that used to halt pksvisor (issue 9 item
+ * 4 and 6), each of which must now get its architectural result while the
+ * guest continues (tests/harness/run-pksv-nohalt.sh, pks=soft strict, Bochs):
+ *  - a read and a write of a BAR-like address above 4 GiB and above the
+ *    boot-time EPT map (0x80_0000_0000 when MAXPHYADDR allows): Bochs's
+ *    unmapped space reads as all-ones;
+ *  - MOV to CR0/CR3/CR4 values the CPU refuses (clearing PG in 64-bit mode,
+ *    NW without CD, CR0 bit 32, clearing PAE in IA-32e mode, LA57 in IA-32e
+ *    mode, PCIDE with CR3[11:0] != 0, CR4 bit 32 (FRED), CR3 bits above
+ *    MAXPHYADDR): #GP(0) each, register unchanged.  CR4.PKS and CR0.WP are
+ *    toggled along so that the write is one pksvisor intercepts;
+ *  - RFLAGS.TF over CPUID (emulated by pksvisor): one #DB, DR6.BS, right
+ *    after the CPUID;
+ *  - (AVX2) VPGATHERDD of 8 dwords from 8 pages that carry 8 different
+ *    keys (all AD in PKRS), read through user mappings (PKS allows): each
+ *    page needs its own single-step override, twice the old limit of 4;
+ *    then a keyed read still faults.
+ * Uses the PKS test environment of pks-env.c (own IDT and tables, CR4.PKS).
+ */
+#include "pks-env.h"
+
+#define CR0_PG		(1ull << 31)
+#define CR0_CD		(1ull << 30)
+#define CR0_NW		(1ull << 29)
+#define CR4_PAE		(1ull << 5)
+#define CR4_PCIDE	(1ull << 17)
+#define CR4_OSXSAVE	(1ull << 18)
+#define RFLAGS_TF	(1ull << 8)
+#define DR6_BS		(1ull << 14)
+#define X86_DB		1
+#define PTE_PS		0x080ull
+#define PTE_PWT		0x008ull
+#define PTE_PCD		0x010ull
+
+#define NPAGES		8
+#define BAR_PA		0x8000000000ull	/* 512 GiB: above RAM and the boot map */
+
+void nh_write_cr0(u64 v);
+void nh_write_cr3(u64 v);
+void nh_write_cr4(u64 v);
+void nh_tf_cpuid(void);
+void nh_gather(const void *base, const u32 *idx, u32 *out);
+extern char nh_write_cr0_insn[], nh_write_cr0_end[];
+extern char nh_write_cr3_insn[], nh_write_cr3_end[];
+extern char nh_write_cr4_insn[], nh_write_cr4_end[];
+extern char nh_tf_cpuid_after[];
+
+static EFI_SYSTEM_TABLE *g_st;
+
+enum { PG_PML4, PG_PDPT, PG_PD, PG_PT, PG_IDT, PG_DATA, PG_COUNT = PG_DATA + NPAGES };
+
+static u64 g_pages, g_base;
+static u64 g_dr6;
+
+static u64 page_pa(unsigned int pg)
+{
+	return g_pages + (u64)pg * 4096;
+}
+
+static u64 key_alias(unsigned int i)	{ return g_base + (u64)i * 4096; }
+static u64 user_alias(unsigned int i)	{ return g_base + (u64)(16 + i) * 4096; }
+static u64 bar_alias(void)		{ return g_base + (2ull << 20); }
+
+static int setup_tables(unsigned int phys_bits)
+{
+	u64 *pd, *pt;
+	unsigned int idx, i;
+
+	if (pks_env_alloc_pages(PG_COUNT, &g_pages) < 0)
+		return -1;
+	idx = pks_env_add_region((u64 *)page_pa(PG_PML4), page_pa(PG_PDPT), page_pa(PG_PD));
+	if (!idx)
+		return -1;
+	g_base = (u64)idx << 39;
+	pd = (u64 *)page_pa(PG_PD);
+	pt = (u64 *)page_pa(PG_PT);
+	pd[0] = page_pa(PG_PT) | PTE_P | PTE_RW | PTE_US | PTE_A;
+	for (i = 0; i < NPAGES; i++) {
+		u64 pa = page_pa(PG_DATA + i);
+
+		/* supervisor alias with key i + 1, user alias (key 0) */
+		pt[i] = pa | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(i + 1);
+		pt[16 + i] = pa | PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D;
+	}
+	/* 2 MiB uncached supervisor mapping of the BAR-like address. */
+	if (phys_bits > 39)
+		pd[1] = BAR_PA | PTE_P | PTE_RW | PTE_PS | PTE_PCD | PTE_PWT | PTE_A | PTE_D;
+	say("# data pages at 0x%llx, region at 0x%llx (PML4 slot %u), MAXPHYADDR %u",
+	    page_pa(PG_DATA), g_base, idx, phys_bits);
+	return 0;
+}
+
+/* #GP from our MOV to CR, #DB from the TF case: record and resume. */
+static int resume_other(struct pks_frame *f)
+{
+	const char *insn[3] = { nh_write_cr0_insn, nh_write_cr3_insn, nh_write_cr4_insn };
+	const char *end[3] = { nh_write_cr0_end, nh_write_cr3_end, nh_write_cr4_end };
+
+	if (f->vector == X86_GP)
+		for (unsigned int i = 0; i < 3; i++)
+			if (f->rip == (u64)insn[i]) {
+				f->rip = (u64)end[i];
+				return 1;
+			}
+	if (f->vector == X86_DB) {
+		__asm__ volatile("mov %%dr6, %0" : "=r"(g_dr6));
+		f->rflags &= ~RFLAGS_TF;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- MMIO above the top of RAM ------------------------------------- */
+
+static void case_bar(unsigned int phys_bits)
+{
+	u64 v;
+
+	if (phys_bits <= 39) {
+		tap_skip("BAR-like read above RAM", "MAXPHYADDR too small");
+		tap_skip("BAR-like write above RAM", "MAXPHYADDR too small");
+		return;
+	}
+	pks_fault_clear();
+	v = pks_probe_read((const void *)bar_alias());
+	tap_ok(!pks_fault.hit && v == ~0ull,
+	       "read of 0x%llx (above RAM and the EPT map) returns all-ones (got 0x%llx, %s vec %llu)",
+	       BAR_PA, v, pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
+	pks_fault_clear();
+	pks_probe_write((void *)(bar_alias() + 0x1000), 0x1234);
+	tap_ok(!pks_fault.hit, "write to 0x%llx completes (%s vec %llu)", BAR_PA + 0x1000,
+	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
+}
+
+/* ---- MOV to CR that must #GP ---------------------------------------- */
+
+static void expect_gp(const char *what, void (*write)(u64), u64 value)
+{
+	u64 cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
+
+	pks_fault_clear();
+	write(value);
+	tap_ok(pks_fault.hit && pks_fault.count == 1 && pks_fault.vector == X86_GP &&
+	       pks_fault.ec == 0 && read_cr0() == cr0 && read_cr3() == cr3 && read_cr4() == cr4,
+	       "%s (0x%llx): #GP(0), registers unchanged (%s vec %llu ec 0x%llx)", what, value,
+	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector, pks_fault.ec);
+}
+
+static void case_cr(unsigned int phys_bits)
+{
+	u64 cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
+
+	/* Control: an intercepted CR4 write that is fine still works. */
+	pks_fault_clear();
+	nh_write_cr4(cr4 ^ CR4_PKS);
+	nh_write_cr4(cr4);
+	tap_ok(!pks_fault.hit && read_cr4() == cr4, "CR4.PKS toggled off and on (%s)",
+	       pks_fault.hit ? "fault" : "no fault");
+
+	expect_gp("CR0: clear PG in 64-bit mode", nh_write_cr0, (cr0 & ~CR0_PG) ^ CR0_WP);
+	expect_gp("CR0: NW without CD", nh_write_cr0, ((cr0 | CR0_NW) & ~CR0_CD) ^ CR0_WP);
+	expect_gp("CR0: bit 32", nh_write_cr0, (cr0 | (1ull << 32)) ^ CR0_WP);
+	expect_gp("CR4: clear PAE in IA-32e mode", nh_write_cr4, (cr4 & ~CR4_PAE) ^ CR4_PKS);
+	expect_gp("CR4: set LA57 in IA-32e mode", nh_write_cr4, (cr4 | CR4_LA57) ^ CR4_PKS);
+	expect_gp("CR4: bit 32 (FRED)", nh_write_cr4, (cr4 | (1ull << 32)) ^ CR4_PKS);
+	if (phys_bits < 52)
+		expect_gp("CR3: bit above MAXPHYADDR", nh_write_cr3, cr3 | (1ull << phys_bits));
+	else
+		tap_skip("CR3: bit above MAXPHYADDR", "MAXPHYADDR is 52");
+	/* PCIDE 0 -> 1 while CR3[11:0] != 0 (PWT) */
+	if (!(cr4 & CR4_PCIDE)) {
+		nh_write_cr3(cr3 | PTE_PWT);
+		expect_gp("CR4: PCIDE with CR3[11:0] != 0", nh_write_cr4,
+			  (cr4 | CR4_PCIDE) ^ CR4_PKS);
+		nh_write_cr3(cr3);
+	} else {
+		tap_skip("CR4: PCIDE with CR3[11:0] != 0", "PCIDE already set");
+	}
+}
+
+/* ---- RFLAGS.TF over an emulated instruction ------------------------- */
+
+static void case_tf(void)
+{
+	pks_fault_clear();
+	g_dr6 = 0;
+	nh_tf_cpuid();
+	tap_ok(pks_fault.hit && pks_fault.count == 1 && pks_fault.vector == X86_DB &&
+	       pks_fault.rip == (u64)nh_tf_cpuid_after && (g_dr6 & DR6_BS),
+	       "TF over CPUID: one #DB right after it with DR6.BS (%u exceptions, vec %llu, rip %s, dr6 0x%llx)",
+	       pks_fault.count, pks_fault.vector,
+	       pks_fault.rip == (u64)nh_tf_cpuid_after ? "after cpuid" : "elsewhere", g_dr6);
+}
+
+/* ---- a gather over 8 differently keyed pages ------------------------ */
+
+static inline u64 xgetbv0(void)
+{
+	u32 lo, hi;
+
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return lo | (u64)hi << 32;
+}
+
+static inline void xsetbv0(u64 v)
+{
+	__asm__ volatile("xsetbv" : : "a"((u32)v), "d"((u32)(v >> 32)), "c"(0));
+}
+
+static void case_gather(int avx2)
+{
+	u32 idx[NPAGES], out[NPAGES];
+	u64 cr4 = read_cr4(), xcr0 = 0, v;
+	u32 pkrs = 0;
+	unsigned int i, good = 0;
+
+	if (!avx2) {
+		tap_skip("VPGATHERDD over 8 keyed pages through user mappings", "no AVX2");
+		tap_skip("keyed read after the gather", "no AVX2");
+		return;
+	}
+	for (i = 0; i < NPAGES; i++) {
+		/* A dword in each page, at a different offset. */
+		idx[i] = (u32)(user_alias(i) - g_base + 0x40 * i);
+		*(volatile u32 *)(page_pa(PG_DATA + i) + 0x40 * i) = 0xc0de0000u + i;
+		out[i] = 0;
+		pkrs |= PKRS_AD(i + 1);
+	}
+	if (!(cr4 & CR4_OSXSAVE))
+		write_cr4(cr4 | CR4_OSXSAVE);
+	xcr0 = xgetbv0();
+	xsetbv0(xcr0 | 7);		/* x87, SSE, AVX */
+	pks_probe_wrmsr(MSR_IA32_PKRS, pkrs);
+	pks_fault_clear();
+	nh_gather((const void *)g_base, idx, out);
+	for (i = 0; i < NPAGES; i++)
+		good += out[i] == 0xc0de0000u + i;
+	tap_ok(!pks_fault.hit && good == NPAGES,
+	       "VPGATHERDD over 8 pages with keys 1-8 (all AD) through user mappings: %u/8 right (%s vec %llu)",
+	       good, pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
+	pks_fault_clear();
+	v = pks_probe_read((const void *)(key_alias(3) + 0xc0));
+	tap_ok(pks_fault.hit && pks_fault.vector == X86_PF && pks_fault.ec == 0x21 &&
+	       pks_fault.cr2 == key_alias(3) + 0xc0,
+	       "keyed read after the gather still faults (%s vec %llu ec 0x%llx, read 0x%llx)",
+	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector, pks_fault.ec, v);
+	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+	xsetbv0(xcr0);
+	write_cr4(cr4);
+}
+
+#define PLAN	14
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
+{
+	struct cpuid_regs r;
+	unsigned int phys_bits = 36;
+	int pks = 0, avx2 = 0;
+
+	InitializeLib(image, st);
+	g_st = st;
+	pks_env_init(st, "PKSV-NOHALT: done", resume_other);
+	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
+	com1_init();
+
+	say("PKSV-NOHALT: start");
+	say("1..%u", PLAN);
+	r = cpuid(0, 0);
+	if (r.eax >= 7) {
+		pks = !!(cpuid(7, 0).ecx & (1u << 31));
+		avx2 = !!(cpuid(7, 0).ebx & (1u << 5)) &&
+		       (cpuid(1, 0).ecx & (1u << 28)) && (cpuid(1, 0).ecx & (1u << 26));
+	}
+	if (cpuid(0x80000000, 0).eax >= 0x80000008)
+		phys_bits = cpuid(0x80000008, 0).eax & 0xff;
+
+	if (!pksv_present()) {
+		say("Bail out! pksvisor not present (CPUID 0x40000000)");
+	} else if (!pks) {
+		say("Bail out! CPUID.(7,0):ECX[31] (PKS) is clear");
+	} else if (read_cr4() & CR4_LA57) {
+		say("Bail out! 5-level paging is active; this app builds 4-level tables");
+	} else if (setup_tables(phys_bits) < 0) {
+		say("Bail out! could not set up page tables");
+	} else {
+		say("# AVX2 %s", avx2 ? "yes" : "no");
+		pks_env_enter(page_pa(PG_PML4), (void *)page_pa(PG_IDT), CR0_WP);
+		case_bar(phys_bits);
+		case_cr(phys_bits);
+		case_tf();
+		case_gather(avx2);
+		pks_env_leave();
+	}
+	say("# %u checks, %u failed", tap_num, tap_failed);
+	say("PKSV-NOHALT: done");
+	power_off(g_st);
+	return EFI_SUCCESS;
+}
