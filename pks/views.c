@@ -268,6 +268,49 @@ static void update_cr3_exiting(struct vcpu *vcpu)
 		vmwrite(VMCS_PROC_CONTROLS, next);
 }
 
+/*
+ * No view could be built for (pkrs, wp): the page pool is exhausted (a
+ * guest can key enough memory that every view needs thousands of split
+ * tables).  Degraded, never fatal (docs/pks.md "Out of view memory"):
+ *  1. free every cached view that is neither pinned nor in use, and try
+ *     again;
+ *  2. else run on a valid view that restricts at least as much (its PKRS a
+ *     superset of the wanted one, same WP, current generation): every
+ *     access it denies too much exits and is decided by walking the guest
+ *     tables against the real PKRS (soft_fault.c), so only speed suffers;
+ *  3. else, nothing enforceable fits in memory: the current view if valid,
+ *     otherwise the base EPT, logged (PKS not enforced for this PKRS).
+ * Each use counts view_degraded.  Lock held.
+ */
+static int view_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp)
+{
+	struct hv *hv = vcpu->hv;
+	struct pks_global *pks = &hv->pks;
+	int slot;
+
+	vcpu->stats.view_degraded++;
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		struct pks_view *v = &pks->views[i];
+
+		if (v->valid && !v->pinned && (int)i != vcpu->pks_view)
+			free_view(hv, v);
+	}
+	slot = view_slot(vcpu, pkrs, wp, false);
+	if (slot >= 0)
+		return slot;
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		struct pks_view *v = &pks->views[i];
+
+		if (v->valid && v->wp == wp && v->generation == pks->generation &&
+		    (v->pkrs & pkrs) == pkrs)
+			return i;
+	}
+	pksv_log("PKS: out of memory for a view of PKRS 0x%x: not enforced until memory frees", pkrs);
+	if (vcpu->pks_view && pks->views[vcpu->pks_view].valid)
+		return vcpu->pks_view;
+	return 0;
+}
+
 void views_select(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
@@ -280,12 +323,10 @@ void views_select(struct vcpu *vcpu)
 			discover_rescan(vcpu);
 		spin_lock(&pks->lock);
 		slot = view_slot(vcpu, pks_effective_pkrs(vcpu), guest_cr0_wp(vcpu), false);
+		if (slot < 0)
+			slot = view_slot_degraded(vcpu, pks_effective_pkrs(vcpu),
+						  guest_cr0_wp(vcpu));
 		spin_unlock(&pks->lock);
-		if (slot < 0) {
-			pksv_log("PKS: cannot build a view for PKRS 0x%x (out of memory)",
-				 pks_effective_pkrs(vcpu));
-			vcpu_fatal(vcpu, "PKS view allocation failed");
-		}
 	}
 	use_slot(vcpu, slot);
 }
