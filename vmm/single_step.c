@@ -30,6 +30,17 @@
  */
 void vcpu_step_begin(struct vcpu *vcpu, enum step_reason why)
 {
+	/*
+	 * Called on a fault-like exit (EPT violation, #PF): the instruction
+	 * has not completed, so no single-step trap is due yet.  Bochs 2.7
+	 * saves the TF trap of the interrupted instruction as pending (BS in
+	 * the pending-debug-exceptions field) and delivers it right after VM
+	 * entry, which would end the step before the instruction ran (an
+	 * instruction needing two pages at once then never completes); drop
+	 * it: the trap comes when the instruction really completes.
+	 */
+	if (vcpu->mtf_state != MTF_WORKS)
+		vmwrite(VMCS_GUEST_PENDING_DBG, vmread(VMCS_GUEST_PENDING_DBG) & ~DR6_BS);
 	if (vcpu->step != STEP_NONE) {
 		if (!(vcpu->step & why))
 			vcpu->stats.step_merged++;
@@ -119,6 +130,8 @@ void vcpu_single_step_trap(struct vcpu *vcpu)
 		vmwrite(VMCS_GUEST_PENDING_DBG, vmread(VMCS_GUEST_PENDING_DBG) | DR6_BS);
 		return;
 	}
+	/* A CPU that saved BS as pending at the exit must not deliver it twice. */
+	vmwrite(VMCS_GUEST_PENDING_DBG, vmread(VMCS_GUEST_PENDING_DBG) & ~DR6_BS);
 	asm volatile("mov %0, %%dr6" : : "r"(DR6_FIXED1 | DR6_BS));
 	vcpu_inject_exception(vcpu, VEC_DB, false, 0);
 }

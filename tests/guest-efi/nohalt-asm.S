@@ -66,3 +66,29 @@ nh_gather:
 	vmovdqu	%ymm0, (%rdx)
 	vzeroupper
 	ret
+
+/*
+ *   void nh_movsq(const void *src, void *dst)   one MOVSQ: a read and a
+ *                              write that may each need a single step
+ *   void nh_gather16(const void *base, const u32 *idx, u32 *out)
+ *                              AVX-512 VPGATHERDD of 16 dwords (k1 = all)
+ */
+	.globl	nh_movsq
+	.hidden	nh_movsq
+nh_movsq:
+	mov	%rdi, %rax
+	mov	%rsi, %rdi
+	mov	%rax, %rsi
+	movsq
+	ret
+
+	.globl	nh_gather16
+	.hidden	nh_gather16
+nh_gather16:
+	vmovdqu32 (%rsi), %zmm1
+	kxnorw	%k0, %k0, %k1
+	vpxord	%zmm0, %zmm0, %zmm0
+	vpgatherdd (%rdi,%zmm1,1), %zmm0{%k1}
+	vmovdqu32 %zmm0, (%rdx)
+	vzeroupper
+	ret

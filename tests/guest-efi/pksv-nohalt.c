@@ -21,6 +21,8 @@
  */
 #include "pks-env.h"
 
+#include <pksvisor/hypercall.h>
+
 #define CR0_PG		(1ull << 31)
 #define CR0_CD		(1ull << 30)
 #define CR0_NW		(1ull << 29)
@@ -34,7 +36,8 @@
 #define PTE_PWT		0x008ull
 #define PTE_PCD		0x010ull
 
-#define NPAGES		8
+#define NPAGES		32		/* data pages, keys 1-15 in turn */
+#define NGATHER		8		/* pages of the AVX2 gather */
 #define BAR_PA		0x8000000000ull	/* 512 GiB: above RAM and the boot map */
 
 void nh_write_cr0(u64 v);
@@ -42,6 +45,8 @@ void nh_write_cr3(u64 v);
 void nh_write_cr4(u64 v);
 void nh_tf_cpuid(void);
 void nh_gather(const void *base, const u32 *idx, u32 *out);
+void nh_gather16(const void *base, const u32 *idx, u32 *out);
+void nh_movsq(const void *src, void *dst);
 extern char nh_write_cr0_insn[], nh_write_cr0_end[];
 extern char nh_write_cr3_insn[], nh_write_cr3_end[];
 extern char nh_write_cr4_insn[], nh_write_cr4_end[];
@@ -59,8 +64,31 @@ static u64 page_pa(unsigned int pg)
 	return g_pages + (u64)pg * 4096;
 }
 
+static unsigned int key_of(unsigned int i)	{ return 1 + i % 15; }
 static u64 key_alias(unsigned int i)	{ return g_base + (u64)i * 4096; }
-static u64 user_alias(unsigned int i)	{ return g_base + (u64)(16 + i) * 4096; }
+static u64 user_alias(unsigned int i)	{ return g_base + (u64)(NPAGES + i) * 4096; }
+
+/* PKRS with AD for the keys of data pages [0, n). */
+static u32 pkrs_ad_for(unsigned int n)
+{
+	u32 pkrs = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		pkrs |= PKRS_AD(key_of(i));
+	return pkrs;
+}
+
+/* VMCALL with up to three arguments; returns RAX, RBX in *out. */
+static inline long long hc(u32 nr, u64 a0, u64 a1, u64 a2, u64 *out)
+{
+	u64 rax = PKSV_HC_RAX(nr), rbx = a0, rcx = a1, rdx = a2;
+
+	__asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx)
+			 : : "memory");
+	if (out)
+		*out = rbx;
+	return (long long)rax;
+}
 static u64 bar_alias(void)		{ return g_base + (2ull << 20); }
 
 static int setup_tables(unsigned int phys_bits)
@@ -80,9 +108,9 @@ static int setup_tables(unsigned int phys_bits)
 	for (i = 0; i < NPAGES; i++) {
 		u64 pa = page_pa(PG_DATA + i);
 
-		/* supervisor alias with key i + 1, user alias (key 0) */
-		pt[i] = pa | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(i + 1);
-		pt[16 + i] = pa | PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D;
+		/* supervisor alias with key key_of(i), user alias (key 0) */
+		pt[i] = pa | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(key_of(i));
+		pt[NPAGES + i] = pa | PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D;
 	}
 	/* 2 MiB uncached supervisor mapping of the BAR-like address. */
 	if (phys_bits > 39)
@@ -211,9 +239,9 @@ static inline void xsetbv0(u64 v)
 
 static void case_gather(int avx2)
 {
-	u32 idx[NPAGES], out[NPAGES];
+	u32 idx[NGATHER], out[NGATHER];
 	u64 cr4 = read_cr4(), xcr0 = 0, v;
-	u32 pkrs = 0;
+	u32 pkrs = pkrs_ad_for(NGATHER);
 	unsigned int i, good = 0;
 
 	if (!avx2) {
@@ -221,12 +249,11 @@ static void case_gather(int avx2)
 		tap_skip("keyed read after the gather", "no AVX2");
 		return;
 	}
-	for (i = 0; i < NPAGES; i++) {
+	for (i = 0; i < NGATHER; i++) {
 		/* A dword in each page, at a different offset. */
 		idx[i] = (u32)(user_alias(i) - g_base + 0x40 * i);
 		*(volatile u32 *)(page_pa(PG_DATA + i) + 0x40 * i) = 0xc0de0000u + i;
 		out[i] = 0;
-		pkrs |= PKRS_AD(i + 1);
 	}
 	if (!(cr4 & CR4_OSXSAVE))
 		write_cr4(cr4 | CR4_OSXSAVE);
@@ -235,9 +262,9 @@ static void case_gather(int avx2)
 	pks_probe_wrmsr(MSR_IA32_PKRS, pkrs);
 	pks_fault_clear();
 	nh_gather((const void *)g_base, idx, out);
-	for (i = 0; i < NPAGES; i++)
+	for (i = 0; i < NGATHER; i++)
 		good += out[i] == 0xc0de0000u + i;
-	tap_ok(!pks_fault.hit && good == NPAGES,
+	tap_ok(!pks_fault.hit && good == NGATHER,
 	       "VPGATHERDD over 8 pages with keys 1-8 (all AD) through user mappings: %u/8 right (%s vec %llu)",
 	       good, pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
 	pks_fault_clear();
@@ -251,13 +278,94 @@ static void case_gather(int avx2)
 	write_cr4(cr4);
 }
 
-#define PLAN	14
+/*
+ * AVX-512: 16 dwords, each straddling two pages: 32 pages through user
+ * mappings, twice the 16 single-step overrides pksvisor keeps, so the
+ * overflow path (recycling, then the base view for one step) runs.
+ */
+static void case_gather16(int avx512)
+{
+	u32 idx[16], out[16];
+	u64 cr4 = read_cr4(), xcr0;
+	unsigned int i, good = 0;
+
+	if (!avx512) {
+		tap_skip("VPGATHERDD zmm over 32 keyed pages through user mappings", "no AVX-512F");
+		return;
+	}
+	for (i = 0; i < 16; i++) {
+		u64 pa = page_pa(PG_DATA + 2 * i) + 4094;	/* 2 bytes here, 2 in the next page */
+
+		idx[i] = (u32)(user_alias(2 * i) - g_base + 4094);
+		*(volatile u16 *)pa = (u16)(0x1000 + i);
+		*(volatile u16 *)(pa + 2) = 0xfeed;
+		out[i] = 0;
+	}
+	if (!(cr4 & CR4_OSXSAVE))
+		write_cr4(cr4 | CR4_OSXSAVE);
+	xcr0 = xgetbv0();
+	xsetbv0(xcr0 | 0xe7);		/* x87, SSE, AVX, opmask, ZMM */
+	pks_probe_wrmsr(MSR_IA32_PKRS, pkrs_ad_for(NPAGES));
+	pks_fault_clear();
+	nh_gather16((const void *)g_base, idx, out);
+	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+	for (i = 0; i < 16; i++)
+		good += out[i] == (0xfeed0000u | (0x1000 + i));
+	tap_ok(!pks_fault.hit && good == 16,
+	       "VPGATHERDD zmm, 16 page-straddling dwords over 32 keyed pages via user mappings: %u/16 right (%s vec %llu)",
+	       good, pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
+	xsetbv0(xcr0);
+	write_cr4(cr4);
+}
+
+/*
+ * One instruction, two single-step reasons: MOVSQ between pksvisor's
+ * memory (PKSV_HC_SELFTEST_INFO: refused, reads as all-ones, writes
+ * dropped) and a keyed page through its user mapping (PKS allows, one
+ * override).  Both orders; neither may halt pksvisor, leak its TF (a #DB)
+ * or leave the keyed page open.
+ */
+static void case_collision(void)
+{
+	u64 hidden = 0, before, v;
+	volatile u64 *p0 = (volatile u64 *)page_pa(PG_DATA);
+
+	if (hc(PKSV_HC_SELFTEST_INFO, 0, 0, 0, &hidden) != 0 || !hidden) {
+		tap_skip("MOVSQ pksvisor memory -> keyed page", "no SELFTEST_INFO");
+		tap_skip("MOVSQ keyed page -> pksvisor memory", "no SELFTEST_INFO");
+		return;
+	}
+	pks_probe_wrmsr(MSR_IA32_PKRS, pkrs_ad_for(NPAGES));
+	*p0 = 0x5555;
+	pks_fault_clear();
+	nh_movsq((const void *)hidden, (void *)user_alias(0));
+	v = *p0;
+	tap_ok(!pks_fault.hit && v == ~0ull && !(read_rflags() & RFLAGS_TF),
+	       "MOVSQ pksvisor memory -> keyed page (user alias): refused read, write done (%s vec %llu, page 0x%llx, TF %d)",
+	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector, v,
+	       !!(read_rflags() & RFLAGS_TF));
+	before = *p0;
+	pks_fault_clear();
+	nh_movsq((const void *)user_alias(0), (void *)hidden);
+	tap_ok(!pks_fault.hit && !(read_rflags() & RFLAGS_TF),
+	       "MOVSQ keyed page (user alias) -> pksvisor memory: no halt, no #DB (%s vec %llu, TF %d)",
+	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector,
+	       !!(read_rflags() & RFLAGS_TF));
+	pks_fault_clear();
+	v = pks_probe_read((const void *)key_alias(0));
+	tap_ok(pks_fault.hit && pks_fault.vector == X86_PF && pks_fault.ec == 0x21 && *p0 == before,
+	       "keyed read after both still faults (%s vec %llu ec 0x%llx)",
+	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector, pks_fault.ec);
+	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+}
+
+#define PLAN	18
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
 	struct cpuid_regs r;
 	unsigned int phys_bits = 36;
-	int pks = 0, avx2 = 0;
+	int pks = 0, avx2 = 0, avx512 = 0;
 
 	InitializeLib(image, st);
 	g_st = st;
@@ -272,6 +380,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		pks = !!(cpuid(7, 0).ecx & (1u << 31));
 		avx2 = !!(cpuid(7, 0).ebx & (1u << 5)) &&
 		       (cpuid(1, 0).ecx & (1u << 28)) && (cpuid(1, 0).ecx & (1u << 26));
+		avx512 = avx2 && (cpuid(7, 0).ebx & (1u << 16)) &&
+			 (cpuid(0xd, 0).eax & 0xe0) == 0xe0;
 	}
 	if (cpuid(0x80000000, 0).eax >= 0x80000008)
 		phys_bits = cpuid(0x80000008, 0).eax & 0xff;
@@ -285,12 +395,14 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	} else if (setup_tables(phys_bits) < 0) {
 		say("Bail out! could not set up page tables");
 	} else {
-		say("# AVX2 %s", avx2 ? "yes" : "no");
+		say("# AVX2 %s, AVX-512F %s", avx2 ? "yes" : "no", avx512 ? "yes" : "no");
 		pks_env_enter(page_pa(PG_PML4), (void *)page_pa(PG_IDT), CR0_WP);
 		case_bar(phys_bits);
 		case_cr(phys_bits);
 		case_tf();
 		case_gather(avx2);
+		case_gather16(avx512);
+		case_collision();
 		pks_env_leave();
 	}
 	say("# %u checks, %u failed", tap_num, tap_failed);
