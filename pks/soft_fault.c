@@ -220,6 +220,14 @@ bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual)
 
 	if (hv->pks.backend != PKS_BACKEND_SOFT || vcpu->pks_view == 0)
 		return false;
+	/*
+	 * Never decide about pksvisor's own memory: an override would map it
+	 * for the guest.  (A second reservation page within one instruction
+	 * reaches here while the first is being refused: the hidden-memory
+	 * path of vmm/exit_ept.c owns it.)
+	 */
+	if (pool_contains(&hv->pool, gpa))
+		return false;
 	in.write = qual & EPTQ_WRITE;
 	in.fetch = qual & EPTQ_FETCH;
 	in.linear_valid = qual & EPTQ_LINEAR_VALID;
