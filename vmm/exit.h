@@ -43,6 +43,7 @@ bool vcpu_step_emulated(struct vcpu *vcpu);
 void vcpu_single_step_trap(struct vcpu *vcpu);
 void step_debug_exception(struct vcpu *vcpu);
 void hidden_access_done(struct vcpu *vcpu);
+void io_step_done(struct vcpu *vcpu);
 
 /* Handlers (one file per concern) */
 void handle_exception(struct vcpu *vcpu);

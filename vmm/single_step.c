@@ -82,6 +82,8 @@ static void step_done(struct vcpu *vcpu)
 	vcpu->step = STEP_NONE;
 	if (why & STEP_HIDDEN)
 		hidden_access_done(vcpu);
+	if (why & STEP_IO)
+		io_step_done(vcpu);
 	if (why & (STEP_PKS_ALLOW | STEP_PKS_TABLE | STEP_PKS_HW))
 		pks_step_done(vcpu, why);
 }

@@ -132,6 +132,7 @@ enum step_reason {
 	STEP_PKS_ALLOW = 2,	/* soft PKS: allowed access through the base view */
 	STEP_PKS_TABLE = 4,	/* soft PKS: guest writes a tracked page table */
 	STEP_PKS_HW = 8,	/* hw PKS: access to an unprotected page, key open */
+	STEP_IO = 16,		/* string I/O on an intercepted port, run natively */
 };
 
 struct exit_record {
@@ -166,6 +167,8 @@ struct vcpu {
 	/* Single-stepping one guest instruction (vmm/single_step.c) */
 	unsigned int step;		/* STEP_* bits in progress */
 	bool step_guest_tf;		/* RFLAGS.TF the guest itself had */
+	u16 io_step_port;		/* STEP_IO: first port let through */
+	u8 io_step_open;		/* STEP_IO: bit i = port + i was intercepted */
 	enum { MTF_PROBING, MTF_WORKS, MTF_BROKEN } mtf_state;
 
 	/* Hidden-memory access in progress (EPT -> scratch page) */

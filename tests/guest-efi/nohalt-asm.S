@@ -92,3 +92,30 @@ nh_gather16:
 	vmovdqu32 %zmm0, (%rdx)
 	vzeroupper
 	ret
+
+/*
+ *   u64 nh_rep_outsb(u16 port, const void *src, u64 n)   returns RCX after
+ *   u64 nh_rep_insb(u16 port, void *dst, u64 n)          returns RCX after
+ */
+	.globl	nh_rep_outsb
+	.hidden	nh_rep_outsb
+nh_rep_outsb:
+	mov	%edi, %eax
+	mov	%rdx, %rcx
+	mov	%eax, %edx
+	cld
+	rep outsb
+	mov	%rcx, %rax
+	ret
+
+	.globl	nh_rep_insb
+	.hidden	nh_rep_insb
+nh_rep_insb:
+	mov	%edi, %eax
+	mov	%rdx, %rcx
+	mov	%eax, %edx
+	mov	%rsi, %rdi
+	cld
+	rep insb
+	mov	%rcx, %rax
+	ret

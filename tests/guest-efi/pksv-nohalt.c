@@ -47,6 +47,8 @@ void nh_tf_cpuid(void);
 void nh_gather(const void *base, const u32 *idx, u32 *out);
 void nh_gather16(const void *base, const u32 *idx, u32 *out);
 void nh_movsq(const void *src, void *dst);
+u64 nh_rep_outsb(u16 port, const void *src, u64 n);
+u64 nh_rep_insb(u16 port, void *dst, u64 n);
 extern char nh_write_cr0_insn[], nh_write_cr0_end[];
 extern char nh_write_cr3_insn[], nh_write_cr3_end[];
 extern char nh_write_cr4_insn[], nh_write_cr4_end[];
@@ -359,7 +361,31 @@ static void case_collision(void)
 	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
 }
 
-#define PLAN	18
+/*
+ * String I/O on ports pksvisor intercepts (0x8900, the emulator shutdown
+ * port, and 0xCF9, reset control): once "string I/O on an intercepted
+ * port" halted pksvisor; now the CPU performs it.  Bytes that do not spell
+ * "Shutdown" and a read of 0xCF9 are harmless.
+ */
+static void case_string_io(void)
+{
+	static const char junk[] = "xyz";
+	u8 in[2] = { 0xaa, 0xaa };
+	u64 left;
+
+	pks_fault_clear();
+	left = nh_rep_outsb(0x8900, junk, 3);
+	tap_ok(!pks_fault.hit && left == 0,
+	       "REP OUTSB x3 to intercepted port 0x8900 completes (RCX %llu, %s vec %llu)",
+	       left, pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
+	pks_fault_clear();
+	left = nh_rep_insb(0xcf9, in, 2);
+	tap_ok(!pks_fault.hit && left == 0 && in[0] != 0xaa && in[1] != 0xaa,
+	       "REP INSB x2 from intercepted port 0xcf9 completes (RCX %llu, read 0x%x 0x%x, %s vec %llu)",
+	       left, in[0], in[1], pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
+}
+
+#define PLAN	20
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
@@ -403,6 +429,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		case_gather(avx2);
 		case_gather16(avx512);
 		case_collision();
+		case_string_io();
 		pks_env_leave();
 	}
 	say("# %u checks, %u failed", tap_num, tap_failed);
