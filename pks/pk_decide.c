@@ -15,6 +15,12 @@ bool pk_mode_opens(int mode, bool locked)
 	       mode == PKSV_MODE_OFF;
 }
 
+bool pk_view_covers(u32 view_pkrs, bool view_wp, u32 pkrs, bool wp)
+{
+	/* WD restricts writes only with CR0.WP (pks_view_perms()). */
+	return (view_pkrs & pkrs) == pkrs && (view_wp || !wp);
+}
+
 /*
  * Soft backend.  EPT sees the guest-physical page; PKS is a property of
  * the linear mapping (SDM Vol. 3A 4.6.2), so the verdict comes from the

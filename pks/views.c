@@ -20,6 +20,7 @@
 #include <pksvisor/format.h>
 #include <pksvisor/hypercall.h>
 #include <pksvisor/log.h>
+#include <pksvisor/pk_decide.h>
 #include "../vmm/exit.h"
 #include "../vmm/memory.h"
 #include "../vmm/vmx.h"
@@ -301,8 +302,8 @@ static int view_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp)
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
 		struct pks_view *v = &pks->views[i];
 
-		if (v->valid && v->wp == wp && v->generation == pks->generation &&
-		    (v->pkrs & pkrs) == pkrs)
+		if (v->valid && v->generation == pks->generation &&
+		    pk_view_covers(v->pkrs, v->wp, pkrs, wp))
 			return i;
 	}
 	pksv_log("PKS: out of memory for a view of PKRS 0x%x: not enforced until memory frees", pkrs);

@@ -55,6 +55,14 @@ enum hw_pf_action {
 enum hw_pf_action hw_pf_decide(int walk, const struct guest_walk *w,
 			       bool unprotected, int mode, bool locked);
 
+/*
+ * Soft backend out of view memory: may a view built for (view_pkrs,
+ * view_wp) stand in for (pkrs, wp)?  Only if it restricts at least as
+ * much (every AD/WD bit wanted, and WD enforced if wanted), so that every
+ * access it should deny exits and is decided by walking.
+ */
+bool pk_view_covers(u32 view_pkrs, bool view_wp, u32 pkrs, bool wp);
+
 /* Does fault mode open a key on a PK fault (never a locked key)? */
 bool pk_mode_opens(int mode, bool locked);
 

@@ -193,6 +193,43 @@ static void test_mode_opens(void **state)
 	assert_false(pk_mode_opens(99, false));
 }
 
+/*
+ * A stand-in view must deny everything the wanted one denies: checked
+ * against pks_view_perms() page by page for every key, not by formula.
+ */
+static void test_view_covers(void **state)
+{
+	static const u32 values[] = { 0, PKRS_AD(3), PKRS_WD(3), PKRS_AD(3) | PKRS_WD(3),
+				      PKRS_AD(3) | PKRS_AD(7), 0x55555554u, 0xfffffffcu,
+				      PKRS_WD(1) | PKRS_AD(15) };
+	unsigned int n = sizeof(values) / sizeof(values[0]);
+
+	(void)state;
+	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int j = 0; j < n; j++)
+	for (int vwp = 0; vwp < 2; vwp++)
+	for (int wp = 0; wp < 2; wp++) {
+		bool restricts_as_much = true;
+
+		for (unsigned int k = 1; k < PKS_NR_KEYS; k++) {
+			u64 view = pks_view_perms(values[i], vwp, k);
+			u64 want = pks_view_perms(values[j], wp, k);
+
+			if (view & ~want)
+				restricts_as_much = false;
+		}
+		/* covers => restricts as much (never wider). */
+		if (pk_view_covers(values[i], vwp, values[j], wp) && !restricts_as_much)
+			fail_msg("view %#x wp %d covers %#x wp %d but allows more",
+				 values[i], vwp, values[j], wp);
+	}
+	assert_true(pk_view_covers(0xfffffffcu, true, PKRS_AD(3), true));
+	assert_true(pk_view_covers(PKRS_WD(3), true, PKRS_WD(3), false));
+	assert_false(pk_view_covers(PKRS_WD(3), false, PKRS_WD(3), true));
+	assert_false(pk_view_covers(PKRS_AD(3), true, PKRS_AD(4), true));
+	assert_true(pk_view_covers(0, false, 0, false));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_hw_matrix),
 		cmocka_unit_test(test_hw_unattributable),
 		cmocka_unit_test(test_mode_opens),
+		cmocka_unit_test(test_view_covers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
