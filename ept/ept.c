@@ -296,3 +296,17 @@ u64 ept_eptp(const struct ept *ept, bool ad)
 	return (ept->pml4 & EPT_ADDR_MASK) | EPTP_MT_WB | EPTP_WALK_4 |
 	       (ad ? EPTP_AD : 0);
 }
+
+/*
+ * Paging-structure pages that restricting every 4 KiB page of [start, end)
+ * may allocate in an EPT mapped with large pages: one PT per 2 MiB region
+ * and one PD per 1 GiB region touched (an upper bound: regions already
+ * split cost nothing).
+ */
+u64 ept_split_cost(u64 start, u64 end)
+{
+	if (end <= start)
+		return 0;
+	return ((end - 1) >> 21) - (start >> 21) + 1 +
+	       ((end - 1) >> 30) - (start >> 30) + 1;
+}

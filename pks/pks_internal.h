@@ -19,6 +19,7 @@ u64 effective_view_perms(struct hv *hv, u64 perms);
 void views_cr_changed(struct vcpu *vcpu);
 void views_invalidate(struct hv *hv);
 bool views_is_table(struct hv *hv, u64 gpa);
+bool views_keymap_fits(struct hv *hv);
 
 /* pks/unprotect_vmm.c */
 bool unprotect_allows(struct hv *hv, u64 gpa, bool write);

@@ -142,11 +142,61 @@ static void free_view(struct hv *hv, struct pks_view *v)
 	v->pinned = false;
 }
 
+/* Table pages one view needs: the clone and the splits of the keyed ranges. */
+static u64 view_cost(struct hv *hv)
+{
+	struct pks_global *pks = &hv->pks;
+	u64 need = hv->ept.pages_used;
+
+	for (unsigned int i = 0; i < pks->keymap.n; i++)
+		need += ept_split_cost(pks->keymap.r[i].start, pks->keymap.r[i].end);
+	for (unsigned int i = 0; i < pks->nr_multi; i++)
+		need += ept_split_cost(pks->multi[i].start, pks->multi[i].end);
+	return need;
+}
+
+/*
+ * Can a view be built now?  An upper bound of the tables it needs against
+ * what the pool has left fails a hopeless build at once instead of after
+ * millions of page updates.  Lock held.
+ */
+static bool view_may_fit(struct hv *hv, const struct pks_view *replaced)
+{
+	u64 left = pool_pages_left(&hv->pool);
+
+	if (replaced->valid)
+		left += replaced->ept.pages_used;
+	return view_cost(hv) <= left;
+}
+
+/*
+ * Could one view for the current keymap be built if every cached view were
+ * freed?  The keymap may only grow while this holds (registration:
+ * -PKSV_ENOSPC; discovery: the range is not learnt, with the discovery
+ * overflow warning), so that running out of view memory is only ever
+ * transient and degraded selection never has to give up enforcement.
+ * Lock held.
+ */
+bool views_keymap_fits(struct hv *hv)
+{
+	struct pks_global *pks = &hv->pks;
+	u64 left = pool_pages_left(&hv->pool);
+
+	if (pks->backend != PKS_BACKEND_SOFT)
+		return true;
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
+		if (pks->views[i].valid)
+			left += pks->views[i].ept.pages_used;
+	return view_cost(hv) <= left;
+}
+
 static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp)
 {
 	struct pks_global *pks = &hv->pks;
 	struct pks_view *v = &pks->views[slot];
 
+	if (!view_may_fit(hv, v))
+		return -1;
 	if (v->valid)
 		free_view(hv, v);
 	v->ept.alloc = pool_alloc_ept;

@@ -76,6 +76,9 @@ int ept_clone(struct ept *dst, const struct ept *src);
 /* Free every paging-structure page of ept. */
 void ept_destroy(struct ept *ept, void (*free_page)(void *ctx, u64 pa), void *ctx);
 
+/* Upper bound of table pages splitting [start, end) to 4 KiB may allocate. */
+u64 ept_split_cost(u64 start, u64 end);
+
 /* EPTP for this structure: WB, 4-level walk, A/D flags when ad is set. */
 u64 ept_eptp(const struct ept *ept, bool ad);
 

@@ -385,7 +385,48 @@ static void case_string_io(void)
 	       left, in[0], in[1], pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
 }
 
-#define PLAN	20
+/*
+ * Out of view memory (last case: registering ends discovery).  P0 is
+ * registered with key 1, 2 GiB above RAM with key 5: each view then needs
+ * about 1030 table pages, the pool holds about 5000, so the fifth distinct
+ * PKRS value finds the pool full; once "PKS view allocation failed" halted
+ * pksvisor.  Now cached views are freed (view_degraded) and every value
+ * is still enforced: AD(1) is in each, so a read of P0's key-1 alias must
+ * fault every time.  A range no view could restrict (32 GiB) is refused
+ * with -PKSV_ENOSPC.
+ */
+static void case_view_pool(void)
+{
+	/* Each restricts key 5 (so each view splits the 2 GiB) and denies key 1. */
+	static const u32 values[] = {
+		PKRS_AD(1) | PKRS_AD(5), PKRS_AD(1) | PKRS_WD(5),
+		PKRS_AD(1) | PKRS_AD(5) | PKRS_AD(2), PKRS_AD(1) | PKRS_AD(5) | PKRS_WD(2),
+		PKRS_AD(1) | PKRS_WD(5) | PKRS_AD(2), PKRS_AD(1) | PKRS_AD(5) | PKRS_AD(3),
+		PKRS_AD(1) | PKRS_WD(5) | PKRS_WD(3), PKRS_AD(1) | PKRS_AD(5) | PKRS_AD(4),
+	};
+	unsigned int n = sizeof(values) / sizeof(values[0]), faults = 0, i;
+	long long r1, r2, r3;
+
+	r1 = hc(PKSV_HC_RANGE_REGISTER, page_pa(PG_DATA), 4096, 1, NULL);
+	r2 = hc(PKSV_HC_RANGE_REGISTER, 16ull << 30, 2ull << 30, 5, NULL);
+	r3 = hc(PKSV_HC_RANGE_REGISTER, 32ull << 30, 32ull << 30, 6, NULL);
+	tap_ok(r1 == 0 && r2 == 0 && r3 == -PKSV_ENOSPC,
+	       "register 4 KiB key 1, 2 GiB key 5: 0; 32 GiB key 6: -ENOSPC (got %lld %lld %lld)",
+	       r1, r2, r3);
+	for (i = 0; i < n; i++) {
+		pks_probe_wrmsr(MSR_IA32_PKRS, values[i]);
+		pks_fault_clear();
+		(void)pks_probe_read((const void *)key_alias(0));
+		faults += pks_fault.hit && pks_fault.vector == X86_PF && pks_fault.ec == 0x21;
+	}
+	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+	tap_ok(faults == n, "%u PKRS values, more views than the pool holds: key 1 denied %u/%u times",
+	       n, faults, n);
+	hc(PKSV_HC_RANGE_UNREGISTER, 16ull << 30, 2ull << 30, 0, NULL);
+	hc(PKSV_HC_RANGE_UNREGISTER, page_pa(PG_DATA), 4096, 0, NULL);
+}
+
+#define PLAN	22
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
@@ -430,6 +471,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		case_gather16(avx512);
 		case_collision();
 		case_string_io();
+		case_view_pool();
 		pks_env_leave();
 	}
 	say("# %u checks, %u failed", tap_num, tap_failed);

@@ -71,6 +71,7 @@ check=0
 	--expect 'pksvisor: stats vcpu=0 .* mmio_mapped=[1-9]' \
 	--expect 'pksvisor: stats vcpu=0 .* step_merged=[1-9]' \
 	--expect 'pksvisor: stats vcpu=0 .* step_overflow=[1-9]' \
+	--expect 'pksvisor: stats vcpu=0 .* view_degraded=[1-9]' \
 	--expect 'PKSV-NOHALT: done' >"$OUT/check.txt" || check=$?
 cat "$OUT/check.txt"
 

@@ -25,6 +25,17 @@
 /* ---- stubs ----------------------------------------------------------- */
 
 static unsigned int invalidated, applied, selected;
+static u64 fits_limit = ~0ull;	/* keyed bytes a view can restrict */
+
+/* The real one weighs split tables against the pool; here: keyed bytes. */
+bool views_keymap_fits(struct hv *hv)
+{
+	u64 keyed = 0;
+
+	for (unsigned int i = 0; i < hv->pks.keymap.n; i++)
+		keyed += hv->pks.keymap.r[i].end - hv->pks.keymap.r[i].start;
+	return keyed <= fits_limit;
+}
 
 void views_invalidate(struct hv *hv) { (void)hv; invalidated++; }
 void views_select(struct vcpu *vcpu) { (void)vcpu; selected++; }
@@ -62,6 +73,7 @@ static int setup(void **state)
 	f->hv->pool.base = 0x40000000;
 	f->hv->pool.size = 0x1000000;
 	invalidated = applied = selected = 0;
+	fits_limit = ~0ull;
 	*state = f;
 	return 0;
 }
@@ -205,6 +217,37 @@ static void test_first_registration_ends_discovery(void **state)
 	assert_int_equal(keymap_lookup(&pks->keymap, 0xa000ull), 0);
 }
 
+/* A keyed range no view could restrict is refused, the keymap unchanged. */
+static void test_range_too_big(void **state)
+{
+	struct fx *f = *state;
+	struct pks_global *pks = &f->hv->pks;
+
+	fits_limit = 1ull << 30;
+	assert_int_equal(pks_hc_range(f->vcpu, 0x100000000ull, 1ull << 30, 5, true), 0);
+	assert_int_equal(pks_hc_range(f->vcpu, 0x200000000ull, 4096, 6, true), -PKSV_ENOSPC);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0x200000000ull), 0);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0x100000000ull), 5);
+	assert_int_equal(pks->keymap.n, 1);
+}
+
+/* Discovery does not learn what no view could restrict (and warns). */
+static void test_discovery_too_big(void **state)
+{
+	struct fx *f = *state;
+	struct pks_global *pks = &f->hv->pks;
+
+	fits_limit = 8192;
+	track(f, 1);
+	f->table[0] = LEAF(0xb000ull, 4);
+	f->table[1] = LEAF(0xc000ull, 4);
+	f->table[2] = LEAF(0xe000ull, 4);
+	discover_table_written(f->vcpu, (u64)(uintptr_t)f->table, f->snap);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0xb000ull), 4);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0xc000ull), 4);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0xe000ull), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +259,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_alias_with_second_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_range_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_registration_ends_discovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_range_too_big, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_discovery_too_big, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

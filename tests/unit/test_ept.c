@@ -147,6 +147,33 @@ static void test_mmio_region(void **state)
 	assert_int_equal(ept_map_mmio_region(&ept, 1ull << 48, &start, &end), -1);
 }
 
+/* ept_split_cost() bounds what restricting a range really allocates. */
+static void test_split_cost(void **state)
+{
+	struct ept ept;
+	u64 before, cost;
+
+	assert_int_equal(ept_split_cost(0, 0), 0);
+	assert_int_equal(ept_split_cost(0, 4096), 2);
+	assert_int_equal(ept_split_cost(2 * MiB - 4096, 2 * MiB + 4096), 3);
+	assert_int_equal(ept_split_cost(GiB, 2 * GiB), 512 + 1);
+	{
+		struct arena *a = arena_new(1024);
+		struct mtrr_state m;
+
+		*state = a;
+		ovmf_layout(&m);
+		assert_int_equal(ept_init(&ept, arena_alloc, a, true), 0);
+		assert_int_equal(ept_map_identity(&ept, 0, 6 * GiB, &m), 0);
+	}
+	before = ept.pages_used;
+	cost = ept_split_cost(4 * GiB + 3 * MiB, 5 * GiB + 4096);
+	for (u64 gpa = 4 * GiB + 3 * MiB; gpa < 5 * GiB + 4096; gpa += 4096)
+		assert_int_equal(ept_protect_4k(&ept, gpa, EPT_READ), 0);
+	assert_true(ept.pages_used - before <= cost);
+	assert_true(ept.pages_used - before + 2 >= cost);
+}
+
 static void test_mmio_region_no_1g(void **state)
 {
 	struct ept ept;
@@ -427,6 +454,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_map_1g, arena_teardown),
 		cmocka_unit_test_teardown(test_mmio_region, arena_teardown),
 		cmocka_unit_test_teardown(test_mmio_region_no_1g, arena_teardown),
+		cmocka_unit_test_teardown(test_split_cost, arena_teardown),
 		cmocka_unit_test_teardown(test_map_no_1g, arena_teardown),
 		cmocka_unit_test_teardown(test_uc_hole_small_pages,
 					  arena_teardown),
