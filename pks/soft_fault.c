@@ -190,7 +190,7 @@ static u64 rights_for(u64 qual)
  * access in a row means the two walks keep disagreeing: the access is
  * refused with the #PF a PK fault gives, never allowed.
  */
-static bool retry_access(struct vcpu *vcpu, u64 gpa, u64 gla, const struct pks_access *a)
+static bool retry_access(struct vcpu *vcpu, u64 gpa, u64 gla, bool write)
 {
 	vcpu->stats.walk_refused++;
 	if (vcpu->pks_retry_rip != vcpu->guest_rip || vcpu->pks_retry_gpa != gpa) {
@@ -204,7 +204,7 @@ static bool retry_access(struct vcpu *vcpu, u64 gpa, u64 gla, const struct pks_a
 	vcpu_step_cancel(vcpu);
 	restore_overrides(vcpu);
 	vcpu->stats.pk_fault_injected++;
-	pks_inject_pf(vcpu, gla, PFEC_P | PFEC_PK | (a->write ? PFEC_W : 0) |
+	pks_inject_pf(vcpu, gla, PFEC_P | PFEC_PK | (write ? PFEC_W : 0) |
 		      (vcpu_cpl() == 3 ? PFEC_U : 0));
 	return true;
 }
@@ -261,7 +261,7 @@ bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual)
 		}
 		return allow_page(vcpu, gpa, add, STEP_PKS_TABLE);
 	case SOFT_RETRY:
-		return retry_access(vcpu, gpa, gla, &a);
+		return retry_access(vcpu, gpa, gla, in.write);
 	case SOFT_DENY:
 		break;
 	}
