@@ -77,12 +77,14 @@ static bool make_room(struct vcpu *vcpu)
 		return true;
 	vcpu->stats.step_overflow++;
 	if (vcpu->pks_evictions < PKS_MAX_OVERRIDES) {
+		unsigned int slot = vcpu->pks_override[0].slot;
+
 		vcpu->pks_evictions++;
 		restore_one(hv, &vcpu->pks_override[0]);
 		for (unsigned int i = 1; i < PKS_MAX_OVERRIDES; i++)
 			vcpu->pks_override[i - 1] = vcpu->pks_override[i];
 		vcpu->pks_nr_override--;
-		ept_flush(hv, hv->pks.views[vcpu->pks_override[0].slot].eptp);
+		ept_flush(hv, hv->pks.views[slot].eptp);
 		return true;
 	}
 	while (vcpu->pks_nr_override)
