@@ -56,42 +56,30 @@ static void restore_one(struct hv *hv, const struct pks_override *o)
 /*
  * An instruction that needs more pages than PKS_MAX_OVERRIDES (an AVX2 or
  * AVX-512 gather/scatter over keyed pages through user mappings, each
- * element a page) neither halts nor fails:
- *  1. the oldest override is closed again and its slot reused.  Gathers
- *     and scatters record per-element progress in their mask register
- *     when an access faults or exits (SDM Vol. 2 VPGATHERDD, VPSCATTERDD:
- *     "partially updated"), so the retried instruction no longer needs
- *     the elements already done and makes progress;
- *  2. should one instruction still need more after PKS_MAX_OVERRIDES such
- *     evictions (none known to), it is completed in the base view for one
- *     step: the documented degraded result, logged and counted
- *     (step_overflow), where the alternative would be a guest livelock.
- * Returns true when the caller may add its override, false when the whole
- * step now runs in the base view.  Lock held.
+ * element up to two pages) neither halts nor widens: the oldest override
+ * is closed again and its slot reused (step_overflow).  Gathers and
+ * scatters record per-element progress in their mask register when an
+ * access faults or exits (SDM Vol. 2 VPGATHERDD, VPSCATTERDD: "partially
+ * updated"), so the retried instruction no longer needs the elements done
+ * and makes progress.  No x86 instruction that restarts from scratch
+ * touches more than 16 pages (MOVS: 4, event delivery and XSAVE a few
+ * more), so none can livelock on this; opening the whole view instead
+ * would let such an instruction reach pages nobody checked.  Lock held.
  */
-static bool make_room(struct vcpu *vcpu)
+static void make_room(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
+	unsigned int slot;
 
 	if (vcpu->pks_nr_override < PKS_MAX_OVERRIDES)
-		return true;
+		return;
 	vcpu->stats.step_overflow++;
-	if (vcpu->pks_evictions < PKS_MAX_OVERRIDES) {
-		unsigned int slot = vcpu->pks_override[0].slot;
-
-		vcpu->pks_evictions++;
-		restore_one(hv, &vcpu->pks_override[0]);
-		for (unsigned int i = 1; i < PKS_MAX_OVERRIDES; i++)
-			vcpu->pks_override[i - 1] = vcpu->pks_override[i];
-		vcpu->pks_nr_override--;
-		ept_flush(hv, hv->pks.views[slot].eptp);
-		return true;
-	}
-	while (vcpu->pks_nr_override)
-		restore_one(hv, &vcpu->pks_override[--vcpu->pks_nr_override]);
-	pksv_log("PKS: instruction at rip 0x%llx needs more than %u pages: completed in the base view",
-		 vcpu->guest_rip, 2 * PKS_MAX_OVERRIDES);
-	return false;
+	slot = vcpu->pks_override[0].slot;
+	restore_one(hv, &vcpu->pks_override[0]);
+	for (unsigned int i = 1; i < PKS_MAX_OVERRIDES; i++)
+		vcpu->pks_override[i - 1] = vcpu->pks_override[i];
+	vcpu->pks_nr_override--;
+	ept_flush(hv, hv->pks.views[slot].eptp);
 }
 
 /*
@@ -109,15 +97,7 @@ static bool allow_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why
 	u64 *e;
 
 	spin_lock(&hv->pks.lock);
-	if (!make_room(vcpu)) {
-		spin_unlock(&hv->pks.lock);
-		ept_flush(hv, v->eptp);
-		/* The base view for this one instruction; the step returns. */
-		vcpu->pks_view = 0;
-		vmwrite(VMCS_EPTP, hv->eptp);
-		vcpu_step_begin(vcpu, why);
-		return true;
-	}
+	make_room(vcpu);
 	e = ept_lookup(&v->ept, gpa, &level);
 	if (!e) {
 		/* Not mapped in this view: pksvisor's bug, not the guest's. */
@@ -144,7 +124,6 @@ static void restore_overrides(struct vcpu *vcpu)
 	struct hv *hv = vcpu->hv;
 	u64 flushed = 0;
 
-	vcpu->pks_evictions = 0;
 	if (!vcpu->pks_nr_override)
 		return;
 	spin_lock(&hv->pks.lock);

@@ -191,7 +191,6 @@ struct vcpu {
 		u8 slot;		/* view they were opened in */
 	} pks_override[PKS_MAX_OVERRIDES];
 	unsigned int pks_nr_override;
-	unsigned int pks_evictions;	/* overrides recycled in this step */
 	u64 pks_retry_rip, pks_retry_gpa;	/* last access retried (walk mismatch) */
 	u64 pks_table_gpa;		/* tracked table being written (step) */
 	u64 pks_table_snap[512];	/* its content before the write */
