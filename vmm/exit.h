@@ -19,6 +19,8 @@ void vcpu_skip_instruction(struct vcpu *vcpu);
 void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error, u32 error);
 void vcpu_inject_gp(struct vcpu *vcpu);
 void vcpu_inject_ud(struct vcpu *vcpu);
+/* MAXPHYADDR the guest is told (CPUID 0x80000008), at most 48. */
+unsigned int vcpu_guest_phys_bits(void);
 /* Guest CPL from SS.DPL (SDM 25.4.1). */
 unsigned int vcpu_cpl(void);
 u64 vcpu_get_gpr(struct vcpu *vcpu, unsigned int index);

@@ -17,15 +17,12 @@ static u64 guest_cr4_view(struct vcpu *vcpu);
 /* The guest's control registers as it sees them, for the #GP rules. */
 static struct cr_state *cr_state_now(struct vcpu *vcpu, struct cr_state *st)
 {
-	u32 a, b, c, d;
-
-	cpuid_count(0x80000008, 0, &a, &b, &c, &d);
 	st->cr0 = guest_cr0_view(vcpu);
 	st->cr3 = vmread(VMCS_GUEST_CR3);
 	st->cr4 = guest_cr4_view(vcpu);
 	st->efer = vmread(VMCS_GUEST_EFER);	/* saved on exit: current LMA */
 	st->cs_long = vmread(VMCS_GUEST_CS_AR) & BIT(13);
-	st->phys_bits = a & 0xff;
+	st->phys_bits = vcpu_guest_phys_bits();
 	st->cr4_allowed = ~0ull;
 	return st;
 }
