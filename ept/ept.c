@@ -119,6 +119,9 @@ static u64 *walk_create(struct ept *ept, u64 gpa, int target)
 	u64 *t = table(ept->pml4);
 	int level;
 
+	/* 4 levels translate bits 47:0; higher bits must not alias. */
+	if (gpa >> 48)
+		return NULL;
 	for (level = 4; level > target; level--) {
 		u64 *e = &t[level_index(gpa, level)];
 
@@ -276,6 +279,8 @@ u64 *ept_lookup(const struct ept *ept, u64 gpa, int *level)
 	u64 *t = table(ept->pml4);
 	int l;
 
+	if (gpa >> 48)
+		return NULL;
 	for (l = 4; l >= 1; l--) {
 		u64 *e = &t[level_index(gpa, l)];
 

@@ -106,17 +106,15 @@ void handle_ept_violation(struct vcpu *vcpu)
 		vcpu_step_begin(vcpu, STEP_HIDDEN);
 		return;
 	}
-	if (map_on_demand(vcpu, gpa))
-		return;		/* the access retries on the new mapping */
-	if (pks_ept_violation(vcpu, gpa, q))
-		return;
 	if ((gpa >> 48) && (q & EPTQ_LINEAR_VALID)) {
 		/*
 		 * Above the 48 bits the guest is told it has (CPUID 0x80000008,
 		 * vmm/exit_cpuid.c): the guest's translation has reserved bits
 		 * set, so the access faults with #PF(P|RSVD) (SDM Vol. 3A 4.7),
-		 * as KVM does for a guest MAXPHYADDR below the host's.
+		 * as KVM does for a guest MAXPHYADDR below the host's.  The
+		 * instruction does not complete: a step in progress is undone.
 		 */
+		vcpu_step_cancel(vcpu);
 		write_cr2(vmread(VMCS_GUEST_LINEAR_ADDR));
 		vcpu_inject_exception(vcpu, VEC_PF, true, PFEC_P | PFEC_RSVD |
 				      (q & EPTQ_WRITE ? PFEC_W : 0) |
@@ -124,6 +122,10 @@ void handle_ept_violation(struct vcpu *vcpu)
 				      (vcpu_cpl() == 3 ? PFEC_U : 0));
 		return;
 	}
+	if (map_on_demand(vcpu, gpa))
+		return;		/* the access retries on the new mapping */
+	if (pks_ept_violation(vcpu, gpa, q))
+		return;
 	pksv_log("EPT violation: gpa 0x%llx qualification 0x%llx linear 0x%llx",
 		 gpa, q, q & EPTQ_LINEAR_VALID ? vmread(VMCS_GUEST_LINEAR_ADDR) : 0);
 	vcpu_fatal(vcpu, "EPT violation outside pksvisor memory");

@@ -145,6 +145,10 @@ static void test_mmio_region(void **state)
 	expect_leaf(&ept, 0xffffc0000000ull, 3, EPT_RWX | UC);
 	assert_int_equal(ept.pages_used, before + 2);
 	assert_int_equal(ept_map_mmio_region(&ept, 1ull << 48, &start, &end), -1);
+	/* Bits above 47 never alias a mapped address. */
+	assert_null(ept_lookup(&ept, (1ull << 48) | 0x8000000000ull, NULL));
+	assert_int_equal(ept_protect_4k(&ept, (1ull << 48) | 0x8000000000ull, EPT_RWX), -1);
+	assert_int_equal(ept_set_4k(&ept, 1ull << 50, 0, EPT_RWX, MTRR_TYPE_UC), -1);
 }
 
 /* ept_split_cost() bounds what restricting a range really allocates. */
