@@ -119,3 +119,22 @@ nh_rep_insb:
 	rep insb
 	mov	%rcx, %rax
 	ret
+
+/*
+ *   u64 nh_tf_load(const u64 *p)   one load with RFLAGS.TF = 1; the trap is
+ *                              owed right after it, at nh_tf_load_after
+ */
+	.globl	nh_tf_load, nh_tf_load_after
+	.hidden	nh_tf_load, nh_tf_load_after
+nh_tf_load:
+	pushfq
+	orq	$0x100, (%rsp)
+	popfq
+	mov	(%rdi), %rax
+nh_tf_load_after:
+	nop
+	nop
+	pushfq
+	andq	$~0x100, (%rsp)
+	popfq
+	ret

@@ -53,6 +53,8 @@ extern char nh_write_cr0_insn[], nh_write_cr0_end[];
 extern char nh_write_cr3_insn[], nh_write_cr3_end[];
 extern char nh_write_cr4_insn[], nh_write_cr4_end[];
 extern char nh_tf_cpuid_after[];
+u64 nh_tf_load(const u64 *p);
+extern char nh_tf_load_after[];
 
 static EFI_SYSTEM_TABLE *g_st;
 
@@ -222,6 +224,28 @@ static void case_tf(void)
 	       "TF over CPUID: one #DB right after it with DR6.BS (%u exceptions, vec %llu, rip %s, dr6 0x%llx)",
 	       pks_fault.count, pks_fault.vector,
 	       pks_fault.rip == (u64)nh_tf_cpuid_after ? "after cpuid" : "elsewhere", g_dr6);
+}
+
+/*
+ * RFLAGS.TF over a load pksvisor single-steps itself (a keyed page read
+ * through its user mapping: PKS allows, the view does not): the guest's
+ * trap must come once, after the load, with the value loaded.
+ */
+static void case_tf_stepped(void)
+{
+	u64 v;
+
+	*(volatile u64 *)page_pa(PG_DATA) = 0x7f7f;
+	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(key_of(0)));
+	pks_fault_clear();
+	g_dr6 = 0;
+	v = nh_tf_load((const u64 *)user_alias(0));
+	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+	tap_ok(pks_fault.hit && pks_fault.count == 1 && pks_fault.vector == X86_DB &&
+	       pks_fault.rip == (u64)nh_tf_load_after && (g_dr6 & DR6_BS) && v == 0x7f7f,
+	       "TF over a load pksvisor steps: one #DB right after it with DR6.BS (%u exceptions, vec %llu, rip %s, dr6 0x%llx, read 0x%llx)",
+	       pks_fault.count, pks_fault.vector,
+	       pks_fault.rip == (u64)nh_tf_load_after ? "after load" : "elsewhere", g_dr6, v);
 }
 
 /* ---- a gather over 8 differently keyed pages ------------------------ */
@@ -426,7 +450,7 @@ static void case_view_pool(void)
 	hc(PKSV_HC_RANGE_UNREGISTER, page_pa(PG_DATA), 4096, 0, NULL);
 }
 
-#define PLAN	22
+#define PLAN	23
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
@@ -467,6 +491,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		case_bar(phys_bits);
 		case_cr(phys_bits);
 		case_tf();
+		case_tf_stepped();
 		case_gather(avx2);
 		case_gather16(avx512);
 		case_collision();
