@@ -225,6 +225,25 @@ static unsigned int pinned_count(const struct pks_global *pks)
 	return n;
 }
 
+/*
+ * Pinning a view must leave room for one more view once every unpinned
+ * view is freed, so that out-of-view-memory stays transient (the degraded
+ * selection frees unpinned views, never pinned ones).  found: the view to
+ * pin if it exists unpinned already (its pages stop being freeable), else
+ * NULL (one more view gets built).  Lock held.
+ */
+static bool pin_leaves_room(struct hv *hv, const struct pks_view *found)
+{
+	struct pks_global *pks = &hv->pks;
+	u64 cost = view_cost(hv), freeable = pool_pages_left(&hv->pool);
+
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
+		if (pks->views[i].valid && !pks->views[i].pinned)
+			freeable += pks->views[i].ept.pages_used;
+	freeable -= found ? found->ept.pages_used : 0;
+	return freeable >= (found ? 0 : cost) + cost;
+}
+
 /* Find or build the view for (pkrs, wp); slot index, or -1. Lock held. */
 static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 {
@@ -238,7 +257,8 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 		struct pks_view *v = &pks->views[i];
 
 		if (v->valid && v->pkrs == pkrs && v->wp == wp) {
-			if (pin && !v->pinned && pinned_count(pks) >= PKS_MAX_VIEWS - 3)
+			if (pin && !v->pinned && (pinned_count(pks) >= PKS_MAX_VIEWS - 3 ||
+						   !pin_leaves_room(hv, v)))
 				return -1;
 			if (v->generation != pks->generation && build_view(hv, i, pkrs, wp))
 				return -1;
@@ -259,7 +279,7 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 	 * Pinning keeps two slots besides the base unpinned: one the vCPU
 	 * may be running on and one that can always be rebuilt for a WRMSR.
 	 */
-	if (pin && pinned >= PKS_MAX_VIEWS - 3)
+	if (pin && (pinned >= PKS_MAX_VIEWS - 3 || !pin_leaves_room(hv, NULL)))
 		return -1;
 	if (free_slot < 0)
 		free_slot = lru;
@@ -340,11 +360,19 @@ static int view_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp)
 	int slot;
 
 	vcpu->stats.view_degraded++;
+	/*
+	 * Every unpinned view goes, the one in use included: the vCPU is
+	 * switched to the result before it runs again, and no step refers to
+	 * a view here (steps end before views_select()).
+	 */
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
 		struct pks_view *v = &pks->views[i];
 
-		if (v->valid && !v->pinned && (int)i != vcpu->pks_view)
+		if (v->valid && !v->pinned) {
+			if ((int)i == vcpu->pks_view)
+				vcpu->pks_view = 0;
 			free_view(hv, v);
+		}
 	}
 	slot = view_slot(vcpu, pkrs, wp, false);
 	if (slot >= 0)
