@@ -37,9 +37,12 @@ void vcpu_step_begin(struct vcpu *vcpu, enum step_reason why)
 	 * the pending-debug-exceptions field) and delivers it right after VM
 	 * entry, which would end the step before the instruction ran (an
 	 * instruction needing two pages at once then never completes); drop
-	 * it: the trap comes when the instruction really completes.
+	 * it: the trap comes when the instruction really completes.  Not
+	 * under STI or MOV-SS blocking, where VM entry wants BS to match
+	 * RFLAGS.TF (SDM Vol. 3C 27.3.1.5).
 	 */
-	if (vcpu->mtf_state != MTF_WORKS)
+	if (vcpu->mtf_state != MTF_WORKS &&
+	    !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)))
 		vmwrite(VMCS_GUEST_PENDING_DBG, vmread(VMCS_GUEST_PENDING_DBG) & ~DR6_BS);
 	if (vcpu->step != STEP_NONE) {
 		if (!(vcpu->step & why))
