@@ -119,6 +119,9 @@ static u64 *walk_create(struct ept *ept, u64 gpa, int target)
 	u64 *t = table(ept->pml4);
 	int level;
 
+	/* 4 levels translate bits 47:0; higher bits must not alias. */
+	if (gpa >> 48)
+		return NULL;
 	for (level = 4; level > target; level--) {
 		u64 *e = &t[level_index(gpa, level)];
 
@@ -165,16 +168,48 @@ static int set_identity(struct ept *ept, u64 gpa, int level, u8 type)
 	return 0;
 }
 
-static u8 range_type(const struct mtrr_state *mtrr, u64 pa, u64 size)
+/* MTRR_TYPE_* fixed for the whole range, or from the MTRRs. */
+#define TYPE_FROM_MTRR	0xff
+
+static u8 range_type(const struct mtrr_state *mtrr, u8 fixed, u64 pa, u64 size)
 {
+	if (fixed != TYPE_FROM_MTRR)
+		return fixed;
 	/* Without an MTRR snapshot (tests, or no MTRRs) map normal RAM. */
 	if (!mtrr)
 		return MTRR_TYPE_WB;
 	return mtrr_range_type(mtrr, pa, size);
 }
 
+static int map_range(struct ept *ept, u64 start, u64 end,
+		     const struct mtrr_state *mtrr, u8 fixed);
+
 int ept_map_identity(struct ept *ept, u64 start, u64 end,
 		     const struct mtrr_state *mtrr)
+{
+	return map_range(ept, start, end, mtrr, TYPE_FROM_MTRR);
+}
+
+/*
+ * MMIO found above the boot-time map: the naturally aligned 1 GiB (2 MiB
+ * without 1 GiB pages) region holding gpa, identity, uncacheable.  With
+ * EPT the leaf's memory type stands in for the MTRRs (SDM 29.3.7.2), and
+ * what lies above the firmware's memory map is device space.  Only within
+ * the 48 bits a 4-level EPT translates.
+ */
+int ept_map_mmio_region(struct ept *ept, u64 gpa, u64 *start, u64 *end)
+{
+	u64 size = ept->allow_1g ? 1ull << 30 : 1ull << 21;
+
+	if (gpa >> 48)
+		return -1;
+	*start = gpa & ~(size - 1);
+	*end = *start + size;
+	return map_range(ept, *start, *end, NULL, MTRR_TYPE_UC);
+}
+
+static int map_range(struct ept *ept, u64 start, u64 end,
+		     const struct mtrr_state *mtrr, u8 fixed)
 {
 	u64 gpa = start & PAGE_MASK;
 
@@ -195,7 +230,7 @@ int ept_map_identity(struct ept *ept, u64 start, u64 end,
 
 			if (gpa & (sz - 1) || end - gpa < sz)
 				continue;
-			type = range_type(mtrr, gpa, sz);
+			type = range_type(mtrr, fixed, gpa, sz);
 			if (type == MTRR_TYPE_MIXED)
 				continue;
 			r = set_identity(ept, gpa, level, type);
@@ -244,6 +279,8 @@ u64 *ept_lookup(const struct ept *ept, u64 gpa, int *level)
 	u64 *t = table(ept->pml4);
 	int l;
 
+	if (gpa >> 48)
+		return NULL;
 	for (l = 4; l >= 1; l--) {
 		u64 *e = &t[level_index(gpa, l)];
 
@@ -263,4 +300,18 @@ u64 ept_eptp(const struct ept *ept, bool ad)
 {
 	return (ept->pml4 & EPT_ADDR_MASK) | EPTP_MT_WB | EPTP_WALK_4 |
 	       (ad ? EPTP_AD : 0);
+}
+
+/*
+ * Paging-structure pages that restricting every 4 KiB page of [start, end)
+ * may allocate in an EPT mapped with large pages: one PT per 2 MiB region
+ * and one PD per 1 GiB region touched (an upper bound: regions already
+ * split cost nothing).
+ */
+u64 ept_split_cost(u64 start, u64 end)
+{
+	if (end <= start)
+		return 0;
+	return ((end - 1) >> 21) - (start >> 21) + 1 +
+	       ((end - 1) >> 30) - (start >> 30) + 1;
 }

@@ -18,6 +18,7 @@ int guest_scan_current(struct vcpu *vcpu, const struct guest_scan_ops *ops, void
 
 struct scan_ctx {
 	struct pks_global *pks;
+	struct hv *hv;
 	bool overflow;
 };
 
@@ -56,6 +57,11 @@ static void found_keyed(void *p, u64 page_gpa, u64 size, unsigned int key)
 		add_multi(sc->pks, page_gpa, size, key, sc);
 	else if (ret)
 		sc->overflow = true;
+	else if (!views_keymap_fits(sc->hv)) {
+		/* No view could restrict it: not learnt (views.c). */
+		keymap_remove(&sc->pks->keymap, page_gpa, size, KEYMAP_DISCOVERED);
+		sc->overflow = true;
+	}
 }
 
 /* Remember the highest level a tracked table was walked at (aliases). */
@@ -116,7 +122,7 @@ void discover_rescan(struct vcpu *vcpu)
 	struct hv *hv = vcpu->hv;
 	struct pks_global *pks = &hv->pks;
 	struct guest_scan_ops ops = { found_keyed, found_table, found_table_level };
-	struct scan_ctx sc = { pks, false };
+	struct scan_ctx sc = { pks, hv, false };
 	u64 root = vmread(VMCS_GUEST_CR3) & 0x000ffffffffff000ull;
 	u64 gen;
 	unsigned int before;
@@ -162,7 +168,7 @@ void discover_table_written(struct vcpu *vcpu, u64 table_gpa, const u64 *snap)
 {
 	struct pks_global *pks = &vcpu->hv->pks;
 	const volatile u64 *now = (const volatile u64 *)(uintptr_t)table_gpa;
-	struct scan_ctx sc = { pks, false };
+	struct scan_ctx sc = { pks, vcpu->hv, false };
 	int level = 0;
 	bool full = false;
 	u64 gen;
@@ -249,9 +255,14 @@ s64 pks_hc_range(struct vcpu *vcpu, u64 gpa, u64 len, u64 key, bool add)
 		discovery_forget(pks);
 		views_invalidate(hv);
 	}
-	if (add)
+	if (add) {
 		ret = keymap_add(&pks->keymap, gpa, len, (unsigned int)key, KEYMAP_PV);
-	else
+		/* A range no view could restrict is refused, never half enforced. */
+		if (!ret && !views_keymap_fits(hv)) {
+			keymap_remove(&pks->keymap, gpa, len, KEYMAP_PV);
+			ret = -PKSV_ENOSPC;
+		}
+	} else
 		ret = keymap_remove(&pks->keymap, gpa, len, KEYMAP_PV);
 	if (!ret)
 		views_invalidate(hv);

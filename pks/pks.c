@@ -14,6 +14,7 @@
 #include <pksvisor/format.h>
 #include <pksvisor/hypercall.h>
 #include <pksvisor/log.h>
+#include <pksvisor/pk_decide.h>
 #include "../vmm/exit.h"
 #include "../vmm/vmcs.h"
 #include "../vmm/vmx.h"
@@ -222,26 +223,17 @@ bool pks_fault_policy(struct vcpu *vcpu, u64 gla, unsigned int key, bool write)
 {
 	struct pks_global *pks = &vcpu->hv->pks;
 
-	if (pks->lock_bits & PKRS_KEY_MASK(key)) {
+	if (!pk_mode_opens(pks->mode, pks->lock_bits & PKRS_KEY_MASK(key))) {
 		vcpu->stats.pk_fault_injected++;
-		return false;	/* locked: never opened by a fault */
+		return false;	/* strict, or a locked key: never opened by a fault */
 	}
-	switch (pks->mode) {
-	case PKSV_MODE_RELAXED:
-		if (warn_once(pks, vcpu->guest_rip, key))
-			pksv_log("PKS: %s of 0x%llx with key %u at rip 0x%llx: relaxed mode, key opened until the next PKRS write",
-				 write ? "write" : "read", gla, key, vcpu->guest_rip);
-		/* fall through */
-	case PKSV_MODE_SILENT:
-	case PKSV_MODE_OFF:
-		vcpu->pkrs_open |= PKRS_KEY_MASK(key);
-		vcpu->stats.pk_fault_unprotected++;
-		pks_apply(vcpu);
-		return true;
-	default:
-		vcpu->stats.pk_fault_injected++;
-		return false;
-	}
+	if (pks->mode == PKSV_MODE_RELAXED && warn_once(pks, vcpu->guest_rip, key))
+		pksv_log("PKS: %s of 0x%llx with key %u at rip 0x%llx: relaxed mode, key opened until the next PKRS write",
+			 write ? "write" : "read", gla, key, vcpu->guest_rip);
+	vcpu->pkrs_open |= PKRS_KEY_MASK(key);
+	vcpu->stats.pk_fault_unprotected++;
+	pks_apply(vcpu);
+	return true;
 }
 
 void pks_inject_pf(struct vcpu *vcpu, u64 gla, u32 error_code)
@@ -276,39 +268,53 @@ static void soft_page_fault(struct vcpu *vcpu, u64 gla, u32 ec)
 }
 
 /*
- * A #PF exited through the exception bitmap and the PFEC filter: hw, every
- * PK fault; soft, supervisor writes to present pages.
+ * A #PF exited through the exception bitmap and the PFEC filter: soft,
+ * supervisor writes to present pages (above); hw, every fault with
+ * PFEC.PK.  PKU faults (user pages, PKRU) and PK faults of CPL3 accesses
+ * exit too: pks_hw_fault_is_pkrs() and hw_pf_decide() tell them apart and
+ * deliver them unchanged in every mode (docs/pks.md, threat model).
  */
 bool pks_page_fault(struct vcpu *vcpu)
 {
+	struct hv *hv = vcpu->hv;
 	u64 gla = vcpu->exit_qual;	/* #PF exits put the linear address here */
 	u32 ec = vmread(VMCS_EXIT_INTR_ERROR);
 	struct guest_walk w;
-	unsigned int key;
-	bool walk_ok;
+	bool unprotected = false;
+	int walk;
 
-	if (vcpu->hv->pks.backend == PKS_BACKEND_SOFT) {
+	if (hv->pks.backend == PKS_BACKEND_SOFT) {
 		soft_page_fault(vcpu, gla, ec);
 		return true;
 	}
-	if (vcpu->hv->pks.backend != PKS_BACKEND_HW || !(ec & PFEC_PK))
+	if (hv->pks.backend != PKS_BACKEND_HW || !(ec & PFEC_PK))
 		return false;
-	walk_ok = guest_walk_current(vcpu, gla, &w) == 0;
-	/* PKRU faults and the like: the guest's own, delivered unchanged. */
-	if (!pks_hw_fault_is_pkrs(ec, walk_ok, walk_ok && w.supervisor)) {
+	walk = guest_walk_current(vcpu, gla, &w);
+	/* PKRU faults and CPL3 accesses: the guest's own, delivered unchanged. */
+	if (!pks_hw_fault_is_pkrs(ec, walk == 0, walk == 0 && w.supervisor)) {
+		if (walk == 0 && !w.supervisor)
+			vcpu->stats.pku_reinjected++;
 		pks_inject_pf(vcpu, gla, ec);
 		return true;
 	}
-	key = w.key;
-	/* A globally unprotected page: let this one access through. */
-	if (key && unprotect_allows(vcpu->hv, w.gpa, ec & PFEC_W)) {
+	if (w.key)
+		unprotected = unprotect_allows(hv, w.gpa, ec & PFEC_W);
+	switch (hw_pf_decide(walk, &w, unprotected, hv->pks.mode,
+			     hv->pks.lock_bits & PKRS_KEY_MASK(w.key))) {
+	case HW_PF_REINJECT:
+		break;
+	case HW_PF_UNPROTECTED:
+		/* A globally unprotected page: let this one access through. */
 		vcpu->stats.pk_fault_table++;
-		vmwrite(VMCS_GUEST_PKRS, pks_effective_pkrs(vcpu) & ~PKRS_KEY_MASK(key));
+		vmwrite(VMCS_GUEST_PKRS, pks_effective_pkrs(vcpu) & ~PKRS_KEY_MASK(w.key));
 		vcpu_step_begin(vcpu, STEP_PKS_HW);
 		return true;
+	case HW_PF_OPEN_KEY:
+	case HW_PF_INJECT:
+		if (pks_fault_policy(vcpu, gla, w.key, ec & PFEC_W))
+			return true;	/* retried with the key open */
+		break;
 	}
-	if (key && pks_fault_policy(vcpu, gla, key, ec & PFEC_W))
-		return true;	/* retried with the key open */
 	pks_inject_pf(vcpu, gla, ec);
 	return true;
 }

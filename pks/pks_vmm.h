@@ -30,7 +30,7 @@ void pks_init_signal(struct vcpu *vcpu);		/* INIT: PKRS preserved */
 bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual);	/* handled? */
 bool pks_page_fault(struct vcpu *vcpu);			/* #PF exit (hw: PK; soft: supervisor write) */
 void pks_cr3_load(struct vcpu *vcpu, u64 value);		/* soft discovery */
-void pks_step_done(struct vcpu *vcpu, enum step_reason why);
+void pks_step_done(struct vcpu *vcpu, unsigned int why);	/* STEP_* bits */
 u32 pksv_features(const struct hv *hv);
 void pks_exit_sync(struct vcpu *vcpu);			/* VMFUNC switches */
 
@@ -43,6 +43,9 @@ s64 pks_hc_grant(struct vcpu *vcpu, u64 key, u64 access);
 s64 pks_hc_revoke(struct vcpu *vcpu, u64 key);
 s64 pks_hc_lock_key(struct vcpu *vcpu, u64 key);
 s64 pks_hc_view_index(struct vcpu *vcpu, u64 pkrs, u64 *index);
+
+/* Map gpa's MMIO region into every view as well (ept_map_mmio_region()). */
+int pks_views_map(struct hv *hv, u64 gpa);
 
 const char *pks_backend_str(const struct hv *hv);
 struct ept *pks_current_ept(struct vcpu *vcpu, u64 *eptp);

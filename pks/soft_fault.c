@@ -13,6 +13,7 @@
  */
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
+#include <pksvisor/pk_decide.h>
 #include "../vmm/exit.h"
 #include "../vmm/memory.h"
 #include "../vmm/vmx.h"
@@ -46,6 +47,41 @@ int guest_scan_current(struct vcpu *vcpu, const struct guest_scan_ops *ops, void
 			       read_gpa, vcpu->hv, ops, ctx, PKS_MAX_TABLES);
 }
 
+/* Give the page its rights in the view back (o->slot may not be current). */
+static void restore_one(struct hv *hv, const struct pks_override *o)
+{
+	ept_protect_4k(&hv->pks.views[o->slot].ept, o->gpa, o->perms);
+}
+
+/*
+ * An instruction that needs more pages than PKS_MAX_OVERRIDES (an AVX2 or
+ * AVX-512 gather/scatter over keyed pages through user mappings, each
+ * element up to two pages) neither halts nor widens: the oldest override
+ * is closed again and its slot reused (step_overflow).  Gathers and
+ * scatters record per-element progress in their mask register when an
+ * access faults or exits (SDM Vol. 2 VPGATHERDD, VPSCATTERDD: "partially
+ * updated"), so the retried instruction no longer needs the elements done
+ * and makes progress.  No x86 instruction that restarts from scratch
+ * touches more than 16 pages (MOVS: 4, event delivery and XSAVE a few
+ * more), so none can livelock on this; opening the whole view instead
+ * would let such an instruction reach pages nobody checked.  Lock held.
+ */
+static void make_room(struct vcpu *vcpu)
+{
+	struct hv *hv = vcpu->hv;
+	unsigned int slot;
+
+	if (vcpu->pks_nr_override < PKS_MAX_OVERRIDES)
+		return;
+	vcpu->stats.step_overflow++;
+	slot = vcpu->pks_override[0].slot;
+	restore_one(hv, &vcpu->pks_override[0]);
+	for (unsigned int i = 1; i < PKS_MAX_OVERRIDES; i++)
+		vcpu->pks_override[i - 1] = vcpu->pks_override[i];
+	vcpu->pks_nr_override--;
+	ept_flush(hv, hv->pks.views[slot].eptp);
+}
+
 /*
  * Let the current instruction through one page: add the rights it needs to
  * that page in the current view only (not the whole base view, so a second
@@ -60,13 +96,18 @@ static bool allow_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why
 	int level;
 	u64 *e;
 
-	if (vcpu->pks_nr_override == PKS_MAX_OVERRIDES)
-		return false;
 	spin_lock(&hv->pks.lock);
+	make_room(vcpu);
 	e = ept_lookup(&v->ept, gpa, &level);
+	if (!e) {
+		/* Not mapped in this view: pksvisor's bug, not the guest's. */
+		spin_unlock(&hv->pks.lock);
+		return false;
+	}
 	o = &vcpu->pks_override[vcpu->pks_nr_override];
 	o->gpa = gpa & PAGE_MASK;
-	o->perms = e ? *e & EPT_RWX : 0;
+	o->perms = *e & EPT_RWX;
+	o->slot = (u8)vcpu->pks_view;
 	if (ept_protect_4k(&v->ept, o->gpa, o->perms | add)) {
 		spin_unlock(&hv->pks.lock);
 		return false;
@@ -74,17 +115,14 @@ static bool allow_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why
 	spin_unlock(&hv->pks.lock);
 	vcpu->pks_nr_override++;
 	ept_flush(hv, v->eptp);
-	if (vcpu->step == STEP_NONE)
-		vcpu_step_begin(vcpu, why);
-	else if (why == STEP_PKS_TABLE)
-		vcpu->step = why;	/* remember to rescan at the end */
+	vcpu_step_begin(vcpu, why);
 	return true;
 }
 
 static void restore_overrides(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
-	struct pks_view *v = &hv->pks.views[vcpu->pks_view];
+	u64 flushed = 0;
 
 	if (!vcpu->pks_nr_override)
 		return;
@@ -92,20 +130,23 @@ static void restore_overrides(struct vcpu *vcpu)
 	while (vcpu->pks_nr_override) {
 		struct pks_override *o = &vcpu->pks_override[--vcpu->pks_nr_override];
 
-		ept_protect_4k(&v->ept, o->gpa, o->perms);
+		restore_one(hv, o);
+		flushed |= BIT(o->slot);
 	}
 	spin_unlock(&hv->pks.lock);
-	ept_flush(hv, v->eptp);
+	for (unsigned int i = 0; i < PKS_MAX_VIEWS; i++)
+		if (flushed & BIT(i))
+			ept_flush(hv, hv->pks.views[i].eptp);
 }
 
-void pks_step_done(struct vcpu *vcpu, enum step_reason why)
+void pks_step_done(struct vcpu *vcpu, unsigned int why)
 {
-	if (why == STEP_PKS_HW) {
+	if (why & STEP_PKS_HW)
 		pks_apply(vcpu);	/* close the key again */
+	if (!(why & (STEP_PKS_ALLOW | STEP_PKS_TABLE)))
 		return;
-	}
 	restore_overrides(vcpu);
-	if (why == STEP_PKS_TABLE) {
+	if (why & STEP_PKS_TABLE) {
 		if (vcpu->pks_table_gpa)
 			discover_table_written(vcpu, vcpu->pks_table_gpa, vcpu->pks_table_snap);
 		else
@@ -122,27 +163,75 @@ static u64 rights_for(u64 qual)
 	return qual & EPTQ_WRITE ? EPT_READ | EPT_WRITE : EPT_READ;
 }
 
+/*
+ * The walk did not describe this access (the tables changed since the CPU
+ * translated, or cannot be read).  Flush this vCPU's translations so that
+ * the CPU walks the current tables, and let the instruction retry: it
+ * then faults on what the tables say now.  A second retry of the same
+ * access in a row means the two walks keep disagreeing: the access is
+ * refused with the #PF a PK fault gives, never allowed.
+ */
+static bool retry_access(struct vcpu *vcpu, u64 gpa, u64 gla, bool write)
+{
+	vcpu->stats.walk_refused++;
+	if (vcpu->pks_retry_rip != vcpu->guest_rip || vcpu->pks_retry_gpa != gpa) {
+		vcpu->pks_retry_rip = vcpu->guest_rip;
+		vcpu->pks_retry_gpa = gpa;
+		vcpu_flush_vpid(vcpu);
+		return true;
+	}
+	vcpu->pks_retry_rip = 0;
+	vcpu->pks_retry_gpa = 0;
+	vcpu_step_cancel(vcpu);
+	restore_overrides(vcpu);
+	vcpu->stats.pk_fault_injected++;
+	pks_inject_pf(vcpu, gla, PFEC_P | PFEC_PK | (write ? PFEC_W : 0) |
+		      (vcpu_cpl() == 3 ? PFEC_U : 0));
+	return true;
+}
+
 bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual)
 {
 	struct hv *hv = vcpu->hv;
-	struct pks_access a = { 0 };
+	struct soft_fault_input in = { 0 };
+	struct pks_access a;
 	u64 add = rights_for(qual);
 	struct guest_walk w;
-	u64 gla;
+	u64 gla = 0;
 
 	if (hv->pks.backend != PKS_BACKEND_SOFT || vcpu->pks_view == 0)
 		return false;
-	if (vcpu->step != STEP_NONE && vcpu->step != STEP_PKS_ALLOW &&
-	    vcpu->step != STEP_PKS_TABLE)
-		return false;
 	/*
-	 * SDM 28.2.1 Table 28-7: bit 7 = linear address valid, bit 8 = the
-	 * access was to the translated address (else to a paging structure:
-	 * the walker setting A/D bits in a write-protected table).
+	 * Never decide about pksvisor's own memory: an override would map it
+	 * for the guest.  (A second reservation page within one instruction
+	 * reaches here while the first is being refused: the hidden-memory
+	 * path of vmm/exit_ept.c owns it.)
 	 */
-	if ((qual & EPTQ_LINEAR_VALID) && !(qual & BIT(8)))
+	if (pool_contains(&hv->pool, gpa))
+		return false;
+	in.write = qual & EPTQ_WRITE;
+	in.fetch = qual & EPTQ_FETCH;
+	in.linear_valid = qual & EPTQ_LINEAR_VALID;
+	in.translated = qual & BIT(8);
+	in.fault_gpa = gpa;
+	in.table_write = in.write && hv->pks.discovery && views_is_table(hv, gpa);
+	in.long_paging = vmread(VMCS_GUEST_EFER) & EFER_LMA;	/* saved on exit */
+	in.walk = -1;
+	if (in.linear_valid && in.translated && in.long_paging && !in.table_write) {
+		gla = vmread(VMCS_GUEST_LINEAR_ADDR);
+		in.walk = guest_walk_current(vcpu, gla, &w);
+		in.w = &w;
+	}
+	in.user_mode = vcpu_cpl() == 3;
+	in.cr4_pks = vcpu->cr4_shadow & CR4_PKS;
+	in.cr0_wp = vcpu->cr0_shadow & CR0_WP;
+	in.pkrs = pks_effective_pkrs(vcpu);
+
+	switch (soft_ept_decide(&in, &a)) {
+	case SOFT_ALLOW:
+		vcpu->pks_retry_rip = 0;
 		return allow_page(vcpu, gpa, add, STEP_PKS_ALLOW);
-	if ((qual & EPTQ_WRITE) && hv->pks.discovery && views_is_table(hv, gpa)) {
+	case SOFT_TABLE:
 		if (vcpu->step == STEP_NONE) {
 			/* Snapshot the table to see what the write changes. */
 			vcpu->pks_table_gpa = gpa & PAGE_MASK;
@@ -152,28 +241,15 @@ bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual)
 			vcpu->pks_table_gpa = 0;	/* two tables at once: rescan */
 		}
 		return allow_page(vcpu, gpa, add, STEP_PKS_TABLE);
+	case SOFT_RETRY:
+		return retry_access(vcpu, gpa, gla, in.write);
+	case SOFT_DENY:
+		break;
 	}
-	if (!(qual & EPTQ_LINEAR_VALID))
-		return allow_page(vcpu, gpa, add, STEP_PKS_ALLOW);
-	gla = vmread(VMCS_GUEST_LINEAR_ADDR);
-	if (guest_walk_current(vcpu, gla, &w) != 0)
-		return allow_page(vcpu, gpa, add, STEP_PKS_ALLOW);
-	a.write = qual & EPTQ_WRITE;
-	a.fetch = qual & EPTQ_FETCH;
-	a.user_mode = vcpu_cpl() == 3;
-	a.supervisor_page = w.supervisor;
-	a.key = w.key;
-	a.cr4_pks = vcpu->cr4_shadow & CR4_PKS;
-	a.cr0_wp = vcpu->cr0_shadow & CR0_WP;
-	a.long_paging = vcpu->efer & EFER_LMA;
-	a.pkrs = pks_effective_pkrs(vcpu);
-	if (!pks_denies(&a))
-		return allow_page(vcpu, gpa, add, STEP_PKS_ALLOW);
+	vcpu->pks_retry_rip = 0;
 	/* The instruction does not complete: undo a step in progress. */
-	if (vcpu->step != STEP_NONE) {
-		vcpu_step_cancel(vcpu);
-		restore_overrides(vcpu);
-	}
+	vcpu_step_cancel(vcpu);
+	restore_overrides(vcpu);
 	if (pks_fault_policy(vcpu, gla, a.key, a.write))
 		return true;	/* view switched: the access retries */
 	pks_inject_pf(vcpu, gla, pks_pf_error_code(&a));

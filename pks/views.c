@@ -28,6 +28,7 @@
 #include <pksvisor/format.h>
 #include <pksvisor/hypercall.h>
 #include <pksvisor/log.h>
+#include <pksvisor/pk_decide.h>
 #include "../vmm/exit.h"
 #include "../vmm/memory.h"
 #include "../vmm/vmx.h"
@@ -150,6 +151,54 @@ static void free_view(struct hv *hv, struct pks_view *v)
 	ept_destroy(&v->ept, pool_free_ept, &hv->pool);
 }
 
+/* Table pages one view needs: the clone and the splits of the keyed ranges. */
+static u64 view_cost(struct hv *hv)
+{
+	struct pks_global *pks = &hv->pks;
+	u64 need = hv->ept.pages_used;
+
+	for (unsigned int i = 0; i < pks->keymap.n; i++)
+		need += ept_split_cost(pks->keymap.r[i].start, pks->keymap.r[i].end);
+	for (unsigned int i = 0; i < pks->nr_multi; i++)
+		need += ept_split_cost(pks->multi[i].start, pks->multi[i].end);
+	return need;
+}
+
+/*
+ * Can a view be built now?  An upper bound of the tables it needs against
+ * what the pool has left fails a hopeless build at once instead of after
+ * millions of page updates.  Lock held.
+ */
+static bool view_may_fit(struct hv *hv, const struct pks_view *replaced)
+{
+	u64 left = pool_pages_left(&hv->pool);
+
+	if (replaced->valid)
+		left += replaced->ept.pages_used;
+	return view_cost(hv) <= left;
+}
+
+/*
+ * Could one view for the current keymap be built if every cached view were
+ * freed?  The keymap may only grow while this holds (registration:
+ * -PKSV_ENOSPC; discovery: the range is not learnt, with the discovery
+ * overflow warning), so that running out of view memory is only ever
+ * transient and degraded selection never has to give up enforcement.
+ * Lock held.
+ */
+bool views_keymap_fits(struct hv *hv)
+{
+	struct pks_global *pks = &hv->pks;
+	u64 left = pool_pages_left(&hv->pool);
+
+	if (pks->backend != PKS_BACKEND_SOFT)
+		return true;
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
+		if (pks->views[i].valid)
+			left += pks->views[i].ept.pages_used;
+	return view_cost(hv) <= left;
+}
+
 /*
  * (Re)build slot for (pkrs, wp); pin says whether the guest may reach it by
  * VMFUNC.  The list entry is invalid from the moment the old view is freed
@@ -160,8 +209,14 @@ static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp, bool 
 	struct pks_global *pks = &hv->pks;
 	struct pks_view *v = &pks->views[slot];
 
+	/*
+	 * A view that cannot be rebuilt must not stay reachable with its old
+	 * rights (a stale pinned view in the EPTP list): it goes first.
+	 */
 	if (v->valid)
 		free_view(hv, v);
+	if (!view_may_fit(hv, v))
+		return -1;
 	v->ept.alloc = pool_alloc_ept;
 	v->ept.alloc_ctx = &hv->pool;
 	v->pkrs = pkrs;
@@ -189,6 +244,25 @@ static unsigned int pinned_count(const struct pks_global *pks)
 	return n;
 }
 
+/*
+ * Pinning a view must leave room for one more view once every unpinned
+ * view is freed, so that out-of-view-memory stays transient (the degraded
+ * selection frees unpinned views, never pinned ones).  found: the view to
+ * pin if it exists unpinned already (its pages stop being freeable), else
+ * NULL (one more view gets built).  Lock held.
+ */
+static bool pin_leaves_room(struct hv *hv, const struct pks_view *found)
+{
+	struct pks_global *pks = &hv->pks;
+	u64 cost = view_cost(hv), freeable = pool_pages_left(&hv->pool);
+
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
+		if (pks->views[i].valid && !pks->views[i].pinned)
+			freeable += pks->views[i].ept.pages_used;
+	freeable -= found ? found->ept.pages_used : 0;
+	return freeable >= (found ? 0 : cost) + cost;
+}
+
 /* Find or build the view for (pkrs, wp); slot index, or -1. Lock held. */
 static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 {
@@ -204,7 +278,8 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 		if (v->valid && v->pkrs == pkrs && v->wp == wp) {
 			bool was_pinned = v->pinned;
 
-			if (pin && !was_pinned && pinned_count(pks) >= VIEWS_MAX_PINNED)
+			if (pin && !was_pinned &&
+			    (pinned_count(pks) >= VIEWS_MAX_PINNED || !pin_leaves_room(hv, v)))
 				return -1;
 			if (v->generation != pks->generation &&
 			    build_view(hv, i, pkrs, wp, was_pinned || pin))
@@ -225,7 +300,12 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 		    (lru < 0 || v->last_used < pks->views[lru].last_used))
 			lru = i;
 	}
-	if (pin && pinned >= VIEWS_MAX_PINNED)
+	/*
+	 * Pinning keeps two slots besides the base unpinned: one the vCPU
+	 * may be running on and one that can always be rebuilt for a WRMSR;
+	 * and it must leave pool room for one more view.
+	 */
+	if (pin && (pinned >= VIEWS_MAX_PINNED || !pin_leaves_room(hv, NULL)))
 		return -1;
 	if (free_slot < 0)
 		free_slot = lru;
@@ -284,6 +364,57 @@ static void update_cr3_exiting(struct vcpu *vcpu)
 		vmwrite(VMCS_PROC_CONTROLS, next);
 }
 
+/*
+ * No view could be built for (pkrs, wp): the page pool is exhausted (a
+ * guest can key enough memory that every view needs thousands of split
+ * tables).  Degraded, never fatal (docs/pks.md "Out of view memory"):
+ *  1. free every cached view that is neither pinned nor in use, and try
+ *     again;
+ *  2. else run on a valid view that restricts at least as much (its PKRS a
+ *     superset of the wanted one, same WP, current generation): every
+ *     access it denies too much exits and is decided by walking the guest
+ *     tables against the real PKRS (soft_fault.c), so only speed suffers;
+ *  3. else, nothing enforceable fits in memory: the current view if valid,
+ *     otherwise the base EPT, logged (PKS not enforced for this PKRS).
+ * Each use counts view_degraded.  Lock held.
+ */
+static int view_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp)
+{
+	struct hv *hv = vcpu->hv;
+	struct pks_global *pks = &hv->pks;
+	int slot;
+
+	vcpu->stats.view_degraded++;
+	/*
+	 * Every unpinned view goes, the one in use included: the vCPU is
+	 * switched to the result before it runs again, and no step refers to
+	 * a view here (steps end before views_select()).
+	 */
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		struct pks_view *v = &pks->views[i];
+
+		if (v->valid && !v->pinned) {
+			if ((int)i == vcpu->pks_view)
+				vcpu->pks_view = 0;
+			free_view(hv, v);
+		}
+	}
+	slot = view_slot(vcpu, pkrs, wp, false);
+	if (slot >= 0)
+		return slot;
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		struct pks_view *v = &pks->views[i];
+
+		if (v->valid && v->generation == pks->generation &&
+		    pk_view_covers(v->pkrs, v->wp, pkrs, wp))
+			return i;
+	}
+	pksv_log("PKS: out of memory for a view of PKRS 0x%x: not enforced until memory frees", pkrs);
+	if (vcpu->pks_view && pks->views[vcpu->pks_view].valid)
+		return vcpu->pks_view;
+	return 0;
+}
+
 void views_select(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
@@ -298,12 +429,10 @@ void views_select(struct vcpu *vcpu)
 			discover_rescan(vcpu);
 		spin_lock(&pks->lock);
 		slot = view_slot(vcpu, pks_effective_pkrs(vcpu), guest_cr0_wp(vcpu), false);
+		if (slot < 0)
+			slot = view_slot_degraded(vcpu, pks_effective_pkrs(vcpu),
+						  guest_cr0_wp(vcpu));
 		spin_unlock(&pks->lock);
-		if (slot < 0) {
-			pksv_log("PKS: cannot build a view for PKRS 0x%x (out of memory)",
-				 pks_effective_pkrs(vcpu));
-			vcpu_fatal(vcpu, "PKS view allocation failed");
-		}
 	}
 	use_slot(vcpu, slot);
 }

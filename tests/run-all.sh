@@ -42,6 +42,9 @@
 #   hw-linux     Linux PKS suite under pks=hw in upstream Bochs vs QEMU, then
 #                pks=auto (must pick hw) and pks=soft (model tigerlake) there
 #   hw-bench     the benchmark under pks=hw in upstream Bochs (numbers only)
+#   nohalt       guest actions that used to halt pksvisor (BAR above RAM,
+#                MOV to CR #GP cases, TF over CPUID, AVX2 gather over keyed
+#                pages) under pksvisor pks=soft in Bochs
 #
 # PKSV_STAGES="unit efi-bochs" runs a subset.
 set -uo pipefail
@@ -56,7 +59,7 @@ if ! tests/install-deps.sh; then
 fi
 # The host unit tests finish in seconds; a hang must not stall the run.
 UNIT_TIMEOUT=${PKSV_UNIT_TIMEOUT:-300}
-STAGES=${PKSV_STAGES:-"judges unit efi-bochs efi-qemu features-qemu features-bochs pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nmi-bochs vmfunc hidden hw-conf hw-efi hw-pv hw-linux hw-bench"}
+STAGES=${PKSV_STAGES:-"judges unit efi-bochs efi-qemu features-qemu features-bochs pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nmi-bochs vmfunc hidden nohalt hw-conf hw-efi hw-pv hw-linux hw-bench"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -88,6 +91,7 @@ stage_cmd() {
 			tests/harness/run-linux-pks-bochs.sh bochs --pks auto --emulator upstream &&
 			tests/harness/run-linux-pks-bochs.sh bochs --pks soft --emulator upstream ;;
 	hw-bench)	tests/harness/run-bench.sh hw ;;
+	nohalt)		tests/harness/run-pksv-nohalt.sh ;;
 	fuzz)		PKSV_FUZZ_SECONDS=${PKSV_FUZZ_SECONDS:-20} optional tests/fuzz/run.sh ;;
 	linux-pks-bochs) optional tests/harness/run-linux-pks-bochs.sh ;;
 	bench)		optional tests/harness/run-bench.sh ;;

@@ -61,6 +61,26 @@ static void record_exit(struct vcpu *vcpu, u32 basic)
 		vcpu->stats.exit_reason[basic]++;
 }
 
+/*
+ * Exits caused by the instruction itself (SDM 26.1.2, 26.1.3).  Such an
+ * exit ends a single-step in progress: the handler completes the
+ * instruction (or injects its fault) and may change the view, so the
+ * step's temporary rights are taken back first.  Exits that interrupt the
+ * instruction (EPT violation, #DB/#PF, MTF, NMI, timer) keep the step.
+ */
+static bool exit_ends_step(u32 basic)
+{
+	switch (basic) {
+	case EXIT_CPUID: case EXIT_INVD: case EXIT_VMCALL: case EXIT_VMCLEAR:
+	case EXIT_VMLAUNCH: case EXIT_VMPTRLD: case EXIT_VMPTRST: case EXIT_VMREAD:
+	case EXIT_VMRESUME: case EXIT_VMWRITE: case EXIT_VMXOFF: case EXIT_VMXON:
+	case EXIT_INVEPT: case EXIT_INVVPID: case EXIT_VMFUNC: case EXIT_CR_ACCESS:
+	case EXIT_IO: case EXIT_RDMSR: case EXIT_WRMSR: case EXIT_XSETBV:
+		return true;
+	}
+	return false;
+}
+
 void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 {
 	exit_handler_fn handler = NULL;
@@ -79,6 +99,8 @@ void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 	vcpu_mtf_probe_exit(vcpu);
 	pks_exit_sync(vcpu);
 	inject_begin_exit(vcpu, basic);
+	if (vcpu->step != STEP_NONE && exit_ends_step(basic))
+		vcpu_step_cancel(vcpu);
 	if (basic < EXIT_REASON_MAX)
 		handler = exit_handlers[basic];
 	if (!handler)
@@ -129,11 +151,15 @@ void vcpu_flush_vpid_nonglobal(struct vcpu *vcpu)
 void vcpu_skip_instruction(struct vcpu *vcpu)
 {
 	u64 intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+	bool guest_tf = vcpu_step_emulated(vcpu);
 
 	vmwrite(VMCS_GUEST_RIP, vcpu->guest_rip + vcpu->exit_instr_len);
 	if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
 		vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
 			intr & ~(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
+	/* The instruction completed with TF set: its trap is owed. */
+	if (guest_tf)
+		vcpu_single_step_trap(vcpu);
 }
 
 unsigned int vcpu_cpl(void)

@@ -29,6 +29,8 @@ void inject_finish(struct vcpu *vcpu);
 /* An NMI exit (exit reason 0, type NMI) and a host NMI in VMX root. */
 void inject_nmi_exit(struct vcpu *vcpu);
 void inject_nmi_from_root(struct vcpu *vcpu);
+/* MAXPHYADDR the guest is told (CPUID 0x80000008), at most 48. */
+unsigned int vcpu_guest_phys_bits(void);
 /* Guest CPL from SS.DPL (SDM 25.4.1). */
 unsigned int vcpu_cpl(void);
 u64 vcpu_get_gpr(struct vcpu *vcpu, unsigned int index);
@@ -62,10 +64,13 @@ void vcpu_flush_vpid_nonglobal(struct vcpu *vcpu);
 void vcpu_step_begin(struct vcpu *vcpu, enum step_reason why);
 void vcpu_mtf_probe_exit(struct vcpu *vcpu);
 void vcpu_step_cancel(struct vcpu *vcpu);
+bool vcpu_step_emulated(struct vcpu *vcpu);
+void vcpu_single_step_trap(struct vcpu *vcpu);
 void step_debug_exception(struct vcpu *vcpu);
 /* Refused accesses to pksvisor's reservation (vmm/hidden.c) */
 void hidden_refuse(struct vcpu *vcpu, u64 gpa, u64 qual);
 void hidden_access_done(struct vcpu *vcpu);
+void io_step_done(struct vcpu *vcpu);
 
 /* Handlers (one file per concern) */
 void handle_exception(struct vcpu *vcpu);

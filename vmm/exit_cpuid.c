@@ -28,6 +28,23 @@ static void pksvisor_leaf(struct vcpu *vcpu, u32 leaf, u32 *a, u32 *b, u32 *c, u
 	}
 }
 
+/*
+ * MAXPHYADDR as the guest sees it: at most 48, what a 4-level EPT
+ * translates (SDM Vol. 3C 29.3.2).  A guest mapping an address above it
+ * then has reserved bits set, and pksvisor answers an access there with
+ * the #PF(RSVD) that implies (vmm/exit_ept.c), never an unmappable GPA.
+ */
+#define EPT_GPA_BITS	48
+
+unsigned int vcpu_guest_phys_bits(void)
+{
+	u32 a, b, c, d;
+
+	cpuid_count(0x80000008, 0, &a, &b, &c, &d);
+	a &= 0xff;
+	return a > EPT_GPA_BITS ? EPT_GPA_BITS : a;
+}
+
 void handle_cpuid(struct vcpu *vcpu)
 {
 	struct guest_regs *r = vcpu->regs;
@@ -58,6 +75,8 @@ void handle_cpuid(struct vcpu *vcpu)
 				c |= CPUID7_ECX_PKS;
 			if (vmread(VMCS_GUEST_CR4) & CR4_PKE)
 				c |= CPUID7_ECX_OSPKE;
+		} else if (leaf == 0x80000008) {
+			a = (a & ~0xffu) | vcpu_guest_phys_bits();
 		}
 		cpuid_hide_pt(leaf, sub, &a, &b, &c, &d);
 	}

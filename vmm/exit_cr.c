@@ -5,9 +5,39 @@
  * CR4.VMXE (the guest never sees it) and CR4.PKS.  The guest's view lives
  * in the read shadows; the real registers keep what VMX needs.
  */
+#include <pksvisor/log.h>
+#include "cr_rules.h"
 #include "exit.h"
 #include "../pks/pks_vmm.h"
 #include "vmx.h"
+
+static u64 guest_cr0_view(struct vcpu *vcpu);
+static u64 guest_cr4_view(struct vcpu *vcpu);
+
+/* The guest's control registers as it sees them, for the #GP rules. */
+static struct cr_state *cr_state_now(struct vcpu *vcpu, struct cr_state *st)
+{
+	st->cr0 = guest_cr0_view(vcpu);
+	st->cr3 = vmread(VMCS_GUEST_CR3);
+	st->cr4 = guest_cr4_view(vcpu);
+	st->efer = vmread(VMCS_GUEST_EFER);	/* saved on exit: current LMA */
+	st->cs_long = vmread(VMCS_GUEST_CS_AR) & BIT(13);
+	st->phys_bits = vcpu_guest_phys_bits();
+	st->cr4_allowed = ~0ull;
+	return st;
+}
+
+/*
+ * A value the CPU would refuse: #GP(0), as MOV to CR does (the caller
+ * injects it).  Counted: loading it would have failed VM entry.
+ */
+static bool cr_refused(struct vcpu *vcpu, unsigned int cr, u64 value)
+{
+	vcpu->stats.cr_write_refused++;
+	pksv_log("refused MOV to CR%u of 0x%llx at rip 0x%llx: #GP", cr, value,
+		 vcpu->guest_rip);
+	return false;
+}
 
 /* CR0 bits defined on Intel 64 */
 #define CR0_DEFINED	(CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | \
@@ -17,14 +47,11 @@ static bool emulate_cr0_write(struct vcpu *vcpu, u64 value)
 {
 	struct vmx_msrs *m = &vcpu->hv->msrs;
 	u64 real, entry, efer = vcpu->efer;
+	struct cr_state st;
 
-	if (value >> 32)
-		return false;
 	value |= CR0_ET;	/* hardwired to 1 (SDM 2.5) */
-	if ((value & CR0_PG) && !(value & CR0_PE))
-		return false;
-	if ((value & CR0_NW) && !(value & CR0_CD))
-		return false;
+	if (!cr0_write_ok(cr_state_now(vcpu, &st), value))
+		return cr_refused(vcpu, 0, value);
 	real = (value | m->cr0_fixed0) & m->cr0_fixed1;
 	if (vcpu->hv->vmx.has_unrestricted)
 		real = (real & ~(CR0_PE | CR0_PG)) | (value & (CR0_PE | CR0_PG));
@@ -61,10 +88,12 @@ static bool emulate_cr4_write(struct vcpu *vcpu, u64 value)
 	/* Bits the CPU supports in VMX operation, minus the ones pksvisor hides. */
 	u64 allowed = ((m->cr4_fixed1 & ~CR4_VMXE & ~CR4_PKS) & 0xffffffffull) |
 		      pks_cr4_allowed(vcpu->hv);
+	struct cr_state st;
 	u64 real;
 
-	if (value & ~allowed)
-		return false;
+	cr_state_now(vcpu, &st)->cr4_allowed = allowed;
+	if (!cr4_write_ok(&st, value))
+		return cr_refused(vcpu, 4, value);
 	vcpu->cr4_shadow = value;
 	vmwrite(VMCS_CR4_SHADOW, value);
 	real = ((value & ~CR4_PKS) | m->cr4_fixed0 | CR4_VMXE) & m->cr4_fixed1;
@@ -82,6 +111,30 @@ static u64 guest_cr0_view(struct vcpu *vcpu)
 	return (vmread(VMCS_GUEST_CR0) & ~mask) | (vcpu->cr0_shadow & mask);
 }
 
+static u64 guest_cr4_view(struct vcpu *vcpu)
+{
+	u64 mask = vcpu->hv->vmx.cr4_mask;
+
+	return (vmread(VMCS_GUEST_CR4) & ~mask) | (vcpu->cr4_shadow & mask);
+}
+
+/*
+ * MOV to CR3 exits only for soft PKS discovery (CR3-load exiting).  Bits
+ * above MAXPHYADDR would fail VM entry (SDM Vol. 3C 27.3.1.1): #GP as the
+ * CPU gives.  Bit 63 is the PCID no-flush hint when CR4.PCIDE = 1
+ * (SDM Vol. 3A 4.10.4.1), never stored.
+ */
+static bool emulate_cr3_write(struct vcpu *vcpu, u64 value)
+{
+	struct cr_state st;
+
+	cr_state_now(vcpu, &st);
+	if (!cr3_write_ok(&st, (st.cr4 & CR4_PCIDE) ? value & ~BIT(63) : value))
+		return cr_refused(vcpu, 3, value);
+	pks_cr3_load(vcpu, value);	/* soft PKS discovery only */
+	return true;
+}
+
 void handle_cr_access(struct vcpu *vcpu)
 {
 	u64 q = vcpu->exit_qual;
@@ -97,7 +150,7 @@ void handle_cr_access(struct vcpu *vcpu)
 		else if (cr == 4)
 			ok = emulate_cr4_write(vcpu, value);
 		else if (cr == 3)
-			pks_cr3_load(vcpu, value);	/* soft PKS discovery only */
+			ok = emulate_cr3_write(vcpu, value);
 		else
 			vcpu_fatal(vcpu, "MOV to unexpected control register");
 		break;

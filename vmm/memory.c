@@ -60,3 +60,13 @@ bool pool_contains(const struct page_pool *pool, u64 pa)
 {
 	return pa >= pool->base && pa < pool->base + pool->size;
 }
+
+u64 pool_pages_left(struct page_pool *pool)
+{
+	u64 n;
+
+	spin_lock(&pool->lock);
+	n = pool->free_pages + (pool->base + pool->size - pool->next) / PAGE_SIZE;
+	spin_unlock(&pool->lock);
+	return n;
+}

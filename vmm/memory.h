@@ -19,5 +19,7 @@ u64 pool_alloc_ept(void *pool);
 void pool_free_page(struct page_pool *pool, u64 pa);
 void pool_free_ept(void *pool, u64 pa);
 bool pool_contains(const struct page_pool *pool, u64 pa);
+/* Single pages still available (free list plus never handed out). */
+u64 pool_pages_left(struct page_pool *pool);
 
 #endif

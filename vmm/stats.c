@@ -164,6 +164,14 @@ static const struct fixed_counter fixed_counters[] = {
 	FIXED(events_merged),
 	FIXED(vmfunc_refused),
 	FIXED(msr_refused),
+	FIXED(cr_write_refused),
+	FIXED(db_after_emulation),
+	FIXED(step_merged),
+	FIXED(step_overflow),
+	FIXED(walk_refused),
+	FIXED(view_degraded),
+	FIXED(mmio_mapped),
+	FIXED(pku_reinjected),
 };
 
 static u64 fixed_value(const struct vcpu_stats *st,

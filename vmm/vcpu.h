@@ -61,7 +61,7 @@ struct ram_range {
 #define PKS_RESCAN_NONE	0
 #define PKS_RESCAN_ROOT	1	/* a root not scanned yet was loaded */
 #define PKS_RESCAN_ALL	2	/* a tracked page table was written */
-#define PKS_MAX_OVERRIDES 4
+#define PKS_MAX_OVERRIDES 16	/* pages opened for one stepped instruction */
 
 /* One EPT per distinct (effective PKRS, CR0.WP): the soft backend's views. */
 struct pks_view {
@@ -123,12 +123,18 @@ struct hv {
 #define EXIT_HISTORY	16
 #define HIDDEN_MAX_PAGES 4	/* reserved pages one instruction may touch (straddles) */
 
+/*
+ * Why one guest instruction is being single-stepped.  Bits: one
+ * instruction may need several (a read of pksvisor memory and of a keyed
+ * page), and each is completed when the instruction is (single_step.c).
+ */
 enum step_reason {
 	STEP_NONE = 0,
-	STEP_HIDDEN,		/* refused access to pksvisor memory */
-	STEP_PKS_ALLOW,		/* soft PKS: allowed access through the base view */
-	STEP_PKS_TABLE,		/* soft PKS: guest writes a tracked page table */
-	STEP_PKS_HW,		/* hw PKS: access to an unprotected page, key open */
+	STEP_HIDDEN = 1,	/* refused access to pksvisor memory */
+	STEP_PKS_ALLOW = 2,	/* soft PKS: allowed access through the base view */
+	STEP_PKS_TABLE = 4,	/* soft PKS: guest writes a tracked page table */
+	STEP_PKS_HW = 8,	/* hw PKS: access to an unprotected page, key open */
+	STEP_IO = 16,		/* string I/O on an intercepted port, run natively */
 };
 
 struct exit_record {
@@ -161,8 +167,10 @@ struct vcpu {
 	u8 shutdown_idx;		/* progress through "Shutdown" on port 0x8900 */
 
 	/* Single-stepping one guest instruction (vmm/single_step.c) */
-	enum step_reason step;
+	unsigned int step;		/* STEP_* bits in progress */
 	bool step_guest_tf;		/* RFLAGS.TF the guest itself had */
+	u16 io_step_port;		/* STEP_IO: first port let through */
+	u8 io_step_open;		/* STEP_IO: bit i = port + i was intercepted */
 	enum { MTF_PROBING, MTF_WORKS, MTF_BROKEN } mtf_state;
 
 	/* Hidden-memory access in progress (EPT -> scratch page, vmm/hidden.c) */
@@ -192,8 +200,10 @@ struct vcpu {
 	u64 pks_root;			/* soft discovery: root last scanned */
 	struct pks_override {		/* pages opened for one stepped instruction */
 		u64 gpa, perms;
-	} pks_override[4];
+		u8 slot;		/* view they were opened in */
+	} pks_override[PKS_MAX_OVERRIDES];
 	unsigned int pks_nr_override;
+	u64 pks_retry_rip, pks_retry_gpa;	/* last access retried (walk mismatch) */
 	u64 pks_table_gpa;		/* tracked table being written (step) */
 	u64 pks_table_snap[512];	/* its content before the write */
 	u8 pks_rescan;			/* soft discovery: PKS_RESCAN_* */

@@ -40,6 +40,21 @@ enum acpi_pm_action {
 };
 
 /*
+ * Does an access of size bytes at port touch a PM1 control register?  A
+ * string OUT there cannot be inspected (pksvisor has no instruction
+ * emulator to read its source operand), so it is refused as a whole.
+ */
+static inline bool acpi_pm_touches_cnt(const struct acpi_pm *pm, u16 port, unsigned int size)
+{
+	const u16 cnt[2] = { pm->pm1a_cnt, pm->pm1b_cnt };
+
+	for (unsigned int i = 0; i < 2; i++)
+		if (cnt[i] && port < cnt[i] + 2 && cnt[i] < port + size)
+			return true;
+	return false;
+}
+
+/*
  * Classify a guest OUT of size bytes (1, 2, 4) of value to port.  Only
  * ports of pm are considered; a byte write to the control register's high
  * byte (port + 1) carries SLP_TYP and SLP_EN on its own.

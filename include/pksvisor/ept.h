@@ -45,6 +45,14 @@ int ept_map_identity(struct ept *ept, u64 start, u64 end,
 		     const struct mtrr_state *mtrr);
 
 /*
+ * Identity map the naturally aligned 1 GiB region (2 MiB without 1 GiB
+ * pages) holding gpa, uncacheable: MMIO above the boot-time map, mapped on
+ * first access.  [*start, *end) is the region; -1 beyond 48 bits or when
+ * out of memory.
+ */
+int ept_map_mmio_region(struct ept *ept, u64 gpa, u64 *start, u64 *end);
+
+/*
  * Set the 4 KiB mapping of gpa to hpa with perms (EPT_READ/WRITE/EXEC),
  * splitting any large page on the way (the split pages keep the large
  * page's attributes).  memtype is the leaf memory type.
@@ -67,6 +75,9 @@ u64 *ept_lookup(const struct ept *ept, u64 gpa, int *level);
 int ept_clone(struct ept *dst, const struct ept *src);
 /* Free every paging-structure page of ept. */
 void ept_destroy(struct ept *ept, void (*free_page)(void *ctx, u64 pa), void *ctx);
+
+/* Upper bound of table pages splitting [start, end) to 4 KiB may allocate. */
+u64 ept_split_cost(u64 start, u64 end);
 
 /* EPTP for this structure: WB, 4-level walk, A/D flags when ad is set. */
 u64 ept_eptp(const struct ept *ept, bool ad);

@@ -41,6 +41,15 @@ struct vcpu_stats {
 	/* Refused guest actions (the guest continues with #UD / #GP) */
 	u64 vmfunc_refused;		/* VMFUNC exits: an index that is no pinned view */
 	u64 msr_refused;		/* Intel PT (RTIT) MSRs, APIC base into the reservation */
+	/* Guest input answered architecturally or by a degraded mode (never fatal) */
+	u64 cr_write_refused;		/* MOV to CR that would fail VM entry: #GP */
+	u64 db_after_emulation;		/* guest TF: #DB after an emulated instruction */
+	u64 step_merged;		/* second step reason while one is in progress */
+	u64 step_overflow;		/* instruction needing more page overrides */
+	u64 walk_refused;		/* soft: walk failed or GPA mismatch: not allowed */
+	u64 view_degraded;		/* soft: no view could be built: degraded view */
+	u64 mmio_mapped;		/* EPT regions mapped on demand above the map */
+	u64 pku_reinjected;		/* hw: user-page (PKRU) #PF re-injected unchanged */
 };
 
 /* Name of a basic exit reason ("CPUID", "EPT_VIOLATION"), or NULL if reserved. */

@@ -89,6 +89,15 @@ void pool_free_ept(void *pool, u64 pa)
 	memset((void *)(uintptr_t)pa, 0x5a, 4096);	/* poison, keep */
 }
 
+/* vmm/memory.c: what the stub allocator will still hand out */
+u64 pool_pages_left(struct page_pool *pool)
+{
+	(void)pool;
+	if (fail_after >= 0)
+		return (u64)fail_after;
+	return MAX_PAGES - nr_pages;
+}
+
 bool pool_contains(const struct page_pool *pool, u64 pa)
 {
 	return pa >= pool->base && pa - pool->base < pool->size;

@@ -113,6 +113,87 @@ static void map_ovmf(void **state, bool allow_1g, struct ept *ept)
 	assert_int_equal(ept_map_identity(ept, 0, 6 * GiB, &m), 0);
 }
 
+/*
+ * MMIO above the boot-time map (vmm/exit_ept.c maps it on first access):
+ * a BAR-like address at 512 GiB and one near the top of the 48-bit EPT
+ * space each get one naturally aligned UC region, whatever the MTRRs say,
+ * for one paging-structure page each (the memory cost docs/memory-layout.md
+ * states); nothing beyond 48 bits.
+ */
+static void test_mmio_region(void **state)
+{
+	struct ept ept;
+	u64 start, end, before;
+
+	map_ovmf(state, true, &ept);
+	before = ept.pages_used;
+	assert_null(ept_lookup(&ept, 0x8000000000ull, NULL));
+	assert_int_equal(ept_map_mmio_region(&ept, 0x8000001234ull, &start, &end), 0);
+	assert_int_equal(start, 0x8000000000ull);
+	assert_int_equal(end, 0x8000000000ull + GiB);
+	expect_leaf(&ept, 0x8000000000ull, 3, EPT_RWX | UC);
+	expect_leaf(&ept, 0x8000000000ull + GiB - 4096, 3, EPT_RWX | UC);
+	assert_null(ept_lookup(&ept, 0x8000000000ull + GiB, NULL));
+	assert_int_equal(ept.pages_used, before + 1);	/* one PDPT */
+	/* RAM below is untouched. */
+	expect_leaf(&ept, 5 * GiB, 3, EPT_RWX | WB);
+	/* The same PDPT serves the next GiB: no page at all. */
+	assert_int_equal(ept_map_mmio_region(&ept, 0x8000000000ull + GiB, &start, &end), 0);
+	assert_int_equal(ept.pages_used, before + 1);
+	/* Near the top of what 4-level EPT translates. */
+	assert_int_equal(ept_map_mmio_region(&ept, 0xffffffff0000ull, &start, &end), 0);
+	expect_leaf(&ept, 0xffffc0000000ull, 3, EPT_RWX | UC);
+	assert_int_equal(ept.pages_used, before + 2);
+	assert_int_equal(ept_map_mmio_region(&ept, 1ull << 48, &start, &end), -1);
+	/* Bits above 47 never alias a mapped address. */
+	assert_null(ept_lookup(&ept, (1ull << 48) | 0x8000000000ull, NULL));
+	assert_int_equal(ept_protect_4k(&ept, (1ull << 48) | 0x8000000000ull, EPT_RWX), -1);
+	assert_int_equal(ept_set_4k(&ept, 1ull << 50, 0, EPT_RWX, MTRR_TYPE_UC), -1);
+}
+
+/* ept_split_cost() bounds what restricting a range really allocates. */
+static void test_split_cost(void **state)
+{
+	struct ept ept;
+	u64 before, cost;
+
+	assert_int_equal(ept_split_cost(0, 0), 0);
+	assert_int_equal(ept_split_cost(0, 4096), 2);
+	assert_int_equal(ept_split_cost(2 * MiB - 4096, 2 * MiB + 4096), 3);
+	assert_int_equal(ept_split_cost(GiB, 2 * GiB), 512 + 1);
+	{
+		struct arena *a = arena_new(1024);
+		struct mtrr_state m;
+
+		*state = a;
+		ovmf_layout(&m);
+		assert_int_equal(ept_init(&ept, arena_alloc, a, true), 0);
+		assert_int_equal(ept_map_identity(&ept, 0, 6 * GiB, &m), 0);
+	}
+	before = ept.pages_used;
+	cost = ept_split_cost(4 * GiB + 3 * MiB, 5 * GiB + 4096);
+	for (u64 gpa = 4 * GiB + 3 * MiB; gpa < 5 * GiB + 4096; gpa += 4096)
+		assert_int_equal(ept_protect_4k(&ept, gpa, EPT_READ), 0);
+	assert_true(ept.pages_used - before <= cost);
+	assert_true(ept.pages_used - before + 2 >= cost);
+}
+
+static void test_mmio_region_no_1g(void **state)
+{
+	struct ept ept;
+	u64 start, end, before;
+
+	map_ovmf(state, false, &ept);
+	before = ept.pages_used;
+	assert_int_equal(ept_map_mmio_region(&ept, 0x8000201000ull, &start, &end), 0);
+	assert_int_equal(start, 0x8000200000ull);
+	assert_int_equal(end, 0x8000400000ull);
+	expect_leaf(&ept, 0x8000200000ull, 2, EPT_RWX | UC);
+	assert_null(ept_lookup(&ept, 0x8000000000ull, NULL));
+	assert_null(ept_lookup(&ept, 0x8000400000ull, NULL));
+	assert_int_equal(ept.pages_used, before + 2);	/* PDPT + PD */
+}
+
 static void test_map_1g(void **state)
 {
 	struct ept ept;
@@ -375,6 +456,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_map_1g, arena_teardown),
+		cmocka_unit_test_teardown(test_mmio_region, arena_teardown),
+		cmocka_unit_test_teardown(test_mmio_region_no_1g, arena_teardown),
+		cmocka_unit_test_teardown(test_split_cost, arena_teardown),
 		cmocka_unit_test_teardown(test_map_no_1g, arena_teardown),
 		cmocka_unit_test_teardown(test_uc_hole_small_pages,
 					  arena_teardown),

@@ -71,14 +71,24 @@ static bool rights_deny(bool ad, bool wd, bool wp, enum acc acc)
 
 /*
  * When the key is looked at at all (the data-access part is in the
- * rights table above): CR4.PKS, long paging, a supervisor-mode access
- * (user-mode accesses are PKU's), a supervisor-mode page, a tagged key.
+ * rights table above), per SDM Vol. 3A 4.6.2: CR4.PKS, long paging, a
+ * supervisor-mode access (user-mode accesses are PKU's), a supervisor-mode
+ * page.  Every key, key 0 included: the SDM makes no exception for it.
  */
 static bool pks_applies(bool cr4_pks, bool long_paging, bool user_mode,
-			bool supervisor_page, unsigned int key)
+			bool supervisor_page)
 {
-	return cr4_pks && long_paging && !user_mode && supervisor_page &&
-	       key != 0;
+	return cr4_pks && long_paging && !user_mode && supervisor_page;
+}
+
+/*
+ * pksvisor's one documented deviation (pks/pks_rules.c, docs/pks.md): key 0
+ * is never restricted.  Asserted on its own (test_key0_deviation), so that
+ * the matrix above stays the SDM's.
+ */
+static bool deviates(unsigned int key)
+{
+	return key == 0;
 }
 
 /*
@@ -104,7 +114,7 @@ static u32 pkrs_for(unsigned int key, bool ad, bool wd)
 
 static void test_deny_matrix(void **state)
 {
-	unsigned int combos = 0, denied = 0;
+	unsigned int combos = 0, denied = 0, sdm_key0_denied = 0;
 	int ad, wd, wp, sp, um, acc, cr4, lp;
 	unsigned int key;
 
@@ -130,9 +140,14 @@ static void test_deny_matrix(void **state)
 			.long_paging = lp,
 			.pkrs = pkrs_for(key, ad, wd),
 		};
-		bool want = pks_applies(cr4, lp, um, sp, key) &&
+		bool want = pks_applies(cr4, lp, um, sp) &&
 			    rights_deny(ad, wd, wp, acc);
 		bool got = pks_denies(&a);
+
+		if (deviates(key)) {
+			sdm_key0_denied += want;
+			want = false;	/* the deviation, checked separately */
+		}
 
 		if (got != want)
 			fail_msg("key %u ad %d wd %d wp %d %s page, %s mode, %s, "
@@ -147,6 +162,39 @@ static void test_deny_matrix(void **state)
 	assert_int_equal(combos, 16 * 4 * 2 * 2 * 2 * 3 * 2 * 2);
 	/* Per key 1..15: AD rd/wr x 2 wd x 2 wp = 8, WD-only wr wp = 1. */
 	assert_int_equal(denied, 15 * 9);
+	/* The SDM denies key 0 exactly like the others: 9 cases. */
+	assert_int_equal(sdm_key0_denied, 9);
+}
+
+/*
+ * Key 0: the SDM checks it like any key (4.6.2); pksvisor never restricts
+ * it (docs/pks.md "key 0 is never restricted").  Both halves asserted: the
+ * SDM's verdict from the tables, pksvisor's from pks_denies() and the view
+ * permissions.
+ */
+static void test_key0_deviation(void **state)
+{
+	int ad, wd, wp, acc;
+
+	(void)state;
+	for (ad = 0; ad < 2; ad++)
+	for (wd = 0; wd < 2; wd++)
+	for (wp = 0; wp < 2; wp++)
+	for (acc = RD; acc <= FE; acc++) {
+		struct pks_access a = {
+			.write = acc == WR, .fetch = acc == FE,
+			.supervisor_page = true, .key = 0, .cr4_pks = true,
+			.cr0_wp = wp, .long_paging = true,
+			.pkrs = pkrs_for(0, ad, wd),
+		};
+		bool sdm = pks_applies(true, true, false, true) &&
+			   rights_deny(ad, wd, wp, acc);
+
+		/* AD on a data access, or WD on a write with WP: SDM denies. */
+		assert_int_equal(sdm, (ad && acc != FE) || (wd && wp && acc == WR));
+		assert_false(pks_denies(&a));
+		assert_int_equal(pks_view_perms(a.pkrs, wp, 0), EPT_RWX);
+	}
 }
 
 /* Hand-picked rows, so a failure names a familiar case. */
@@ -425,6 +473,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_deny_matrix),
+		cmocka_unit_test(test_key0_deviation),
 		cmocka_unit_test(test_deny_examples),
 		cmocka_unit_test(test_error_code),
 		cmocka_unit_test(test_view_perms),

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Host tests for the soft backend's key discovery (pks/discover.c), the
+ * real file linked with stubs for what it calls outside pks/keymap.c:
+ *  - discover_table_written(): a write to a tracked guest table adds the
+ *    keys of changed leaves, only those; a changed pointer to a lower
+ *    table, or a table whose level is unknown, asks for a full rescan;
+ *  - pks_hc_range(): argument checks (never pksvisor's pool, never above
+ *    the EPT limit), and the first registration ends discovery and forgets
+ *    what it had learnt.
+ * pks_cr3_load() and discover_rescan() read the VMCS and are covered by
+ * the Bochs runs.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <pksvisor/hypercall.h>
+#include "../../pks/pks_internal.h"
+
+/* ---- stubs ----------------------------------------------------------- */
+
+static unsigned int invalidated, applied, selected;
+static u64 fits_limit = ~0ull;	/* keyed bytes a view can restrict */
+
+/* The real one weighs split tables against the pool; here: keyed bytes. */
+bool views_keymap_fits(struct hv *hv)
+{
+	u64 keyed = 0;
+
+	for (unsigned int i = 0; i < hv->pks.keymap.n; i++)
+		keyed += hv->pks.keymap.r[i].end - hv->pks.keymap.r[i].start;
+	return keyed <= fits_limit;
+}
+
+void views_invalidate(struct hv *hv) { (void)hv; invalidated++; }
+void views_select(struct vcpu *vcpu) { (void)vcpu; selected++; }
+void pks_apply(struct vcpu *vcpu) { (void)vcpu; applied++; }
+bool pks_exposed(const struct hv *hv) { return hv->pks.backend != PKS_BACKEND_NONE; }
+void pksv_log(const char *fmt, ...) { (void)fmt; }
+void vcpu_flush_vpid_nonglobal(struct vcpu *vcpu) { (void)vcpu; }
+void vmx_insn_failed(enum vmx_insn insn, u64 operand, u64 value, bool fail_invalid,
+		     const char *file, int line)
+{
+	(void)insn; (void)operand; (void)value; (void)fail_invalid; (void)file; (void)line;
+	abort();
+}
+int guest_scan_current(struct vcpu *vcpu, const struct guest_scan_ops *ops, void *ctx)
+{
+	(void)vcpu; (void)ops; (void)ctx;
+	return 0;
+}
+
+/* ---- fixture ---------------------------------------------------------- */
+
+struct fx {
+	struct hv *hv;
+	struct vcpu *vcpu;
+	u64 *table;		/* a guest page table, identity "mapped" */
+	u64 snap[512];
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	f->hv = calloc(1, sizeof(*f->hv));
+	f->vcpu = calloc(1, sizeof(*f->vcpu));
+	f->table = aligned_alloc(4096, 4096);
+	memset(f->table, 0, 4096);
+	f->vcpu->hv = f->hv;
+	f->hv->pks.backend = PKS_BACKEND_SOFT;
+	f->hv->pks.discovery = true;
+	keymap_init(&f->hv->pks.keymap);
+	f->hv->phys_limit = 512ull << 30;
+	f->hv->pool.base = 0x40000000;
+	f->hv->pool.size = 0x1000000;
+	invalidated = applied = selected = 0;
+	fits_limit = ~0ull;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	free(f->table);
+	free(f->vcpu);
+	free(f->hv);
+	free(f);
+	return 0;
+}
+
+static void track(struct fx *f, int level)
+{
+	struct pks_global *pks = &f->hv->pks;
+
+	pks->tables[pks->nr_tables] = (u64)(uintptr_t)f->table;
+	pks->table_level[pks->nr_tables++] = (u8)level;
+	memcpy(f->snap, f->table, 4096);
+}
+
+#define LEAF(pa, key)	((pa) | 0x3 | ((u64)(key) << 59))
+
+/* ---- discover_table_written ----------------------------------------- */
+
+static void test_leaf_change_adds_key(void **state)
+{
+	struct fx *f = *state;
+	struct pks_global *pks = &f->hv->pks;
+
+	track(f, 1);
+	f->table[7] = LEAF(0x1234000ull, 5);
+	discover_table_written(f->vcpu, (u64)(uintptr_t)f->table, f->snap);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0x1234000ull), 5);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0x1235000ull), 0);
+	assert_int_equal(invalidated, 1);
+	assert_int_equal(f->vcpu->pks_rescan, PKS_RESCAN_NONE);
+}
+
+static void test_ad_bits_and_absent_ignored(void **state)
+{
+	struct fx *f = *state;
+
+	f->table[3] = LEAF(0x5000ull, 2);
+	track(f, 1);
+	f->table[3] |= 0x60;		/* accessed + dirty only */
+	f->table[4] = LEAF(0x6000ull, 4) & ~1ull;	/* not present */
+	discover_table_written(f->vcpu, (u64)(uintptr_t)f->table, f->snap);
+	assert_int_equal(keymap_lookup(&f->hv->pks.keymap, 0x6000ull), 0);
+	assert_int_equal(invalidated, 0);
+	assert_int_equal(f->vcpu->pks_rescan, PKS_RESCAN_NONE);
+}
+
+static void test_large_leaf(void **state)
+{
+	struct fx *f = *state;
+
+	track(f, 2);			/* a PD: PS = 1 makes a 2 MiB leaf */
+	f->table[1] = LEAF(0x40200000ull, 9) | 0x80;
+	discover_table_written(f->vcpu, (u64)(uintptr_t)f->table, f->snap);
+	assert_int_equal(keymap_lookup(&f->hv->pks.keymap, 0x40200000ull), 9);
+	assert_int_equal(keymap_lookup(&f->hv->pks.keymap, 0x403ff000ull), 9);
+	assert_int_equal(keymap_lookup(&f->hv->pks.keymap, 0x40400000ull), 0);
+}
+
+static void test_pointer_change_rescans(void **state)
+{
+	struct fx *f = *state;
+
+	track(f, 2);
+	f->table[2] = 0x7000ull | 0x3;	/* PDE pointing to a new PT */
+	discover_table_written(f->vcpu, (u64)(uintptr_t)f->table, f->snap);
+	assert_int_equal(f->vcpu->pks_rescan, PKS_RESCAN_ALL);
+}
+
+static void test_unknown_table_rescans(void **state)
+{
+	struct fx *f = *state;
+
+	memcpy(f->snap, f->table, 4096);	/* written but not tracked */
+	f->table[0] = LEAF(0x8000ull, 1);
+	discover_table_written(f->vcpu, (u64)(uintptr_t)f->table, f->snap);
+	assert_int_equal(keymap_lookup(&f->hv->pks.keymap, 0x8000ull), 0);
+	assert_int_equal(f->vcpu->pks_rescan, PKS_RESCAN_ALL);
+}
+
+static void test_alias_with_second_key(void **state)
+{
+	struct fx *f = *state;
+	struct pks_global *pks = &f->hv->pks;
+
+	track(f, 1);
+	f->table[0] = LEAF(0x9000ull, 3);
+	f->table[1] = LEAF(0x9000ull, 6);	/* same page, another key */
+	discover_table_written(f->vcpu, (u64)(uintptr_t)f->table, f->snap);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0x9000ull), 3);
+	assert_int_equal(pks->nr_multi, 1);
+	assert_int_equal(pks->multi[0].keys, (1u << 3) | (1u << 6));
+}
+
+/* ---- pks_hc_range ------------------------------------------------------ */
+
+static void test_range_checks(void **state)
+{
+	struct fx *f = *state;
+	struct vcpu *v = f->vcpu;
+
+	assert_int_equal(pks_hc_range(v, 0x1001, 4096, 3, true), -PKSV_EALIGN);
+	assert_int_equal(pks_hc_range(v, 0x1000, 0, 3, true), -PKSV_EINVAL);
+	assert_int_equal(pks_hc_range(v, 0x1000, 4096, 0, true), -PKSV_EKEY);
+	assert_int_equal(pks_hc_range(v, 0x1000, 4096, 16, true), -PKSV_EKEY);
+	/* pksvisor's pool, even partly, and beyond the EPT limit */
+	assert_int_equal(pks_hc_range(v, 0x40000000 - 4096, 8192, 3, true), -PKSV_EFAULT);
+	assert_int_equal(pks_hc_range(v, 0x40fff000, 4096, 3, true), -PKSV_EFAULT);
+	assert_int_equal(pks_hc_range(v, f->hv->phys_limit, 4096, 3, true), -PKSV_EFAULT);
+	assert_int_equal(pks_hc_range(v, ~0xfffull, 4096, 3, true), -PKSV_EINVAL);
+	assert_true(f->hv->pks.discovery);	/* nothing registered yet */
+	f->hv->pks.backend = PKS_BACKEND_NONE;
+	assert_int_equal(pks_hc_range(v, 0x1000, 4096, 3, true), -PKSV_ENOTSUP);
+}
+
+static void test_first_registration_ends_discovery(void **state)
+{
+	struct fx *f = *state;
+	struct pks_global *pks = &f->hv->pks;
+
+	track(f, 1);
+	f->table[0] = LEAF(0xa000ull, 2);
+	discover_table_written(f->vcpu, (u64)(uintptr_t)f->table, f->snap);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0xa000ull), 2);
+	/* Registering the same page with another key: discovery forgotten. */
+	assert_int_equal(pks_hc_range(f->vcpu, 0xa000, 4096, 7, true), 0);
+	assert_false(pks->discovery);
+	assert_int_equal(pks->nr_tables, 0);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0xa000ull), 7);
+	assert_true(applied >= 1);
+	assert_int_equal(pks_hc_range(f->vcpu, 0xa000, 4096, 0, false), 0);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0xa000ull), 0);
+}
+
+/* A keyed range no view could restrict is refused, the keymap unchanged. */
+static void test_range_too_big(void **state)
+{
+	struct fx *f = *state;
+	struct pks_global *pks = &f->hv->pks;
+
+	fits_limit = 1ull << 30;
+	assert_int_equal(pks_hc_range(f->vcpu, 0x100000000ull, 1ull << 30, 5, true), 0);
+	assert_int_equal(pks_hc_range(f->vcpu, 0x200000000ull, 4096, 6, true), -PKSV_ENOSPC);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0x200000000ull), 0);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0x100000000ull), 5);
+	assert_int_equal(pks->keymap.n, 1);
+}
+
+/* Discovery does not learn what no view could restrict (and warns). */
+static void test_discovery_too_big(void **state)
+{
+	struct fx *f = *state;
+	struct pks_global *pks = &f->hv->pks;
+
+	fits_limit = 8192;
+	track(f, 1);
+	f->table[0] = LEAF(0xb000ull, 4);
+	f->table[1] = LEAF(0xc000ull, 4);
+	f->table[2] = LEAF(0xe000ull, 4);
+	discover_table_written(f->vcpu, (u64)(uintptr_t)f->table, f->snap);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0xb000ull), 4);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0xc000ull), 4);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0xe000ull), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_leaf_change_adds_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ad_bits_and_absent_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_leaf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pointer_change_rescans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_table_rescans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alias_with_second_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_range_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_registration_ends_discovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_range_too_big, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_discovery_too_big, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
