@@ -20,6 +20,9 @@
 #   bench        benchmarks (numbers, no pass/fail on time)
 #   nmi-bochs    NMIs (self IPI, nested, I/O APIC) under pksvisor in Bochs,
 #                guest count == pksvisor's nmi_injected
+#   tools        user tooling without an emulator (tests/tools/run.sh):
+#                pksvisor-install on a scratch ESP, make sign + sbverify,
+#                man --warnings, pksvisor-stat on harness logs
 #
 # PKSV_STAGES="unit efi-bochs" runs a subset.
 set -uo pipefail
@@ -27,7 +30,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 tests/install-deps.sh || { echo "run-all: cannot install dependencies"; exit 1; }
-STAGES=${PKSV_STAGES:-"unit judges efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nmi-bochs"}
+STAGES=${PKSV_STAGES:-"unit tools judges efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nmi-bochs"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -39,6 +42,7 @@ stage_cmd() {
 	case "$1" in
 	unit)		make -s unit ;;
 	judges)		tests/harness/test-judges.sh ;;
+	tools)		tests/tools/run.sh ;;
 	efi-bochs)	tests/harness/run-efi-test.sh bochs ;;
 	efi-qemu)	tests/harness/run-efi-test.sh qemu ;;
 	linux-bochs)	tests/harness/run-linux-bochs.sh ;;
