@@ -23,6 +23,8 @@
 #   tools        user tooling without an emulator (tests/tools/run.sh):
 #                pksvisor-install on a scratch ESP, make sign + sbverify,
 #                man --warnings, pksvisor-stat on harness logs
+#   sign-bochs   the Secure Boot signed image (throwaway key) boots the EFI
+#                test app in Bochs
 #
 # PKSV_STAGES="unit efi-bochs" runs a subset.
 set -uo pipefail
@@ -30,7 +32,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 tests/install-deps.sh || { echo "run-all: cannot install dependencies"; exit 1; }
-STAGES=${PKSV_STAGES:-"unit tools judges efi-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nmi-bochs"}
+STAGES=${PKSV_STAGES:-"unit tools judges efi-bochs sign-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nmi-bochs"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -45,6 +47,7 @@ stage_cmd() {
 	tools)		tests/tools/run.sh ;;
 	efi-bochs)	tests/harness/run-efi-test.sh bochs ;;
 	efi-qemu)	tests/harness/run-efi-test.sh qemu ;;
+	sign-bochs)	tests/harness/run-signed-bochs.sh ;;
 	linux-bochs)	tests/harness/run-linux-bochs.sh ;;
 	linux-qemu)	tests/linux/run-tests.sh ;;
 	pks-conf)	tests/harness/run-pks-conformance.sh compare ;;
