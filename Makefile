@@ -83,14 +83,14 @@ ESP		?=
 INSTALL_ARGS	?=
 
 install: $(BUILD)/pksvisor.efi $(BUILD)/host/pksvisor-cfgcheck
-	install -d $(LIBDIR) $(SBINDIR) $(BINDIR) $(MANDIR)/man5 $(MANDIR)/man8
+	install -d $(LIBDIR) $(SBINDIR) $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5 $(MANDIR)/man8
 	install -m 0644 $(BUILD)/pksvisor.efi $(LIBDIR)/pksvisor.efi
 	install -m 0755 $(BUILD)/host/pksvisor-cfgcheck $(LIBDIR)/pksvisor-cfgcheck
 	install -m 0755 tools/pksvisor-install $(SBINDIR)/pksvisor-install
 	install -m 0755 tools/pksvisor-stat $(BINDIR)/pksvisor-stat
 	install -m 0644 man/pksvisor.8 $(MANDIR)/man8/pksvisor.8
 	install -m 0644 man/pksvisor-install.8 $(MANDIR)/man8/pksvisor-install.8
-	install -m 0644 man/pksvisor-stat.8 $(MANDIR)/man8/pksvisor-stat.8
+	install -m 0644 man/pksvisor-stat.1 $(MANDIR)/man1/pksvisor-stat.1
 	install -m 0644 man/pksvisor.cfg.5 $(MANDIR)/man5/pksvisor.cfg.5
 ifneq ($(ESP),)
 	PKSVISOR_CFGCHECK=$(LIBDIR)/pksvisor-cfgcheck \

@@ -105,7 +105,8 @@ rm -rf "$T/dest"
 check "make install DESTDIR= ESP=" 0 make -s -C "$ROOT" BUILD="$BUILD" install DESTDIR="$T/dest" PREFIX=/usr \
 	ESP="$T/esp" INSTALL_ARGS="--dry-run --disk /dev/sda --part 1 --next \\\\EFI\\\\debian\\\\grubx64.efi"
 for f in lib/pksvisor/pksvisor.efi lib/pksvisor/pksvisor-cfgcheck sbin/pksvisor-install \
-	 bin/pksvisor-stat share/man/man8/pksvisor.8 share/man/man5/pksvisor.cfg.5; do
+	 bin/pksvisor-stat share/man/man8/pksvisor.8 share/man/man5/pksvisor.cfg.5 \
+	 share/man/man8/pksvisor-install.8 share/man/man1/pksvisor-stat.1; do
 	same "make install: /usr/$f" "$([ -f "$T/dest/usr/$f" ] && echo yes)" yes
 done
 expect_out "make install runs pksvisor-install" "install -m 0644 $T/dest/usr/lib/pksvisor/pksvisor.efi $T/esp/EFI/pksvisor/pksvisor.efi"
