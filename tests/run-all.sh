@@ -23,6 +23,8 @@
 #   tools        user tooling without an emulator (tests/tools/run.sh):
 #                pksvisor-install on a scratch ESP, make sign + sbverify,
 #                man --warnings, pksvisor-stat on harness logs
+#   stat-bochs   Linux guest with stats=2 in Bochs, then pksvisor-stat on
+#                that fresh serial log (numbers checked against the log)
 #   sign-bochs   the Secure Boot signed image (throwaway key) boots the EFI
 #                test app in Bochs
 #
@@ -32,7 +34,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 tests/install-deps.sh || { echo "run-all: cannot install dependencies"; exit 1; }
-STAGES=${PKSV_STAGES:-"unit tools judges efi-bochs sign-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nmi-bochs"}
+STAGES=${PKSV_STAGES:-"unit tools judges efi-bochs sign-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs stat-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nmi-bochs"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -50,6 +52,8 @@ stage_cmd() {
 	sign-bochs)	tests/harness/run-signed-bochs.sh ;;
 	linux-bochs)	tests/harness/run-linux-bochs.sh ;;
 	linux-qemu)	tests/linux/run-tests.sh ;;
+	stat-bochs)	PKSV_STATS=2 tests/harness/run-linux-bochs.sh &&
+			PKSV_STAT_LOG="${BUILD:-build}/test-linux-bochs/serial.txt" tests/tools/test-stat.sh ;;
 	pks-conf)	tests/harness/run-pks-conformance.sh compare ;;
 	pks-conf-nopks)	tests/harness/run-pks-conformance.sh qemu-nopks ;;
 	pv-calls)	tests/harness/run-pksv-pv.sh ;;
