@@ -100,6 +100,19 @@ same "entry removed, others kept" "$(cut -f2 "$FAKE_EFIVARS" | paste -sd, -)" de
 check "second uninstall exits 0" 0 "$INST" "${COMMON[@]}" --uninstall
 expect_out "second uninstall: nothing to do" "nothing to do"
 
+# 5b. --removable: the fallback path, no boot entry, even without UEFI.
+check "--removable" 0 env PKSVISOR_EFI_SYSFS="$T/no-such-dir" "$INST" --esp "$T/esp" --image "$BUILD/pksvisor.efi" --removable "${CFGARGS[@]}"
+same "--removable: BOOTX64.EFI and its cfg" "$(cd "$T/esp/EFI/BOOT" && ls | paste -sd' ' -)" "BOOTX64.EFI pksvisor.cfg"
+same "--removable: no boot entry" "$(cut -f2 "$FAKE_EFIVARS" | paste -sd, -)" debian
+check "--removable --uninstall" 0 "$INST" --esp "$T/esp" --removable --uninstall
+same "--removable --uninstall removes both" "$(ls -A "$T/esp/EFI")" debian
+mkdir -p "$T/esp/EFI/BOOT"; printf 'MZ another loader' >"$T/esp/EFI/BOOT/BOOTX64.EFI"
+check "--removable over another loader refused" 1 "$INST" --esp "$T/esp" --image "$BUILD/pksvisor.efi" --removable "${CFGARGS[@]}"
+expect_out "says it is another loader" "is another boot loader, not pksvisor"
+check "--removable --uninstall leaves another loader" 0 "$INST" --esp "$T/esp" --removable --uninstall
+same "other loader kept" "$(cat "$T/esp/EFI/BOOT/BOOTX64.EFI")" "MZ another loader"
+rm -rf "$T/esp/EFI/BOOT"
+
 # 6. make install: files under DESTDIR, then the ESP step (dry run).
 rm -rf "$T/dest"
 check "make install DESTDIR= ESP=" 0 make -s -C "$ROOT" BUILD="$BUILD" install DESTDIR="$T/dest" PREFIX=/usr \
