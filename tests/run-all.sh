@@ -25,6 +25,8 @@
 #                man --warnings, pksvisor-stat on harness logs
 #   stat-bochs   Linux guest with stats=2 in Bochs, then pksvisor-stat on
 #                that fresh serial log (numbers checked against the log)
+#   grub-bochs   firmware -> pksvisor -> Debian's GRUB -> Linux from an ext4
+#                /boot partition, the guest's PKS suite passing (Bochs)
 #   sign-bochs   the Secure Boot signed image (throwaway key) boots the EFI
 #                test app in Bochs
 #
@@ -34,7 +36,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 tests/install-deps.sh || { echo "run-all: cannot install dependencies"; exit 1; }
-STAGES=${PKSV_STAGES:-"unit tools judges efi-bochs sign-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs stat-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nmi-bochs"}
+STAGES=${PKSV_STAGES:-"unit tools judges efi-bochs sign-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs stat-bochs linux-qemu linux-pks-bochs grub-bochs fuzz bench pv-calls nmi-bochs"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -59,6 +61,7 @@ stage_cmd() {
 	pv-calls)	tests/harness/run-pksv-pv.sh ;;
 	nmi-bochs)	tests/harness/run-nmi-test.sh ;;
 	fuzz)		PKSV_FUZZ_SECONDS=${PKSV_FUZZ_SECONDS:-20} optional tests/fuzz/run.sh ;;
+	grub-bochs)	tests/harness/run-grub-bochs.sh ;;
 	linux-pks-bochs) optional tests/harness/run-linux-pks-bochs.sh ;;
 	bench)		optional tests/harness/run-bench.sh ;;
 	*)		echo "run-all: unknown stage $1"; return 2 ;;
