@@ -123,5 +123,8 @@ for f in lib/pksvisor/pksvisor.efi lib/pksvisor/pksvisor-cfgcheck sbin/pksvisor-
 	same "make install: /usr/$f" "$([ -f "$T/dest/usr/$f" ] && echo yes)" yes
 done
 expect_out "make install runs pksvisor-install" "install -m 0644 $T/dest/usr/lib/pksvisor/pksvisor.efi $T/esp/EFI/pksvisor/pksvisor.efi"
+check "installed pksvisor-install finds its own image and parser" 0 env -u PKSVISOR_CFGCHECK \
+	"$T/dest/usr/sbin/pksvisor-install" --esp "$T/esp" --disk /dev/sda --part 1 --dry-run "${CFGARGS[@]}"
+expect_out "... the image under its prefix" "install -m 0644 $T/dest/usr/sbin/../lib/pksvisor/pksvisor.efi"
 
 finish test-install
