@@ -27,6 +27,9 @@
 #                that fresh serial log (numbers checked against the log)
 #   grub-bochs   firmware -> pksvisor -> Debian's GRUB -> Linux from an ext4
 #                /boot partition, the guest's PKS suite passing (Bochs)
+#   cfg-limit    a pksvisor.cfg longer than pksvisor reads is refused in
+#                Bochs (as pksvisor-cfgcheck refuses it), one of exactly
+#                8191 bytes is read whole
 #   sign-bochs   the Secure Boot signed image (throwaway key) boots the EFI
 #                test app in Bochs
 #
@@ -36,7 +39,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 tests/install-deps.sh || { echo "run-all: cannot install dependencies"; exit 1; }
-STAGES=${PKSV_STAGES:-"unit tools judges efi-bochs sign-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs stat-bochs linux-qemu linux-pks-bochs grub-bochs fuzz bench pv-calls nmi-bochs"}
+STAGES=${PKSV_STAGES:-"unit tools judges efi-bochs cfg-limit sign-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs stat-bochs linux-qemu linux-pks-bochs grub-bochs fuzz bench pv-calls nmi-bochs"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -52,6 +55,7 @@ stage_cmd() {
 	efi-bochs)	tests/harness/run-efi-test.sh bochs ;;
 	efi-qemu)	tests/harness/run-efi-test.sh qemu ;;
 	sign-bochs)	tests/harness/run-signed-bochs.sh ;;
+	cfg-limit)	tests/harness/run-cfg-limit-bochs.sh ;;
 	linux-bochs)	tests/harness/run-linux-bochs.sh ;;
 	linux-qemu)	tests/linux/run-tests.sh ;;
 	stat-bochs)	PKSV_STATS=2 tests/harness/run-linux-bochs.sh &&
