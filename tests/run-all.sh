@@ -30,6 +30,8 @@
 #   cfg-limit    a pksvisor.cfg longer than pksvisor reads is refused in
 #                Bochs (as pksvisor-cfgcheck refuses it), one of exactly
 #                8191 bytes is read whole
+#   shim-bochs   the Secure Boot layout of docs/install.md with Debian's shim:
+#                shim -> pksvisor -> shim -> GRUB -> Linux from ext4 (SB off)
 #   sign-bochs   the Secure Boot signed image (throwaway key) boots the EFI
 #                test app in Bochs
 #
@@ -39,7 +41,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 tests/install-deps.sh || { echo "run-all: cannot install dependencies"; exit 1; }
-STAGES=${PKSV_STAGES:-"unit tools judges efi-bochs cfg-limit sign-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs stat-bochs linux-qemu linux-pks-bochs grub-bochs fuzz bench pv-calls nmi-bochs"}
+STAGES=${PKSV_STAGES:-"unit tools judges efi-bochs cfg-limit sign-bochs efi-qemu pks-conf pks-conf-nopks linux-bochs stat-bochs linux-qemu linux-pks-bochs grub-bochs shim-bochs fuzz bench pv-calls nmi-bochs"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -65,7 +67,8 @@ stage_cmd() {
 	pv-calls)	tests/harness/run-pksv-pv.sh ;;
 	nmi-bochs)	tests/harness/run-nmi-test.sh ;;
 	fuzz)		PKSV_FUZZ_SECONDS=${PKSV_FUZZ_SECONDS:-20} optional tests/fuzz/run.sh ;;
-	grub-bochs)	tests/harness/run-grub-bochs.sh ;;
+	grub-bochs)	tests/harness/run-grub-bochs.sh grub ;;
+	shim-bochs)	tests/harness/run-grub-bochs.sh shim ;;
 	linux-pks-bochs) optional tests/harness/run-linux-pks-bochs.sh ;;
 	bench)		optional tests/harness/run-bench.sh ;;
 	*)		echo "run-all: unknown stage $1"; return 2 ;;

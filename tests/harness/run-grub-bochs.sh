@@ -1,13 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 #
-# run-grub-bochs.sh: the distribution boot chain in Bochs 2.7
+# run-grub-bochs.sh [grub|shim]: the distribution boot chain in Bochs 2.7
 #
+#  grub (default):
 #   OVMF -> \EFI\BOOT\BOOTX64.EFI (pksvisor, put there by
 #           tools/pksvisor-install --removable)
 #        -> next=\EFI\debian\grubx64.efi (Debian's GRUB, grub-mkstandalone)
 #        -> /vmlinuz + /initrd.img from the ext4 partition 2 ("/boot")
 #        -> the Linux guest's PKS suite (tests/linux/initramfs)
+#  shim: the Secure Boot layout of docs/install.md, with Debian's signed
+#        shim (shim-signed, unpacked from its .deb, not installed):
+#   OVMF -> \EFI\BOOT\BOOTX64.EFI (shim) -> \EFI\BOOT\grubx64.efi (pksvisor,
+#           the name shim loads) -> next=\EFI\debian\shimx64.efi (shim again)
+#        -> \EFI\debian\grubx64.efi (GRUB) -> Linux from ext4, as above.
+#        Bochs' OVMF has Secure Boot off, so the signatures are not
+#        checked; what this shows is that shim starts pksvisor and that a
+#        second shim started under pksvisor boots GRUB.
 #
 # The disk is made by mkgrubdisk.sh without root.  The kernel and the
 # initramfs are only on ext4, which the firmware cannot read: the guest
@@ -22,13 +31,15 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lib.sh"
+MODE=${1:-grub}
+case "$MODE" in grub|shim) ;; *) echo "usage: $0 [grub|shim]" >&2; exit 2 ;; esac
 need_pkg grub-efi-amd64-bin grub-common
 
 BUILD="$(realpath -m "${BUILD:-$ROOT/build}")"
 HV="$BUILD/pksvisor.efi"
 [ -f "$HV" ] || { echo "run-grub-bochs: $HV missing: run make" >&2; exit 1; }
 make -s -C "$ROOT" BUILD="$BUILD" host-tools >&2
-OUT="$BUILD/test-grub-bochs"
+OUT="$BUILD/test-$MODE-bochs"
 rm -rf "$OUT/esp" "$OUT/boot"; mkdir -p "$OUT/esp/EFI/debian" "$OUT/boot"
 
 KERNEL=$("$ROOT/guest-patches/build-kernel.sh" | tail -n 1)
@@ -59,9 +70,29 @@ grub-mkstandalone -O x86_64-efi --locales= --fonts= --themes= \
 	--modules="part_msdos ext2 fat search search_label probe linux serial terminal echo" \
 	-o "$OUT/esp/EFI/debian/grubx64.efi" "boot/grub/grub.cfg=$OUT/grub.cfg"
 
-# pksvisor as a user installs it (fallback path: Bochs has no boot entries).
-"$ROOT/tools/pksvisor-install" --esp "$OUT/esp" --image "$HV" --removable \
-	--next '\EFI\debian\grubx64.efi' -o pks=soft -o pks_mode=strict -o stats=off >&2
+if [ "$MODE" = grub ]; then
+	# pksvisor as a user installs it (fallback path: Bochs has no boot entries).
+	"$ROOT/tools/pksvisor-install" --esp "$OUT/esp" --image "$HV" --removable \
+		--next '\EFI\debian\grubx64.efi' -o pks=soft -o pks_mode=strict -o stats=off >&2
+	NEXT='\EFI\debian\grubx64.efi'
+else
+	# Debian's signed shim, unpacked (installing shim-signed would run its
+	# maintainer scripts against this machine's ESP).
+	SHIMDIR="$(cache_dir)/shim-signed"
+	if [ ! -f "$SHIMDIR/usr/lib/shim/shimx64.efi.signed" ]; then
+		rm -rf "$SHIMDIR"; mkdir -p "$SHIMDIR/deb"
+		(cd "$SHIMDIR/deb" && apt-get download -q shim-signed) >&2
+		dpkg-deb -x "$SHIMDIR"/deb/shim-signed_*.deb "$SHIMDIR"
+	fi
+	SHIM="$SHIMDIR/usr/lib/shim/shimx64.efi.signed"
+	mkdir -p "$OUT/esp/EFI/BOOT"
+	cp "$SHIM" "$OUT/esp/EFI/BOOT/BOOTX64.EFI"
+	cp "$SHIM" "$OUT/esp/EFI/debian/shimx64.efi"
+	cp "$HV" "$OUT/esp/EFI/BOOT/grubx64.efi"
+	printf '%s\n' 'next=\EFI\debian\shimx64.efi' pks=soft pks_mode=strict stats=off >"$OUT/esp/EFI/BOOT/pksvisor.cfg"
+	"$BUILD/host/pksvisor-cfgcheck" "$OUT/esp/EFI/BOOT/pksvisor.cfg" >/dev/null
+	NEXT='\EFI\debian\shimx64.efi'
+fi
 
 "$HERE/mkgrubdisk.sh" "$OUT/disk.img" "$OUT/esp" "$OUT/boot"
 # The firmware-readable partition must not hold a kernel.
@@ -79,9 +110,9 @@ echo "run-grub-bochs: Bochs run took $((ms / 1000)).$(printf %03d $((ms % 1000))
 
 check=0
 "$HERE/check-serial.sh" "$SERIAL" --tap \
-	--expect 'pksvisor: .* starting: pks=soft .*next=\\EFI\\debian\\grubx64\.efi' \
+	--expect "pksvisor: .* starting: pks=soft .*next=${NEXT//\\/\\\\}" \
 	--expect 'pksvisor: guest running' \
-	--expect 'pksvisor: starting \\EFI\\debian\\grubx64\.efi' \
+	--expect "pksvisor: starting ${NEXT//\\/\\\\}" \
 	--expect 'PKSV-GRUB: loading /vmlinuz and /initrd\.img from \(hd0,msdos2\), file system ext2' \
 	--expect 'PKSV-GRUB: booting' \
 	--expect 'PKSV-GUEST: dmesg: pksvisor: ABI 1\.[0-9]+, features .*, PKS backend soft' \
@@ -109,4 +140,4 @@ if [ "$status" -ne 0 ] || [ "$check" -ne 0 ]; then
 	echo "run-grub-bochs: FAILED (serial: $SERIAL)" >&2
 	exit 1
 fi
-echo "run-grub-bochs: passed: firmware -> pksvisor -> GRUB -> Linux from ext4, PKS suite ok" >&2
+echo "run-grub-bochs: $MODE: passed: the chain booted Linux from ext4, PKS suite ok" >&2
