@@ -35,10 +35,19 @@ check "dry run exits 0" 0 "$INST" "${COMMON[@]}" "${CFGARGS[@]}" --dry-run
 expect_out "dry run announces itself" "dry run: nothing will be changed"
 expect_out "dry run: mkdir" "mkdir -p $T/esp/EFI/pksvisor"
 expect_out "dry run: copy image" "install -m 0644 $BUILD/pksvisor.efi $T/esp/EFI/pksvisor/pksvisor.efi"
-expect_out "dry run: shows the config" '| next="\EFI\debian\grubx64.efi"'
+expect_out "dry run: writes the config" "install -m 0644 /dev/stdin $T/esp/EFI/pksvisor/pksvisor.cfg <<'PKSVISOR_CFG_EOF'"
+expect_out "dry run: shows the config" 'next="\EFI\debian\grubx64.efi"'
 expect_out "dry run: boot entry" "fake-efibootmgr --quiet --create --disk /dev/sda --part 1 --label pksvisor --loader \\\\EFI\\\\pksvisor\\\\pksvisor.efi"
 same "dry run changes nothing" "$before" "$(tree)"
 cp "$OUT" "$T/dry-run.txt"
+# The dry run's output is a shell script doing what the install does.
+cp -r "$T/esp" "$T/esp-backup"
+check "dry-run output replays in a shell" 0 bash -e "$T/dry-run.txt"
+same "replayed: image" "$(cmp "$BUILD/pksvisor.efi" "$T/esp/EFI/pksvisor/pksvisor.efi" && echo same)" same
+same "replayed: config valid for pksvisor" "$("$PKSVISOR_CFGCHECK" --get pks "$T/esp/EFI/pksvisor/pksvisor.cfg")" soft
+same "replayed: boot entry" "$(cut -f2,3 "$FAKE_EFIVARS" | tail -n 1)" 'pksvisor	\EFI\pksvisor\pksvisor.efi'
+rm -rf "$T/esp"; mv "$T/esp-backup" "$T/esp"
+printf '0001\tdebian\t\\EFI\\debian\\shimx64.efi\n' >"$FAKE_EFIVARS"
 
 # 2. install.
 check "install exits 0" 0 "$INST" "${COMMON[@]}" "${CFGARGS[@]}"
@@ -57,7 +66,7 @@ expect_out "second install: up to date" "is up to date"
 same "second install changes nothing" "$after" "$(tree)"
 same "second install only lists entries" "$(tail -n +$((calls + 1)) "$FAKE_EFIVARS.calls")" ""
 check "dry run after install exits 0" 0 "$INST" "${COMMON[@]}" "${CFGARGS[@]}" --dry-run
-expect_no_out "dry run after install has nothing to run" "^  "
+expect_no_out "dry run after install has nothing to run" "^[^#]"
 check "keeping the installed config" 0 "$INST" "${COMMON[@]}"
 same "kept config unchanged" "$after" "$(tree)"
 
