@@ -3,6 +3,11 @@
 #   make unit       host unit tests (cmocka, ASan + UBSan)
 #   make test       every test (installs Debian packages when missing)
 #   make demo       build everything, boot pksvisor + Linux in Bochs
+#   make install    install pksvisor.efi, tools and man pages under
+#                   DESTDIR/PREFIX; with ESP=DIR also run pksvisor-install
+#                   on that ESP (INSTALL_ARGS= passes it more options)
+#   make sign KEY=key.pem CERT=cert.pem
+#                   Secure Boot: build/pksvisor.signed.efi (sbsigntool)
 BUILD		?= build
 EFI_INC		:= /usr/include/efi
 EFI_LIB		:= /usr/lib
@@ -35,9 +40,9 @@ HV_SRCS		:= $(wildcard boot/*.c vmm/*.c ept/*.c pks/*.c lib/*.c)
 HV_ASMS		:= $(wildcard vmm/*.asm)
 HV_OBJS		:= $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.asm.o)
 
-.PHONY: all unit test demo clean guest-efi
+.PHONY: all unit test demo clean guest-efi host-tools install sign
 
-all: $(BUILD)/pksvisor.efi guest-efi
+all: $(BUILD)/pksvisor.efi guest-efi host-tools
 
 $(BUILD)/hv/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -56,6 +61,55 @@ $(BUILD)/pksvisor.efi: $(BUILD)/pksvisor.so
 
 guest-efi:
 	$(MAKE) -C tests/guest-efi BUILD=$(abspath $(BUILD))/guest-efi
+
+# pksvisor's option parser built for the host: tools/pksvisor-install
+# validates configurations with the code pksvisor itself runs.
+HOST_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -I include
+CFGCHECK_SRCS	:= tools/pksvisor-cfgcheck.c boot/config.c lib/format.c
+
+host-tools: $(BUILD)/host/pksvisor-cfgcheck
+
+$(BUILD)/host/pksvisor-cfgcheck: $(CFGCHECK_SRCS) $(wildcard include/pksvisor/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(CFGCHECK_SRCS) -o $@
+
+# Installation (docs/install.md).  Files go to DESTDIR/PREFIX; the ESP is
+# only touched when ESP= is given.
+PREFIX		?= /usr/local
+DESTDIR		?=
+LIBDIR		:= $(DESTDIR)$(PREFIX)/lib/pksvisor
+SBINDIR		:= $(DESTDIR)$(PREFIX)/sbin
+BINDIR		:= $(DESTDIR)$(PREFIX)/bin
+MANDIR		:= $(DESTDIR)$(PREFIX)/share/man
+ESP		?=
+INSTALL_ARGS	?=
+
+install: $(BUILD)/pksvisor.efi $(BUILD)/host/pksvisor-cfgcheck
+	install -d $(LIBDIR) $(SBINDIR) $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5 $(MANDIR)/man8
+	install -m 0644 $(BUILD)/pksvisor.efi $(LIBDIR)/pksvisor.efi
+	install -m 0755 $(BUILD)/host/pksvisor-cfgcheck $(LIBDIR)/pksvisor-cfgcheck
+	install -m 0755 tools/pksvisor-install $(SBINDIR)/pksvisor-install
+	install -m 0755 tools/pksvisor-stat $(BINDIR)/pksvisor-stat
+	install -m 0644 man/pksvisor.8 $(MANDIR)/man8/pksvisor.8
+	install -m 0644 man/pksvisor-install.8 $(MANDIR)/man8/pksvisor-install.8
+	install -m 0644 man/pksvisor-stat.1 $(MANDIR)/man1/pksvisor-stat.1
+	install -m 0644 man/pksvisor.cfg.5 $(MANDIR)/man5/pksvisor.cfg.5
+ifneq ($(ESP),)
+	PKSVISOR_CFGCHECK=$(LIBDIR)/pksvisor-cfgcheck \
+		$(SBINDIR)/pksvisor-install --esp $(ESP) \
+		--image $(LIBDIR)/pksvisor.efi $(INSTALL_ARGS)
+endif
+
+# Secure Boot signing (docs/secure-boot.md).  The unsigned image stays as
+# it is; the signed copy is what goes on a Secure Boot machine's ESP.
+KEY		?=
+CERT		?=
+
+sign: $(BUILD)/pksvisor.efi
+	@test -n "$(KEY)" -a -n "$(CERT)" || \
+		{ echo "make sign: give KEY=private-key.pem CERT=certificate.pem"; exit 2; }
+	sbsign --key $(KEY) --cert $(CERT) --output $(BUILD)/pksvisor.signed.efi $(BUILD)/pksvisor.efi
+	sbverify --cert $(CERT) $(BUILD)/pksvisor.signed.efi
 
 unit:
 	$(MAKE) -C tests/unit BUILD=$(abspath $(BUILD))/unit

@@ -10,7 +10,7 @@
 #include "boot.h"
 
 #define CFG_NAME	L"pksvisor.cfg"
-#define CFG_MAX		8192	/* bytes of options, from either source */
+#define CFG_MAX		PKSV_CFG_MAX	/* bytes of options, from either source */
 
 /* options_to_ascii: the options do not fit in CFG_MAX bytes. */
 #define OPTIONS_TOO_LONG	((UINTN)-1)
@@ -54,7 +54,7 @@ static EFI_STATUS read_cfg_file(EFI_LOADED_IMAGE *li, char *buf, UINTN *len)
 	EFI_FILE_HANDLE root, file;
 	CHAR16 *path, *dir, *slash = NULL;
 	EFI_STATUS st;
-	UINTN plen;
+	UINTN plen, want = *len;
 
 	root = LibOpenRoot(li->DeviceHandle);
 	if (!root)
@@ -81,6 +81,19 @@ static EFI_STATUS read_cfg_file(EFI_LOADED_IMAGE *li, char *buf, UINTN *len)
 	if (EFI_ERROR(st))
 		return st;
 	st = uefi_call_wrapper(file->Read, 3, file, len, buf);
+	/*
+	 * A file that fills the buffer may go on: read one byte more.  Cutting
+	 * it would silently change its meaning ("stats=30" read as "stats=3"),
+	 * and tools/pksvisor-cfgcheck refuses such files, so pksvisor must too.
+	 */
+	if (!EFI_ERROR(st) && *len == want) {
+		char extra;
+		UINTN one = 1;
+
+		if (!EFI_ERROR(uefi_call_wrapper(file->Read, 3, file, &one, &extra)) &&
+		    one)
+			st = EFI_BUFFER_TOO_SMALL;
+	}
 	uefi_call_wrapper(file->Close, 1, file);
 	return st;
 }
@@ -105,14 +118,19 @@ EFI_STATUS boot_read_config(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 	if (!len) {
 		len = CFG_MAX + 1;
 		st = read_cfg_file(li, text, &len);
+		if (st == EFI_BUFFER_TOO_SMALL) {
+			boot_msg("pksvisor.cfg: longer than the %u bytes pksvisor reads: "
+				 "refusing it rather than dropping the rest", CFG_MAX);
+			return EFI_INVALID_PARAMETER;
+		}
 		if (EFI_ERROR(st)) {
 			boot_msg("no options and no pksvisor.cfg beside the image: using defaults");
 			len = 0;
 		}
 		source = "pksvisor.cfg";
 		if (len > CFG_MAX) {
-			boot_msg("pksvisor.cfg: longer than %u bytes: refusing it "
-				 "rather than dropping the rest", CFG_MAX);
+			boot_msg("pksvisor.cfg: longer than the %u bytes pksvisor reads: "
+				 "refusing it rather than dropping the rest", CFG_MAX);
 			return EFI_INVALID_PARAMETER;
 		}
 		text[len] = 0;

@@ -19,5 +19,9 @@ PKGS=(
 	linux-source-6.1 build-essential flex bison bc	# guest kernel
 	libelf-dev libssl-dev cpio xz-utils lz4 patch python3
 	busybox-static					# guest initramfs
+	sbsigntool openssl				# make sign, its test
+	groff-base man-db				# man --warnings on man/
+	python3-matplotlib				# pksvisor-stat --png
+	grub-efi-amd64-bin grub-common e2fsprogs fdisk	# GRUB-chain disk image
 )
 need_pkg "${PKGS[@]}"

@@ -45,6 +45,20 @@
 #   nohalt       guest actions that used to halt pksvisor (BAR above RAM,
 #                MOV to CR #GP cases, TF over CPUID, AVX2 gather over keyed
 #                pages) under pksvisor pks=soft in Bochs
+#   tools        user tooling without an emulator (tests/tools/run.sh):
+#                pksvisor-install on a scratch ESP, make sign + sbverify,
+#                man --warnings, pksvisor-stat on harness logs
+#   stat-bochs   Linux guest with stats=2 in Bochs, then pksvisor-stat on
+#                that fresh serial log (numbers checked against the log)
+#   grub-bochs   firmware -> pksvisor -> Debian's GRUB -> Linux from an ext4
+#                /boot partition, the guest's PKS suite passing (Bochs)
+#   cfg-limit    a pksvisor.cfg longer than pksvisor reads is refused in
+#                Bochs (as pksvisor-cfgcheck refuses it), one of exactly
+#                8191 bytes is read whole
+#   shim-bochs   the Secure Boot layout of docs/install.md with Debian's shim:
+#                shim -> pksvisor -> shim -> GRUB -> Linux from ext4 (SB off)
+#   sign-bochs   the Secure Boot signed image (throwaway key) boots the EFI
+#                test app in Bochs
 #
 # PKSV_STAGES="unit efi-bochs" runs a subset.
 set -uo pipefail
@@ -59,7 +73,7 @@ if ! tests/install-deps.sh; then
 fi
 # The host unit tests finish in seconds; a hang must not stall the run.
 UNIT_TIMEOUT=${PKSV_UNIT_TIMEOUT:-300}
-STAGES=${PKSV_STAGES:-"judges unit efi-bochs efi-qemu features-qemu features-bochs pks-conf pks-conf-nopks linux-bochs linux-qemu linux-pks-bochs fuzz bench pv-calls nmi-bochs vmfunc hidden nohalt hw-conf hw-efi hw-pv hw-linux hw-bench"}
+STAGES=${PKSV_STAGES:-"judges unit tools efi-bochs cfg-limit sign-bochs efi-qemu features-qemu features-bochs pks-conf pks-conf-nopks linux-bochs stat-bochs linux-qemu linux-pks-bochs grub-bochs shim-bochs fuzz bench pv-calls nmi-bochs vmfunc hidden nohalt hw-conf hw-efi hw-pv hw-linux hw-bench"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -76,8 +90,13 @@ stage_cmd() {
 	efi-qemu)	tests/harness/run-efi-test.sh qemu ;;
 	features-qemu)	tests/harness/run-features.sh qemu ;;
 	features-bochs)	tests/harness/run-features.sh bochs ;;
+	tools)		tests/tools/run.sh ;;
+	sign-bochs)	tests/harness/run-signed-bochs.sh ;;
+	cfg-limit)	tests/harness/run-cfg-limit-bochs.sh ;;
 	linux-bochs)	tests/harness/run-linux-bochs.sh ;;
 	linux-qemu)	tests/linux/run-tests.sh ;;
+	stat-bochs)	PKSV_STATS=2 tests/harness/run-linux-bochs.sh &&
+			PKSV_STAT_LOG="${BUILD:-build}/test-linux-bochs/serial.txt" tests/tools/test-stat.sh ;;
 	pks-conf)	tests/harness/run-pks-conformance.sh compare ;;
 	pks-conf-nopks)	tests/harness/run-pks-conformance.sh qemu-nopks ;;
 	pv-calls)	tests/harness/run-pksv-pv.sh ;;
@@ -93,6 +112,8 @@ stage_cmd() {
 	hw-bench)	tests/harness/run-bench.sh hw ;;
 	nohalt)		tests/harness/run-pksv-nohalt.sh ;;
 	fuzz)		PKSV_FUZZ_SECONDS=${PKSV_FUZZ_SECONDS:-20} optional tests/fuzz/run.sh ;;
+	grub-bochs)	tests/harness/run-grub-bochs.sh grub ;;
+	shim-bochs)	tests/harness/run-grub-bochs.sh shim ;;
 	linux-pks-bochs) optional tests/harness/run-linux-pks-bochs.sh ;;
 	bench)		optional tests/harness/run-bench.sh ;;
 	*)		echo "run-all: unknown stage $1"; return 2 ;;

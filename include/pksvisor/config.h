@@ -41,6 +41,15 @@ struct pksv_config {
 void config_defaults(struct pksv_config *cfg);
 
 /*
+ * The most bytes of options pksvisor accepts, from its load options or from
+ * pksvisor.cfg; a longer text is refused, never cut (a cut file can be a
+ * valid, different configuration: "stats=30" read as "stats=3").  One
+ * limit for pksvisor (boot/efi_options.c) and tools/pksvisor-cfgcheck, so
+ * the installer and pksvisor can never disagree.
+ */
+#define PKSV_CFG_MAX	8192
+
+/*
  * Parse whitespace-separated key=value options; values may be double-quoted
  * ("args=..." usually is).  In a config file '#' starts a comment and
  * newlines separate like spaces.  Later options override earlier ones.
