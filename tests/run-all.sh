@@ -54,7 +54,7 @@
 #                /boot partition, the guest's PKS suite passing (Bochs)
 #   cfg-limit    a pksvisor.cfg longer than pksvisor reads is refused in
 #                Bochs (as pksvisor-cfgcheck refuses it), one of exactly
-#                8191 bytes is read whole
+#                8192 bytes is read whole
 #   shim-bochs   the Secure Boot layout of docs/install.md with Debian's shim:
 #                shim -> pksvisor -> shim -> GRUB -> Linux from ext4 (SB off)
 #   sign-bochs   the Secure Boot signed image (throwaway key) boots the EFI
