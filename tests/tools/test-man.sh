@@ -42,9 +42,9 @@ accepted = re.search(r'#define ACCEPTED_OPTIONS\s*\\\s*"([^"]*)"', c).group(1).s
 keys = [k.rstrip('=') for k in accepted]
 # Option paragraphs: from "       key=" at the option indent to the next one.
 paras = {}
-opts = re.split(r'\n(?=       [a-z_]+=)', text.split('\nERRORS')[0])
+opts = re.split(r'\n(?=       [a-z0-9_]+=)', text.split('\nERRORS')[0])
 for p in opts:
-    m = re.match(r'\s+([a-z_]+)=', p)
+    m = re.match(r'\s+([a-z0-9_]+)=', p)
     if m:
         paras[m.group(1)] = ' '.join(p.split())
 for k in keys:
