@@ -99,18 +99,18 @@ stage_cmd() {
 			PKSV_STAT_LOG="${BUILD:-build}/test-linux-bochs/serial.txt" tests/tools/test-stat.sh ;;
 	pks-conf)	tests/harness/run-pks-conformance.sh compare ;;
 	pks-conf-nopks)	tests/harness/run-pks-conformance.sh qemu-nopks ;;
-	pv-calls)	tests/harness/run-pksv-pv.sh ;;
+	pv-calls)	tests/harness/run-pksv-app.sh pv ;;
 	nmi-bochs)	tests/harness/run-nmi-test.sh ;;
 	vmfunc)		tests/harness/run-pksv-app.sh vmfunc ;;
 	hidden)		tests/harness/run-pksv-app.sh hidden ;;
 	hw-conf)	tests/harness/run-pks-conformance.sh compare-hw ;;
 	hw-efi)		tests/harness/run-efi-test.sh bochs-hw ;;
-	hw-pv)		tests/harness/run-pksv-pv.sh hw && tests/harness/run-pksv-pv.sh soft-upstream ;;
+	hw-pv)		tests/harness/run-pksv-app.sh pv hw && tests/harness/run-pksv-app.sh pv soft-upstream ;;
 	hw-linux)	tests/harness/run-linux-pks-bochs.sh compare --pks hw --emulator upstream &&
 			tests/harness/run-linux-pks-bochs.sh bochs --pks auto --emulator upstream &&
 			tests/harness/run-linux-pks-bochs.sh bochs --pks soft --emulator upstream ;;
 	hw-bench)	tests/harness/run-bench.sh hw ;;
-	nohalt)		tests/harness/run-pksv-nohalt.sh ;;
+	nohalt)		tests/harness/run-pksv-app.sh nohalt ;;
 	fuzz)		PKSV_FUZZ_SECONDS=${PKSV_FUZZ_SECONDS:-20} optional tests/fuzz/run.sh ;;
 	grub-bochs)	tests/harness/run-grub-bochs.sh grub ;;
 	shim-bochs)	tests/harness/run-grub-bochs.sh shim ;;

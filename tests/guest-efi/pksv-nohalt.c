@@ -2,7 +2,7 @@
 /*
  * pksv-nohalt.efi: guest actions that used to halt pksvisor (issue 9 item
  * 4 and 6), each of which must now get its architectural result while the
- * guest continues (tests/harness/run-pksv-nohalt.sh, pks=soft strict, Bochs):
+ * guest continues (tests/harness/run-pksv-app.sh nohalt, pks=soft strict, Bochs):
  *  - a read and a write of a BAR-like address above 4 GiB and above the
  *    boot-time EPT map (0x80_0000_0000 when MAXPHYADDR allows): Bochs's
  *    unmapped space reads as all-ones;

@@ -2,7 +2,7 @@
 /*
  * pksv-pv.efi: the paravirtual PKS hypercalls (docs/hypercalls.md) seen
  * from a guest, under pksvisor pks=soft pks_mode=strict
- * (tests/harness/run-pksv-pv.sh).
+ * (tests/harness/run-pksv-app.sh pv).
  *
  * A page P (allocated from the firmware, identity mapped with key 0) gets
  * a second, supervisor mapping with key 3 in a linear region of our own.

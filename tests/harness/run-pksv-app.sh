@@ -1,58 +1,111 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 #
-# run-pksv-app.sh APP
+# run-pksv-app.sh APP [soft|hw|soft-upstream]
 #
-# One isolation guest under pksvisor pks=soft pks_mode=strict in Bochs
-# (tigerlake: VMX + EPT + VMFUNC, no PKS, so the soft EPT backend):
-#   vmfunc   tests/guest-efi/pksv-vmfunc.c: VMFUNC(0, 0..511) from CPL 0 and
-#            CPL 3 neither opens a keyed page nor reveals pksvisor memory;
-#            pinned views honour LOCK_KEY; the view record follows VMFUNC
-#   hidden   tests/guest-efi/pksv-hidden.c: reads, writes, fetches and
-#            straddles of pksvisor's reservation, multi-key aliases over
-#            it, Intel PT, APIC base relocation: refused, counted, and the
-#            guest continues
-# ESP: \EFI\BOOT\BOOTX64.EFI = build/pksvisor.efi, pksvisor.cfg with
-# next=\<app>.efi, the app.  The app prints TAP; it must reach its last
-# line ("PKSV-<APP>: done") with every planned check ok, pksvisor must
-# not print FATAL, and it must have said at start that no IOMMU guards DMA
-# (docs/threat-model.md).
+# One PKS test guest (tests/guest-efi/pksv-APP.c) under pksvisor
+# pks_mode=strict, booted from an ESP with
+#   \EFI\BOOT\BOOTX64.EFI   build/pksvisor.efi
+#   \EFI\BOOT\pksvisor.cfg  next=\pksv-APP.efi pks=BACKEND pks_mode=strict stats=off
+#   \pksv-APP.efi
+# APP:
+#   pv       the paravirtual PKS hypercalls: RANGE_REGISTER, UNPROTECT/
+#            PROTECT, GRANT/REVOKE, LOCK_KEY against a key-3 supervisor
+#            alias, the four fault modes on real PK faults, PKRU faults
+#   vmfunc   VMFUNC(0, 0..511) from CPL 0 and CPL 3 neither opens a keyed
+#            page nor reveals pksvisor memory; pinned views honour
+#            LOCK_KEY; the view record follows VMFUNC
+#   hidden   reads, writes, fetches and straddles of pksvisor's reservation,
+#            multi-key aliases over it, Intel PT, APIC base relocation:
+#            refused, counted, and the guest continues
+#   nohalt   guest actions that used to halt pksvisor: a BAR-like access
+#            above RAM, MOV to CR values the CPU refuses (#GP), RFLAGS.TF
+#            over emulated instructions (#DB), gathers over keyed pages,
+#            MOVS between pksvisor memory and a keyed page, a full view
+#            pool; it must end with its own power-off (a halted pksvisor
+#            times out) and the statistics must show the counters it drove
+# Where it runs (second argument, default soft):
+#   soft            pks=soft in Bochs 2.7, model tigerlake (VMX + EPT +
+#                   VMFUNC, no PKS); 2.7 applies no PKRU to supervisor
+#                   accesses, so pv skips its PKRU cases there
+#   hw              pks=hw in the patched upstream Bochs, sapphire_rapids
+#                   (VMX and PKS: the hardware backend); no case may skip
+#   soft-upstream   pks=soft in upstream Bochs, tigerlake; no case may skip
+# Every run: TAP with every planned check ok, the app's start and done
+# lines, "PKS: backend BACKEND", no "pksvisor: FATAL", no "Bail out!".
 #
-# Environment: BUILD (default <repo>/build), PKSV_TIMEOUT (seconds; default
-# 300).  Output in $BUILD/test-pksv-<app>/.  Last line "N passed, N failed";
-# exit status 0 on pass, 1 on failure.
+# Environment: BUILD (default <repo>/build), PKSV_TIMEOUT (seconds).
+# Output in $BUILD/test-pksv-APP[-hw|-soft-upstream]/ (esp.img, serial.txt,
+# check.txt, bochs.log).  Last line "N passed, N failed"; exit status 0 on
+# pass, 1 on failure, 2 on usage errors.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lib.sh"
 
-case "${1:-}" in
-vmfunc)	APPNAME=pksv-vmfunc; MARK=PKSV-VMFUNC ;;
-hidden)	APPNAME=pksv-hidden; MARK=PKSV-HIDDEN ;;
-*)	echo "usage: run-pksv-app.sh vmfunc|hidden" >&2; echo "0 passed, 1 failed"; exit 1 ;;
+usage() {
+	echo "usage: run-pksv-app.sh pv|vmfunc|hidden|nohalt [soft|hw|soft-upstream]" >&2
+	echo "0 passed, 1 failed"
+	exit 2
+}
+
+APPID="${1:-}"
+RUN="${2:-soft}"
+# Per app: the TAP marker, how the run ends (the app's last line, then 10 s
+# for its power-off; or only its power-off) and what else must hold.
+CHECKS=()
+UNTIL=()
+TIMEOUT=${PKSV_TIMEOUT:-300}
+case "$APPID" in
+pv)	MARK=PKSV-PV ;;
+vmfunc)	MARK=PKSV-VMFUNC
+	CHECKS+=(--expect 'pksvisor: DMA: no IOMMU is programmed') ;;
+hidden)	MARK=PKSV-HIDDEN
+	CHECKS+=(--expect 'pksvisor: DMA: no IOMMU is programmed') ;;
+nohalt)	MARK=PKSV-NOHALT
+	TIMEOUT=${PKSV_TIMEOUT:-180}
+	CHECKS+=(--forbid '# SKIP' --forbid 'not ok')
+	for counter in cr_write_refused db_after_emulation mmio_mapped step_merged \
+		       step_overflow view_degraded; do
+		CHECKS+=(--expect "pksvisor: stats vcpu=0 .* $counter=[1-9]")
+	done ;;
+*)	usage ;;
+esac
+[ "$APPID" = nohalt ] || UNTIL=(--until "$MARK: done" --grace 10)
+
+case "$RUN" in
+soft)	BACKEND=soft; SUFFIX=""; BOCHS_OPTS=() ;;
+hw)	BACKEND=hw; SUFFIX=-hw; BOCHS_OPTS=(--emulator upstream --model sapphire_rapids)
+	CHECKS+=(--forbid '# SKIP') ;;
+soft-upstream)
+	BACKEND=soft; SUFFIX=-soft-upstream; BOCHS_OPTS=(--emulator upstream --model tigerlake)
+	CHECKS+=(--forbid '# SKIP') ;;
+*)	usage ;;
 esac
 
+NAME="run-pksv-app $APPID${SUFFIX:+ $RUN}"
+APPNAME=pksv-$APPID
 BUILD="$(realpath -m "${BUILD:-$ROOT/build}")"
 HV="$BUILD/pksvisor.efi"
 APP="$BUILD/guest-efi/$APPNAME.efi"
-OUT="$BUILD/test-$APPNAME"
+OUT="$BUILD/test-$APPNAME$SUFFIX"
 SERIAL="$OUT/serial.txt"
 
 need_pkg gnu-efi gcc make binutils
 make -s -C "$ROOT/tests/guest-efi" BUILD="$BUILD/guest-efi" >&2
 
 if [ ! -f "$HV" ]; then
-	echo "run-pksv-app: build/pksvisor.efi missing: run make ($HV)" >&2
+	echo "$NAME: build/pksvisor.efi missing: run make ($HV)" >&2
 	echo "0 passed, 1 failed"
 	exit 1
 fi
 
 mkdir -p "$OUT"
-rm -f "$SERIAL"
+rm -f "$SERIAL" "$OUT/check.txt"
 {
-	echo "# generated by tests/harness/run-pksv-app.sh $1"
+	echo "# generated by tests/harness/run-pksv-app.sh $APPID $RUN"
 	echo "next=\\$APPNAME.efi"
-	echo 'pks=soft'
+	echo "pks=$BACKEND"
 	echo 'pks_mode=strict'
 	echo 'stats=off'
 } >"$OUT/pksvisor.cfg"
@@ -63,33 +116,34 @@ rm -f "$SERIAL"
 
 status=0
 start=$(now_ms)
-"$HERE/run-bochs.sh" "$OUT/esp.img" "$SERIAL" "${PKSV_TIMEOUT:-300}" \
-	--until "$MARK: done" --grace 10 || status=$?
-stop_if_emulator_never_ran "$status" run-pksv-app
+"$HERE/run-bochs.sh" "$OUT/esp.img" "$SERIAL" "$TIMEOUT" \
+	${UNTIL[@]+"${UNTIL[@]}"} ${BOCHS_OPTS[@]+"${BOCHS_OPTS[@]}"} || status=$?
+stop_if_emulator_never_ran "$status" "$NAME"
 elapsed=$(( $(now_ms) - start ))
-echo "run-pksv-app: $1: bochs run took $((elapsed / 1000)).$(printf %03d $((elapsed % 1000)))s" >&2
+echo "$NAME: bochs run took $((elapsed / 1000)).$(printf %03d $((elapsed % 1000)))s" >&2
 
 check=0
 "$HERE/check-serial.sh" "$SERIAL" --tap \
 	--expect "$MARK: start" --expect "$MARK: done" \
-	--expect '^1\.\.[0-9]+$' --expect 'pksvisor:' \
-	--expect 'pksvisor: DMA: no IOMMU is programmed' \
-	--forbid 'pksvisor: FATAL' --forbid 'Bail out!' >"$OUT/check.txt" || check=$?
+	--expect '^1\.\.[0-9]+$' --expect "PKS: backend $BACKEND" \
+	--forbid 'pksvisor: FATAL' --forbid 'Bail out!' \
+	${CHECKS[@]+"${CHECKS[@]}"} >"$OUT/check.txt" || check=$?
 cat "$OUT/check.txt"
 
 if [ "$status" -ne 0 ] || [ "$check" -ne 0 ]; then
-	[ "$status" -ne 124 ] || echo "run-pksv-app: $1: timed out" >&2
+	[ "$status" -ne 124 ] || echo "$NAME: timed out" >&2
 	if [ -f "$OUT/bochs.log" ]; then
-		echo "run-pksv-app: bochs.log highlights ($OUT/bochs.log):" >&2
+		echo "$NAME: bochs.log highlights ($OUT/bochs.log):" >&2
 		grep -aE 'VMFAIL|VMX|PANIC|panic|exception|triple' "$OUT/bochs.log" |
 			grep -v 'Shutdown port' | tail -n 20 >&2 || true
 	fi
-	echo "run-pksv-app: $1: FAILED (serial: $SERIAL)" >&2
+	echo "$NAME: FAILED (serial: $SERIAL)" >&2
 	if [ "$check" -eq 0 ]; then
+		# check-serial passed but the emulator failed: count it.
 		echo "(emulator exit status $status)"
 		echo "0 passed, 1 failed"
 	fi
 	exit 1
 fi
-echo "run-pksv-app: $1: passed" >&2
+echo "$NAME: passed" >&2
 exit 0
