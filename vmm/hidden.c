@@ -54,15 +54,14 @@ void hidden_access_done(struct vcpu *vcpu)
 /* The instruction will not complete: undo its redirections and any step. */
 static void hidden_abandon(struct vcpu *vcpu)
 {
-	enum step_reason why = vcpu->step;
-
+	/*
+	 * Ending the step completes every reason it holds, the PKS ones
+	 * included (single_step.c step_done); a redirect made while no step
+	 * was armed yet is undone here.
+	 */
+	vcpu_step_cancel(vcpu);
 	if (vcpu->hidden_pending)
 		hidden_access_done(vcpu);
-	if (why == STEP_NONE)
-		return;
-	vcpu_step_cancel(vcpu);
-	if (why == STEP_PKS_ALLOW || why == STEP_PKS_TABLE || why == STEP_PKS_HW)
-		pks_step_done(vcpu, why);
 }
 
 void hidden_refuse(struct vcpu *vcpu, u64 gpa, u64 q)

@@ -57,6 +57,48 @@ static u64 g_lin_n2;		/* N2 (key 0), followed by R: straddle */
 static u64 g_lin_r;		/* R (key 0), followed by R2: straddle */
 static u64 g_lin_n0;		/* N by a key-0 alias, followed by R: straddle */
 static u64 g_alias_n1;		/* N with key 1 */
+static u64 g_lin_rk;		/* R, followed by N with key 1 */
+static u64 g_lin_kr;		/* N with key 1, followed by R */
+static u64 g_lin_rrk;		/* R, R2, followed by N with key 1 */
+static u64 g_lin_ro;		/* N2 read-only */
+
+/*
+ * Set by the case that takes a #PF in the middle of a stepped MOVSQ: what
+ * the #PF handler saw - RFLAGS.TF in its frame, and whether N's key-1
+ * alias (AD(1)) was readable while it ran.
+ */
+static volatile int g_probe_in_pf;
+static volatile u64 g_pf_frame_tf;
+static volatile int g_pf_key_open;
+
+/*
+ * One MOVSQ / REP MOVSB whose fault the handler resumes after the
+ * instruction (a fault leaves RSI/RDI/RCX where the CPU stopped).
+ */
+void hd_movsq(const void *src, void *dst);
+u64 hd_rep_movsb(const void *src, void *dst, u64 n);
+extern char hd_movsq_insn[], hd_movsq_end[], hd_movsb_insn[], hd_movsb_end[];
+__asm__(".text\n"
+	"hd_movsq:\n"
+	"	mov %rsi, %rax\n"
+	"	mov %rdi, %rsi\n"
+	"	mov %rax, %rdi\n"
+	"	cld\n"
+	"hd_movsq_insn:\n"
+	"	movsq\n"
+	"hd_movsq_end:\n"
+	"	ret\n"
+	"hd_rep_movsb:\n"
+	"	mov %rsi, %rax\n"
+	"	mov %rdi, %rsi\n"
+	"	mov %rax, %rdi\n"
+	"	mov %rdx, %rcx\n"
+	"	cld\n"
+	"hd_movsb_insn:\n"
+	"	rep movsb\n"
+	"hd_movsb_end:\n"
+	"	mov %rcx, %rax\n"
+	"	ret\n");
 
 static u64 page_pa(unsigned int pg)
 {
@@ -90,11 +132,26 @@ static int setup_tables(void)
 	/* N through a key-0 alias, then R: a PKS-allowed page before R. */
 	pt[7] = page_pa(PG_N) | PTE_P | PTE_RW | PTE_A | PTE_D;
 	pt[8] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D;
+	/* R then N with key 1; N with key 1 then R: reservation + keyed. */
+	pt[9] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D;
+	pt[10] = page_pa(PG_N) | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(1);
+	pt[11] = page_pa(PG_N) | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(1);
+	pt[12] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D;
+	/* R, R2 then N with key 1: two reservation pages before a keyed one. */
+	pt[13] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D;
+	pt[14] = g_r2 | PTE_P | PTE_RW | PTE_A | PTE_D;
+	pt[15] = page_pa(PG_N) | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(1);
+	/* N2 read-only (supervisor, key 0): a write #PF the CPU raises. */
+	pt[16] = page_pa(PG_N2) | PTE_P | PTE_A | PTE_D;
 	g_alias1 = g_base;
 	g_lin_n2 = g_base + 0x4000;
 	g_lin_r = g_base + 0x5000;
 	g_lin_n0 = g_base + 0x7000;
 	g_alias_n1 = g_base + 0x2000;
+	g_lin_rk = g_base + 0x9000;
+	g_lin_kr = g_base + 0xb000;
+	g_lin_rrk = g_base + 0xd000;
+	g_lin_ro = g_base + 0x10000;
 	say("# R at 0x%llx (reservation), key-1 alias 0x%llx, straddles at 0x%llx and 0x%llx",
 	    g_r, g_alias1, g_lin_n2 + 0xffc, g_lin_r + 0xffc);
 	return 0;
@@ -107,6 +164,22 @@ static volatile u64 fetch_target;
 /* A refused fetch of the called page: the guest gets #UD there; do the ret. */
 static int resume_fetch(struct pks_frame *f)
 {
+	if (f->rip == (u64)hd_movsq_insn) {
+		if (g_probe_in_pf && f->vector == X86_PF) {
+			unsigned int c = pks_fault.count;
+
+			g_probe_in_pf = 0;
+			g_pf_frame_tf = f->rflags & (1ull << 8);
+			(void)pks_probe_read((const void *)(g_alias_n1 + 0x20));
+			g_pf_key_open = pks_fault.count == c;
+		}
+		f->rip = (u64)hd_movsq_end;
+		return 1;
+	}
+	if (f->rip == (u64)hd_movsb_insn) {
+		f->rip = (u64)hd_movsb_end;
+		return 1;
+	}
 	if (fetch_target && f->rip == fetch_target) {
 		f->rip = *(u64 *)f->rsp;
 		f->rsp += 8;
@@ -117,7 +190,7 @@ static int resume_fetch(struct pks_frame *f)
 
 /* ---- checks ------------------------------------------------------------ */
 
-#define PLAN	22
+#define PLAN	33
 
 static void check_read_ones(const char *what, u64 va)
 {
@@ -150,6 +223,77 @@ static void check_gp(const char *what, int is_write, u32 msr, u64 val)
 		(void)pks_probe_rdmsr(msr);
 	tap_ok(pks_fault.hit && pks_fault.vector == X86_GP, "%s: #GP (%s vec %llu)", what,
 	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
+}
+
+static void check_pk_fault(const char *what, u64 ec, u64 rip)
+{
+	tap_ok(pks_fault.hit && pks_fault.count == 1 && pks_fault.vector == X86_PF &&
+	       pks_fault.ec == ec && (!rip || pks_fault.rip == rip),
+	       "%s: #PF ec 0x%llx, guest continues (%s vec %llu ec 0x%llx count %u rip %s)",
+	       what, ec, pks_fault.hit ? "fault" : "no fault", pks_fault.vector,
+	       pks_fault.ec, pks_fault.count, !rip || pks_fault.rip == rip ? "ok" : "wrong");
+}
+
+/*
+ * One instruction that touches pksvisor's reservation and a page whose key
+ * denies the access (pks_mode=strict): the keyed page decides, the guest
+ * gets the PK #PF a CPU with PKS gives (SDM Vol. 3A 4.6.2), never a halt.
+ * N's data must be untouched and the reservation still hidden afterwards.
+ */
+static void run_keyed_cases(void)
+{
+	volatile u64 *n = (volatile u64 *)page_pa(PG_N);
+	u64 v, left;
+	u8 buf[16];
+
+	*n = 0x0102030405060708ull;
+	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(1));
+	pks_fault_clear();
+	(void)pks_probe_read((const void *)(g_lin_rk + 0xffc));
+	check_pk_fault("pkrs=ad(1), 8-byte read straddling R then a key-1 page", 0x21, 0);
+	pks_fault_clear();
+	(void)pks_probe_read((const void *)(g_lin_kr + 0xffc));
+	check_pk_fault("pkrs=ad(1), 8-byte read straddling a key-1 page then R", 0x21, 0);
+	pks_fault_clear();
+	hd_movsq((const void *)g_r, (void *)g_alias_n1);
+	check_pk_fault("pkrs=ad(1), MOVSQ R -> key-1 page", 0x23, (u64)hd_movsq_insn);
+	pks_fault_clear();
+	hd_movsq((const void *)g_alias_n1, (void *)(g_r + 0x100));
+	check_pk_fault("pkrs=ad(1), MOVSQ key-1 page -> R", 0x21, (u64)hd_movsq_insn);
+	pks_fault_clear();
+	left = hd_rep_movsb((const void *)(g_lin_rrk + 0xff8), (void *)g_alias_n1, 16);
+	check_pk_fault("pkrs=ad(1), REP MOVSB R,R2 -> key-1 page", 0x23, (u64)hd_movsb_insn);
+	pks_fault_clear();
+	(void)pks_probe_read((const void *)(g_lin_rrk + 0x1ffc));
+	check_pk_fault("pkrs=ad(1), 8-byte read straddling R2 then a key-1 page", 0x21, 0);
+	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_WD(1));
+	pks_fault_clear();
+	hd_movsq((const void *)g_r, (void *)g_alias_n1);
+	check_pk_fault("pkrs=wd(1), MOVSQ R -> key-1 page", 0x23, (u64)hd_movsq_insn);
+	pks_fault_clear();
+	left = hd_rep_movsb((const void *)g_alias_n1, buf, 16);
+	tap_ok(!pks_fault.hit && !left, "pkrs=wd(1), the key-1 page still reads (%s, rcx %llu)",
+	       pks_fault.hit ? "fault" : "no fault", left);
+	/*
+	 * The read of the stepped MOVSQ is allowed (N through its key-0
+	 * alias: one override opens N in the AD(1) view), its write hits a
+	 * read-only page: the #PF ends the instruction, so the override must
+	 * be closed (and pksvisor's TF gone) before the guest's handler runs.
+	 */
+	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(1));
+	pks_fault_clear();
+	g_probe_in_pf = 1;
+	hd_movsq((const void *)g_lin_n0, (void *)g_lin_ro);
+	g_probe_in_pf = 0;
+	tap_ok(pks_fault.vector == X86_PF && pks_fault.ec == 0x3 && !g_pf_key_open,
+	       "pkrs=ad(1), MOVSQ allowed page -> read-only page: #PF(W), N closed in the handler (vec %llu ec 0x%llx, key-1 alias %s)",
+	       pks_fault.vector, pks_fault.ec, g_pf_key_open ? "READABLE" : "faults");
+	tap_ok(!g_pf_frame_tf, "... and the #PF frame carries no pksvisor TF (rflags.TF %d)",
+	       !!g_pf_frame_tf);
+	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+	v = *n;
+	tap_ok(v == 0x0102030405060708ull && pks_probe_read((const void *)g_r) == ~0ull,
+	       "N untouched (0x%llx), R still hidden", v);
 }
 
 static void run_cases(void)
@@ -210,6 +354,8 @@ static void run_cases(void)
 	       "after it, pkrs=ad(1) still closes N's key-1 alias (%s vec %llu ec 0x%llx)",
 	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector, pks_fault.ec);
 	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+
+	run_keyed_cases();
 
 	h1 = counter(PKSV_CTR_HIDDEN_ACCESS);
 	tap_ok(h0 != ~0ull && h1 != ~0ull && h1 - h0 >= 11,
