@@ -70,6 +70,10 @@ static u64 g_lin_ro;		/* N2 read-only */
 static volatile int g_probe_in_pf;
 static volatile u64 g_pf_frame_tf;
 static volatile int g_pf_key_open;
+static volatile int g_probe_port;	/* port whose interception the handler measures */
+static volatile u64 g_port_exits;	/* VM exits of one IN from it in the handler */
+
+static u64 exits_of_inb(u16 port);
 
 /*
  * One MOVSQ / REP MOVSB whose fault the handler resumes after the
@@ -77,7 +81,9 @@ static volatile int g_pf_key_open;
  */
 void hd_movsq(const void *src, void *dst);
 u64 hd_rep_movsb(const void *src, void *dst, u64 n);
+u64 hd_rep_insb(u16 port, void *dst, u64 n);
 extern char hd_movsq_insn[], hd_movsq_end[], hd_movsb_insn[], hd_movsb_end[];
+extern char hd_insb_insn[], hd_insb_end[];
 __asm__(".text\n"
 	"hd_movsq:\n"
 	"	mov %rsi, %rax\n"
@@ -97,6 +103,16 @@ __asm__(".text\n"
 	"hd_movsb_insn:\n"
 	"	rep movsb\n"
 	"hd_movsb_end:\n"
+	"	mov %rcx, %rax\n"
+	"	ret\n"
+	"hd_rep_insb:\n"
+	"	mov %rdx, %rcx\n"
+	"	mov %edi, %edx\n"
+	"	mov %rsi, %rdi\n"
+	"	cld\n"
+	"hd_insb_insn:\n"
+	"	rep insb\n"
+	"hd_insb_end:\n"
 	"	mov %rcx, %rax\n"
 	"	ret\n");
 
@@ -176,6 +192,14 @@ static int resume_fetch(struct pks_frame *f)
 		f->rip = (u64)hd_movsq_end;
 		return 1;
 	}
+	if (f->rip == (u64)hd_insb_insn) {
+		if (g_probe_port && f->vector == X86_PF) {
+			g_port_exits = exits_of_inb((u16)g_probe_port);
+			g_probe_port = 0;
+		}
+		f->rip = (u64)hd_insb_end;
+		return 1;
+	}
 	if (f->rip == (u64)hd_movsb_insn) {
 		f->rip = (u64)hd_movsb_end;
 		return 1;
@@ -190,7 +214,7 @@ static int resume_fetch(struct pks_frame *f)
 
 /* ---- checks ------------------------------------------------------------ */
 
-#define PLAN	33
+#define PLAN	35
 
 static void check_read_ones(const char *what, u64 va)
 {
@@ -223,6 +247,16 @@ static void check_gp(const char *what, int is_write, u32 msr, u64 val)
 		(void)pks_probe_rdmsr(msr);
 	tap_ok(pks_fault.hit && pks_fault.vector == X86_GP, "%s: #GP (%s vec %llu)", what,
 	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
+}
+
+/* VM exits one IN from port costs (1: intercepted, 0: let through). */
+static u64 exits_of_inb(u16 port)
+{
+	u64 c0 = counter(PKSV_CTR_EXITS), c1;
+
+	(void)inb(port);
+	c1 = counter(PKSV_CTR_EXITS);
+	return c1 - c0 - 1;	/* minus the second GET_COUNTER */
 }
 
 static void check_pk_fault(const char *what, u64 ec, u64 rip)
@@ -290,6 +324,23 @@ static void run_keyed_cases(void)
 	       pks_fault.vector, pks_fault.ec, g_pf_key_open ? "READABLE" : "faults");
 	tap_ok(!g_pf_frame_tf, "... and the #PF frame carries no pksvisor TF (rflags.TF %d)",
 	       !!g_pf_frame_tf);
+	/*
+	 * REP INSB from an intercepted port (0xCF9: reading it is harmless;
+	 * the ACPI PM1 control ports work the same way) into a read-only
+	 * page: pksvisor lets the port through for one step, the write #PF
+	 * ends the instruction - the port must be intercepted again before
+	 * the guest's #PF handler runs (else the handler could reach PM1
+	 * control natively: S3 past pksvisor).
+	 */
+	tap_ok(exits_of_inb(0xcf9) == 1, "IN from 0xcf9 exits (%llu exits)", exits_of_inb(0xcf9));
+	pks_fault_clear();
+	g_port_exits = ~0ull;
+	g_probe_port = 0xcf9;
+	(void)hd_rep_insb(0xcf9, (void *)g_lin_ro, 2);
+	g_probe_port = 0;
+	tap_ok(pks_fault.vector == X86_PF && pks_fault.ec == 0x3 && g_port_exits == 1,
+	       "REP INSB 0xcf9 -> read-only page: #PF(W), port intercepted again in the handler (vec %llu ec 0x%llx, IN exits %llu)",
+	       pks_fault.vector, pks_fault.ec, g_port_exits);
 	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
 	v = *n;
 	tap_ok(v == 0x0102030405060708ull && pks_probe_read((const void *)g_r) == ~0ull,
