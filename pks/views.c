@@ -539,6 +539,27 @@ void pks_exit_sync(struct vcpu *vcpu)
 }
 
 /*
+ * Before every VM entry: the vCPU runs on a valid view and the VMCS EPTP
+ * is that view's.  Every path that frees or rebuilds a view re-selects
+ * (pks_apply) before entry; this catches one that does not (a pinned
+ * view dropped by views_invalidate() on a hypercall that then failed)
+ * instead of entering the guest on freed EPT tables.  One VMREAD.
+ */
+void pks_entry_check(struct vcpu *vcpu)
+{
+	struct pks_global *pks = &vcpu->hv->pks;
+	const struct pks_view *v = &pks->views[vcpu->pks_view];
+
+	if (pks->backend != PKS_BACKEND_SOFT)
+		return;
+	if (v->valid && vmread(VMCS_EPTP) == v->eptp)
+		return;
+	pksv_log("PKS: view %d no longer valid at VM entry: re-selecting", vcpu->pks_view);
+	vcpu->pks_view = 0;
+	views_select(vcpu);
+}
+
+/*
  * The pinned view for a PKRS value: built with every locked key closed and
  * CR0.WP = 1 whatever the guest's CR0.WP, so that no VMFUNC to it, at any
  * CPL, opens a locked key or lets a WD write through.
