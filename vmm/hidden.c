@@ -11,15 +11,20 @@
  *    instruction completes against it (vmm/single_step.c), then the page is
  *    made absent again and the scratch page refilled: reads give all-ones,
  *    writes are dropped.  One instruction may touch several reserved pages
- *    (an access straddling two of them, a MOVS from one to another): up to
- *    HIDDEN_MAX_PAGES are redirected for the same step;
+ *    (an access straddling two of them, a MOVS from one to another, a
+ *    gather with an element on each): up to HIDDEN_MAX_PAGES (16) are
+ *    redirected for the same step;
  *  - an instruction fetch: #UD at the fetching instruction.  Executing the
  *    all-ones bytes of absent memory would decode FF FF (group 5, /7: no
  *    such instruction) and raise #UD too, so this is what the guest would
  *    see with nothing there; mapping the scratch page executable instead
  *    would let the guest run whatever a previous write left in it;
- *  - more than HIDDEN_MAX_PAGES reserved pages in one instruction: the
- *    instruction is abandoned with #GP(0) (documented degraded result).
+ *  - more than HIDDEN_MAX_PAGES reserved pages in one instruction (an
+ *    AVX-512 gather of 16 page-straddling elements): the instruction is
+ *    abandoned with #GP(0) (documented degraded result; recycling as the
+ *    PKS overrides do would livelock an instruction that restarts from
+ *    scratch, such as an event delivery touching IDT, GDT, TSS and stack
+ *    all straddling reserved pages).
  */
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>

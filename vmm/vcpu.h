@@ -121,7 +121,12 @@ struct hv {
 };
 
 #define EXIT_HISTORY	16
-#define HIDDEN_MAX_PAGES 4	/* reserved pages one instruction may touch (straddles) */
+/*
+ * Reserved pages one instruction may touch: straddles and MOVS need 4; an
+ * AVX2 gather of 8 elements (or an AVX-512 gather of 16) on distinct
+ * pages needs one each, as many as the PKS overrides (PKS_MAX_OVERRIDES).
+ */
+#define HIDDEN_MAX_PAGES 16
 
 /*
  * Why one guest instruction is being single-stepped.  Bits: one

@@ -16,6 +16,12 @@
  *    a page PKS allows through a step (key-0 alias of a key-1 page under
  *    AD(1)) and a reservation page - after which the key-1 page must be
  *    closed again;
+ *  - one instruction touching the reservation and a page whose key denies
+ *    the access, in both orders (straddling reads, MOVSQ, REP MOVSB over
+ *    two reservation pages): the PK #PF, never a halt; a #PF in the middle
+ *    of a stepped instruction ends the step (the PKS override, pksvisor's
+ *    TF and an opened I/O port are gone in the guest's handler);
+ *  - gathers over 8 reservation pages (all-ones) and over 32 (#GP(0));
  *  - Intel PT: CPUID.(7,0):EBX[25] and leaf 0x14 hidden, RTIT MSRs #GP;
  *  - IA32_APIC_BASE relocated into the reservation: #GP, base unchanged.
  * The counters (hidden_access, msr_refused; GET_COUNTER) must show it.
@@ -61,6 +67,43 @@ static u64 g_lin_rk;		/* R, followed by N with key 1 */
 static u64 g_lin_kr;		/* N with key 1, followed by R */
 static u64 g_lin_rrk;		/* R, R2, followed by N with key 1 */
 static u64 g_lin_ro;		/* N2 read-only */
+static u64 g_lin_pool;		/* 33 reservation pages, linearly contiguous */
+
+void hd_gather8(const void *base, const u32 *idx, u32 *out);
+void hd_gather16(const void *base, const u32 *idx, u32 *out);
+extern char hd_gather16_insn[], hd_gather16_end[];
+__asm__(".text\n"
+	"hd_gather8:\n"
+	"	vmovdqu (%rsi), %ymm1\n"
+	"	vpcmpeqd %ymm2, %ymm2, %ymm2\n"
+	"	vpxor %ymm0, %ymm0, %ymm0\n"
+	"	vpgatherdd %ymm2, (%rdi,%ymm1,1), %ymm0\n"
+	"	vmovdqu %ymm0, (%rdx)\n"
+	"	vzeroupper\n"
+	"	ret\n"
+	"hd_gather16:\n"
+	"	vmovdqu32 (%rsi), %zmm1\n"
+	"	kxnorw %k0, %k0, %k1\n"
+	"	vpxord %zmm0, %zmm0, %zmm0\n"
+	"hd_gather16_insn:\n"
+	"	vpgatherdd (%rdi,%zmm1,1), %zmm0{%k1}\n"
+	"hd_gather16_end:\n"
+	"	vmovdqu32 %zmm0, (%rdx)\n"
+	"	vzeroupper\n"
+	"	ret\n");
+
+static inline u64 xgetbv0(void)
+{
+	u32 lo, hi;
+
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return lo | (u64)hi << 32;
+}
+
+static inline void xsetbv0(u64 v)
+{
+	__asm__ volatile("xsetbv" : : "a"((u32)v), "d"((u32)(v >> 32)), "c"(0));
+}
 
 /*
  * Set by the case that takes a #PF in the middle of a stepped MOVSQ: what
@@ -157,6 +200,9 @@ static int setup_tables(void)
 	pt[13] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D;
 	pt[14] = g_r2 | PTE_P | PTE_RW | PTE_A | PTE_D;
 	pt[15] = page_pa(PG_N) | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(1);
+	/* 33 pages of the reservation in a row, for gathers (pool pages). */
+	for (unsigned int i = 0; i < 33; i++)
+		pt[32 + i] = (g_r + i * 0x1000ull) | PTE_P | PTE_RW | PTE_A | PTE_D;
 	/* N2 read-only (supervisor, key 0): a write #PF the CPU raises. */
 	pt[16] = page_pa(PG_N2) | PTE_P | PTE_A | PTE_D;
 	g_alias1 = g_base;
@@ -168,6 +214,7 @@ static int setup_tables(void)
 	g_lin_kr = g_base + 0xb000;
 	g_lin_rrk = g_base + 0xd000;
 	g_lin_ro = g_base + 0x10000;
+	g_lin_pool = g_base + 0x20000;
 	say("# R at 0x%llx (reservation), key-1 alias 0x%llx, straddles at 0x%llx and 0x%llx",
 	    g_r, g_alias1, g_lin_n2 + 0xffc, g_lin_r + 0xffc);
 	return 0;
@@ -192,6 +239,10 @@ static int resume_fetch(struct pks_frame *f)
 		f->rip = (u64)hd_movsq_end;
 		return 1;
 	}
+	if (f->rip == (u64)hd_gather16_insn && f->vector == X86_GP) {
+		f->rip = (u64)hd_gather16_end;
+		return 1;
+	}
 	if (f->rip == (u64)hd_insb_insn) {
 		if (g_probe_port && f->vector == X86_PF) {
 			g_port_exits = exits_of_inb((u16)g_probe_port);
@@ -214,7 +265,7 @@ static int resume_fetch(struct pks_frame *f)
 
 /* ---- checks ------------------------------------------------------------ */
 
-#define PLAN	35
+#define PLAN	37
 
 static void check_read_ones(const char *what, u64 va)
 {
@@ -347,6 +398,55 @@ static void run_keyed_cases(void)
 	       "N untouched (0x%llx), R still hidden", v);
 }
 
+/*
+ * Gathers over many reservation pages in one instruction: 8 pages (within
+ * the per-instruction limit, HIDDEN_MAX_PAGES = 16) read as all-ones like
+ * any refused read; 16 elements each straddling two pages (32 pages, over
+ * the limit) end with the documented #GP(0) - never a halt.
+ */
+static void run_gather_cases(void)
+{
+	u32 idx[16], out[16];
+	u64 cr4 = read_cr4(), xcr0;
+	struct cpuid_regs r = cpuid(7, 0);
+	int avx2 = !!(r.ebx & (1u << 5)), avx512 = !!(r.ebx & (1u << 16));
+	unsigned int i, ones = 0;
+
+	if (!avx2 || !(cpuid(1, 0).ecx & (1u << 26))) {
+		tap_skip("VPGATHERDD over 8 reservation pages", "no AVX2");
+		tap_skip("VPGATHERDD over 32 reservation pages", "no AVX2");
+		return;
+	}
+	if (!(cr4 & (1ull << 18)))
+		write_cr4(cr4 | (1ull << 18));
+	xcr0 = xgetbv0();
+	xsetbv0(xcr0 | (avx512 ? 0xe7 : 7));
+	for (i = 0; i < 8; i++) {
+		idx[i] = i * 0x1000 + 0x40 * i;
+		out[i] = 0;
+	}
+	pks_fault_clear();
+	hd_gather8((const void *)g_lin_pool, idx, out);
+	for (i = 0; i < 8; i++)
+		ones += out[i] == ~0u;
+	tap_ok(!pks_fault.hit && ones == 8,
+	       "VPGATHERDD over 8 reservation pages: %u/8 all-ones (%s vec %llu)",
+	       ones, pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
+	if (!avx512) {
+		tap_skip("VPGATHERDD over 32 reservation pages", "no AVX-512");
+	} else {
+		for (i = 0; i < 16; i++)
+			idx[i] = i * 0x2000 + 0xffe;	/* straddles page 2i, 2i+1 */
+		pks_fault_clear();
+		hd_gather16((const void *)g_lin_pool, idx, out);
+		tap_ok(!pks_fault.hit || (pks_fault.vector == X86_GP && pks_fault.ec == 0),
+		       "VPGATHERDD over 32 reservation pages: all-ones or #GP(0), guest continues (%s vec %llu)",
+		       pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
+	}
+	xsetbv0(xcr0);
+	write_cr4(cr4);
+}
+
 static void run_cases(void)
 {
 	u64 h0 = counter(PKSV_CTR_HIDDEN_ACCESS), m0 = counter(PKSV_CTR_MSR_REFUSED), h1, m1;
@@ -407,6 +507,7 @@ static void run_cases(void)
 	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
 
 	run_keyed_cases();
+	run_gather_cases();
 
 	h1 = counter(PKSV_CTR_HIDDEN_ACCESS);
 	tap_ok(h0 != ~0ull && h1 != ~0ull && h1 - h0 >= 11,
