@@ -69,6 +69,7 @@ void vcpu_single_step_trap(struct vcpu *vcpu);
 void step_debug_exception(struct vcpu *vcpu);
 /* Refused accesses to pksvisor's reservation (vmm/hidden.c) */
 void hidden_refuse(struct vcpu *vcpu, u64 gpa, u64 qual);
+void hidden_refuse_unmapped(struct vcpu *vcpu, u64 gpa, u64 qual);
 void hidden_access_done(struct vcpu *vcpu);
 void io_step_done(struct vcpu *vcpu);
 

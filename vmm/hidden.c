@@ -69,7 +69,7 @@ static void hidden_abandon(struct vcpu *vcpu)
 		hidden_access_done(vcpu);
 }
 
-void hidden_refuse(struct vcpu *vcpu, u64 gpa, u64 q)
+static void refuse_page(struct vcpu *vcpu, u64 gpa, u64 q, const char *whose)
 {
 	struct hv *hv = vcpu->hv;
 	const char *what = q & EPTQ_FETCH ? "fetch" : q & EPTQ_WRITE ? "write" : "read";
@@ -77,8 +77,8 @@ void hidden_refuse(struct vcpu *vcpu, u64 gpa, u64 q)
 	gpa &= PAGE_MASK;
 	vcpu->stats.hidden_access++;
 	if (vcpu->stats.hidden_access <= HIDDEN_LOG_LIMIT)
-		pksv_log("refused guest %s of pksvisor memory gpa 0x%llx at rip 0x%llx%s",
-			 what, gpa, vcpu->guest_rip,
+		pksv_log("refused guest %s of %s gpa 0x%llx at rip 0x%llx%s",
+			 what, whose, gpa, vcpu->guest_rip,
 			 vcpu->stats.hidden_access == HIDDEN_LOG_LIMIT ?
 			 " (further refusals only counted)" : "");
 	if (q & EPTQ_FETCH) {
@@ -128,4 +128,21 @@ abandon:
 		 what, gpa, vcpu->guest_rip);
 	hidden_abandon(vcpu);
 	vcpu_inject_gp(vcpu);
+}
+
+void hidden_refuse(struct vcpu *vcpu, u64 gpa, u64 q)
+{
+	refuse_page(vcpu, gpa, q, "pksvisor memory");
+}
+
+/*
+ * Guest-physical space above the boot-time map that could not be mapped
+ * on demand (the page pool is exhausted: each 512 GiB touched costs a
+ * table page per EPT, and a guest can touch many): answered as nothing
+ * there, like the reservation - reads all-ones, writes dropped, a fetch
+ * #UD, counted with hidden_access - instead of halting.
+ */
+void hidden_refuse_unmapped(struct vcpu *vcpu, u64 gpa, u64 q)
+{
+	refuse_page(vcpu, gpa, q, "unmappable guest-physical space");
 }
