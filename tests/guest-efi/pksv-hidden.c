@@ -68,6 +68,7 @@ static u64 g_lin_kr;		/* N with key 1, followed by R */
 static u64 g_lin_rrk;		/* R, R2, followed by N with key 1 */
 static u64 g_lin_ro;		/* N2 read-only */
 static u64 g_lin_pool;		/* 33 reservation pages, linearly contiguous */
+static u64 g_lin_rn0;		/* R, followed by N through a key-0 alias */
 
 void hd_gather8(const void *base, const u32 *idx, u32 *out);
 void hd_gather16(const void *base, const u32 *idx, u32 *out);
@@ -203,6 +204,9 @@ static int setup_tables(void)
 	/* 33 pages of the reservation in a row, for gathers (pool pages). */
 	for (unsigned int i = 0; i < 33; i++)
 		pt[32 + i] = (g_r + i * 0x1000ull) | PTE_P | PTE_RW | PTE_A | PTE_D;
+	/* R then N through a key-0 alias: reservation, then a page PKS allows. */
+	pt[65] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D;
+	pt[66] = page_pa(PG_N) | PTE_P | PTE_RW | PTE_A | PTE_D;
 	/* N2 read-only (supervisor, key 0): a write #PF the CPU raises. */
 	pt[16] = page_pa(PG_N2) | PTE_P | PTE_A | PTE_D;
 	g_alias1 = g_base;
@@ -215,6 +219,7 @@ static int setup_tables(void)
 	g_lin_rrk = g_base + 0xd000;
 	g_lin_ro = g_base + 0x10000;
 	g_lin_pool = g_base + 0x20000;
+	g_lin_rn0 = g_base + 0x41000;
 	say("# R at 0x%llx (reservation), key-1 alias 0x%llx, straddles at 0x%llx and 0x%llx",
 	    g_r, g_alias1, g_lin_n2 + 0xffc, g_lin_r + 0xffc);
 	return 0;
@@ -265,7 +270,7 @@ static int resume_fetch(struct pks_frame *f)
 
 /* ---- checks ------------------------------------------------------------ */
 
-#define PLAN	37
+#define PLAN	38
 
 static void check_read_ones(const char *what, u64 va)
 {
@@ -336,6 +341,12 @@ static void run_keyed_cases(void)
 	pks_fault_clear();
 	(void)pks_probe_read((const void *)(g_lin_rk + 0xffc));
 	check_pk_fault("pkrs=ad(1), 8-byte read straddling R then a key-1 page", 0x21, 0);
+	/* R first, then a page PKS allows: all-ones half, then N's bytes. */
+	pks_fault_clear();
+	v = pks_probe_read((const void *)(g_lin_rn0 + 0xffc));
+	tap_ok(!pks_fault.hit && v == 0x05060708ffffffffull,
+	       "pkrs=ad(1), 8-byte read straddling R then a PKS-allowed page: all-ones, then the allowed half (0x%llx, %s vec %llu ec 0x%llx)",
+	       v, pks_fault.hit ? "fault" : "no fault", pks_fault.vector, pks_fault.ec);
 	pks_fault_clear();
 	(void)pks_probe_read((const void *)(g_lin_kr + 0xffc));
 	check_pk_fault("pkrs=ad(1), 8-byte read straddling a key-1 page then R", 0x21, 0);
