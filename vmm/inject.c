@@ -348,6 +348,8 @@ void inject_finish(struct vcpu *vcpu)
 
 void handle_nmi_window(struct vcpu *vcpu)
 {
+	/* A step over an event delivery ends here (vmm/single_step.c). */
+	vcpu_step_window_exit(vcpu);
 	/* inject_finish() injects the NMI or asks for the window again. */
 	clear_proc_bit(PROC_NMI_WINDOW_EXITING);
 	vcpu->stats.nmi_window++;

@@ -174,6 +174,7 @@ struct vcpu {
 	/* Single-stepping one guest instruction (vmm/single_step.c) */
 	unsigned int step;		/* STEP_* bits in progress */
 	bool step_guest_tf;		/* RFLAGS.TF the guest itself had */
+	bool step_by_window;		/* TF fallback: an event delivery, ended by the NMI-window exit */
 	u16 io_step_port;		/* STEP_IO: first port let through */
 	u8 io_step_open;		/* STEP_IO: bit i = port + i was intercepted */
 	enum { MTF_PROBING, MTF_WORKS, MTF_BROKEN } mtf_state;

@@ -437,18 +437,9 @@ static void run_keyed_cases(void)
 	g_pf_key_open = 0;
 	g_pf_frame_tf = 0;
 	hd_ud2_on_stack(g_lin_n0 + 0xf00);
-	/*
-	 * Known limitation (docs/vm-exits.md "Single-stepping"): with the
-	 * RFLAGS.TF fallback (no MTF exits, Bochs 2.7) a step begun during
-	 * event delivery lasts until the handler's IRET - delivery clears TF
-	 * and pushes pksvisor's - so this is a TODO there; with MTF the step
-	 * ends before the handler's first instruction (SDM Vol. 3C 26.7.2).
-	 */
-	tap_num++;
-	say("%sok %u - pkrs=ad(1), #UD delivered onto a PKS-allowed stack: N closed in the handler, no pksvisor TF (vec %llu, key-1 alias %s, frame TF %d)%s",
-	    pks_fault.vector == X86_UD && !g_pf_key_open && !g_pf_frame_tf ? "" : "not ", tap_num,
-	    pks_fault.vector, g_pf_key_open ? "READABLE" : "faults", !!g_pf_frame_tf,
-	    " # TODO step during event delivery under the TF fallback");
+	tap_ok(pks_fault.vector == X86_UD && !g_pf_key_open && !g_pf_frame_tf,
+	       "pkrs=ad(1), #UD delivered onto a PKS-allowed stack: N closed in the handler, no pksvisor TF (vec %llu, key-1 alias %s, frame TF %d)",
+	       pks_fault.vector, g_pf_key_open ? "READABLE" : "faults", !!g_pf_frame_tf);
 	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
 	v = *n;
 	tap_ok(v == 0x0102030405060708ull && pks_probe_read((const void *)g_r) == ~0ull,

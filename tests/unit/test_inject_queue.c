@@ -60,6 +60,11 @@ void pksv_log(const char *fmt, ...)
 /* vmm/single_step.c: ending a step undoes its rights; here, count it. */
 static unsigned int steps_cancelled;
 
+void vcpu_step_window_exit(struct vcpu *vcpu)
+{
+	(void)vcpu;
+}
+
 void vcpu_step_cancel(struct vcpu *vcpu)
 {
 	if (vcpu->step != STEP_NONE)
