@@ -64,12 +64,14 @@ void vcpu_step_begin(struct vcpu *vcpu, enum step_reason why)
 	 * exit ends it instead: with virtual NMIs and no virtual-NMI blocking
 	 * it comes right after the injected event is delivered, before the
 	 * handler's first instruction (SDM Vol. 3C 26.7.5 and 27.7.x).  Not
-	 * for an NMI's own delivery, which sets NMI blocking.
+	 * for an NMI's own delivery, which sets NMI blocking, nor inside an
+	 * NMI handler (the window would open only at its IRET): TF then.
 	 */
 	u32 idt = vmread(VMCS_IDT_VECTORING_INFO);
 
 	if ((idt & INTR_INFO_VALID) && (idt & INTR_TYPE_MASK) != INTR_TYPE_NMI &&
-	    vcpu->hv->vmx.has_virtual_nmis) {
+	    vcpu->hv->vmx.has_virtual_nmis &&
+	    !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & INTR_BLOCK_NMI)) {
 		vcpu->step_by_window = true;
 		vcpu->step_guest_tf = false;
 		vmwrite(VMCS_PROC_CONTROLS,
