@@ -267,7 +267,10 @@ s64 pks_hc_range(struct vcpu *vcpu, u64 gpa, u64 len, u64 key, bool add)
 	if (!ret)
 		views_invalidate(hv);
 	spin_unlock(&pks->lock);
-	if (!ret)
-		pks_apply(vcpu);
+	/*
+	 * Also after a failed call: the first registration may have
+	 * invalidated (and, out of memory, dropped) the view in use above.
+	 */
+	pks_apply(vcpu);
 	return ret;
 }

@@ -82,3 +82,10 @@ enum hw_pf_action hw_pf_decide(int walk, const struct guest_walk *w,
 		return HW_PF_UNPROTECTED;
 	return pk_mode_opens(mode, locked) ? HW_PF_OPEN_KEY : HW_PF_INJECT;
 }
+
+u32 hw_pf_step_pkrs(u32 pkrs, unsigned int key, bool write)
+{
+	if (key == 0 || key >= PKS_NR_KEYS)
+		return pkrs;
+	return pkrs & ~(write ? PKRS_KEY_MASK(key) : PKRS_AD(key));
+}

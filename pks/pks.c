@@ -306,7 +306,8 @@ bool pks_page_fault(struct vcpu *vcpu)
 	case HW_PF_UNPROTECTED:
 		/* A globally unprotected page: let this one access through. */
 		vcpu->stats.pk_fault_table++;
-		vmwrite(VMCS_GUEST_PKRS, pks_effective_pkrs(vcpu) & ~PKRS_KEY_MASK(w.key));
+		vmwrite(VMCS_GUEST_PKRS, hw_pf_step_pkrs(pks_effective_pkrs(vcpu), w.key,
+							 ec & PFEC_W));
 		vcpu_step_begin(vcpu, STEP_PKS_HW);
 		return true;
 	case HW_PF_OPEN_KEY:

@@ -31,6 +31,7 @@ u64 effective_view_perms(struct hv *hv, u64 perms);
 u64 view_page_perms(struct hv *hv, const struct pks_view *v, u64 gpa);
 u64 views_list_entry(const struct pks_global *pks, unsigned int slot);
 bool views_keymap_fits(struct hv *hv);
+int views_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp);
 
 /* pks/unprotect_vmm.c */
 bool unprotect_allows(struct hv *hv, u64 gpa, bool write);

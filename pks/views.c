@@ -365,24 +365,47 @@ static void update_cr3_exiting(struct vcpu *vcpu)
 }
 
 /*
+ * How many keys (1-15) view v restricts at least as much as (pkrs, wp)
+ * would: for those, running on v denies nothing the wanted view allows
+ * without an exit (the exit is decided against the real PKRS).  15 means
+ * v covers the wanted view.  Key 0 pages are never in the keymap.
+ */
+static unsigned int keys_covered(const struct pks_view *v, u32 pkrs, bool wp)
+{
+	unsigned int n = 0;
+
+	for (unsigned int k = 1; k < PKS_NR_KEYS; k++)
+		n += !(pks_view_perms(v->pkrs, v->wp, k) & ~pks_view_perms(pkrs, wp, k));
+	return n;
+}
+
+/*
  * No view could be built for (pkrs, wp): the page pool is exhausted (a
  * guest can key enough memory that every view needs thousands of split
- * tables).  Degraded, never fatal (docs/pks.md "Out of view memory"):
+ * tables).  Degraded, never fatal, and failing closed (docs/pks.md "Out
+ * of view memory"):
  *  1. free every cached view that is neither pinned nor in use, and try
  *     again;
- *  2. else run on a valid view that restricts at least as much (its PKRS a
- *     superset of the wanted one, same WP, current generation): every
- *     access it denies too much exits and is decided by walking the guest
- *     tables against the real PKRS (soft_fault.c), so only speed suffers;
- *  3. else, nothing enforceable fits in memory: the current view if valid,
- *     otherwise the base EPT, logged (PKS not enforced for this PKRS).
- * Each use counts view_degraded.  Lock held.
+ *  2. else run on the valid view of the current keymap generation that
+ *     restricts the most of the wanted keys (ideally all: PKRS a superset,
+ *     keys_covered() == 15): every access it denies too much exits and is
+ *     decided by walking the guest tables against the real PKRS
+ *     (soft_fault.c), so only speed suffers; a key it does not cover is
+ *     logged as not enforced.  Never a view of an older keymap (it lacks
+ *     the newest keyed ranges) and never the base EPT while any view of
+ *     the current keymap exists;
+ *  3. else (no view of the current keymap at all: not reachable while the
+ *     keymap invariant of views_keymap_fits() holds) the base EPT, logged
+ *     as not enforced.
+ * The result is always a valid slot (never a freed one).  Each use counts
+ * view_degraded.  Lock held.
  */
-static int view_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp)
+int views_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp)
 {
 	struct hv *hv = vcpu->hv;
 	struct pks_global *pks = &hv->pks;
-	int slot;
+	unsigned int best_keys = 0;
+	int slot, best = -1;
 
 	vcpu->stats.view_degraded++;
 	/*
@@ -404,14 +427,23 @@ static int view_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp)
 		return slot;
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
 		struct pks_view *v = &pks->views[i];
+		unsigned int n;
 
-		if (v->valid && v->generation == pks->generation &&
-		    pk_view_covers(v->pkrs, v->wp, pkrs, wp))
-			return i;
+		if (!v->valid || v->generation != pks->generation)
+			continue;
+		n = keys_covered(v, pkrs, wp);
+		if (best < 0 || n > best_keys) {
+			best = (int)i;
+			best_keys = n;
+		}
+	}
+	if (best >= 0) {
+		if (best_keys < PKS_NR_KEYS - 1)
+			pksv_log("PKS: out of memory for a view of PKRS 0x%x: on view %d (PKRS 0x%x), %u of 15 keys enforced until memory frees",
+				 pkrs, best, pks->views[best].pkrs, best_keys);
+		return best;
 	}
 	pksv_log("PKS: out of memory for a view of PKRS 0x%x: not enforced until memory frees", pkrs);
-	if (vcpu->pks_view && pks->views[vcpu->pks_view].valid)
-		return vcpu->pks_view;
 	return 0;
 }
 
@@ -430,8 +462,8 @@ void views_select(struct vcpu *vcpu)
 		spin_lock(&pks->lock);
 		slot = view_slot(vcpu, pks_effective_pkrs(vcpu), guest_cr0_wp(vcpu), false);
 		if (slot < 0)
-			slot = view_slot_degraded(vcpu, pks_effective_pkrs(vcpu),
-						  guest_cr0_wp(vcpu));
+			slot = views_slot_degraded(vcpu, pks_effective_pkrs(vcpu),
+						   guest_cr0_wp(vcpu));
 		spin_unlock(&pks->lock);
 	}
 	use_slot(vcpu, slot);
@@ -502,6 +534,27 @@ void pks_exit_sync(struct vcpu *vcpu)
 	/* Only pinned views are in the list: pksvisor lost track itself. */
 	pksv_log("PKS: EPTP 0x%llx is no pinned view (slot %d): re-selecting",
 		 eptp, vcpu->pks_view);
+	vcpu->pks_view = 0;
+	views_select(vcpu);
+}
+
+/*
+ * Before every VM entry: the vCPU runs on a valid view and the VMCS EPTP
+ * is that view's.  Every path that frees or rebuilds a view re-selects
+ * (pks_apply) before entry; this catches one that does not (a pinned
+ * view dropped by views_invalidate() on a hypercall that then failed)
+ * instead of entering the guest on freed EPT tables.  One VMREAD.
+ */
+void pks_entry_check(struct vcpu *vcpu)
+{
+	struct pks_global *pks = &vcpu->hv->pks;
+	const struct pks_view *v = &pks->views[vcpu->pks_view];
+
+	if (pks->backend != PKS_BACKEND_SOFT)
+		return;
+	if (v->valid && vmread(VMCS_EPTP) == v->eptp)
+		return;
+	pksv_log("PKS: view %d no longer valid at VM entry: re-selecting", vcpu->pks_view);
 	vcpu->pks_view = 0;
 	views_select(vcpu);
 }

@@ -106,6 +106,7 @@ void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 	if (!handler)
 		vcpu_fatal(vcpu, "unexpected VM exit");
 	handler(vcpu);
+	pks_entry_check(vcpu);
 	vcpu_stats_tick(vcpu);
 	inject_finish(vcpu);
 }

@@ -64,11 +64,13 @@ void vcpu_flush_vpid_nonglobal(struct vcpu *vcpu);
 void vcpu_step_begin(struct vcpu *vcpu, enum step_reason why);
 void vcpu_mtf_probe_exit(struct vcpu *vcpu);
 void vcpu_step_cancel(struct vcpu *vcpu);
+void vcpu_step_window_exit(struct vcpu *vcpu);
 bool vcpu_step_emulated(struct vcpu *vcpu);
 void vcpu_single_step_trap(struct vcpu *vcpu);
 void step_debug_exception(struct vcpu *vcpu);
 /* Refused accesses to pksvisor's reservation (vmm/hidden.c) */
 void hidden_refuse(struct vcpu *vcpu, u64 gpa, u64 qual);
+void hidden_refuse_unmapped(struct vcpu *vcpu, u64 gpa, u64 qual);
 void hidden_access_done(struct vcpu *vcpu);
 void io_step_done(struct vcpu *vcpu);
 

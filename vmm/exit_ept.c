@@ -116,6 +116,11 @@ void handle_ept_violation(struct vcpu *vcpu)
 		return;		/* the access retries on the new mapping */
 	if (pks_ept_violation(vcpu, gpa, q))
 		return;
+	if (gpa >= hv->phys_limit && !(gpa >> 48)) {
+		/* On-demand mapping failed (pool exhausted): never a halt. */
+		hidden_refuse_unmapped(vcpu, gpa, q);
+		return;
+	}
 	pksv_log("EPT violation: gpa 0x%llx qualification 0x%llx linear 0x%llx",
 		 gpa, q, q & EPTQ_LINEAR_VALID ? vmread(VMCS_GUEST_LINEAR_ADDR) : 0);
 	vcpu_fatal(vcpu, "EPT violation outside pksvisor memory");

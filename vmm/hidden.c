@@ -11,15 +11,20 @@
  *    instruction completes against it (vmm/single_step.c), then the page is
  *    made absent again and the scratch page refilled: reads give all-ones,
  *    writes are dropped.  One instruction may touch several reserved pages
- *    (an access straddling two of them, a MOVS from one to another): up to
- *    HIDDEN_MAX_PAGES are redirected for the same step;
+ *    (an access straddling two of them, a MOVS from one to another, a
+ *    gather with an element on each): up to HIDDEN_MAX_PAGES (16) are
+ *    redirected for the same step;
  *  - an instruction fetch: #UD at the fetching instruction.  Executing the
  *    all-ones bytes of absent memory would decode FF FF (group 5, /7: no
  *    such instruction) and raise #UD too, so this is what the guest would
  *    see with nothing there; mapping the scratch page executable instead
  *    would let the guest run whatever a previous write left in it;
- *  - more than HIDDEN_MAX_PAGES reserved pages in one instruction: the
- *    instruction is abandoned with #GP(0) (documented degraded result).
+ *  - more than HIDDEN_MAX_PAGES reserved pages in one instruction (an
+ *    AVX-512 gather of 16 page-straddling elements): the instruction is
+ *    abandoned with #GP(0) (documented degraded result; recycling as the
+ *    PKS overrides do would livelock an instruction that restarts from
+ *    scratch, such as an event delivery touching IDT, GDT, TSS and stack
+ *    all straddling reserved pages).
  */
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
@@ -54,18 +59,17 @@ void hidden_access_done(struct vcpu *vcpu)
 /* The instruction will not complete: undo its redirections and any step. */
 static void hidden_abandon(struct vcpu *vcpu)
 {
-	enum step_reason why = vcpu->step;
-
+	/*
+	 * Ending the step completes every reason it holds, the PKS ones
+	 * included (single_step.c step_done); a redirect made while no step
+	 * was armed yet is undone here.
+	 */
+	vcpu_step_cancel(vcpu);
 	if (vcpu->hidden_pending)
 		hidden_access_done(vcpu);
-	if (why == STEP_NONE)
-		return;
-	vcpu_step_cancel(vcpu);
-	if (why == STEP_PKS_ALLOW || why == STEP_PKS_TABLE || why == STEP_PKS_HW)
-		pks_step_done(vcpu, why);
 }
 
-void hidden_refuse(struct vcpu *vcpu, u64 gpa, u64 q)
+static void refuse_page(struct vcpu *vcpu, u64 gpa, u64 q, const char *whose)
 {
 	struct hv *hv = vcpu->hv;
 	const char *what = q & EPTQ_FETCH ? "fetch" : q & EPTQ_WRITE ? "write" : "read";
@@ -73,8 +77,8 @@ void hidden_refuse(struct vcpu *vcpu, u64 gpa, u64 q)
 	gpa &= PAGE_MASK;
 	vcpu->stats.hidden_access++;
 	if (vcpu->stats.hidden_access <= HIDDEN_LOG_LIMIT)
-		pksv_log("refused guest %s of pksvisor memory gpa 0x%llx at rip 0x%llx%s",
-			 what, gpa, vcpu->guest_rip,
+		pksv_log("refused guest %s of %s gpa 0x%llx at rip 0x%llx%s",
+			 what, whose, gpa, vcpu->guest_rip,
 			 vcpu->stats.hidden_access == HIDDEN_LOG_LIMIT ?
 			 " (further refusals only counted)" : "");
 	if (q & EPTQ_FETCH) {
@@ -124,4 +128,21 @@ abandon:
 		 what, gpa, vcpu->guest_rip);
 	hidden_abandon(vcpu);
 	vcpu_inject_gp(vcpu);
+}
+
+void hidden_refuse(struct vcpu *vcpu, u64 gpa, u64 q)
+{
+	refuse_page(vcpu, gpa, q, "pksvisor memory");
+}
+
+/*
+ * Guest-physical space above the boot-time map that could not be mapped
+ * on demand (the page pool is exhausted: each 512 GiB touched costs a
+ * table page per EPT, and a guest can touch many): answered as nothing
+ * there, like the reservation - reads all-ones, writes dropped, a fetch
+ * #UD, counted with hidden_access - instead of halting.
+ */
+void hidden_refuse_unmapped(struct vcpu *vcpu, u64 gpa, u64 q)
+{
+	refuse_page(vcpu, gpa, q, "unmappable guest-physical space");
 }

@@ -188,6 +188,17 @@ void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error, u32 err
 		info |= INTR_INFO_ERROR_CODE;
 	else
 		error = 0;
+	/*
+	 * An exception pksvisor injects ends the instruction being stepped
+	 * (a fault: it does not complete; SDM Vol. 3A 6.5).  Its temporary
+	 * rights (a PKS override, a hidden-page redirect, opened I/O ports)
+	 * must be gone, and pksvisor's RFLAGS.TF cleared, before the guest's
+	 * handler runs: event delivery would push that TF in the frame and
+	 * the handler would run with the override still open.  (The soft
+	 * backend's write-#PF exit and the hw #PF exit arrive in the middle
+	 * of a step.)  No-op when no step is armed.
+	 */
+	vcpu_step_cancel(vcpu);
 	vcpu->stats.injected++;
 	vcpu->injected = true;
 	if (event_valid(e)) {
@@ -337,6 +348,8 @@ void inject_finish(struct vcpu *vcpu)
 
 void handle_nmi_window(struct vcpu *vcpu)
 {
+	/* A step over an event delivery ends here (vmm/single_step.c). */
+	vcpu_step_window_exit(vcpu);
 	/* inject_finish() injects the NMI or asks for the window again. */
 	clear_proc_bit(PROC_NMI_WINDOW_EXITING);
 	vcpu->stats.nmi_window++;

@@ -55,6 +55,29 @@ void vcpu_step_begin(struct vcpu *vcpu, enum step_reason why)
 		vmwrite(VMCS_PROC_CONTROLS, vmread(VMCS_PROC_CONTROLS) | PROC_MTF);
 		return;
 	}
+	/*
+	 * The exit interrupted the delivery of an event (IDT-vectoring
+	 * information valid, SDM Vol. 3C 28.2.4): the access to complete is
+	 * the delivery, re-injected at this entry.  TF cannot step it - the
+	 * delivery clears TF, pushes pksvisor's TF=1 in the guest's frame,
+	 * and the step would last until the handler's IRET.  The NMI-window
+	 * exit ends it instead: with virtual NMIs and no virtual-NMI blocking
+	 * it comes right after the injected event is delivered, before the
+	 * handler's first instruction (SDM Vol. 3C 26.7.5 and 27.7.x).  Not
+	 * for an NMI's own delivery, which sets NMI blocking, nor inside an
+	 * NMI handler (the window would open only at its IRET): TF then.
+	 */
+	u32 idt = vmread(VMCS_IDT_VECTORING_INFO);
+
+	if ((idt & INTR_INFO_VALID) && (idt & INTR_TYPE_MASK) != INTR_TYPE_NMI &&
+	    vcpu->hv->vmx.has_virtual_nmis &&
+	    !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & INTR_BLOCK_NMI)) {
+		vcpu->step_by_window = true;
+		vcpu->step_guest_tf = false;
+		vmwrite(VMCS_PROC_CONTROLS,
+			vmread(VMCS_PROC_CONTROLS) | PROC_NMI_WINDOW_EXITING);
+		return;
+	}
 	u64 rflags = vmread(VMCS_GUEST_RFLAGS);
 
 	vcpu->step_guest_tf = rflags & RFLAGS_TF;
@@ -70,6 +93,13 @@ static bool step_disarm(struct vcpu *vcpu)
 	if (vcpu->mtf_state == MTF_WORKS) {
 		vmwrite(VMCS_PROC_CONTROLS, vmread(VMCS_PROC_CONTROLS) & ~PROC_MTF);
 		return rflags & RFLAGS_TF;
+	}
+	if (vcpu->step_by_window) {
+		/* inject_finish() asks for the window again if NMIs wait. */
+		vcpu->step_by_window = false;
+		vmwrite(VMCS_PROC_CONTROLS,
+			vmread(VMCS_PROC_CONTROLS) & ~PROC_NMI_WINDOW_EXITING);
+		return false;	/* delivery cleared the guest's TF itself */
 	}
 	if (!vcpu->step_guest_tf)
 		vmwrite(VMCS_GUEST_RFLAGS, rflags & ~RFLAGS_TF);
@@ -161,6 +191,15 @@ void vcpu_mtf_probe_exit(struct vcpu *vcpu)
 			 "single-stepping with RFLAGS.TF instead",
 			 vcpu->exit_reason & 0xffff);
 	}
+}
+
+/* NMI-window exit: the event delivery a window step covered is done. */
+void vcpu_step_window_exit(struct vcpu *vcpu)
+{
+	if (vcpu->step == STEP_NONE || !vcpu->step_by_window)
+		return;
+	step_disarm(vcpu);
+	step_done(vcpu);
 }
 
 void handle_mtf(struct vcpu *vcpu)

@@ -121,7 +121,12 @@ struct hv {
 };
 
 #define EXIT_HISTORY	16
-#define HIDDEN_MAX_PAGES 4	/* reserved pages one instruction may touch (straddles) */
+/*
+ * Reserved pages one instruction may touch: straddles and MOVS need 4; an
+ * AVX2 gather of 8 elements (or an AVX-512 gather of 16) on distinct
+ * pages needs one each, as many as the PKS overrides (PKS_MAX_OVERRIDES).
+ */
+#define HIDDEN_MAX_PAGES 16
 
 /*
  * Why one guest instruction is being single-stepped.  Bits: one
@@ -169,6 +174,7 @@ struct vcpu {
 	/* Single-stepping one guest instruction (vmm/single_step.c) */
 	unsigned int step;		/* STEP_* bits in progress */
 	bool step_guest_tf;		/* RFLAGS.TF the guest itself had */
+	bool step_by_window;		/* TF fallback: an event delivery, ended by the NMI-window exit */
 	u16 io_step_port;		/* STEP_IO: first port let through */
 	u8 io_step_open;		/* STEP_IO: bit i = port + i was intercepted */
 	enum { MTF_PROBING, MTF_WORKS, MTF_BROKEN } mtf_state;

@@ -56,6 +56,15 @@ enum hw_pf_action hw_pf_decide(int walk, const struct guest_walk *w,
 			       bool unprotected, int mode, bool locked);
 
 /*
+ * HW_PF_UNPROTECTED: the PKRS for the one stepped instruction.  Hardware
+ * PKS has no per-page exception, so the key opens for every page that
+ * carries it during that instruction; open only what the unprotected
+ * access needs: a read clears AD (WD stays: no write through the key), a
+ * write clears AD and WD.
+ */
+u32 hw_pf_step_pkrs(u32 pkrs, unsigned int key, bool write);
+
+/*
  * Soft backend out of view memory: may a view built for (view_pkrs,
  * view_wp) stand in for (pkrs, wp)?  Only if it restricts at least as
  * much (every AD/WD bit wanted, and WD enforced if wanted), so that every

@@ -16,6 +16,12 @@
  *    a page PKS allows through a step (key-0 alias of a key-1 page under
  *    AD(1)) and a reservation page - after which the key-1 page must be
  *    closed again;
+ *  - one instruction touching the reservation and a page whose key denies
+ *    the access, in both orders (straddling reads, MOVSQ, REP MOVSB over
+ *    two reservation pages): the PK #PF, never a halt; a #PF in the middle
+ *    of a stepped instruction ends the step (the PKS override, pksvisor's
+ *    TF and an opened I/O port are gone in the guest's handler);
+ *  - gathers over 8 reservation pages (all-ones) and over 32 (#GP(0));
  *  - Intel PT: CPUID.(7,0):EBX[25] and leaf 0x14 hidden, RTIT MSRs #GP;
  *  - IA32_APIC_BASE relocated into the reservation: #GP, base unchanged.
  * The counters (hidden_access, msr_refused; GET_COUNTER) must show it.
@@ -57,6 +63,117 @@ static u64 g_lin_n2;		/* N2 (key 0), followed by R: straddle */
 static u64 g_lin_r;		/* R (key 0), followed by R2: straddle */
 static u64 g_lin_n0;		/* N by a key-0 alias, followed by R: straddle */
 static u64 g_alias_n1;		/* N with key 1 */
+static u64 g_lin_rk;		/* R, followed by N with key 1 */
+static u64 g_lin_kr;		/* N with key 1, followed by R */
+static u64 g_lin_rrk;		/* R, R2, followed by N with key 1 */
+static u64 g_lin_ro;		/* N2 read-only */
+static u64 g_lin_pool;		/* 33 reservation pages, linearly contiguous */
+static u64 g_lin_rn0;		/* R, followed by N through a key-0 alias */
+
+/* UD2 with RSP on new_rsp: the #UD frame is pushed there. */
+void hd_ud2_on_stack(u64 new_rsp);
+extern char hd_ud2_insn[], hd_ud2_end[];
+__asm__(".text\n"
+	"hd_ud2_on_stack:\n"
+	"	push %rbp\n"
+	"	mov %rsp, %rbp\n"
+	"	mov %rdi, %rsp\n"
+	"hd_ud2_insn:\n"
+	"	ud2\n"
+	"hd_ud2_end:\n"
+	"	mov %rbp, %rsp\n"
+	"	pop %rbp\n"
+	"	ret\n");
+
+void hd_gather8(const void *base, const u32 *idx, u32 *out);
+void hd_gather16(const void *base, const u32 *idx, u32 *out);
+extern char hd_gather16_insn[], hd_gather16_end[];
+__asm__(".text\n"
+	"hd_gather8:\n"
+	"	vmovdqu (%rsi), %ymm1\n"
+	"	vpcmpeqd %ymm2, %ymm2, %ymm2\n"
+	"	vpxor %ymm0, %ymm0, %ymm0\n"
+	"	vpgatherdd %ymm2, (%rdi,%ymm1,1), %ymm0\n"
+	"	vmovdqu %ymm0, (%rdx)\n"
+	"	vzeroupper\n"
+	"	ret\n"
+	"hd_gather16:\n"
+	"	vmovdqu32 (%rsi), %zmm1\n"
+	"	kxnorw %k0, %k0, %k1\n"
+	"	vpxord %zmm0, %zmm0, %zmm0\n"
+	"hd_gather16_insn:\n"
+	"	vpgatherdd (%rdi,%zmm1,1), %zmm0{%k1}\n"
+	"hd_gather16_end:\n"
+	"	vmovdqu32 %zmm0, (%rdx)\n"
+	"	vzeroupper\n"
+	"	ret\n");
+
+static inline u64 xgetbv0(void)
+{
+	u32 lo, hi;
+
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return lo | (u64)hi << 32;
+}
+
+static inline void xsetbv0(u64 v)
+{
+	__asm__ volatile("xsetbv" : : "a"((u32)v), "d"((u32)(v >> 32)), "c"(0));
+}
+
+/*
+ * Set by the case that takes a #PF in the middle of a stepped MOVSQ: what
+ * the #PF handler saw - RFLAGS.TF in its frame, and whether N's key-1
+ * alias (AD(1)) was readable while it ran.
+ */
+static volatile int g_probe_in_pf;
+static volatile u64 g_pf_frame_tf;
+static volatile int g_pf_key_open;
+static volatile int g_probe_port;	/* port whose interception the handler measures */
+static volatile u64 g_port_exits;	/* VM exits of one IN from it in the handler */
+
+static u64 exits_of_inb(u16 port);
+
+/*
+ * One MOVSQ / REP MOVSB whose fault the handler resumes after the
+ * instruction (a fault leaves RSI/RDI/RCX where the CPU stopped).
+ */
+void hd_movsq(const void *src, void *dst);
+u64 hd_rep_movsb(const void *src, void *dst, u64 n);
+u64 hd_rep_insb(u16 port, void *dst, u64 n);
+extern char hd_movsq_insn[], hd_movsq_end[], hd_movsb_insn[], hd_movsb_end[];
+extern char hd_insb_insn[], hd_insb_end[];
+__asm__(".text\n"
+	"hd_movsq:\n"
+	"	mov %rsi, %rax\n"
+	"	mov %rdi, %rsi\n"
+	"	mov %rax, %rdi\n"
+	"	cld\n"
+	"hd_movsq_insn:\n"
+	"	movsq\n"
+	"hd_movsq_end:\n"
+	"	ret\n"
+	"hd_rep_movsb:\n"
+	"	mov %rsi, %rax\n"
+	"	mov %rdi, %rsi\n"
+	"	mov %rax, %rdi\n"
+	"	mov %rdx, %rcx\n"
+	"	cld\n"
+	"hd_movsb_insn:\n"
+	"	rep movsb\n"
+	"hd_movsb_end:\n"
+	"	mov %rcx, %rax\n"
+	"	ret\n"
+	"hd_rep_insb:\n"
+	"	mov %rdx, %rcx\n"
+	"	mov %edi, %edx\n"
+	"	mov %rsi, %rdi\n"
+	"	cld\n"
+	"hd_insb_insn:\n"
+	"	rep insb\n"
+	"hd_insb_end:\n"
+	"	mov %rcx, %rax\n"
+	"	ret\n");
 
 static u64 page_pa(unsigned int pg)
 {
@@ -90,11 +207,34 @@ static int setup_tables(void)
 	/* N through a key-0 alias, then R: a PKS-allowed page before R. */
 	pt[7] = page_pa(PG_N) | PTE_P | PTE_RW | PTE_A | PTE_D;
 	pt[8] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D;
+	/* R then N with key 1; N with key 1 then R: reservation + keyed. */
+	pt[9] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D;
+	pt[10] = page_pa(PG_N) | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(1);
+	pt[11] = page_pa(PG_N) | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(1);
+	pt[12] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D;
+	/* R, R2 then N with key 1: two reservation pages before a keyed one. */
+	pt[13] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D;
+	pt[14] = g_r2 | PTE_P | PTE_RW | PTE_A | PTE_D;
+	pt[15] = page_pa(PG_N) | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(1);
+	/* 33 pages of the reservation in a row, for gathers (pool pages). */
+	for (unsigned int i = 0; i < 33; i++)
+		pt[32 + i] = (g_r + i * 0x1000ull) | PTE_P | PTE_RW | PTE_A | PTE_D;
+	/* R then N through a key-0 alias: reservation, then a page PKS allows. */
+	pt[65] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D;
+	pt[66] = page_pa(PG_N) | PTE_P | PTE_RW | PTE_A | PTE_D;
+	/* N2 read-only (supervisor, key 0): a write #PF the CPU raises. */
+	pt[16] = page_pa(PG_N2) | PTE_P | PTE_A | PTE_D;
 	g_alias1 = g_base;
 	g_lin_n2 = g_base + 0x4000;
 	g_lin_r = g_base + 0x5000;
 	g_lin_n0 = g_base + 0x7000;
 	g_alias_n1 = g_base + 0x2000;
+	g_lin_rk = g_base + 0x9000;
+	g_lin_kr = g_base + 0xb000;
+	g_lin_rrk = g_base + 0xd000;
+	g_lin_ro = g_base + 0x10000;
+	g_lin_pool = g_base + 0x20000;
+	g_lin_rn0 = g_base + 0x41000;
 	say("# R at 0x%llx (reservation), key-1 alias 0x%llx, straddles at 0x%llx and 0x%llx",
 	    g_r, g_alias1, g_lin_n2 + 0xffc, g_lin_r + 0xffc);
 	return 0;
@@ -107,6 +247,43 @@ static volatile u64 fetch_target;
 /* A refused fetch of the called page: the guest gets #UD there; do the ret. */
 static int resume_fetch(struct pks_frame *f)
 {
+	if (f->rip == (u64)hd_movsq_insn) {
+		if (g_probe_in_pf && f->vector == X86_PF) {
+			unsigned int c = pks_fault.count;
+
+			g_probe_in_pf = 0;
+			g_pf_frame_tf = f->rflags & (1ull << 8);
+			(void)pks_probe_read((const void *)(g_alias_n1 + 0x20));
+			g_pf_key_open = pks_fault.count == c;
+		}
+		f->rip = (u64)hd_movsq_end;
+		return 1;
+	}
+	if (f->rip == (u64)hd_ud2_insn && f->vector == X86_UD) {
+		unsigned int c = pks_fault.count;
+
+		g_pf_frame_tf = f->rflags & (1ull << 8);
+		(void)pks_probe_read((const void *)(g_alias_n1 + 0x20));
+		g_pf_key_open = pks_fault.count == c;
+		f->rip = (u64)hd_ud2_end;
+		return 1;
+	}
+	if (f->rip == (u64)hd_gather16_insn && f->vector == X86_GP) {
+		f->rip = (u64)hd_gather16_end;
+		return 1;
+	}
+	if (f->rip == (u64)hd_insb_insn) {
+		if (g_probe_port && f->vector == X86_PF) {
+			g_port_exits = exits_of_inb((u16)g_probe_port);
+			g_probe_port = 0;
+		}
+		f->rip = (u64)hd_insb_end;
+		return 1;
+	}
+	if (f->rip == (u64)hd_movsb_insn) {
+		f->rip = (u64)hd_movsb_end;
+		return 1;
+	}
 	if (fetch_target && f->rip == fetch_target) {
 		f->rip = *(u64 *)f->rsp;
 		f->rsp += 8;
@@ -117,7 +294,7 @@ static int resume_fetch(struct pks_frame *f)
 
 /* ---- checks ------------------------------------------------------------ */
 
-#define PLAN	22
+#define PLAN	39
 
 static void check_read_ones(const char *what, u64 va)
 {
@@ -150,6 +327,172 @@ static void check_gp(const char *what, int is_write, u32 msr, u64 val)
 		(void)pks_probe_rdmsr(msr);
 	tap_ok(pks_fault.hit && pks_fault.vector == X86_GP, "%s: #GP (%s vec %llu)", what,
 	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
+}
+
+/* VM exits one IN from port costs (1: intercepted, 0: let through). */
+static u64 exits_of_inb(u16 port)
+{
+	u64 c0 = counter(PKSV_CTR_EXITS), c1;
+
+	(void)inb(port);
+	c1 = counter(PKSV_CTR_EXITS);
+	return c1 - c0 - 1;	/* minus the second GET_COUNTER */
+}
+
+static void check_pk_fault(const char *what, u64 ec, u64 rip)
+{
+	tap_ok(pks_fault.hit && pks_fault.count == 1 && pks_fault.vector == X86_PF &&
+	       pks_fault.ec == ec && (!rip || pks_fault.rip == rip),
+	       "%s: #PF ec 0x%llx, guest continues (%s vec %llu ec 0x%llx count %u rip %s)",
+	       what, ec, pks_fault.hit ? "fault" : "no fault", pks_fault.vector,
+	       pks_fault.ec, pks_fault.count, !rip || pks_fault.rip == rip ? "ok" : "wrong");
+}
+
+/*
+ * One instruction that touches pksvisor's reservation and a page whose key
+ * denies the access (pks_mode=strict): the keyed page decides, the guest
+ * gets the PK #PF a CPU with PKS gives (SDM Vol. 3A 4.6.2), never a halt.
+ * N's data must be untouched and the reservation still hidden afterwards.
+ */
+static void run_keyed_cases(void)
+{
+	volatile u64 *n = (volatile u64 *)page_pa(PG_N);
+	u64 v, left;
+	u8 buf[16];
+
+	*n = 0x0102030405060708ull;
+	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(1));
+	pks_fault_clear();
+	(void)pks_probe_read((const void *)(g_lin_rk + 0xffc));
+	check_pk_fault("pkrs=ad(1), 8-byte read straddling R then a key-1 page", 0x21, 0);
+	/* R first, then a page PKS allows: all-ones half, then N's bytes. */
+	pks_fault_clear();
+	v = pks_probe_read((const void *)(g_lin_rn0 + 0xffc));
+	tap_ok(!pks_fault.hit && v == 0x05060708ffffffffull,
+	       "pkrs=ad(1), 8-byte read straddling R then a PKS-allowed page: all-ones, then the allowed half (0x%llx, %s vec %llu ec 0x%llx)",
+	       v, pks_fault.hit ? "fault" : "no fault", pks_fault.vector, pks_fault.ec);
+	pks_fault_clear();
+	(void)pks_probe_read((const void *)(g_lin_kr + 0xffc));
+	check_pk_fault("pkrs=ad(1), 8-byte read straddling a key-1 page then R", 0x21, 0);
+	pks_fault_clear();
+	hd_movsq((const void *)g_r, (void *)g_alias_n1);
+	check_pk_fault("pkrs=ad(1), MOVSQ R -> key-1 page", 0x23, (u64)hd_movsq_insn);
+	pks_fault_clear();
+	hd_movsq((const void *)g_alias_n1, (void *)(g_r + 0x100));
+	check_pk_fault("pkrs=ad(1), MOVSQ key-1 page -> R", 0x21, (u64)hd_movsq_insn);
+	pks_fault_clear();
+	left = hd_rep_movsb((const void *)(g_lin_rrk + 0xff8), (void *)g_alias_n1, 16);
+	check_pk_fault("pkrs=ad(1), REP MOVSB R,R2 -> key-1 page", 0x23, (u64)hd_movsb_insn);
+	pks_fault_clear();
+	(void)pks_probe_read((const void *)(g_lin_rrk + 0x1ffc));
+	check_pk_fault("pkrs=ad(1), 8-byte read straddling R2 then a key-1 page", 0x21, 0);
+	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_WD(1));
+	pks_fault_clear();
+	hd_movsq((const void *)g_r, (void *)g_alias_n1);
+	check_pk_fault("pkrs=wd(1), MOVSQ R -> key-1 page", 0x23, (u64)hd_movsq_insn);
+	pks_fault_clear();
+	left = hd_rep_movsb((const void *)g_alias_n1, buf, 16);
+	tap_ok(!pks_fault.hit && !left, "pkrs=wd(1), the key-1 page still reads (%s, rcx %llu)",
+	       pks_fault.hit ? "fault" : "no fault", left);
+	/*
+	 * The read of the stepped MOVSQ is allowed (N through its key-0
+	 * alias: one override opens N in the AD(1) view), its write hits a
+	 * read-only page: the #PF ends the instruction, so the override must
+	 * be closed (and pksvisor's TF gone) before the guest's handler runs.
+	 */
+	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(1));
+	pks_fault_clear();
+	g_probe_in_pf = 1;
+	hd_movsq((const void *)g_lin_n0, (void *)g_lin_ro);
+	g_probe_in_pf = 0;
+	tap_ok(pks_fault.vector == X86_PF && pks_fault.ec == 0x3 && !g_pf_key_open,
+	       "pkrs=ad(1), MOVSQ allowed page -> read-only page: #PF(W), N closed in the handler (vec %llu ec 0x%llx, key-1 alias %s)",
+	       pks_fault.vector, pks_fault.ec, g_pf_key_open ? "READABLE" : "faults");
+	tap_ok(!g_pf_frame_tf, "... and the #PF frame carries no pksvisor TF (rflags.TF %d)",
+	       !!g_pf_frame_tf);
+	/*
+	 * REP INSB from an intercepted port (0xCF9: reading it is harmless;
+	 * the ACPI PM1 control ports work the same way) into a read-only
+	 * page: pksvisor lets the port through for one step, the write #PF
+	 * ends the instruction - the port must be intercepted again before
+	 * the guest's #PF handler runs (else the handler could reach PM1
+	 * control natively: S3 past pksvisor).
+	 */
+	tap_ok(exits_of_inb(0xcf9) == 1, "IN from 0xcf9 exits (%llu exits)", exits_of_inb(0xcf9));
+	pks_fault_clear();
+	g_port_exits = ~0ull;
+	g_probe_port = 0xcf9;
+	(void)hd_rep_insb(0xcf9, (void *)g_lin_ro, 2);
+	g_probe_port = 0;
+	tap_ok(pks_fault.vector == X86_PF && pks_fault.ec == 0x3 && g_port_exits == 1,
+	       "REP INSB 0xcf9 -> read-only page: #PF(W), port intercepted again in the handler (vec %llu ec 0x%llx, IN exits %llu)",
+	       pks_fault.vector, pks_fault.ec, g_port_exits);
+	/*
+	 * An event delivered onto a stack PKS allows (N through its key-0
+	 * alias while AD(1) closes N in the view): the frame's write is let
+	 * through one override - which must not stay open, nor pksvisor's TF
+	 * sit in the frame, while the guest's handler runs.
+	 */
+	pks_fault_clear();
+	g_pf_key_open = 0;
+	g_pf_frame_tf = 0;
+	hd_ud2_on_stack(g_lin_n0 + 0xf00);
+	tap_ok(pks_fault.vector == X86_UD && !g_pf_key_open && !g_pf_frame_tf,
+	       "pkrs=ad(1), #UD delivered onto a PKS-allowed stack: N closed in the handler, no pksvisor TF (vec %llu, key-1 alias %s, frame TF %d)",
+	       pks_fault.vector, g_pf_key_open ? "READABLE" : "faults", !!g_pf_frame_tf);
+	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+	v = *n;
+	tap_ok(v == 0x0102030405060708ull && pks_probe_read((const void *)g_r) == ~0ull,
+	       "N untouched (0x%llx), R still hidden", v);
+}
+
+/*
+ * Gathers over many reservation pages in one instruction: 8 pages (within
+ * the per-instruction limit, HIDDEN_MAX_PAGES = 16) read as all-ones like
+ * any refused read; 16 elements each straddling two pages (32 pages, over
+ * the limit) end with the documented #GP(0) - never a halt.
+ */
+static void run_gather_cases(void)
+{
+	u32 idx[16], out[16];
+	u64 cr4 = read_cr4(), xcr0;
+	struct cpuid_regs r = cpuid(7, 0);
+	int avx2 = !!(r.ebx & (1u << 5)), avx512 = !!(r.ebx & (1u << 16));
+	unsigned int i, ones = 0;
+
+	if (!avx2 || !(cpuid(1, 0).ecx & (1u << 26))) {
+		tap_skip("VPGATHERDD over 8 reservation pages", "no AVX2");
+		tap_skip("VPGATHERDD over 32 reservation pages", "no AVX2");
+		return;
+	}
+	if (!(cr4 & (1ull << 18)))
+		write_cr4(cr4 | (1ull << 18));
+	xcr0 = xgetbv0();
+	xsetbv0(xcr0 | (avx512 ? 0xe7 : 7));
+	for (i = 0; i < 8; i++) {
+		idx[i] = i * 0x1000 + 0x40 * i;
+		out[i] = 0;
+	}
+	pks_fault_clear();
+	hd_gather8((const void *)g_lin_pool, idx, out);
+	for (i = 0; i < 8; i++)
+		ones += out[i] == ~0u;
+	tap_ok(!pks_fault.hit && ones == 8,
+	       "VPGATHERDD over 8 reservation pages: %u/8 all-ones (%s vec %llu)",
+	       ones, pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
+	if (!avx512) {
+		tap_skip("VPGATHERDD over 32 reservation pages", "no AVX-512");
+	} else {
+		for (i = 0; i < 16; i++)
+			idx[i] = i * 0x2000 + 0xffe;	/* straddles page 2i, 2i+1 */
+		pks_fault_clear();
+		hd_gather16((const void *)g_lin_pool, idx, out);
+		tap_ok(!pks_fault.hit || (pks_fault.vector == X86_GP && pks_fault.ec == 0),
+		       "VPGATHERDD over 32 reservation pages: all-ones or #GP(0), guest continues (%s vec %llu)",
+		       pks_fault.hit ? "fault" : "no fault", pks_fault.vector);
+	}
+	xsetbv0(xcr0);
+	write_cr4(cr4);
 }
 
 static void run_cases(void)
@@ -210,6 +553,9 @@ static void run_cases(void)
 	       "after it, pkrs=ad(1) still closes N's key-1 alias (%s vec %llu ec 0x%llx)",
 	       pks_fault.hit ? "fault" : "no fault", pks_fault.vector, pks_fault.ec);
 	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+
+	run_keyed_cases();
+	run_gather_cases();
 
 	h1 = counter(PKSV_CTR_HIDDEN_ACCESS);
 	tap_ok(h0 != ~0ull && h1 != ~0ull && h1 - h0 >= 11,

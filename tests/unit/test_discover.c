@@ -238,6 +238,26 @@ static void test_range_too_big(void **state)
 	assert_int_equal(pks->keymap.n, 1);
 }
 
+/*
+ * The first registration forgets discovery and invalidates the views (a
+ * pinned view the vCPU runs on may be dropped, out of memory): even when
+ * the registration itself then fails, the vCPU's view is re-selected
+ * before the guest runs again (it once entered on the freed view).
+ */
+static void test_failed_first_registration_reselects(void **state)
+{
+	struct fx *f = *state;
+	struct pks_global *pks = &f->hv->pks;
+	unsigned int inv0 = invalidated, app0 = applied;
+
+	fits_limit = 4096;
+	assert_true(pks->discovery);
+	assert_int_equal(pks_hc_range(f->vcpu, 0x100000000ull, 8192, 5, true), -PKSV_ENOSPC);
+	assert_false(pks->discovery);
+	assert_true(invalidated > inv0);
+	assert_true(applied > app0);
+}
+
 /* Discovery does not learn what no view could restrict (and warns). */
 static void test_discovery_too_big(void **state)
 {
@@ -259,6 +279,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_leaf_change_adds_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_first_registration_reselects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ad_bits_and_absent_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_leaf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pointer_change_rescans, setup, teardown),

@@ -57,6 +57,21 @@ void pksv_log(const char *fmt, ...)
 	(void)fmt;
 }
 
+/* vmm/single_step.c: ending a step undoes its rights; here, count it. */
+static unsigned int steps_cancelled;
+
+void vcpu_step_window_exit(struct vcpu *vcpu)
+{
+	(void)vcpu;
+}
+
+void vcpu_step_cancel(struct vcpu *vcpu)
+{
+	if (vcpu->step != STEP_NONE)
+		steps_cancelled++;
+	vcpu->step = STEP_NONE;
+}
+
 static struct hv hv;
 static struct vcpu vcpu;
 
@@ -293,6 +308,23 @@ static void test_nmi_during_step(void **state)
 	assert_int_equal(entry_info(), NMI_INFO);
 }
 
+/*
+ * 12b. An exception injected in the middle of a step (the soft write #PF
+ * exit, a hw #PF exit) ends the step before the guest's handler runs.
+ */
+static void test_fault_ends_step(void **state)
+{
+	(void)state;
+	steps_cancelled = 0;
+	vcpu.step = STEP_PKS_ALLOW | STEP_HIDDEN;
+	exit_begin(EXIT_EXCEPTION_NMI, 0, 0, 0);
+	vcpu_inject_exception(&vcpu, VEC_PF, true, 3);
+	inject_finish(&vcpu);
+	assert_int_equal(steps_cancelled, 1);
+	assert_int_equal(vcpu.step, STEP_NONE);
+	assert_int_equal(entry_info(), EXC_ERR(VEC_PF));
+}
+
 /* 13. An NMI in VMX root: counted, and the window asked for at once. */
 static void test_nmi_in_root(void **state)
 {
@@ -361,6 +393,7 @@ int main(void)
 		cmocka_unit_test_setup(test_nmi_exit, setup),
 		cmocka_unit_test_setup(test_nmi_waits, setup),
 		cmocka_unit_test_setup(test_nmi_during_step, setup),
+		cmocka_unit_test_setup(test_fault_ends_step, setup),
 		cmocka_unit_test_setup(test_nmi_in_root, setup),
 		cmocka_unit_test_setup(test_iret_unblocking, setup),
 		cmocka_unit_test_setup(test_nmi_wait_for_sipi, setup),

@@ -166,6 +166,24 @@ static void test_hw_matrix(void **state)
 	assert_int_equal(n, 4 * 2 * 2 * 2 * 2);
 }
 
+/*
+ * The PKRS of the step that lets an unprotected access through: a read
+ * opens reads only (AD cleared, WD kept: SDM Vol. 3A 4.6.2, WD blocks
+ * supervisor writes with CR0.WP), so a MOVS from a read-unprotected page
+ * cannot write a protected page of the same key; only a write opens both.
+ */
+static void test_hw_step_pkrs(void **state)
+{
+	u32 pkrs = PKRS_AD(3) | PKRS_WD(3) | PKRS_AD(5);
+
+	(void)state;
+	assert_int_equal(hw_pf_step_pkrs(pkrs, 3, false), PKRS_WD(3) | PKRS_AD(5));
+	assert_int_equal(hw_pf_step_pkrs(pkrs, 3, true), PKRS_AD(5));
+	assert_int_equal(hw_pf_step_pkrs(PKRS_WD(3), 3, false), PKRS_WD(3));
+	assert_int_equal(hw_pf_step_pkrs(pkrs, 0, true), pkrs);
+	assert_int_equal(hw_pf_step_pkrs(pkrs, 16, true), pkrs);
+}
+
 static void test_hw_unattributable(void **state)
 {
 	struct guest_walk w = walk_to(GPA, true, 5);
@@ -237,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_soft_tied_to_translation),
 		cmocka_unit_test(test_soft_no_walk_needed),
 		cmocka_unit_test(test_hw_matrix),
+		cmocka_unit_test(test_hw_step_pkrs),
 		cmocka_unit_test(test_hw_unattributable),
 		cmocka_unit_test(test_mode_opens),
 		cmocka_unit_test(test_view_covers),

@@ -328,6 +328,55 @@ static void test_perms_exhaustive(void **state)
 	}
 }
 
+/*
+ * Out of view memory (views_slot_degraded): the result is never a freed
+ * slot, never a view of an older keymap, and never the unrestricted base
+ * EPT while a view of the current keymap exists - the one restricting the
+ * most wanted keys is used (fail closed).  The old last resort returned
+ * the current view or slot 0 (base EPT, nothing enforced).
+ */
+static void test_degraded_fails_closed(void **state)
+{
+	u64 idx1, idx13;
+	int slot, unpinned;
+
+	(void)state;
+	assert_int_equal(keymap_add(&hv->pks.keymap, NORMAL_PAGE, PAGE_SIZE, 3, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	assert_int_equal(pks_hc_view_index(vcpu, PKRS_AD(1), &idx1), 0);
+	/* An unpinned view the vCPU runs on (built by the degraded path). */
+	unpinned = views_slot_degraded(vcpu, PKRS_AD(2), true);
+	assert_true(unpinned > 0);
+	assert_false(hv->pks.views[unpinned].pinned);
+	vcpu->pks_view = unpinned;
+
+	/* Pool empty: only the pinned AD(1) view is left; it beats the base. */
+	stub_fail_allocs_after(0);
+	slot = views_slot_degraded(vcpu, PKRS_AD(3), true);
+	stub_fail_allocs_after(-1);
+	assert_int_equal(slot, (int)idx1);
+	assert_true(hv->pks.views[slot].valid);
+	assert_false(hv->pks.views[unpinned].valid);
+	assert_int_not_equal(vcpu->pks_view, unpinned);	/* never a freed slot */
+	assert_list_consistent();
+
+	/* A view covering the wanted one wins over one that does not. */
+	assert_int_equal(pks_hc_view_index(vcpu, PKRS_AD(1) | PKRS_AD(3), &idx13), 0);
+	stub_fail_allocs_after(0);
+	slot = views_slot_degraded(vcpu, PKRS_AD(3), true);
+	stub_fail_allocs_after(-1);
+	assert_int_equal(slot, (int)idx13);
+	assert_int_equal(perms_in(&hv->pks.views[slot].ept, NORMAL_PAGE), EPT_EXEC);
+
+	/* A view of an older keymap is never chosen. */
+	hv->pks.generation++;
+	stub_fail_allocs_after(0);
+	slot = views_slot_degraded(vcpu, PKRS_AD(3), true);
+	stub_fail_allocs_after(-1);
+	assert_int_equal(slot, 0);
+	assert_list_consistent();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +388,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rebuild_and_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hidden_stays_hidden, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_perms_exhaustive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_degraded_fails_closed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
