@@ -82,3 +82,15 @@ enum hw_pf_action hw_pf_decide(int walk, const struct guest_walk *w,
 		return HW_PF_UNPROTECTED;
 	return pk_mode_opens(mode, locked) ? HW_PF_OPEN_KEY : HW_PF_INJECT;
 }
+
+bool pks_hw_pkrs_intercept(int mode, u32 lock_bits, u32 grants, u32 openings)
+{
+	/* OFF enforces lock_bits & ~grants, not the guest's value: reads must exit. */
+	if (mode == PKSV_MODE_OFF)
+		return true;
+	/* A locked key stays closed whatever the guest writes. */
+	if (lock_bits)
+		return true;
+	/* Grants and openings end at the next PKRS write, which must exit. */
+	return (grants | openings) != 0;
+}

@@ -32,6 +32,9 @@ u64 view_page_perms(struct hv *hv, const struct pks_view *v, u64 gpa);
 u64 views_list_entry(const struct pks_global *pks, unsigned int slot);
 bool views_keymap_fits(struct hv *hv);
 
+/* pks/hw_pkrs.c */
+void pks_hw_pkrs_update(struct vcpu *vcpu);
+
 /* pks/unprotect_vmm.c */
 bool unprotect_allows(struct hv *hv, u64 gpa, bool write);
 
