@@ -40,21 +40,53 @@ void pks_hw_pkrs_update(struct vcpu *vcpu)
 }
 
 /*
+ * The exits whose handlers may look at vcpu->pkrs under pks=hw: #PF(PK)
+ * (pks_page_fault), hypercalls (GRANT, LOCK_KEY, SET_MODE...), INIT/SIPI/
+ * triple fault (pks_init_signal), MSR exits and EPT violations (rare, kept
+ * for safety).  CPUID, I/O, CR, interrupt and MTF exits never do, and they
+ * are the frequent ones: they skip the VMREAD.  A new handler that reads
+ * vcpu->pkrs under hw must add its exit reason here.
+ */
+#define HW_PKRS_READERS	(BIT(EXIT_EXCEPTION_NMI) | BIT(EXIT_TRIPLE_FAULT) | \
+			 BIT(EXIT_INIT) | BIT(EXIT_SIPI) | BIT(EXIT_VMCALL) | \
+			 BIT(EXIT_RDMSR) | BIT(EXIT_WRMSR) | BIT(EXIT_EPT_VIOLATION))
+
+/*
  * At every exit, before any handler looks at vcpu->pkrs: under
  * pass-through the guest may have written PKRS without exiting, so take
- * its value from the VMCS.  Not while an access to an unprotected page is
- * single-stepped (STEP_PKS_HW): the field then holds the value with that
- * page's key opened by pksvisor, pks_step_done() restores it from
- * vcpu->pkrs, and the stepped access cannot be a WRMSR.  Mode and locked keys are global: when another vCPU changed
- * them, this vCPU's interception and VMCS value follow here, at its next
- * exit of any kind.
+ * its value from the VMCS (for the exits above, and before any re-apply).
+ * Not while an access to an unprotected page is single-stepped
+ * (STEP_PKS_HW): the field then holds the value with that page's key
+ * opened by pksvisor, pks_step_done() restores it from vcpu->pkrs, and the
+ * stepped access cannot be a WRMSR.  Mode and locked keys are global: when
+ * another vCPU changed them, this vCPU's interception and VMCS value
+ * follow here, at its next exit of any kind.
  */
-void pks_hw_exit_sync(struct vcpu *vcpu)
+void pks_hw_exit_sync(struct vcpu *vcpu, u32 basic)
 {
-	if (vcpu->hv->pks.backend != PKS_BACKEND_HW || (vcpu->step & STEP_PKS_HW))
+	const struct pks_global *pks = &vcpu->hv->pks;
+	bool reapply;
+
+	if (pks->backend != PKS_BACKEND_HW)
 		return;
-	if (vcpu->pkrs_passthrough)
-		vcpu->pkrs = (u32)vmread(VMCS_GUEST_PKRS);
-	if (vcpu->pkrs_passthrough == hw_wants_intercept(vcpu))
+	if (!vcpu->pkrs_passthrough) {
+		/* Another vCPU may have left OFF: interception may go off. */
+		if (!(vcpu->step & STEP_PKS_HW) && !hw_wants_intercept(vcpu))
+			pks_apply(vcpu);
+		return;
+	}
+	/*
+	 * Hot path (every exit): pass-through was decided with no grant and
+	 * no opening, and only pks_apply() on this vCPU adds either, so
+	 * pks_hw_pkrs_intercept() reduces to the global inputs here (unit
+	 * test: with grants = openings = 0 it is "OFF or a lock").
+	 */
+	reapply = pks->mode == PKSV_MODE_OFF || pks->lock_bits;
+	if (!reapply && (basic >= 64 || !(BIT(basic) & HW_PKRS_READERS)))
+		return;
+	if (vcpu->step & STEP_PKS_HW)
+		return;
+	vcpu->pkrs = (u32)vmread(VMCS_GUEST_PKRS);
+	if (reapply)
 		pks_apply(vcpu);
 }
