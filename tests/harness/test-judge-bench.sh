@@ -51,4 +51,19 @@ bad_hw hw-wrmsr-exits 's/^(PKSV-BENCH: pkrs_wrmsr exits_per_op=)0\.00/\11.00/'
 bad_hw hw-rdmsr-exits 's/^(PKSV-BENCH: pkrs_rdmsr exits_per_op=)0\.00/\11.00/'
 bad_hw hw-vmfunc-supported 's/^PKSV-BENCH: pkrs_vmfunc unsupported .*/PKSV-BENCH: pkrs_vmfunc exits_per_op=0.00 n=1000 tsc_per_op=5/'
 unset PKSV_BOCHS_BIN
+
+# bench-report.py (make bench): the two runs' PKSV-BENCH lines side by
+# side; it must pass on the good pair and write the CSV (and the PNG),
+# and fail on a broken bound or a missing line.
+R="$JT_HARNESS/bench-report.py"
+grep -a 'PKSV-BENCH: ' "$L/good" | tr -d '\r' >"$L/soft.txt"
+grep -a 'PKSV-BENCH: ' "$L/hw-good" | tr -d '\r' >"$L/hw.txt"
+jt_case pass report-good "$R" --soft "$L/soft.txt" --hw "$L/hw.txt" --out "$L/report"
+jt_assert "report-good: bench.csv has the hw WRMSR row at 0.0" \
+	grep -q '^pkrs_wrmsr,PKRS switch by WRMSR,1.0,[0-9]*,1.0,ok,0.0,' "$L/report/bench.csv"
+jt_assert "report-good: bench.png written" test -s "$L/report/bench.png"
+sed -E 's/^(PKSV-BENCH: pkrs_wrmsr exits_per_op=)0\.00/\11.00/' "$L/hw.txt" >"$L/hw-wrmsr.txt"
+jt_case fail report-hw-wrmsr-exit "$R" --soft "$L/soft.txt" --hw "$L/hw-wrmsr.txt" --out "$L/report-bad" --no-png
+sed -E '/pkrs_vmfunc/d' "$L/soft.txt" >"$L/soft-novmfunc.txt"
+jt_case fail report-soft-vmfunc-missing "$R" --soft "$L/soft-novmfunc.txt" --hw "$L/hw.txt" --out "$L/report-bad" --no-png
 jt_done
