@@ -40,7 +40,7 @@ HV_SRCS		:= $(wildcard boot/*.c vmm/*.c ept/*.c pks/*.c lib/*.c)
 HV_ASMS		:= $(wildcard vmm/*.asm)
 HV_OBJS		:= $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.asm.o)
 
-.PHONY: all unit test demo clean guest-efi host-tools install sign
+.PHONY: all unit test demo clean guest-efi host-tools install sign bench
 
 all: $(BUILD)/pksvisor.efi guest-efi host-tools
 
@@ -119,6 +119,12 @@ test:
 
 demo:
 	tests/demo.sh
+
+# VM exits per PKS operation, pks=soft (Bochs 2.7) and pks=hw (upstream
+# Bochs) side by side: table, $(BUILD)/bench/bench.csv, bench.png
+# (docs/benchmarks.md); fails when a bound breaks.
+bench: all
+	BUILD=$(abspath $(BUILD)) tests/harness/make-bench.sh
 
 clean:
 	rm -rf $(BUILD)

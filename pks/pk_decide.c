@@ -89,3 +89,15 @@ u32 hw_pf_step_pkrs(u32 pkrs, unsigned int key, bool write)
 		return pkrs;
 	return pkrs & ~(write ? PKRS_KEY_MASK(key) : PKRS_AD(key));
 }
+
+bool pks_hw_pkrs_intercept(int mode, u32 lock_bits, u32 grants, u32 openings)
+{
+	/* OFF enforces lock_bits & ~grants, not the guest's value: reads must exit. */
+	if (mode == PKSV_MODE_OFF)
+		return true;
+	/* A locked key stays closed whatever the guest writes. */
+	if (lock_bits)
+		return true;
+	/* Grants and openings end at the next PKRS write, which must exit. */
+	return (grants | openings) != 0;
+}

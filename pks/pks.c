@@ -111,6 +111,7 @@ void pks_apply(struct vcpu *vcpu)
 	switch (vcpu->hv->pks.backend) {
 	case PKS_BACKEND_HW:
 		vmwrite(VMCS_GUEST_PKRS, pks_effective_pkrs(vcpu));
+		pks_hw_pkrs_update(vcpu);	/* pass-through when nothing needs the exit */
 		break;
 	case PKS_BACKEND_SOFT:
 		views_select(vcpu);
@@ -126,6 +127,9 @@ void pks_vmcs_setup(struct vcpu *vcpu)
 	switch (hv->pks.backend) {
 	case PKS_BACKEND_HW:
 		vmwrite(VMCS_GUEST_PKRS, 0);
+		/* vmcs.c intercepts PKRS; let it through if the mode allows. */
+		vcpu->pkrs_passthrough = false;
+		pks_hw_pkrs_update(vcpu);
 		/*
 		 * PK faults exit so that the modes and the unprotect table
 		 * apply: #PF in the exception bitmap, filtered by the error

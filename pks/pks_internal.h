@@ -33,6 +33,9 @@ u64 views_list_entry(const struct pks_global *pks, unsigned int slot);
 bool views_keymap_fits(struct hv *hv);
 int views_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp);
 
+/* pks/hw_pkrs.c */
+void pks_hw_pkrs_update(struct vcpu *vcpu);
+
 /* pks/unprotect_vmm.c */
 bool unprotect_allows(struct hv *hv, u64 gpa, bool write);
 

@@ -21,7 +21,7 @@ PKGS=(
 	busybox-static					# guest initramfs
 	sbsigntool openssl				# make sign, its test
 	groff-base man-db				# man --warnings on man/
-	python3-matplotlib				# pksvisor-stat --png
+	python3-matplotlib				# pksvisor-stat --png, make bench chart
 	grub-efi-amd64-bin grub-common e2fsprogs fdisk	# GRUB-chain disk image
 )
 need_pkg "${PKGS[@]}"

@@ -98,6 +98,7 @@ void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 		handle_entry_failure(vcpu);
 	vcpu_mtf_probe_exit(vcpu);
 	pks_exit_sync(vcpu);
+	pks_hw_exit_sync(vcpu, basic);
 	inject_begin_exit(vcpu, basic);
 	if (vcpu->step != STEP_NONE && exit_ends_step(basic))
 		vcpu_step_cancel(vcpu);

@@ -202,6 +202,7 @@ struct vcpu {
 	u64 pkrs;			/* architectural value the guest wrote */
 	u32 pkrs_open;			/* keys opened by RELAXED/SILENT until the next write */
 	u32 pkrs_grant;			/* AD/WD bits cleared by GRANT until REVOKE or the next write */
+	bool pkrs_passthrough;		/* hw: PKRS RDMSR/WRMSR do not exit (pks/hw_pkrs.c) */
 	int pks_view;			/* soft: view slot in use */
 	u64 pks_root;			/* soft discovery: root last scanned */
 	struct pks_override {		/* pages opened for one stepped instruction */

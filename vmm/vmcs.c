@@ -40,12 +40,13 @@ int vcpu_alloc(struct hv *hv, struct vcpu *vcpu, unsigned int id)
 	return 0;
 }
 
-void msr_bitmap_intercept(struct vcpu *vcpu, u32 msr, bool read, bool write)
+/*
+ * SDM Vol. 3C 25.6.9: read-low at 0, read-high at 1024, write-low at 2048,
+ * write-high at 3072; MSRs outside both ranges always exit.  Returns the
+ * read-half byte and sets *bit, or NULL for such an MSR.
+ */
+static u8 *msr_bitmap_byte(struct vcpu *vcpu, u32 msr, u8 *bit)
 {
-	/*
-	 * SDM 25.6.9: read-low at 0, read-high at 1024, write-low at 2048,
-	 * write-high at 3072; MSRs outside both ranges always exit.
-	 */
 	u8 *bm = (u8 *)(uintptr_t)vcpu->msr_bitmap_pa;
 	u32 off, idx;
 
@@ -56,12 +57,32 @@ void msr_bitmap_intercept(struct vcpu *vcpu, u32 msr, bool read, bool write)
 		off = 1024;
 		idx = msr - 0xc0000000;
 	} else {
-		return;
+		return NULL;
 	}
+	*bit = 1u << (idx % 8);
+	return &bm[off + idx / 8];
+}
+
+void msr_bitmap_intercept(struct vcpu *vcpu, u32 msr, bool read, bool write)
+{
+	u8 bit, *byte = msr_bitmap_byte(vcpu, msr, &bit);
+
+	if (!byte)
+		return;
 	if (read)
-		bm[off + idx / 8] |= 1u << (idx % 8);
+		byte[0] |= bit;
 	if (write)
-		bm[2048 + off + idx / 8] |= 1u << (idx % 8);
+		byte[2048] |= bit;
+}
+
+void msr_bitmap_set(struct vcpu *vcpu, u32 msr, bool read, bool write)
+{
+	u8 bit, *byte = msr_bitmap_byte(vcpu, msr, &bit);
+
+	if (!byte)
+		return;
+	byte[0] = read ? byte[0] | bit : byte[0] & ~bit;
+	byte[2048] = write ? byte[2048] | bit : byte[2048] & ~bit;
 }
 
 void io_bitmap_intercept(struct vcpu *vcpu, u16 port)

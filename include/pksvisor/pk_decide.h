@@ -75,4 +75,15 @@ bool pk_view_covers(u32 view_pkrs, bool view_wp, u32 pkrs, bool wp);
 /* Does fault mode open a key on a PK fault (never a locked key)? */
 bool pk_mode_opens(int mode, bool locked);
 
+/*
+ * hw backend: must RDMSR/WRMSR IA32_PKRS exit (both halves of the MSR
+ * bitmap, SDM Vol. 3C 25.6.9)?  Only while what the CPU enforces differs
+ * from what the guest wrote or a write must end something: mode OFF
+ * (only locked keys enforced), a locked key (a write must not clear it),
+ * a GRANT, a RELAXED/SILENT opening (both end at the next write).  mode:
+ * PKSV_MODE_*; lock_bits, grants, openings: AD/WD masks.  Otherwise the
+ * guest owns PKRS and the VMCS guest-PKRS field holds its value.
+ */
+bool pks_hw_pkrs_intercept(int mode, u32 lock_bits, u32 grants, u32 openings);
+
 #endif

@@ -98,7 +98,7 @@ static int setup_tables(void)
 
 /* ---- checks -------------------------------------------------------- */
 
-#define PLAN	46
+#define PLAN	51
 
 static void check_hc(const char *what, long long rax)
 {
@@ -189,6 +189,25 @@ static void run_cases(void)
 	check_write_faults("granted read", 0x3333);
 	check_hc("revoke(3)", hc(PKSV_HC_REVOKE, KEY, 0, 0, NULL));
 	check_read_faults("revoked");
+
+	/*
+	 * 4c. hw pass-through (docs/pks.md): in STRICT with nothing locked,
+	 * granted or opened, PKRS writes need not exit, so pksvisor must take
+	 * the guest's value from the VMCS before it re-applies PKRS (here for
+	 * a GRANT of another key): key 3 stays as open as the guest left it,
+	 * and RDMSR, intercepted while the grant holds, returns that value.
+	 */
+	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+	check_hc("grant(5, read) with pkrs=0",
+		 hc(PKSV_HC_GRANT, 5, PKSV_ACCESS_READ, 0, NULL));
+	check_read_ok("pkrs=0, key 5 granted", 0x2222);
+	pks_fault_clear();
+	r = pks_probe_rdmsr(MSR_IA32_PKRS);
+	tap_ok(!pks_fault.hit && r == 0, "key 5 granted: rdmsr pkrs returns the guest's 0 (got 0x%llx, %s)",
+	       r, pks_fault.hit ? "fault" : "no fault");
+	check_hc("revoke(5)", hc(PKSV_HC_REVOKE, 5, 0, 0, NULL));
+	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(KEY));
+	check_read_faults("revoked 5, pkrs=ad(3)");
 
 	/*
 	 * 4b. The fault modes on a real PK fault (docs/pks.md): RELAXED and

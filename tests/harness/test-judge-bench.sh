@@ -32,4 +32,38 @@ bad follow-mismatch 's/^(PKSV-BENCH: vmfunc_follow .* )ok$/\1MISMATCH/'
 bad vmfunc-unsupported 's/^PKSV-BENCH: pkrs_vmfunc exits_per_op=.*/PKSV-BENCH: pkrs_vmfunc unsupported (VIEW_INDEX returned -ENOTSUP)/'
 bad failed-calls 's/^(PKSV-BENCH: unprotect_protect_pair .*)$/\1\nPKSV-BENCH: # some UNPROTECT\/PROTECT calls failed/'
 bad range-register-error 's/^(PKSV-BENCH: range_register key=1 pages=16: ).*/\1-EINVAL/'
+
+# pks=hw (upstream Bochs; the stub stands in for it): a real run's log with
+# IA32_PKRS passed through in strict mode.  1.00 exits per WRMSR/RDMSR is
+# what pksvisor gave before the pass-through (docs/pks.md): it must fail.
+export PKSV_BOCHS_BIN="$JT_JUDGES/bin/bochs"
+cp "$JT_LOGS/bench-hw.serial" "$L/hw-good"
+JUDGE_BOCHS_SERIAL="$L/hw-good" jt_case pass bench-hw-good-log "$B" hw
+bad_hw() {
+	sed -E "$2" "$L/hw-good" >"$L/$1"
+	if cmp -s "$L/hw-good" "$L/$1"; then
+		jt_assert "$1: the edit changed the canned log" false
+		return
+	fi
+	JUDGE_BOCHS_SERIAL="$L/$1" jt_case fail "$1" "$B" hw
+}
+bad_hw hw-wrmsr-exits 's/^(PKSV-BENCH: pkrs_wrmsr exits_per_op=)0\.00/\11.00/'
+bad_hw hw-rdmsr-exits 's/^(PKSV-BENCH: pkrs_rdmsr exits_per_op=)0\.00/\11.00/'
+bad_hw hw-vmfunc-supported 's/^PKSV-BENCH: pkrs_vmfunc unsupported .*/PKSV-BENCH: pkrs_vmfunc exits_per_op=0.00 n=1000 tsc_per_op=5/'
+unset PKSV_BOCHS_BIN
+
+# bench-report.py (make bench): the two runs' PKSV-BENCH lines side by
+# side; it must pass on the good pair and write the CSV (and the PNG),
+# and fail on a broken bound or a missing line.
+R="$JT_HARNESS/bench-report.py"
+grep -a 'PKSV-BENCH: ' "$L/good" | tr -d '\r' >"$L/soft.txt"
+grep -a 'PKSV-BENCH: ' "$L/hw-good" | tr -d '\r' >"$L/hw.txt"
+jt_case pass report-good "$R" --soft "$L/soft.txt" --hw "$L/hw.txt" --out "$L/report"
+jt_assert "report-good: bench.csv has the hw WRMSR row at 0.0" \
+	grep -q '^pkrs_wrmsr,PKRS switch by WRMSR,1.0,[0-9]*,1.0,ok,0.0,' "$L/report/bench.csv"
+jt_assert "report-good: bench.png written" test -s "$L/report/bench.png"
+sed -E 's/^(PKSV-BENCH: pkrs_wrmsr exits_per_op=)0\.00/\11.00/' "$L/hw.txt" >"$L/hw-wrmsr.txt"
+jt_case fail report-hw-wrmsr-exit "$R" --soft "$L/soft.txt" --hw "$L/hw-wrmsr.txt" --out "$L/report-bad" --no-png
+sed -E '/pkrs_vmfunc/d' "$L/soft.txt" >"$L/soft-novmfunc.txt"
+jt_case fail report-soft-vmfunc-missing "$R" --soft "$L/soft-novmfunc.txt" --hw "$L/hw.txt" --out "$L/report-bad" --no-png
 jt_done

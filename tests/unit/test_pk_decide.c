@@ -212,6 +212,67 @@ static void test_mode_opens(void **state)
 }
 
 /*
+ * What the hw backend enforces for a guest PKRS value (docs/pks.md, fault
+ * modes; pks/pks.c pks_effective_pkrs()), written here from the docs as
+ * the oracle: OFF enforces only locked keys; otherwise the guest's value
+ * plus locked keys, minus openings of unlocked keys, minus grants.
+ */
+static u32 oracle_effective(int mode, u32 pkrs, u32 lock, u32 grant, u32 open)
+{
+	if (mode == PKSV_MODE_OFF)
+		return lock & ~grant;
+	return ((pkrs | lock) & ~(open & ~lock)) & ~grant;
+}
+
+/*
+ * hw pass-through decision over every mode x lock x grant x opening
+ * combination: PKRS RDMSR/WRMSR may pass through only in STRICT, RELAXED
+ * or SILENT with nothing locked, granted or opened -- and then what the
+ * CPU enforces must be exactly what the guest writes (the VMCS field is
+ * the truth), for every guest value sampled.
+ */
+static void test_hw_pkrs_intercept(void **state)
+{
+	static const u32 masks[] = {
+		0, PKRS_AD(1), PKRS_WD(1), PKRS_KEY_MASK(1), PKRS_KEY_MASK(15),
+		PKRS_AD(3) | PKRS_KEY_MASK(7), 0xfffffffcu,
+	};
+	static const u32 guest_values[] = {
+		0, PKRS_AD(1), PKRS_WD(1) | PKRS_AD(3), 0x55555554u, 0xfffffffcu,
+	};
+	const unsigned int n = sizeof(masks) / sizeof(masks[0]);
+	unsigned int passthrough = 0;
+
+	(void)state;
+	for (int mode = PKSV_MODE_STRICT; mode <= PKSV_MODE_OFF; mode++)
+		for (unsigned int l = 0; l < n; l++)
+			for (unsigned int g = 0; g < n; g++)
+				for (unsigned int o = 0; o < n; o++) {
+					u32 lock = masks[l], grant = masks[g], open = masks[o];
+					bool want = mode == PKSV_MODE_OFF || lock || grant || open;
+					bool got = pks_hw_pkrs_intercept(mode, lock, grant, open);
+
+					if (got != want)
+						fail_msg("mode %d lock 0x%x grant 0x%x open 0x%x: intercept %d, want %d",
+							 mode, lock, grant, open, got, want);
+					if (got)
+						continue;
+					passthrough++;
+					for (unsigned int v = 0; v < sizeof(guest_values) / sizeof(guest_values[0]); v++)
+						assert_int_equal(oracle_effective(mode, guest_values[v], lock, grant, open),
+								 guest_values[v]);
+				}
+	/* STRICT, RELAXED, SILENT with nothing pending. */
+	assert_int_equal(passthrough, 3);
+	/* Each input alone switches interception on. */
+	assert_true(pks_hw_pkrs_intercept(PKSV_MODE_STRICT, PKRS_WD(2), 0, 0));
+	assert_true(pks_hw_pkrs_intercept(PKSV_MODE_STRICT, 0, PKRS_AD(2), 0));
+	assert_true(pks_hw_pkrs_intercept(PKSV_MODE_RELAXED, 0, 0, PKRS_KEY_MASK(2)));
+	assert_true(pks_hw_pkrs_intercept(PKSV_MODE_OFF, 0, 0, 0));
+	assert_false(pks_hw_pkrs_intercept(PKSV_MODE_STRICT, 0, 0, 0));
+}
+
+/*
  * A stand-in view must deny everything the wanted one denies: checked
  * against pks_view_perms() page by page for every key, not by formula.
  */
@@ -258,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_hw_step_pkrs),
 		cmocka_unit_test(test_hw_unattributable),
 		cmocka_unit_test(test_mode_opens),
+		cmocka_unit_test(test_hw_pkrs_intercept),
 		cmocka_unit_test(test_view_covers),
 	};
 
