@@ -21,13 +21,18 @@ for c in strict_oops strict_copy_mc; do
 	echo $c >$D/run
 	r=$(cat $D/result)
 	n1=$(dmesg | grep -c 'Oops:')
+	# The oops must show the violating context's PKRS, not the handler's.
+	pkrs=$(echo "$r" | sed -n 's/.*context PKRS \([0-9a-f]*\).*/\1/p')
 	case "$r" in
 	ok*)
-		if [ "$n1" -gt "$n0" ] &&
-			dmesg | grep -q 'PKS: key [0-9]* blocked a .*pks_mode=strict'; then
-			echo "ok $i $c # ${r#ok # }"
-		else
+		if [ "$n1" -le "$n0" ] ||
+			! dmesg | grep -q 'PKS: key [0-9]* blocked a .*pks_mode=strict'; then
 			echo "not ok $i $c # module says ok but no new Oops in dmesg"
+		elif ! dmesg | awk -v n="$n0" '/Oops:/ { c++ } c > n' |
+			grep -q "PKRS: $pkrs (faulting context"; then
+			echo "not ok $i $c # the oops does not show the context's PKRS $pkrs: $(dmesg | grep 'PKRS:' | tail -n1)"
+		else
+			echo "ok $i $c # ${r#ok # }"
 		fi ;;
 	skip*) echo "ok $i $c # SKIP ${r#skip }" ;;
 	*) echo "not ok $i $c # ${r#fail }" ;;
