@@ -25,9 +25,17 @@ run() {
 }
 # -cpu max: QEMU emulates PKS; every PKS case must pass (no SKIP allowed).
 run pks --cpu max --expect '^ok [0-9]+ pks_available$' \
-	--expect '^ok 1 strict_oops # oopsed' --reject '^ok [0-9]+ .*# SKIP'
+	--expect '^ok [0-9]+ relaxed_pardon_scope # pardoned once' \
+	--expect '^ok [0-9]+ relaxed_pardon_work$' \
+	--expect '^ok 1 strict_oops # oopsed' --expect '^ok 2 strict_copy_mc # oopsed' \
+	--expect '^ok 3 strict_then_usable' --reject '^ok [0-9]+ .*# SKIP'
+# -cpu max, 2 CPUs: CPU offline/online and one S3 suspend/resume cycle
+# (RTC alarm wake), then the default PKRS on every CPU.
+run power --cpu max --smp 2 --timeout 180 --append pksv_tests=smoke,power \
+	--expect '^ok 1 cpu_hotplug # 1 CPU' --expect '^ok 2 suspend_resume # S3 and back' \
+	--reject '^ok [0-9]+ .*# SKIP'
 # -cpu max,-pks: PKS absent, PKS cases skip with a reason, pmem I/O works.
 run nopks --cpu max,-pks --expect '^ok [0-9]+ pks_available # SKIP PKS not supported' \
-	--expect '^ok [0-9]+ pmem_dax_file' --expect '^ok [0-9]+ pmem_kmap_local_write$'
+	--expect '^ok [0-9]+ pmem_dax_file' --expect '^ok [0-9]+ pmem_kmap_local_write # SKIP pmem not protected'
 [ $fails -eq 0 ] && echo "run-tests: all Linux guest runs passed" || echo "run-tests: $fails run(s) failed"
 exit $((fails != 0))

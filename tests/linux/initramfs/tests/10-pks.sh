@@ -5,11 +5,11 @@ D=/sys/kernel/debug/pks_test
 CASES="pks_available defaults_all_cpus key_ad key_wd key_rw context_switch
 irq_default exception_default relaxed_warns_once silent_quiet all_keys
 pmem_stray_write_blocked pmem_kmap_local_write pmem_kmap_nesting
-pmem_kmap_global"
+pmem_kmap_global pmem_kmap_per_page relaxed_pardon_work"
 n=0
 for c in $CASES; do n=$((n + 1)); done
 echo "KTAP version 1"
-echo "1..$((n + 2))"
+echo "1..$((n + 3))"
 i=0
 if [ ! -d $D ]; then
 	for c in $CASES; do
@@ -28,6 +28,30 @@ else
 		*) echo "not ok $i $c # ${r#fail }" ;;
 		esac
 	done
+fi
+
+# Relaxed-mode pardon scope across system calls: relaxed_pardon_syscall
+# makes a stray write (pardoned) and returns to user space;
+# relaxed_pardon_next, the next write(2) of this same shell (echo is a
+# builtin), must find the key closed again and the page unchanged.
+i=$((i + 1))
+if [ ! -d $D ]; then
+	echo "not ok $i relaxed_pardon_scope # no $D"
+elif ! echo relaxed_pardon_syscall >$D/run; then
+	echo "not ok $i relaxed_pardon_scope # write to $D/run failed"
+else
+	r=$(cat $D/result)
+	case "$r" in
+	ok)
+		echo relaxed_pardon_next >$D/run
+		r=$(cat $D/result)
+		case "$r" in
+		ok) echo "ok $i relaxed_pardon_scope # pardoned once, blocked in the next system call" ;;
+		*) echo "not ok $i relaxed_pardon_scope # ${r#fail }" ;;
+		esac ;;
+	skip*) echo "ok $i relaxed_pardon_scope # SKIP ${r#skip }" ;;
+	*) echo "not ok $i relaxed_pardon_scope # ${r#fail }" ;;
+	esac
 fi
 
 # pks_mode through sysfs
