@@ -11,7 +11,9 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/harness/lib.sh"
 PKGS=(
 	gcc make binutils libc6-dev nasm gnu-efi	# pksvisor and the EFI test apps
-	libcmocka-dev clang				# host unit tests, fuzzing
+	libcmocka-dev clang libclang-rt-14-dev llvm	# host unit tests; fuzzing (the libFuzzer and
+						# ASan runtimes, a recommend of clang;
+						# llvm-profdata/llvm-cov for coverage)
 	bochs bochs-term bochsbios vgabios		# Bochs 2.7 (bochs-term: the smallest
 							# bochs-gui; the runs use rfb)
 	qemu-system-x86 ovmf				# QEMU TCG and the firmware

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: MIT
 # Build the libFuzzer targets (tests/fuzz/Makefile, Debian's clang) and run
 # each for a bounded time from the checked-in seeds in corpus/<target>/.
@@ -21,6 +21,11 @@ case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 SECS=${PKSV_FUZZ_SECONDS:-20}
 FUZZ=$TOP/tests/fuzz
 
+# clang alone is not enough: libFuzzer and the ASan runtime are in
+# libclang-rt-14-dev, only a recommend of clang (a fresh machine that
+# installs without recommends has clang but cannot link a fuzzer).
+. "$TOP/tests/harness/lib.sh"
+need_pkg clang libclang-rt-14-dev llvm
 if ! command -v clang >/dev/null 2>&1; then
 	echo "run.sh: clang not found (apt-get install clang)" >&2
 	echo "0 passed, 1 failed"
