@@ -15,6 +15,7 @@
 #include <efi.h>
 #include <efilib.h>
 #include <stdarg.h>
+#include <pksvisor/hypercall.h>
 
 /* All of this is linked into the app itself: no GOT or PLT indirection. */
 #pragma GCC visibility push(hidden)
@@ -100,5 +101,21 @@ int pksv_present(void);
 void power_off(EFI_SYSTEM_TABLE *st) __attribute__((noreturn));
 
 #pragma GCC visibility pop
+
+/*
+ * VMCALL into pksvisor with up to three arguments in RBX, RCX, RDX
+ * (include/pksvisor/hypercall.h); returns RAX (0 or -PKSV_E*) and RBX in
+ * *out when out is not NULL.
+ */
+static inline long long pksv_hc(u32 nr, u64 a0, u64 a1, u64 a2, u64 *out)
+{
+	u64 rax = PKSV_HC_RAX(nr), rbx = a0, rcx = a1, rdx = a2;
+
+	__asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx)
+			 : : "memory");
+	if (out)
+		*out = rbx;
+	return (long long)rax;
+}
 
 #endif

@@ -82,17 +82,6 @@ static u32 pkrs_ad_for(unsigned int n)
 	return pkrs;
 }
 
-/* VMCALL with up to three arguments; returns RAX, RBX in *out. */
-static inline long long hc(u32 nr, u64 a0, u64 a1, u64 a2, u64 *out)
-{
-	u64 rax = PKSV_HC_RAX(nr), rbx = a0, rcx = a1, rdx = a2;
-
-	__asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx)
-			 : : "memory");
-	if (out)
-		*out = rbx;
-	return (long long)rax;
-}
 static u64 bar_alias(void)		{ return g_base + (2ull << 20); }
 
 static int setup_tables(unsigned int phys_bits)
@@ -356,7 +345,7 @@ static void case_collision(void)
 	u64 hidden = 0, before, v;
 	volatile u64 *p0 = (volatile u64 *)page_pa(PG_DATA);
 
-	if (hc(PKSV_HC_SELFTEST_INFO, 0, 0, 0, &hidden) != 0 || !hidden) {
+	if (pksv_hc(PKSV_HC_SELFTEST_INFO, 0, 0, 0, &hidden) != 0 || !hidden) {
 		tap_skip("MOVSQ pksvisor memory -> keyed page", "no SELFTEST_INFO");
 		tap_skip("MOVSQ keyed page -> pksvisor memory", "no SELFTEST_INFO");
 		return;
@@ -431,9 +420,9 @@ static void case_view_pool(void)
 	unsigned int n = sizeof(values) / sizeof(values[0]), faults = 0, i;
 	long long r1, r2, r3;
 
-	r1 = hc(PKSV_HC_RANGE_REGISTER, page_pa(PG_DATA), 4096, 1, NULL);
-	r2 = hc(PKSV_HC_RANGE_REGISTER, 16ull << 30, 2ull << 30, 5, NULL);
-	r3 = hc(PKSV_HC_RANGE_REGISTER, 32ull << 30, 32ull << 30, 6, NULL);
+	r1 = pksv_hc(PKSV_HC_RANGE_REGISTER, page_pa(PG_DATA), 4096, 1, NULL);
+	r2 = pksv_hc(PKSV_HC_RANGE_REGISTER, 16ull << 30, 2ull << 30, 5, NULL);
+	r3 = pksv_hc(PKSV_HC_RANGE_REGISTER, 32ull << 30, 32ull << 30, 6, NULL);
 	tap_ok(r1 == 0 && r2 == 0 && r3 == -PKSV_ENOSPC,
 	       "register 4 KiB key 1, 2 GiB key 5: 0; 32 GiB key 6: -ENOSPC (got %lld %lld %lld)",
 	       r1, r2, r3);
@@ -446,8 +435,8 @@ static void case_view_pool(void)
 	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
 	tap_ok(faults == n, "%u PKRS values, more views than the pool holds: key 1 denied %u/%u times",
 	       n, faults, n);
-	hc(PKSV_HC_RANGE_UNREGISTER, 16ull << 30, 2ull << 30, 0, NULL);
-	hc(PKSV_HC_RANGE_UNREGISTER, page_pa(PG_DATA), 4096, 0, NULL);
+	pksv_hc(PKSV_HC_RANGE_UNREGISTER, 16ull << 30, 2ull << 30, 0, NULL);
+	pksv_hc(PKSV_HC_RANGE_UNREGISTER, page_pa(PG_DATA), 4096, 0, NULL);
 }
 
 #define PLAN	23

@@ -37,18 +37,6 @@
 #define KEY		3
 #define UKEY		5		/* the user alias's key (PKRU) */
 
-/* VMCALL with three arguments; returns RAX (0 or -PKSV_E*). */
-static inline long long hc(u32 nr, u64 a0, u64 a1, u64 a2, u64 *out)
-{
-	u64 rax = PKSV_HC_RAX(nr), rbx = a0, rcx = a1, rdx = a2;
-
-	__asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx)
-			 : : "memory");
-	if (out)
-		*out = rbx;
-	return (long long)rax;
-}
-
 static EFI_SYSTEM_TABLE *g_st;
 
 /* ---- page tables ---------------------------------------------------- */
@@ -167,7 +155,7 @@ static void run_cases(void)
 
 	/* 1. register P as key 3 */
 	check_hc("range_register(P, 4096, key 3)",
-		 hc(PKSV_HC_RANGE_REGISTER, g_p, 4096, KEY, NULL));
+		 pksv_hc(PKSV_HC_RANGE_REGISTER, g_p, 4096, KEY, NULL));
 
 	/* 2. AD(3): the keyed alias faults */
 	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(KEY));
@@ -175,19 +163,19 @@ static void run_cases(void)
 
 	/* 3. UNPROTECT_PAGE / PROTECT_PAGE with AD(3) */
 	check_hc("unprotect_page(P, read|write)",
-		 hc(PKSV_HC_UNPROTECT_PAGE, gfn, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL));
+		 pksv_hc(PKSV_HC_UNPROTECT_PAGE, gfn, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL));
 	check_read_ok("unprotected, pkrs=ad(3)", 0x1111);
 	check_write_ok("unprotected, pkrs=ad(3)", 0x2222);
-	check_hc("protect_page(P)", hc(PKSV_HC_PROTECT_PAGE, gfn, 0, 0, NULL));
+	check_hc("protect_page(P)", pksv_hc(PKSV_HC_PROTECT_PAGE, gfn, 0, 0, NULL));
 	check_read_faults("protected again, pkrs=ad(3)");
 
 	/* 4. GRANT(3, READ) with AD(3)|WD(3), then REVOKE */
 	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(KEY) | PKRS_WD(KEY));
 	check_hc("grant(3, read) with pkrs=ad|wd(3)",
-		 hc(PKSV_HC_GRANT, KEY, PKSV_ACCESS_READ, 0, NULL));
+		 pksv_hc(PKSV_HC_GRANT, KEY, PKSV_ACCESS_READ, 0, NULL));
 	check_read_ok("granted read", 0x2222);
 	check_write_faults("granted read", 0x3333);
-	check_hc("revoke(3)", hc(PKSV_HC_REVOKE, KEY, 0, 0, NULL));
+	check_hc("revoke(3)", pksv_hc(PKSV_HC_REVOKE, KEY, 0, 0, NULL));
 	check_read_faults("revoked");
 
 	/*
@@ -199,13 +187,13 @@ static void run_cases(void)
 	 */
 	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
 	check_hc("grant(5, read) with pkrs=0",
-		 hc(PKSV_HC_GRANT, 5, PKSV_ACCESS_READ, 0, NULL));
+		 pksv_hc(PKSV_HC_GRANT, 5, PKSV_ACCESS_READ, 0, NULL));
 	check_read_ok("pkrs=0, key 5 granted", 0x2222);
 	pks_fault_clear();
 	r = pks_probe_rdmsr(MSR_IA32_PKRS);
 	tap_ok(!pks_fault.hit && r == 0, "key 5 granted: rdmsr pkrs returns the guest's 0 (got 0x%llx, %s)",
 	       r, pks_fault.hit ? "fault" : "no fault");
-	check_hc("revoke(5)", hc(PKSV_HC_REVOKE, 5, 0, 0, NULL));
+	check_hc("revoke(5)", pksv_hc(PKSV_HC_REVOKE, 5, 0, 0, NULL));
 	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(KEY));
 	check_read_faults("revoked 5, pkrs=ad(3)");
 
@@ -215,21 +203,21 @@ static void run_cases(void)
 	 * enforces nothing, STRICT delivers the #PF.  A mode change keeps an
 	 * opening, so STRICT is checked after a fresh PKRS write.
 	 */
-	check_hc("set_mode(relaxed)", hc(PKSV_HC_SET_MODE, PKSV_MODE_RELAXED, 0, 0, NULL));
+	check_hc("set_mode(relaxed)", pksv_hc(PKSV_HC_SET_MODE, PKSV_MODE_RELAXED, 0, 0, NULL));
 	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(KEY));
 	check_read_ok("relaxed, pkrs=ad(3)", 0x2222);
-	check_hc("set_mode(silent)", hc(PKSV_HC_SET_MODE, PKSV_MODE_SILENT, 0, 0, NULL));
+	check_hc("set_mode(silent)", pksv_hc(PKSV_HC_SET_MODE, PKSV_MODE_SILENT, 0, 0, NULL));
 	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(KEY));
 	check_read_ok("silent, pkrs=ad(3)", 0x2222);
-	check_hc("set_mode(off)", hc(PKSV_HC_SET_MODE, PKSV_MODE_OFF, 0, 0, NULL));
+	check_hc("set_mode(off)", pksv_hc(PKSV_HC_SET_MODE, PKSV_MODE_OFF, 0, 0, NULL));
 	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(KEY) | PKRS_WD(KEY));
 	check_write_ok("off, pkrs=ad|wd(3)", 0x2222);
-	check_hc("set_mode(strict)", hc(PKSV_HC_SET_MODE, PKSV_MODE_STRICT, 0, 0, NULL));
+	check_hc("set_mode(strict)", pksv_hc(PKSV_HC_SET_MODE, PKSV_MODE_STRICT, 0, 0, NULL));
 	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(KEY));
 	check_read_faults("strict again, pkrs=ad(3)");
 
 	/* 5. LOCK_KEY(3): PKRS = 0 no longer opens key 3, GRANT still does */
-	check_hc("lock_key(3)", hc(PKSV_HC_LOCK_KEY, KEY, 0, 0, NULL));
+	check_hc("lock_key(3)", pksv_hc(PKSV_HC_LOCK_KEY, KEY, 0, 0, NULL));
 	pks_fault_clear();
 	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
 	tap_ok(!pks_fault.hit, "locked: wrmsr pkrs=0 (%s vec %llu)",
@@ -240,10 +228,10 @@ static void run_cases(void)
 	tap_ok(!pks_fault.hit && r == 0, "locked: rdmsr pkrs returns the guest's 0 (got 0x%llx, %s)",
 	       r, pks_fault.hit ? "fault" : "no fault");
 	check_hc("locked: grant(3, read|write)",
-		 hc(PKSV_HC_GRANT, KEY, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL));
+		 pksv_hc(PKSV_HC_GRANT, KEY, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL));
 	check_read_ok("locked, granted read|write", 0x2222);
 	check_write_ok("locked, granted read|write", 0x4444);
-	check_hc("locked: revoke(3)", hc(PKSV_HC_REVOKE, KEY, 0, 0, NULL));
+	check_hc("locked: revoke(3)", pksv_hc(PKSV_HC_REVOKE, KEY, 0, 0, NULL));
 	check_read_faults("locked, revoked");
 
 	/*
@@ -251,19 +239,19 @@ static void run_cases(void)
 	 * OFF enforces the locked keys only, RELAXED/SILENT never open them;
 	 * GRANT still does, as in STRICT.
 	 */
-	check_hc("locked: set_mode(off)", hc(PKSV_HC_SET_MODE, PKSV_MODE_OFF, 0, 0, NULL));
+	check_hc("locked: set_mode(off)", pksv_hc(PKSV_HC_SET_MODE, PKSV_MODE_OFF, 0, 0, NULL));
 	check_read_faults("locked, mode off");
 	check_write_faults("locked, mode off", 0x5555);
 	check_hc("locked, mode off: grant(3, read|write)",
-		 hc(PKSV_HC_GRANT, KEY, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL));
+		 pksv_hc(PKSV_HC_GRANT, KEY, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL));
 	check_read_ok("locked, mode off, granted", 0x4444);
-	check_hc("locked, mode off: revoke(3)", hc(PKSV_HC_REVOKE, KEY, 0, 0, NULL));
+	check_hc("locked, mode off: revoke(3)", pksv_hc(PKSV_HC_REVOKE, KEY, 0, 0, NULL));
 	check_read_faults("locked, mode off, revoked");
-	check_hc("locked: set_mode(relaxed)", hc(PKSV_HC_SET_MODE, PKSV_MODE_RELAXED, 0, 0, NULL));
+	check_hc("locked: set_mode(relaxed)", pksv_hc(PKSV_HC_SET_MODE, PKSV_MODE_RELAXED, 0, 0, NULL));
 	check_read_faults("locked, mode relaxed");
-	check_hc("locked: set_mode(silent)", hc(PKSV_HC_SET_MODE, PKSV_MODE_SILENT, 0, 0, NULL));
+	check_hc("locked: set_mode(silent)", pksv_hc(PKSV_HC_SET_MODE, PKSV_MODE_SILENT, 0, 0, NULL));
 	check_read_faults("locked, mode silent");
-	check_hc("set_mode(strict)", hc(PKSV_HC_SET_MODE, PKSV_MODE_STRICT, 0, 0, NULL));
+	check_hc("set_mode(strict)", pksv_hc(PKSV_HC_SET_MODE, PKSV_MODE_STRICT, 0, 0, NULL));
 }
 
 /* WRPKRU (0f 01 ef): PKRU = EAX; ECX and EDX must be 0. */
@@ -299,7 +287,7 @@ static void check_pkru_modes(void)
 	 * every PK fault to the guest, with or without the fix these cases
 	 * check).
 	 */
-	(void)hc(PKSV_HC_SET_MODE, PKSV_MODE_STRICT, 0, 0, NULL);
+	(void)pksv_hc(PKSV_HC_SET_MODE, PKSV_MODE_STRICT, 0, 0, NULL);
 	pks_fault_clear();
 	(void)pks_probe_read((const void *)g_user);
 	if (!pks_fault.hit) {
@@ -308,7 +296,7 @@ static void check_pkru_modes(void)
 		goto out;
 	}
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-		long long rax = hc(PKSV_HC_SET_MODE, modes[i].mode, 0, 0, NULL);
+		long long rax = pksv_hc(PKSV_HC_SET_MODE, modes[i].mode, 0, 0, NULL);
 
 		pks_fault_clear();
 		(void)pks_probe_read((const void *)g_user);
@@ -324,7 +312,7 @@ static void check_pkru_modes(void)
 out:
 	wrpkru(0);
 	write_cr4(cr4);
-	(void)hc(PKSV_HC_SET_MODE, PKSV_MODE_STRICT, 0, 0, NULL);
+	(void)pksv_hc(PKSV_HC_SET_MODE, PKSV_MODE_STRICT, 0, 0, NULL);
 }
 
 /* gnu-efi: efi_main is called through its own wrapper, so no EFIAPI. */
@@ -356,7 +344,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		say("Bail out! could not set up page tables");
 	} else {
 		u64 rbx = 0;
-		long long rax = hc(PKSV_HC_VERSION, 0, 0, 0, &rbx);
+		long long rax = pksv_hc(PKSV_HC_VERSION, 0, 0, 0, &rbx);
 
 		(void)rax;
 		ver = rbx;
@@ -367,7 +355,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		check_pkru_modes();
 		pks_probe_wrmsr(MSR_IA32_PKRS, 0);
 		check_hc("range_unregister(P, 4096)",
-			 hc(PKSV_HC_RANGE_UNREGISTER, g_p, 4096, 0, NULL));
+			 pksv_hc(PKSV_HC_RANGE_UNREGISTER, g_p, 4096, 0, NULL));
 		pks_env_leave();
 	}
 	say("# %u checks, %u failed", tap_num, tap_failed);

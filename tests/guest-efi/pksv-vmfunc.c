@@ -32,22 +32,11 @@
 #define PKRS_CLOSED	(PKRS_AD(KEY) | PKRS_WD(KEY))
 #define NR_INDEX	512
 
-static inline long long hc(u32 nr, u64 a0, u64 a1, u64 a2, u64 *out)
-{
-	u64 rax = PKSV_HC_RAX(nr), rbx = a0, rcx = a1, rdx = a2;
-
-	__asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx)
-			 : : "memory");
-	if (out)
-		*out = rbx;
-	return (long long)rax;
-}
-
 static u64 counter(u64 id)
 {
 	u64 v = 0;
 
-	return hc(PKSV_HC_GET_COUNTER, id, 0, 0, &v) == 0 ? v : ~0ull;
+	return pksv_hc(PKSV_HC_GET_COUNTER, id, 0, 0, &v) == 0 ? v : ~0ull;
 }
 
 /* ring3-asm.S */
@@ -291,12 +280,12 @@ static void run_cases(void)
 	int ud;
 
 	*(volatile u64 *)g_ident = 0x1111;
-	tap_ok(hc(PKSV_HC_RANGE_REGISTER, g_p, 4096, KEY, NULL) == 0, "range_register(P, key 3)");
+	tap_ok(pksv_hc(PKSV_HC_RANGE_REGISTER, g_p, 4096, KEY, NULL) == 0, "range_register(P, key 3)");
 	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_CLOSED);
-	rax = hc(PKSV_HC_VIEW_INDEX, 0, 0, 0, &g_idx_open);
+	rax = pksv_hc(PKSV_HC_VIEW_INDEX, 0, 0, 0, &g_idx_open);
 	tap_ok(rax == 0 && g_idx_open >= 1 && g_idx_open < NR_INDEX,
 	       "view_index(0) pins a view (rax %lld, index %llu)", rax, g_idx_open);
-	rax = hc(PKSV_HC_VIEW_INDEX, PKRS_CLOSED, 0, 0, &g_idx_closed);
+	rax = pksv_hc(PKSV_HC_VIEW_INDEX, PKRS_CLOSED, 0, 0, &g_idx_closed);
 	tap_ok(rax == 0 && g_idx_closed >= 1 && g_idx_closed < NR_INDEX &&
 	       g_idx_closed != g_idx_open,
 	       "view_index(AD|WD(3)) pins another view (rax %lld, index %llu)", rax, g_idx_closed);
@@ -317,7 +306,7 @@ static void run_cases(void)
 	tap_ok(v == PKRS_CLOSED, "unlocked: RDMSR PKRS follows (0x%llx)", v);
 
 	/* LOCK_KEY(3): no pinned view may open key 3 any more. */
-	tap_ok(hc(PKSV_HC_LOCK_KEY, KEY, 0, 0, NULL) == 0, "lock_key(3)");
+	tap_ok(pksv_hc(PKSV_HC_LOCK_KEY, KEY, 0, 0, NULL) == 0, "lock_key(3)");
 	ud = vmfunc0((u32)g_idx_open);
 	tap_ok(!ud && alias_read_faults() && alias_write_faults(),
 	       "locked: VMFUNC to the formerly open view keeps P closed (%s)",
@@ -361,7 +350,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		say("Bail out! pksvisor offers no VMFUNC views (PKSV_FEAT_VMFUNC_VIEWS)");
 	} else if (read_cr4() & CR4_LA57) {
 		say("Bail out! 5-level paging is active; this app builds 4-level tables");
-	} else if (hc(PKSV_HC_SELFTEST_INFO, 0, 0, 0, &g_hidden) != 0 || !g_hidden) {
+	} else if (pksv_hc(PKSV_HC_SELFTEST_INFO, 0, 0, 0, &g_hidden) != 0 || !g_hidden) {
 		say("Bail out! SELFTEST_INFO gave no pksvisor address");
 	} else if (setup_tables() < 0) {
 		say("Bail out! could not set up page tables");
