@@ -274,26 +274,48 @@ int ept_protect_4k(struct ept *ept, u64 gpa, u64 perms)
 	return 0;
 }
 
+/*
+ * Unrolled: every EPT violation, UNPROTECT/PROTECT and page override walks
+ * here, and the loop with variable shifts cost about three times the
+ * instructions (docs/benchmarks.md, pksvisor instructions per call).
+ * PML4 entries are never leaves (SDM 29.3.2).
+ */
+static inline u64 *entry_at(u64 e, u64 gpa, int level)
+{
+	return &table(e & EPT_ADDR_MASK)[level_index(gpa, level)];
+}
+
 u64 *ept_lookup(const struct ept *ept, u64 gpa, int *level)
 {
-	u64 *t = table(ept->pml4);
-	int l;
+	u64 *e;
+	int l = 1;
 
 	if (gpa >> 48)
 		return NULL;
-	for (l = 4; l >= 1; l--) {
-		u64 *e = &t[level_index(gpa, l)];
-
-		if (!in_use(*e))
-			return NULL;
-		if (l < 4 && is_leaf(*e, l)) {
-			if (level)
-				*level = l;
-			return e;
-		}
-		t = table(*e & EPT_ADDR_MASK);
+	e = &table(ept->pml4)[level_index(gpa, 4)];
+	if (!in_use(*e))
+		return NULL;
+	e = entry_at(*e, gpa, 3);
+	if (!in_use(*e))
+		return NULL;
+	if (*e & EPT_LARGE) {
+		l = 3;
+		goto found;
 	}
-	return NULL;
+	e = entry_at(*e, gpa, 2);
+	if (!in_use(*e))
+		return NULL;
+	if (*e & EPT_LARGE) {
+		l = 2;
+		goto found;
+	}
+	e = entry_at(*e, gpa, 1);
+	if (!in_use(*e))
+		return NULL;
+found:
+	if (level)
+		*level = l;
+	return e;
 }
 
 u64 ept_eptp(const struct ept *ept, bool ad)

@@ -164,6 +164,33 @@ static u64 rights_for(u64 qual)
 }
 
 /*
+ * The vCPU's view already gives the access its rights: the CPU used a
+ * translation cached before an UNPROTECT widened the page (refresh_page()
+ * in unprotect_vmm.c skips the INVEPT for widening).  The EPT violation
+ * has already dropped the cached mappings for that guest-physical address
+ * (SDM Vol. 3C 29.4.3.1); a single-context INVEPT of the view on this rare
+ * path makes sure the retry cannot see the stale rights again.
+ */
+static bool view_already_allows(struct vcpu *vcpu, u64 gpa, u64 add)
+{
+	struct hv *hv = vcpu->hv;
+	struct pks_view *v = &hv->pks.views[vcpu->pks_view];
+	bool allows;
+	int level;
+	u64 *e;
+
+	spin_lock(&hv->pks.lock);
+	e = ept_lookup(&v->ept, gpa, &level);
+	allows = e && !(add & ~*e & EPT_RWX);
+	spin_unlock(&hv->pks.lock);
+	if (!allows)
+		return false;
+	vcpu->stats.ept_stale++;
+	ept_flush(hv, v->eptp);
+	return true;
+}
+
+/*
  * The walk did not describe this access (the tables changed since the CPU
  * translated, or cannot be read).  Flush this vCPU's translations so that
  * the CPU walks the current tables, and let the instruction retry: it
@@ -209,6 +236,8 @@ bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual)
 	 */
 	if (pool_contains(&hv->pool, gpa))
 		return false;
+	if (view_already_allows(vcpu, gpa, add))
+		return true;
 	in.write = qual & EPTQ_WRITE;
 	in.fetch = qual & EPTQ_FETCH;
 	in.linear_valid = qual & EPTQ_LINEAR_VALID;

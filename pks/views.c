@@ -151,6 +151,23 @@ static void free_view(struct hv *hv, struct pks_view *v)
 	ept_destroy(&v->ept, pool_free_ept, &hv->pool);
 }
 
+/*
+ * A view that cannot take a change (no memory to split a large page) is
+ * dropped rather than left with stale rights (lock held).  Its list entry
+ * is invalid at once; a vCPU running on it re-selects before its next VM
+ * entry (pks_entry_check()).
+ */
+void views_drop(struct hv *hv, unsigned int slot)
+{
+	struct pks_view *v = &hv->pks.views[slot];
+
+	if (slot == 0 || slot >= PKS_MAX_VIEWS || !v->valid)
+		return;
+	pksv_log("PKS: view %u (PKRS 0x%x) dropped: out of memory for a page change",
+		 slot, v->pkrs);
+	free_view(hv, v);
+}
+
 /* Table pages one view needs: the clone and the splits of the keyed ranges. */
 static u64 view_cost(struct hv *hv)
 {
