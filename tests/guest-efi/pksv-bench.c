@@ -114,6 +114,59 @@ static inline u64 hc(u32 nr, u64 a0, u64 a1, u64 a2, u64 *out)
 	return rax;
 }
 
+/*
+ * The native baseline (no pksvisor): the same register set-up as hc() and
+ * wrmsr() with a NOP where the instruction that exits would be, so that
+ * (TSC under pksvisor - TSC native) per operation counts pksvisor's work
+ * plus the exiting instruction itself.
+ */
+static inline u64 hc_stub(u32 nr, u64 a0, u64 a1, u64 a2, u64 *out)
+{
+	u64 rax = PKSV_HC_RAX(nr), rbx = a0, rcx = a1, rdx = a2;
+
+	__asm__ volatile("nop" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx)
+			 : : "memory");
+	if (out)
+		*out = rbx;
+	return rax;
+}
+
+static inline void wrmsr_stub(u32 msr, u64 v)
+{
+	__asm__ volatile("nop" : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32))
+			 : "memory");
+}
+
+static inline u64 rdmsr_stub(u32 msr)
+{
+	u32 lo = 0, hi = 0;
+
+	__asm__ volatile("nop" : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
+	return ((u64)hi << 32) | lo;
+}
+
+/*
+ * TSC calibration: N iterations of exactly CAL_INSNS instructions (8 NOPs,
+ * DEC, JNZ).  Bochs's TSC with clock: sync=none advances with emulated
+ * instructions; this says by how much per instruction.
+ */
+#define CAL_INSNS	10u
+
+static u64 calibrate(unsigned int n)
+{
+	u64 t0, t1, f = 0;
+	unsigned int cnt = n;
+
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(f) : : "memory");
+	t0 = rdtsc();
+	__asm__ volatile("1: nop; nop; nop; nop; nop; nop; nop; nop\n\t"
+			 "dec %0\n\tjnz 1b" : "+r"(cnt) : : "cc", "memory");
+	t1 = rdtsc();
+	if (f & (1ull << 9))
+		__asm__ volatile("sti" : : : "memory");
+	return t1 - t0;
+}
+
 static inline u64 exits_now(void)
 {
 	u64 v = 0;
@@ -153,10 +206,10 @@ static void report(const char *name, u64 exits, u64 tsc, unsigned int n)
 }
 
 /*
- * Run BODY n times with interrupts off between two exit-counter reads and
+ * Run the body (the variadic arguments) n times with interrupts off between two exit-counter reads and
  * two RDTSCs; e = counter delta, t = TSC delta.
  */
-#define MEASURE(n, e, t, BODY)						\
+#define MEASURE(n, e, t, ...)						\
 	do {								\
 		u64 _f = irq_save(), _e0, _e1, _t0, _t1;		\
 		unsigned int i;						\
@@ -164,7 +217,7 @@ static void report(const char *name, u64 exits, u64 tsc, unsigned int n)
 		_e0 = exits_now();					\
 		_t0 = rdtsc();						\
 		for (i = 0; i < (n); i++) {				\
-			BODY;						\
+			__VA_ARGS__;					\
 		}							\
 		_t1 = rdtsc();						\
 		_e1 = exits_now();					\
@@ -172,6 +225,63 @@ static void report(const char *name, u64 exits, u64 tsc, unsigned int n)
 		(e) = _e1 - _e0;					\
 		(t) = _t1 - _t0;					\
 	} while (0)
+
+/* MEASURE without pksvisor: the TSC delta only. */
+#define MEASURE_TSC(n, t, ...)						\
+	do {								\
+		u64 _f = irq_save(), _t0, _t1;				\
+		unsigned int i;						\
+									\
+		_t0 = rdtsc();						\
+		for (i = 0; i < (n); i++) {				\
+			__VA_ARGS__;					\
+		}							\
+		_t1 = rdtsc();						\
+		irq_restore(_f);					\
+		(t) = _t1 - _t0;					\
+	} while (0)
+
+static void say_native(const char *name, u64 tsc, unsigned int n)
+{
+	say("PKSV-BENCH: native %s n=%u tsc_per_op=%llu", name, n, tsc / n);
+}
+
+/*
+ * Without pksvisor (tests/harness/run-bench.sh native): the same loops,
+ * with a NOP standing for each instruction that would exit, and the TSC
+ * calibration.  bench-report.py subtracts these from the pksvisor run.
+ */
+static void bench_native(void)
+{
+	u64 t, su = 0, sp = 0;
+	u32 a, b, c, d;
+
+	t = calibrate(N_OPS);
+	say("PKSV-BENCH: native calibrate instructions=%u tsc=%llu",
+	    N_OPS * CAL_INSNS, t);
+	MEASURE_TSC(N_OPS, t, __asm__ volatile("" : : : "memory"));
+	say_native("empty_loop", t, N_OPS);
+	MEASURE_TSC(N_OPS, t, cpuid_raw(0, &a, &b, &c, &d));
+	say_native("cpuid", t, N_OPS);
+	MEASURE_TSC(N_OPS, t, hc_stub(PKSV_HC_NOP, i, 0, 0, NULL));
+	say_native("hypercall_nop", t, N_OPS);
+	MEASURE_TSC(N_OPS, t, wrmsr_stub(MSR_IA32_PKRS, (i & 1) ? PKRS_CLOSED : PKRS_OPEN));
+	say_native("pkrs_wrmsr", t, N_OPS);
+	MEASURE_TSC(N_OPS, t, (void)rdmsr_stub(MSR_IA32_PKRS));
+	say_native("pkrs_rdmsr", t, N_OPS);
+	MEASURE_TSC(N_OPS, t, {
+		u64 t0 = rdtsc(), t1, t2;
+
+		hc_stub(PKSV_HC_UNPROTECT_PAGE, 0x1234, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL);
+		t1 = rdtsc();
+		hc_stub(PKSV_HC_PROTECT_PAGE, 0x1234, 0, 0, NULL);
+		t2 = rdtsc();
+		su += t1 - t0;
+		sp += t2 - t1;
+	});
+	say_native("unprotect_page", su, N_OPS);
+	say_native("protect_page", sp, N_OPS);
+}
 
 static void bench(EFI_SYSTEM_TABLE *st)
 {
@@ -276,13 +386,31 @@ static void bench(EFI_SYSTEM_TABLE *st)
 		if (rax != 0) {
 			say("PKSV-BENCH: unprotect_protect unsupported (%s)", err_name(rax));
 		} else {
-			u64 errs = 0;
+			u64 errs = 0, su = 0, sp = 0;
 
 			MEASURE(N_OPS, e, t,
 				errs |= hc(PKSV_HC_UNPROTECT_PAGE, gfn,
 					   PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL) |
 					hc(PKSV_HC_PROTECT_PAGE, gfn, 0, 0, NULL));
 			report("unprotect_protect_pair", e, t, N_OPS);
+			/*
+			 * Each call of the pair on its own (RDTSC around each;
+			 * the native run times its stubs the same way): one
+			 * exit each by construction, so exits = pair / 2.
+			 */
+			MEASURE(N_OPS, e, t, {
+				u64 t0 = rdtsc(), t1, t2;
+
+				errs |= hc(PKSV_HC_UNPROTECT_PAGE, gfn,
+					   PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL);
+				t1 = rdtsc();
+				errs |= hc(PKSV_HC_PROTECT_PAGE, gfn, 0, 0, NULL);
+				t2 = rdtsc();
+				su += t1 - t0;
+				sp += t2 - t1;
+			});
+			report("unprotect_page", (e - overhead) / 2 + overhead, su, N_OPS);
+			report("protect_page", (e - overhead) / 2 + overhead, sp, N_OPS);
 			if (errs)
 				say("PKSV-BENCH: # some UNPROTECT/PROTECT calls failed");
 		}
@@ -306,10 +434,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	com1_init();
 
 	say("PKSV-BENCH: start");
-	if (pksv_present())
+	if (pksv_present()) {
 		bench(st);
-	else
-		say("PKSV-BENCH: no pksvisor (nothing measured)");
+	} else {
+		say("PKSV-BENCH: no pksvisor (native baseline only)");
+		bench_native();
+	}
 	say("PKSV-BENCH: done");
 	power_off(st);
 	return EFI_SUCCESS;

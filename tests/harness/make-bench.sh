@@ -3,9 +3,11 @@
 #
 # make-bench.sh (`make bench`): the soft benchmark (pks=soft, Bochs 2.7
 # tigerlake) and the hw benchmark (pks=hw, patched upstream Bochs
-# sapphire_rapids), one boot each, then bench-report.py: a table of VM
+# sapphire_rapids) and the native baseline (the app alone in Bochs 2.7),
+# one boot each, then bench-report.py: a table of VM
 # exits per operation side by side on stdout, $BUILD/bench/bench.csv and
-# $BUILD/bench/bench.png.  Each run keeps its own invariants
+# $BUILD/bench/bench.png, and pksvisor instructions per hot exit
+# ($BUILD/bench/instructions.csv).  Each run keeps its own invariants
 # (run-bench.sh); the report checks the bounds again side by side.  Exit
 # status 0 when both runs and every bound pass, 1 otherwise.
 #
@@ -22,7 +24,13 @@ status=0
 # The report needs both runs' lines even when one broke an invariant.
 "$HERE/run-bench.sh" soft >&2 || { echo "make-bench: the soft run failed (above)" >&2; status=1; }
 "$HERE/run-bench.sh" hw >&2 || { echo "make-bench: the hw run failed (above)" >&2; status=1; }
+# ---- native baseline: pksvisor instructions per hot exit ----------------
+# The same app without pksvisor in the same emulator (Bochs 2.7): the TSC
+# calibration and the per-loop baseline bench-report.py subtracts.
+"$HERE/run-bench.sh" native >&2 || { echo "make-bench: the native run failed (above)" >&2; status=1; }
+NATIVE_ARGS=(--native "$BUILD/bench-bochs-native/bench.txt")
+# ---- end of native baseline ---------------------------------------------
 "$HERE/bench-report.py" --soft "$BUILD/bench-bochs/bench.txt" \
-	--hw "$BUILD/bench-bochs-hw/bench.txt" --out "$BUILD/bench" || status=1
+	--hw "$BUILD/bench-bochs-hw/bench.txt" "${NATIVE_ARGS[@]}" --out "$BUILD/bench" || status=1
 [ "$status" -eq 0 ] && echo "make-bench: passed" >&2 || echo "make-bench: FAILED" >&2
 exit "$status"
