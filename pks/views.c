@@ -45,6 +45,13 @@ int views_init(struct hv *hv)
 {
 	struct pks_global *pks = &hv->pks;
 
+	/*
+	 * A page override (soft_fault.c) may split a large page of a view:
+	 * at most a PD and a PT for each of PKS_MAX_OVERRIDES pages.  Those
+	 * come from a reserve nothing else may take, and are merged back
+	 * when the step ends, so an allowed access never fails for memory.
+	 */
+	hv->pool.reserve = 2 * PKS_MAX_OVERRIDES;
 	pks->views[0].valid = true;
 	pks->views[0].pinned = true;
 	pks->views[0].ept = hv->ept;
@@ -101,6 +108,67 @@ static int derive_range(struct hv *hv, struct pks_view *v, u64 start, u64 end)
 	return 0;
 }
 
+static inline u64 block_size(int level)
+{
+	return 1ull << (PAGE_SHIFT + 9 * (level - 1));
+}
+
+/*
+ * Rights of the whole naturally aligned block of level at gpa inside a
+ * range of one key: the base EPT must map it with one leaf at least that
+ * large (one set of base rights; pksvisor's reservation, split out of the
+ * base EPT, never is).  The pages that differ from the block - unprotect
+ * entries, multi-key aliases, tracked tables, the reservation - are
+ * derived one by one afterwards (apply_restrictions) and split only there.
+ */
+static bool block_perms(struct hv *hv, const struct pks_view *v, u64 gpa,
+			int level, unsigned int key, u64 *perms)
+{
+	int base_level;
+	u64 *base = ept_lookup(&hv->ept, gpa, &base_level);
+
+	if (!base || base_level < level)
+		return false;
+	*perms = effective_view_perms(hv, (*base & EPT_RWX) &
+				      pks_view_perms(v->pkrs, v->wp, key));
+	return true;
+}
+
+/*
+ * Restrict one keyed range at the largest page size it allows: 1 GiB
+ * where the range covers a whole aligned GiB the base maps with one leaf,
+ * else 2 MiB, 4 KiB only at the edges and where the base is finer.  A view
+ * over a 16 GiB range then needs a handful of tables instead of 8192
+ * (docs/pks.md "Views at PMEM scale"; tests/unit/test_views.c).
+ */
+static int restrict_range(struct hv *hv, struct pks_view *v, u64 start, u64 end,
+			  unsigned int key)
+{
+	u64 gpa = start & PAGE_MASK;
+
+	while (gpa < end) {
+		int level;
+
+		for (level = 3; level > 1; level--) {
+			u64 size = block_size(level), perms;
+			int r;
+
+			if ((gpa & (size - 1)) || end - gpa < size ||
+			    !block_perms(hv, v, gpa, level, key, &perms))
+				continue;
+			r = ept_protect_block(&v->ept, gpa, level, perms);
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				break;
+		}
+		if (level == 1 && derive_page(hv, v, gpa))
+			return -1;
+		gpa += block_size(level);
+	}
+	return 0;
+}
+
 /*
  * Restrict every keyed page (and, in discovery mode, every table page):
  * each page the keymap, the aliases, the unprotect table or the table set
@@ -116,7 +184,7 @@ static int apply_restrictions(struct hv *hv, struct pks_view *v)
 		struct keymap_range *r = &pks->keymap.r[i];
 
 		if (pks_view_perms(v->pkrs, v->wp, r->key) != EPT_RWX &&
-		    derive_range(hv, v, r->start, r->end))
+		    restrict_range(hv, v, r->start, r->end, r->key))
 			return -1;
 	}
 	for (unsigned int i = 0; i < pks->nr_multi; i++)
@@ -168,16 +236,29 @@ void views_drop(struct hv *hv, unsigned int slot)
 	free_view(hv, v);
 }
 
-/* Table pages one view needs: the clone and the splits of the keyed ranges. */
+/*
+ * Table pages one view needs (an upper bound): the clone; the edges of
+ * each keyed range (restricted at the largest page size); every alias
+ * range split to 4 KiB; and two tables (a PD and a PT) for each page
+ * derived on its own - an unprotected page, which only differs from its
+ * block inside a keyed range, so never more than splitting every keyed
+ * range would cost; a tracked guest page table (discovery), anywhere.
+ */
 static u64 view_cost(struct hv *hv)
 {
 	struct pks_global *pks = &hv->pks;
-	u64 need = hv->ept.pages_used;
+	u64 need = hv->ept.pages_used, ranges_4k = 0, unprotected;
 
-	for (unsigned int i = 0; i < pks->keymap.n; i++)
-		need += ept_split_cost(pks->keymap.r[i].start, pks->keymap.r[i].end);
+	for (unsigned int i = 0; i < pks->keymap.n; i++) {
+		need += ept_block_cost(pks->keymap.r[i].start, pks->keymap.r[i].end);
+		ranges_4k += ept_split_cost(pks->keymap.r[i].start, pks->keymap.r[i].end);
+	}
 	for (unsigned int i = 0; i < pks->nr_multi; i++)
 		need += ept_split_cost(pks->multi[i].start, pks->multi[i].end);
+	unprotected = 2ull * pks->unprotect.count;
+	need += unprotected < ranges_4k ? unprotected : ranges_4k;
+	if (pks->discovery)
+		need += 2ull * pks->nr_tables;
 	return need;
 }
 

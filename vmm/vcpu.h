@@ -45,6 +45,7 @@ struct page_pool {
 	u64 next;		/* bump pointer */
 	u64 free_list;		/* freed single pages, linked through their first word */
 	u64 free_pages;
+	u64 reserve;		/* last pages, for pool_alloc_ept_reserved() only */
 };
 
 #define MAX_RAM_RANGES	128
@@ -208,6 +209,7 @@ struct vcpu {
 	struct pks_override {		/* pages opened for one stepped instruction */
 		u64 gpa, perms;
 		u8 slot;		/* view they were opened in */
+		u8 split_level;		/* > 1: a large leaf of that level was split */
 	} pks_override[PKS_MAX_OVERRIDES];
 	unsigned int pks_nr_override;
 	u64 pks_retry_rip, pks_retry_gpa;	/* last access retried (walk mismatch) */
