@@ -3,7 +3,7 @@
 """bench-report.py: the `make bench` report (docs/benchmarks.md).
 
     bench-report.py --soft SOFT_BENCH_TXT --hw HW_BENCH_TXT --out DIR [--no-png]
-                    [--native NATIVE_BENCH_TXT]
+                    [--native NATIVE_BENCH_TXT] [--memory MEMORY_TXT...]
 
 Reads the PKSV-BENCH lines of run-bench.sh soft (Bochs 2.7 tigerlake,
 pks=soft) and run-bench.sh hw (patched upstream Bochs sapphire_rapids,
@@ -17,7 +17,10 @@ pksvisor) it also prints pksvisor instructions per hot exit under
 pks=soft = (TSC per op under pksvisor - TSC per op native) / (TSC per
 instruction from the native calibration loop), writes DIR/instructions.csv,
 reports each against the issue's target and fails when one exceeds its
-regression ceiling (INSTRUCTION_BOUNDS).
+regression ceiling (INSTRUCTION_BOUNDS).  With --memory (run-bench.sh's
+memory.txt of runs at several guest sizes) it prints pksvisor's resident
+memory and the EPT memory per view, writes DIR/memory.csv and fails when
+a view costs more than VIEW_EXTRA_KIB over the base EPT.
 """
 import argparse
 import csv
@@ -183,6 +186,63 @@ def instructions_report(soft, native_path, out_dir, problems):
 # ---- end of pksvisor instructions per hot exit ----------------------------
 
 
+# ---- pksvisor memory per guest size (--memory) ----------------------------
+# run-bench.sh's memory.txt: "megs=N keyed_mib=K pksvisor: memory
+# reserved_kib=.. used_kib=.. base_ept_kib=.. views=.. view_ept_kib=..
+# max_view_ept_kib=..", taken after the app keyed its largest free RAM
+# region (key 2) and built a view restricting it.  Bound: that view costs
+# at most VIEW_EXTRA_KIB over the clone of the base EPT (4 edge tables
+# for each of the two keyed ranges the app registered; a view splitting
+# the range to 4 KiB would cost 2 KiB per MiB keyed).
+VIEW_EXTRA_KIB = 32
+MEMORY = re.compile(r"^megs=(\d+) keyed_mib=(\d+) pksvisor: memory (.*)$")
+
+
+def memory_report(paths, out_dir, problems):
+    """Print and write pksvisor's memory per guest size; add broken bounds."""
+    rows = []
+    for path in paths:
+        line = ""
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8", errors="replace") as f:
+                line = f.readline().strip()
+        m = MEMORY.match(line)
+        if not m:
+            problems.append(f"memory: {path}: no pksvisor memory line")
+            continue
+        kv = dict(p.split("=", 1) for p in m.group(3).split())
+        try:
+            row = {"guest_mib": int(m.group(1)), "keyed_mib": int(m.group(2)),
+                   **{k: int(kv[k]) for k in ("reserved_kib", "used_kib", "base_ept_kib",
+                                              "views", "view_ept_kib", "max_view_ept_kib")}}
+        except (KeyError, ValueError):
+            problems.append(f"memory: {path}: incomplete line {line!r}")
+            continue
+        extra = row["max_view_ept_kib"] - row["base_ept_kib"]
+        row["check"] = "ok" if extra <= VIEW_EXTRA_KIB else "BROKEN"
+        if extra > VIEW_EXTRA_KIB:
+            problems.append(f"memory: guest {row['guest_mib']} MiB: a view costs {extra} KiB over "
+                            f"the base EPT, bound {VIEW_EXTRA_KIB}")
+        rows.append(row)
+    if not rows:
+        return
+    print()
+    print("pksvisor memory (pks=soft, Bochs 2.7; the largest free RAM region keyed, key 2)")
+    print(f"{'guest MiB':>9} {'keyed MiB':>9} {'reserved KiB':>12} {'used KiB':>8} "
+          f"{'base EPT KiB':>12} {'largest view KiB':>16} {'4K split KiB':>12}  check")
+    for r in rows:
+        print(f"{r['guest_mib']:>9} {r['keyed_mib']:>9} {r['reserved_kib']:>12} {r['used_kib']:>8} "
+              f"{r['base_ept_kib']:>12} {r['max_view_ept_kib']:>16} {r['keyed_mib'] * 2:>12}  {r['check']}")
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "memory.csv")
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(rows)
+    print(f"bench-report: {path}", file=sys.stderr)
+# ---- end of pksvisor memory per guest size --------------------------------
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--soft", required=True)
@@ -190,6 +250,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--no-png", action="store_true")
     ap.add_argument("--native", help="run-bench.sh native output: pksvisor instructions per exit")
+    ap.add_argument("--memory", nargs="+", default=[],
+                    help="run-bench.sh memory.txt files: pksvisor memory per guest size")
     try:
         args = ap.parse_args()
     except SystemExit:
@@ -236,6 +298,8 @@ def main():
 
     if args.native:
         instructions_report(soft, args.native, args.out, problems)
+    if args.memory:
+        memory_report(args.memory, args.out, problems)
 
     for p in problems:
         print(f"bench-report: BOUND: {p}", file=sys.stderr)

@@ -20,7 +20,8 @@
 # every expected line is there with its invariant; 1 when Bochs timed out or
 # failed, a line is missing or an invariant is broken; 2 on usage errors.
 #
-# Environment: BUILD (default <repo>/build), PKSV_TIMEOUT (default 300 s).
+# Environment: BUILD (default <repo>/build), PKSV_TIMEOUT (default 300 s),
+# PKSV_BENCH_MEGS (guest RAM, default 512; other sizes in $OUT-<N>m).
 # Output: $BUILD/bench-bochs/ (esp.img, pksvisor.cfg, serial.txt,
 # bench.txt = the PKSV-BENCH lines, bochs.log).
 set -euo pipefail
@@ -38,6 +39,13 @@ hw) SUFFIX=-hw; BOCHS_OPTS=(--emulator upstream --model sapphire_rapids) ;;
 native) SUFFIX=-native; BOCHS_OPTS=() ;;
 *) echo "usage: $0 [soft|hw|native]  (environment: BUILD, PKSV_TIMEOUT)" >&2; exit 2 ;;
 esac
+
+# Guest RAM (Bochs megs): the app keys its largest free RAM region, so
+# pksvisor's memory line gives the EPT memory per view at this guest size;
+# a size other than the default gets its own output directory.
+MEGS=${PKSV_BENCH_MEGS:-512}
+[ "$MEGS" = 512 ] || SUFFIX="$SUFFIX-${MEGS}m"
+BOCHS_OPTS+=(--megs "$MEGS")
 
 BUILD="$(realpath -m "${BUILD:-$ROOT/build}")"
 HV="$BUILD/pksvisor.efi"
@@ -84,6 +92,11 @@ clean() {
 clean "$SERIAL" | LC_ALL=C grep -a 'PKSV-BENCH: ' >"$OUT/bench.txt" || true
 cat "$OUT/bench.txt"
 clean "$SERIAL" | LC_ALL=C grep -aE 'pksvisor: (stats vcpu=0 |memory )' | tail -n 2 || true
+# pksvisor's memory at the end (largest free RAM region keyed), for
+# bench-report.py --memory.
+KEYED_MIB=$(sed -nE 's/^PKSV-BENCH: keyed_ram key=2 base=0x[0-9a-f]+ mib=([0-9]+): 0$/\1/p' "$OUT/bench.txt" | head -n 1)
+clean "$SERIAL" | LC_ALL=C grep -a 'pksvisor: memory ' | tail -n 1 |
+	sed "s/^/megs=$MEGS keyed_mib=${KEYED_MIB:-0} /" >"$OUT/memory.txt" || true
 
 # ---- native baseline (run-bench.sh native) ----------------------------
 # Every native line must be there; nothing is invariant about the numbers
@@ -160,6 +173,10 @@ else
 fi
 grep -qE '^PKSV-BENCH: range_register key=1 pages=[0-9]+: 0$' "$OUT/bench.txt" ||
 	{ echo "run-bench: INVARIANT: RANGE_REGISTER did not return 0" >&2; broken=$((broken + 1)); }
+grep -qE '^PKSV-BENCH: keyed_ram key=2 base=0x[0-9a-f]+ mib=[0-9]+: 0$' "$OUT/bench.txt" ||
+	{ echo "run-bench: INVARIANT: the largest RAM region could not be keyed" >&2; broken=$((broken + 1)); }
+grep -qE '^megs=[0-9]+ keyed_mib=[1-9][0-9]* pksvisor: memory reserved_kib=[0-9]+ ' "$OUT/memory.txt" ||
+	{ echo "run-bench: MISSING: pksvisor's memory line" >&2; broken=$((broken + 1)); }
 if grep -E 'unsupported|failed|MISMATCH' "$OUT/bench.txt" |
    { [ "$BACKEND" = hw ] && grep -v '^PKSV-BENCH: pkrs_vmfunc unsupported' || cat; } | grep . >&2; then
 	echo "run-bench: INVARIANT: an operation was unsupported or a call failed (lines above)" >&2

@@ -32,6 +32,8 @@ bad follow-mismatch 's/^(PKSV-BENCH: vmfunc_follow .* )ok$/\1MISMATCH/'
 bad vmfunc-unsupported 's/^PKSV-BENCH: pkrs_vmfunc exits_per_op=.*/PKSV-BENCH: pkrs_vmfunc unsupported (VIEW_INDEX returned -ENOTSUP)/'
 bad failed-calls 's/^(PKSV-BENCH: unprotect_protect_pair .*)$/\1\nPKSV-BENCH: # some UNPROTECT\/PROTECT calls failed/'
 bad range-register-error 's/^(PKSV-BENCH: range_register key=1 pages=16: ).*/\1-EINVAL/'
+bad keyed-ram-refused 's/^(PKSV-BENCH: keyed_ram key=2 base=0x[0-9a-f]+ mib=[0-9]+: ).*/\1-PKSV_ENOSPC/'
+bad no-memory-line '/^pksvisor: memory /d'
 
 # pks=hw (upstream Bochs; the stub stands in for it): a real run's log with
 # IA32_PKRS passed through in strict mode.  1.00 exits per WRMSR/RDMSR is
@@ -101,4 +103,17 @@ jt_case fail report-native-no-calibration "$R" --soft "$L/soft.txt" --hw "$L/hw.
 sed -E '/^PKSV-BENCH: native unprotect_page/d' "$L/native.txt" >"$L/native-nounprot.txt"
 jt_case fail report-native-line-missing "$R" --soft "$L/soft.txt" --hw "$L/hw.txt" \
 	--native "$L/native-nounprot.txt" --out "$L/report-bad" --no-png
+# --memory: EPT memory per view per guest size against its bound.
+echo "megs=512 keyed_mib=426 $(grep -a '^pksvisor: memory ' "$L/good" | tail -n 1)" >"$L/mem512.txt"
+jt_case pass report-memory-good "$R" --soft "$L/soft.txt" --hw "$L/hw.txt" \
+	--memory "$L/mem512.txt" --out "$L/report-mem" --no-png
+jt_assert "report-memory-good: memory.csv has the 512 MiB row" \
+	grep -q '^512,426,' "$L/report-mem/memory.csv"
+# A view costing 852 KiB more than the base EPT: what splitting 426 MiB
+# to 4 KiB cost before the large-page views.
+sed -E 's/max_view_ept_kib=[0-9]+/max_view_ept_kib=912/' "$L/mem512.txt" >"$L/mem512-split.txt"
+jt_case fail report-memory-4k-split-view "$R" --soft "$L/soft.txt" --hw "$L/hw.txt" \
+	--memory "$L/mem512-split.txt" --out "$L/report-bad" --no-png
+jt_case fail report-memory-missing "$R" --soft "$L/soft.txt" --hw "$L/hw.txt" \
+	--memory "$L/no-such-memory.txt" --out "$L/report-bad" --no-png
 jt_done
