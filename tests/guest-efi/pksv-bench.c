@@ -27,11 +27,10 @@
 #include <pksvisor/hypercall.h>
 
 #include "common.h"
+#include "pks-env.h"
 
 /* ---- CPU helpers --------------------------------------------------- */
 
-#define MSR_IA32_PKRS	0x6e1
-#define CR4_PKS		(1ull << 24)
 #define N_OPS		1000u
 
 /* PKRS values: key 1 closed (AD|WD), as a kernel's default; and all open. */
@@ -67,19 +66,6 @@ static inline u64 rdmsr(u32 msr)
 
 	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr) : "memory");
 	return ((u64)hi << 32) | lo;
-}
-
-static inline u64 read_cr4(void)
-{
-	u64 v;
-
-	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
-	return v;
-}
-
-static inline void write_cr4(u64 v)
-{
-	__asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
 }
 
 /* VMFUNC leaf 0 (EPTP switching), ECX = EPTP-list index. */
@@ -226,6 +212,61 @@ static void report(const char *name, u64 exits, u64 tsc, unsigned int n)
 		(t) = _t1 - _t0;					\
 	} while (0)
 
+/*
+ * PK faults (pksvisor instructions per PK-fault exit): the app's own page
+ * tables (pks-env.c) map page 5 of the bench's key-1 range through a
+ * supervisor alias with key 1 at g_fault_base, and nothing at
+ * g_fault_base + 4 KiB.  Under pksvisor, with PKRS = AD(1) in strict
+ * mode, every read of the alias is a PK fault: one exit, the #PF injected,
+ * the handler resumes after the probe.  The native baseline reads the
+ * not-present page instead: the same #PF delivery and handler, natively.
+ */
+enum { PG_PML4, PG_PDPT, PG_PD, PG_PT, PG_IDT, PG_COUNT };
+
+static u64 g_fault_pages, g_fault_base;
+
+static u64 fault_page(unsigned int pg)
+{
+	return g_fault_pages + (u64)pg * 4096;
+}
+
+static int fault_env_setup(u64 data_pa)
+{
+	unsigned int idx;
+	u64 *pd, *pt;
+
+	if (pks_env_alloc_pages(PG_COUNT, &g_fault_pages) < 0)
+		return -1;
+	idx = pks_env_add_region((u64 *)fault_page(PG_PML4), fault_page(PG_PDPT),
+				 fault_page(PG_PD));
+	if (!idx)
+		return -1;
+	g_fault_base = (u64)idx << 39;
+	pd = (u64 *)fault_page(PG_PD);
+	pt = (u64 *)fault_page(PG_PT);
+	pd[0] = fault_page(PG_PT) | PTE_P | PTE_RW | PTE_A;
+	pt[0] = data_pa | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(1);
+	pt[1] = 0;
+	return 0;
+}
+
+/* N reads of addr; TSC in *tsc; how many gave #PF with error code ec. */
+static unsigned int fault_loop(u64 addr, u64 ec, u64 *tsc)
+{
+	unsigned int faults = 0, i;
+	u64 t0, t1;
+
+	t0 = rdtsc();
+	for (i = 0; i < N_OPS; i++) {
+		pks_fault_clear();
+		(void)pks_probe_read((const void *)addr);
+		faults += pks_fault.hit && pks_fault.vector == X86_PF && pks_fault.ec == ec;
+	}
+	t1 = rdtsc();
+	*tsc = t1 - t0;
+	return faults;
+}
+
 /* MEASURE without pksvisor: the TSC delta only. */
 #define MEASURE_TSC(n, t, ...)						\
 	do {								\
@@ -244,6 +285,30 @@ static void report(const char *name, u64 exits, u64 tsc, unsigned int n)
 static void say_native(const char *name, u64 tsc, unsigned int n)
 {
 	say("PKSV-BENCH: native %s n=%u tsc_per_op=%llu", name, n, tsc / n);
+}
+
+static EFI_SYSTEM_TABLE *g_st;
+
+/* The native #PF baseline: the not-present page, same handler. */
+static void native_fault(void)
+{
+	EFI_PHYSICAL_ADDRESS data = 0;
+	unsigned int faults;
+	u64 t;
+
+	if (EFI_ERROR(uefi_call_wrapper(g_st->BootServices->AllocatePages, 4,
+					AllocateAnyPages, EfiLoaderData, 1, &data)) ||
+	    fault_env_setup(data) < 0) {
+		say("PKSV-BENCH: native pk_fault failed (no page tables)");
+		return;
+	}
+	pks_env_enter(fault_page(PG_PML4), (void *)fault_page(PG_IDT), 0);
+	faults = fault_loop(g_fault_base + 4096, 0, &t);	/* not present, read */
+	pks_env_leave();
+	if (faults != N_OPS)
+		say("PKSV-BENCH: native pk_fault failed (%u of %u reads faulted)", faults, N_OPS);
+	else
+		say_native("pk_fault", t, N_OPS);
 }
 
 /*
@@ -281,6 +346,7 @@ static void bench_native(void)
 	});
 	say_native("unprotect_page", su, N_OPS);
 	say_native("protect_page", sp, N_OPS);
+	native_fault();
 }
 
 /*
@@ -473,8 +539,34 @@ static void bench(EFI_SYSTEM_TABLE *st)
 		    have_mem ? "no PKSV_FEAT_UNPROTECT" : "no memory");
 	}
 
-	if (registered)
+	if (registered) {
+		u64 mode = PKSV_MODE_RELAXED;
+
+		if (fault_env_setup(mem + 5 * 4096ull) < 0) {
+			say("PKSV-BENCH: pk_fault failed (no page tables)");
+		} else {
+			unsigned int faults;
+
+			/* Strict: every PK fault is injected, none opens the key. */
+			hc(PKSV_HC_GET_MODE, 0, 0, 0, &mode);
+			hc(PKSV_HC_SET_MODE, PKSV_MODE_STRICT, 0, 0, NULL);
+			pks_env_enter(fault_page(PG_PML4), (void *)fault_page(PG_IDT), 0);
+			pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(1));
+			/* Warm-up (views built), then measured; P | PK: 0x21. */
+			faults = fault_loop(g_fault_base, 0x21, &t);
+			e = exits_now();
+			faults = fault_loop(g_fault_base, 0x21, &t);
+			e = exits_now() - e;
+			pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+			pks_env_leave();
+			hc(PKSV_HC_SET_MODE, mode, 0, 0, NULL);
+			if (faults != N_OPS)
+				say("PKSV-BENCH: pk_fault failed (%u of %u reads faulted)", faults, N_OPS);
+			else
+				report("pk_fault", e, t, N_OPS);
+		}
 		hc(PKSV_HC_RANGE_UNREGISTER, mem, RANGE_PAGES * 4096ull, 0, NULL);
+	}
 	if (have_mem)
 		uefi_call_wrapper(st->BootServices->FreePages, 2, mem, RANGE_PAGES);
 	say("PKSV-BENCH: # guest instructions per exit: not measurable (no instruction counter)");
@@ -493,6 +585,8 @@ static void bench(EFI_SYSTEM_TABLE *st)
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
 	InitializeLib(image, st);
+	g_st = st;
+	pks_env_init(st, "PKSV-BENCH: done", NULL);
 	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
 	com1_init();
 

@@ -39,6 +39,7 @@ OPERATIONS = [
     ("unprotect_protect_pair", "UNPROTECT+PROTECT pair", 2.0, 2.0),
     ("unprotect_page", "UNPROTECT_PAGE alone", 1.0, 1.0),
     ("protect_page", "PROTECT_PAGE alone", 1.0, 1.0),
+    ("pk_fault", "PK fault (#PF injected)", 1.0, 1.0),
     ("cpuid", "CPUID (reference)", 1.0, 1.0),
     ("hypercall_nop", "hypercall NOP (reference)", 1.0, 1.0),
     ("empty_loop", "empty loop (sanity)", 0.0, 0.0),
@@ -127,6 +128,7 @@ INSTRUCTION_BOUNDS = [
     ("pkrs_rdmsr", "PKRS read exit (soft)", None, 420),
     ("unprotect_page", "UNPROTECT_PAGE", 600, 1050),
     ("protect_page", "PROTECT_PAGE", 600, 1180),
+    ("pk_fault", "PK fault exit (soft)", None, 1250),
 ]
 
 NATIVE_LINE = re.compile(r"^PKSV-BENCH: native ([a-z_]+) n=(\d+) tsc_per_op=(\d+)")

@@ -107,7 +107,7 @@ check_native() {
 		{ echo "run-bench: native: the app found pksvisor or did not run" >&2; missing=$((missing + 1)); }
 	grep -qE '^PKSV-BENCH: native calibrate instructions=[0-9]+ tsc=[1-9][0-9]*$' "$OUT/bench.txt" ||
 		{ echo "run-bench: MISSING: native calibrate line" >&2; missing=$((missing + 1)); }
-	for op in empty_loop cpuid hypercall_nop pkrs_wrmsr pkrs_rdmsr unprotect_page protect_page; do
+	for op in empty_loop cpuid hypercall_nop pkrs_wrmsr pkrs_rdmsr unprotect_page protect_page pk_fault; do
 		grep -qE "^PKSV-BENCH: native $op n=[0-9]+ tsc_per_op=[0-9]+$" "$OUT/bench.txt" ||
 			{ echo "run-bench: MISSING: native $op" >&2; missing=$((missing + 1)); }
 	done
@@ -125,7 +125,7 @@ check_native() {
 # Each operation must have reported a number or said why it could not.
 missing=0
 for op in get_counter_overhead cpuid hypercall_nop pkrs_wrmsr pkrs_vmfunc \
-	unprotect_protect; do
+	unprotect_protect pk_fault; do
 	if ! grep -qE "^PKSV-BENCH: ${op}[_a-z]* (exits_per_op=|exits=|unsupported)" "$OUT/bench.txt"; then
 		echo "run-bench: MISSING: no PKSV-BENCH line for $op" >&2
 		missing=$((missing + 1))
@@ -149,7 +149,8 @@ fi
 # hw: strict mode, no locked key, no grant or opening: IA32_PKRS reads and
 # writes pass through (docs/pks.md, hw backend cost), 0 exits; soft: every
 # WRMSR is one exit (it selects the EPT view).
-INVARIANTS=(empty_loop=0.00 unprotect_protect_pair=2.00 unprotect_page=1.00 protect_page=1.00)
+INVARIANTS=(empty_loop=0.00 unprotect_protect_pair=2.00 unprotect_page=1.00 protect_page=1.00
+	pk_fault=1.00)
 if [ "$BACKEND" = hw ]; then
 	INVARIANTS+=(pkrs_wrmsr=0.00 pkrs_rdmsr=0.00)
 else

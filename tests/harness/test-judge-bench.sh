@@ -34,6 +34,8 @@ bad failed-calls 's/^(PKSV-BENCH: unprotect_protect_pair .*)$/\1\nPKSV-BENCH: # 
 bad range-register-error 's/^(PKSV-BENCH: range_register key=1 pages=16: ).*/\1-EINVAL/'
 bad keyed-ram-refused 's/^(PKSV-BENCH: keyed_ram key=2 base=0x[0-9a-f]+ mib=[0-9]+: ).*/\1-PKSV_ENOSPC/'
 bad no-memory-line '/^pksvisor: memory /d'
+bad pk-fault-two-exits 's/^(PKSV-BENCH: pk_fault exits_per_op=)1\.00/\12.00/'
+bad pk-fault-failed 's/^PKSV-BENCH: pk_fault exits_per_op=.*/PKSV-BENCH: pk_fault failed (999 of 1000 reads faulted)/'
 
 # pks=hw (upstream Bochs; the stub stands in for it): a real run's log with
 # IA32_PKRS passed through in strict mode.  1.00 exits per WRMSR/RDMSR is
