@@ -9,7 +9,7 @@
 #include "boot.h"
 #include "../vmm/exit.h"
 #include "../vmm/host.h"
-#include "../vmm/memory.h"
+#include <pksvisor/page_pool.h>
 #include "../vmm/vmcs.h"
 #include "../vmm/vmx.h"
 #include "../pks/pks_vmm.h"

@@ -21,7 +21,7 @@
 #include <pksvisor/hypercall.h>
 #include <pksvisor/log.h>
 #include "../vmm/exit.h"
-#include "../vmm/memory.h"
+#include <pksvisor/page_pool.h>
 #include "../vmm/vmx.h"
 #include "pks_internal.h"
 

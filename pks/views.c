@@ -30,7 +30,7 @@
 #include <pksvisor/log.h>
 #include <pksvisor/pk_decide.h>
 #include "../vmm/exit.h"
-#include "../vmm/memory.h"
+#include <pksvisor/page_pool.h>
 #include "../vmm/vmx.h"
 #include "pks_internal.h"
 

@@ -9,7 +9,7 @@
 #include <pksvisor/log.h>
 #include "exit.h"
 #include "../pks/pks_vmm.h"
-#include "memory.h"
+#include <pksvisor/page_pool.h>
 #include "vmx.h"
 
 void ept_flush(struct hv *hv, u64 eptp)

@@ -14,37 +14,15 @@
 #include <pksvisor/mtrr.h>
 #include <pksvisor/pks.h>
 #include <pksvisor/stats.h>
+#include <pksvisor/spinlock.h>
+#include <pksvisor/page_pool.h>
+#include <pksvisor/x86.h>
 #include "vmx_caps.h"
 
 /* Guest GPRs as the exit stub (vmm/vmx_asm.asm) pushes them. */
 struct guest_regs {
 	u64 rax, rcx, rdx, rbx, rbp, rsi, rdi;
 	u64 r8, r9, r10, r11, r12, r13, r14, r15;
-};
-
-struct spinlock {
-	volatile u32 locked;
-};
-
-static inline void spin_lock(struct spinlock *l)
-{
-	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
-		while (l->locked)
-			asm volatile("pause");
-}
-
-static inline void spin_unlock(struct spinlock *l)
-{
-	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
-}
-
-/* Page pool in EfiReservedMemoryType memory (boot/memory.c). */
-struct page_pool {
-	struct spinlock lock;
-	u64 base, size;		/* the whole reservation: hidden from the guest */
-	u64 next;		/* bump pointer */
-	u64 free_list;		/* freed single pages, linked through their first word */
-	u64 free_pages;
 };
 
 #define MAX_RAM_RANGES	128

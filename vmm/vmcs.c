@@ -6,7 +6,7 @@
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
 #include "host.h"
-#include "memory.h"
+#include <pksvisor/page_pool.h>
 #include "vmcs.h"
 #include "guest_refuse.h"
 #include "vmx.h"

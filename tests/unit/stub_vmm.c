@@ -12,7 +12,7 @@
 
 #include "../../pks/pks_internal.h"
 #include "../../vmm/exit.h"
-#include "../../vmm/memory.h"
+#include <pksvisor/page_pool.h>
 #include "stub_vmm.h"
 
 #define MAX_PAGES	65536

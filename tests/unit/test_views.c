@@ -29,7 +29,7 @@
 
 #include <pksvisor/hypercall.h>
 #include "../../pks/pks_internal.h"
-#include "../../vmm/memory.h"
+#include <pksvisor/page_pool.h>
 #include "stub_vmm.h"
 
 #define MiB		(1ull << 20)
