@@ -10,8 +10,7 @@
  */
 #include <pksvisor/hypercall.h>
 #include <pksvisor/log.h>
-#include "../vmm/exit.h"
-#include "../vmm/vmx.h"
+#include "../vmm/seam.h"
 #include "pks_internal.h"
 
 int guest_scan_current(struct vcpu *vcpu, const struct guest_scan_ops *ops, void *ctx);

@@ -10,8 +10,7 @@
  * pks_hw_pkrs_intercept() (pks/pk_decide.c, host unit tested).
  */
 #include <pksvisor/pk_decide.h>
-#include "../vmm/vmcs.h"
-#include "../vmm/vmx.h"
+#include "../vmm/seam.h"
 #include "pks_internal.h"
 
 static bool hw_wants_intercept(const struct vcpu *vcpu)

@@ -15,9 +15,7 @@
 #include <pksvisor/hypercall.h>
 #include <pksvisor/log.h>
 #include <pksvisor/pk_decide.h>
-#include "../vmm/exit.h"
-#include "../vmm/vmcs.h"
-#include "../vmm/vmx.h"
+#include "../vmm/seam.h"
 #include "pks_internal.h"
 
 int pks_init(struct hv *hv, char *err, size_t errlen)

@@ -14,9 +14,8 @@
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
 #include <pksvisor/pk_decide.h>
-#include "../vmm/exit.h"
+#include "../vmm/seam.h"
 #include <pksvisor/page_pool.h>
-#include "../vmm/vmx.h"
 #include "pks_internal.h"
 
 /* Guest-physical reads for the walker: identity EPT, so a host read, but

@@ -20,9 +20,8 @@
 #include <pksvisor/format.h>
 #include <pksvisor/hypercall.h>
 #include <pksvisor/log.h>
-#include "../vmm/exit.h"
+#include "../vmm/seam.h"
 #include <pksvisor/page_pool.h>
-#include "../vmm/vmx.h"
 #include "pks_internal.h"
 
 bool unprotect_allows(struct hv *hv, u64 gpa, bool write)

@@ -29,9 +29,8 @@
 #include <pksvisor/hypercall.h>
 #include <pksvisor/log.h>
 #include <pksvisor/pk_decide.h>
-#include "../vmm/exit.h"
+#include "../vmm/seam.h"
 #include <pksvisor/page_pool.h>
-#include "../vmm/vmx.h"
 #include "pks_internal.h"
 
 #define VMFUNC_EPTP_SWITCHING	BIT(0)

@@ -199,6 +199,19 @@ struct vcpu {
 	unsigned int history_next;
 };
 
+/*
+ * The VPID tagging this vCPU's linear translations: the one numbering,
+ * used by the VMCS field and by every INVVPID (vmm/flush.c).  VPID 0 is
+ * VMX root's own (SDM Vol. 3C 29.1; VM entry refuses it when "enable
+ * VPID" is 1, 26.2.1.1), so vCPU n runs with VPID 1 + n.
+ */
+#define VPID_FIRST	1
+
+static inline u16 vcpu_vpid(const struct vcpu *vcpu)
+{
+	return (u16)(VPID_FIRST + vcpu->id);
+}
+
 /* Host per-CPU pointer (GS base). */
 static inline struct vcpu *this_vcpu(void)
 {
