@@ -114,9 +114,9 @@ s64 pks_hc_grant(struct vcpu *vcpu, u64 key, u64 access)
 		return -PKSV_EKEY;
 	/* Like UNPROTECT_PAGE: READ or READ|WRITE (no write-only access). */
 	if (access == PKSV_ACCESS_READ)
-		vcpu->pkrs_grant |= PKRS_AD((unsigned int)key);
+		vcpu->pks.pkrs_grant |= PKRS_AD((unsigned int)key);
 	else if (access == (PKSV_ACCESS_READ | PKSV_ACCESS_WRITE))
-		vcpu->pkrs_grant |= PKRS_KEY_MASK((unsigned int)key);
+		vcpu->pks.pkrs_grant |= PKRS_KEY_MASK((unsigned int)key);
 	else
 		return -PKSV_EINVAL;
 	pks_apply(vcpu);
@@ -129,9 +129,9 @@ s64 pks_hc_revoke(struct vcpu *vcpu, u64 key)
 		return -PKSV_ENOTSUP;
 	if (check_key(key))
 		return -PKSV_EKEY;
-	if (!(vcpu->pkrs_grant & PKRS_KEY_MASK((unsigned int)key)))
+	if (!(vcpu->pks.pkrs_grant & PKRS_KEY_MASK((unsigned int)key)))
 		return -PKSV_ENOENT;
-	vcpu->pkrs_grant &= ~PKRS_KEY_MASK((unsigned int)key);
+	vcpu->pks.pkrs_grant &= ~PKRS_KEY_MASK((unsigned int)key);
 	pks_apply(vcpu);
 	return 0;
 }

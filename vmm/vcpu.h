@@ -18,6 +18,7 @@
 #include <pksvisor/page_pool.h>
 #include <pksvisor/x86.h>
 #include "vmx_caps.h"
+#include "../pks/pks_state.h"
 
 /* Guest GPRs as the exit stub (vmm/vmx_asm.asm) pushes them. */
 struct guest_regs {
@@ -29,53 +30,6 @@ struct guest_regs {
 
 struct ram_range {
 	u64 start, end;		/* [start, end) conventional-type guest RAM */
-};
-
-#define PKS_MAX_VIEWS	8	/* slot 0 is the base (permissive) EPT */
-#define PKS_MAX_TABLES	1024	/* guest paging-structure pages tracked */
-#define PKS_WARN_SLOTS	64
-#define PKS_MAX_MULTI	64
-#define PKS_MAX_ROOTS	32	/* address spaces scanned in this epoch */
-#define PKS_RESCAN_NONE	0
-#define PKS_RESCAN_ROOT	1	/* a root not scanned yet was loaded */
-#define PKS_RESCAN_ALL	2	/* a tracked page table was written */
-#define PKS_MAX_OVERRIDES 16	/* pages opened for one stepped instruction */
-
-/* One EPT per distinct (effective PKRS, CR0.WP): the soft backend's views. */
-struct pks_view {
-	bool valid;
-	bool pinned;			/* index handed to the guest for VMFUNC */
-	u32 pkrs;
-	bool wp;
-	u64 generation;			/* keymap/table generation it reflects */
-	u64 last_used;
-	struct ept ept;
-	u64 eptp;
-};
-
-struct pks_global {
-	int backend;			/* PKS_BACKEND_* */
-	int mode;			/* PKSV_MODE_*, changeable by hypercall */
-	struct spinlock lock;		/* everything below */
-	struct keymap keymap;		/* keyed guest-physical ranges */
-	bool discovery;			/* no PV registration: scan guest tables */
-	/* Discovered pages mapped with more than one key (aliases). */
-	struct { u64 start, end; u16 keys; } multi[PKS_MAX_MULTI];
-	unsigned int nr_multi;
-	u64 tables[PKS_MAX_TABLES];	/* write-protected guest table pages */
-	u8 table_level[PKS_MAX_TABLES];	/* their paging level (1 = PT) */
-	unsigned int nr_tables;
-	u64 roots[PKS_MAX_ROOTS];	/* CR3 roots scanned in this epoch */
-	unsigned int nr_roots;
-	u64 generation;			/* bumped when keymap or tables change */
-	struct pks_view views[PKS_MAX_VIEWS];
-	u64 use_clock;
-	u64 eptp_list_pa;		/* VMFUNC leaf 0 list (slot = index) */
-	bool vmfunc;
-	struct { u64 rip; u8 key; } warned[PKS_WARN_SLOTS];
-	unsigned int nr_warned;
-	u32 lock_bits;			/* AD|WD of locked keys: always enforced */
-	struct unprotect_table unprotect;	/* kmap()ed pages open to all */
 };
 
 struct hv {
@@ -176,22 +130,8 @@ struct vcpu {
 	bool vmcs_ready;		/* the host NMI handler may touch the VMCS */
 	volatile u32 nmi_pending;
 
-	/* PKS (pks/): the guest's IA32_PKRS and what pksvisor does with it */
-	u64 pkrs;			/* architectural value the guest wrote */
-	u32 pkrs_open;			/* keys opened by RELAXED/SILENT until the next write */
-	u32 pkrs_grant;			/* AD/WD bits cleared by GRANT until REVOKE or the next write */
-	bool pkrs_passthrough;		/* hw: PKRS RDMSR/WRMSR do not exit (pks/hw_pkrs.c) */
-	int pks_view;			/* soft: view slot in use */
-	u64 pks_root;			/* soft discovery: root last scanned */
-	struct pks_override {		/* pages opened for one stepped instruction */
-		u64 gpa, perms;
-		u8 slot;		/* view they were opened in */
-	} pks_override[PKS_MAX_OVERRIDES];
-	unsigned int pks_nr_override;
-	u64 pks_retry_rip, pks_retry_gpa;	/* last access retried (walk mismatch) */
-	u64 pks_table_gpa;		/* tracked table being written (step) */
-	u64 pks_table_snap[512];	/* its content before the write */
-	u8 pks_rescan;			/* soft discovery: PKS_RESCAN_* */
+	/* PKS (pks/pks_state.h): the guest's IA32_PKRS and its views */
+	struct pks_vcpu pks;
 
 	u64 last_stats_tsc;
 	struct vcpu_stats stats;

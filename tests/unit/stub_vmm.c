@@ -143,7 +143,7 @@ void pksv_log(const char *fmt, ...)
 /* pks/pks.c, pks/discover.c */
 u32 pks_effective_pkrs(const struct vcpu *vcpu)
 {
-	return (u32)vcpu->pkrs | vcpu->hv->pks.lock_bits;
+	return (u32)vcpu->pks.pkrs | vcpu->hv->pks.lock_bits;
 }
 
 void pks_apply(struct vcpu *vcpu)
