@@ -10,7 +10,7 @@
  *
  * The guest-physical space is abstract: [0, 64 MiB) identity mapped, the
  * "reservation" (page pool) at [16 MiB, 17 MiB) hidden in the base EPT as
- * boot/hv_start.c does.  What is checked:
+ * vmm/build.c does.  What is checked:
  *  - hidden pages have no right in any view, for every key mix (keymap
  *    ranges and multi-key aliases over the reservation, unprotect entries,
  *    tracked tables, a base EPT mid-way through a refused access);
