@@ -44,6 +44,10 @@ struct pks_view {
 /*
  * PKS state shared by every vCPU (hv->pks).  backend is set at boot and
  * read-only afterwards; everything from lock on is guarded by lock.
+ * Changes (keymap, tables, views built or evicted, unprotect, LOCK_KEY)
+ * take it; a few exit-path reads of single words (mode, lock_bits, the
+ * EPTP of the view in use) do not, which is safe with one vCPU and is
+ * what the multi-CPU work settles (docs/architecture.md, "SMP").
  */
 struct pks_global {
 	int backend;			/* PKS_BACKEND_*: set at boot */

@@ -32,14 +32,19 @@ struct ram_range {
 	u64 start, end;		/* [start, end) conventional-type guest RAM */
 };
 
+/*
+ * Shared by every vCPU.  hv_prepare() (vmm/build.c) fills it on the boot
+ * CPU before the guest runs; afterwards every field is read-only except
+ * those naming their lock below.
+ */
 struct hv {
 	struct pksv_config cfg;
 	struct vmx_msrs msrs;
 	struct vmx_setup vmx;
-	struct page_pool pool;
+	struct page_pool pool;		/* guarded by pool.lock */
 	struct mtrr_state mtrr;
-	struct ept ept;			/* the guest's identity EPT */
-	struct spinlock ept_lock;	/* EPT changes after launch */
+	struct ept ept;			/* the guest's identity EPT, guarded by ept_lock */
+	struct spinlock ept_lock;	/* EPT changes after launch (MMIO on demand, hidden pages) */
 	u64 eptp;
 	u64 scratch_hpa;		/* 0xff page standing in for hidden memory */
 	u64 phys_limit;			/* EPT maps [0, phys_limit) */
@@ -48,8 +53,13 @@ struct hv {
 	u64 host_cr3;
 	u64 host_gdt, host_idt, host_tss;
 	u64 tsc_per_sec;
-	struct acpi_pm acpi;		/* ACPI PM1 sleep registers (docs/power.md) */
-	struct pks_global pks;
+	/*
+	 * ACPI PM1 sleep registers (docs/power.md).  wake_pending is written
+	 * at exits (vmm/exit_io.c) without a lock: one vCPU today; a second
+	 * vCPU needs an atomic or a lock here ([all-cpus]).
+	 */
+	struct acpi_pm acpi;
+	struct pks_global pks;		/* guarded by pks.lock (pks/pks_state.h) */
 };
 
 #define EXIT_HISTORY	16
@@ -80,6 +90,11 @@ struct exit_record {
 	u64 qual;
 };
 
+/*
+ * Per vCPU: only the CPU running it touches it (in VMX root), so no lock;
+ * the one exception, nmi_pending, is also written by that CPU's host NMI
+ * handler and is accessed atomically.
+ */
 struct vcpu {
 	struct vcpu *self;		/* host GS:0 points here */
 	unsigned int id;
