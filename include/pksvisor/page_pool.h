@@ -1,13 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pksvisor's page pool: one EfiReservedMemoryType reservation made at boot
- * (boot/efi_main.c), handed out page by page.  Only EPT view pages are
- * ever freed (to a free list); everything else lives as long as the machine.
+ * pksvisor's page pool (lib/page_pool.c): one EfiReservedMemoryType
+ * reservation made at boot (boot/efi_main.c), handed out page by page.
+ * Only EPT view pages are ever freed (to a free list); everything else
+ * lives as long as the machine.
  */
-#ifndef PKSVISOR_MEMORY_H
-#define PKSVISOR_MEMORY_H
+#ifndef PKSVISOR_PAGE_POOL_H
+#define PKSVISOR_PAGE_POOL_H
 
-#include "vcpu.h"
+#include <pksvisor/types.h>
+#include <pksvisor/spinlock.h>
+
+/* Shared by every CPU. */
+struct page_pool {
+	struct spinlock lock;	/* guards next, free_list, free_pages */
+	u64 base, size;		/* the whole reservation: hidden from the guest; set once at boot */
+	u64 next;		/* bump pointer */
+	u64 free_list;		/* freed single pages, linked through their first word */
+	u64 free_pages;
+	u64 reserve;		/* last pages, for pool_alloc_ept_reserved() only; set once at boot */
+};
 
 void pool_init(struct page_pool *pool, u64 base, u64 size);
 /* Zeroed, 4 KiB aligned pages; 0 when the pool is exhausted. */
