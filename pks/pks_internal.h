@@ -38,6 +38,9 @@ struct view_page_facts {
 	bool table;		/* a write-protected guest page table */
 };
 void view_page_facts(struct hv *hv, u64 gpa, struct view_page_facts *f);
+#define VIEW_ACCESS_LOOKUP	0xffffffffu	/* look the unprotect table up */
+void view_page_facts_known(struct hv *hv, u64 gpa, unsigned int access,
+			   struct view_page_facts *f);
 u64 view_facts_perms(struct hv *hv, const struct pks_view *v,
 		     const struct view_page_facts *f);
 u64 views_list_entry(const struct pks_global *pks, unsigned int slot);

@@ -38,7 +38,9 @@ bool unprotect_allows(struct hv *hv, u64 gpa, bool write)
 
 /*
  * Re-derive one page in every built view (lock held).  Only what the
- * page's transition needs: its view-independent facts are gathered once,
+ * page's transition needs: its view-independent facts are gathered once
+ * (the unprotect access is the one the call just set; a page unprotected
+ * for writing needs no key lookup),
  * each view costs one EPT walk and is written only when its rights
  * differ (a view whose PKRS leaves the key open has nothing to change).
  *
@@ -50,7 +52,7 @@ bool unprotect_allows(struct hv *hv, u64 gpa, bool write)
  * allows the access and lets it retry.  Rights taken away (PROTECT) must
  * be gone before the call returns: INVEPT, once, when some view changed.
  */
-static void refresh_page(struct hv *hv, u64 gpa, bool widened)
+static void refresh_page(struct hv *hv, u64 gpa, unsigned int access, bool widened)
 {
 	struct pks_global *pks = &hv->pks;
 	struct view_page_facts f;
@@ -58,7 +60,7 @@ static void refresh_page(struct hv *hv, u64 gpa, bool widened)
 
 	if (pks->backend != PKS_BACKEND_SOFT)
 		return;
-	view_page_facts(hv, gpa, &f);
+	view_page_facts_known(hv, gpa, access, &f);
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
 		struct pks_view *v = &pks->views[i];
 		u64 perms, *e;
@@ -114,8 +116,9 @@ s64 pks_hc_unprotect(struct vcpu *vcpu, u64 gfn, u64 access)
 		return -PKSV_EINVAL;
 	spin_lock(&hv->pks.lock);
 	ret = unprotect_get(&hv->pks.unprotect, gfn, (unsigned int)access, &changed);
+	/* Changed: a new entry, or READ raised to READ|WRITE: access it is. */
 	if (!ret && changed)
-		refresh_page(hv, gfn << PAGE_SHIFT, true);
+		refresh_page(hv, gfn << PAGE_SHIFT, (unsigned int)access, true);
 	spin_unlock(&hv->pks.lock);
 	return ret;
 }
@@ -132,7 +135,7 @@ s64 pks_hc_protect(struct vcpu *vcpu, u64 gfn)
 	spin_lock(&hv->pks.lock);
 	ret = unprotect_put(&hv->pks.unprotect, gfn, &gone);
 	if (!ret && gone)
-		refresh_page(hv, gfn << PAGE_SHIFT, false);
+		refresh_page(hv, gfn << PAGE_SHIFT, 0, false);
 	spin_unlock(&hv->pks.lock);
 	return ret;
 }

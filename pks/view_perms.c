@@ -57,7 +57,14 @@ u64 effective_view_perms(struct hv *hv, u64 perms)
  * that a change to one page (UNPROTECT/PROTECT) derives it for every view
  * with a few instructions each instead of repeating the lookups per view.
  */
-void view_page_facts(struct hv *hv, u64 gpa, struct view_page_facts *f)
+/*
+ * access: the page's unprotect-table access when the caller knows it
+ * (UNPROTECT/PROTECT just changed it), or VIEW_ACCESS_LOOKUP.  A page
+ * unprotected for writing has its base rights in every view whatever its
+ * keys, so its keys are not looked up.
+ */
+void view_page_facts_known(struct hv *hv, u64 gpa, unsigned int access,
+			   struct view_page_facts *f)
 {
 	struct pks_global *pks = &hv->pks;
 	unsigned int key;
@@ -75,6 +82,11 @@ void view_page_facts(struct hv *hv, u64 gpa, struct view_page_facts *f)
 	f->rights = base ? *base & EPT_RWX : 0;
 	if (!f->rights)
 		return;
+	f->access = access == VIEW_ACCESS_LOOKUP ?
+		    unprotect_lookup(&pks->unprotect, gpa >> PAGE_SHIFT) : access;
+	f->table = pks->discovery && views_is_table(hv, gpa);
+	if (f->access & PKSV_ACCESS_WRITE)
+		return;
 	key = keymap_lookup(&pks->keymap, gpa);
 	if (key)
 		f->keys = (u16)(1u << key);
@@ -82,8 +94,11 @@ void view_page_facts(struct hv *hv, u64 gpa, struct view_page_facts *f)
 	for (unsigned int i = 0; i < pks->nr_multi; i++)
 		if (gpa >= pks->multi[i].start && gpa < pks->multi[i].end)
 			f->keys |= pks->multi[i].keys & ~1u;
-	f->access = unprotect_lookup(&pks->unprotect, gpa >> PAGE_SHIFT);
-	f->table = pks->discovery && views_is_table(hv, gpa);
+}
+
+void view_page_facts(struct hv *hv, u64 gpa, struct view_page_facts *f)
+{
+	view_page_facts_known(hv, gpa, VIEW_ACCESS_LOOKUP, f);
 }
 
 u64 view_facts_perms(struct hv *hv, const struct pks_view *v,
