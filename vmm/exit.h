@@ -41,6 +41,11 @@ void vcpu_arm_stats_timer(struct vcpu *vcpu);
 bool test_hook_cpuid(struct vcpu *vcpu);
 #endif
 
+/*
+ * Before every VM entry: invalidate this vCPU's EPT-derived translations
+ * if an EPT changed since it last did (vmm/flush.c).  True if it did.
+ */
+bool vcpu_flush_stale(struct vcpu *vcpu);
 /* Periodic statistics at exits when there is no preemption timer. */
 void vcpu_stats_tick(struct vcpu *vcpu);
 
