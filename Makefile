@@ -44,10 +44,12 @@ HV_OBJS		:= $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.asm.o)
 
 all: $(BUILD)/pksvisor.efi guest-efi host-tools
 
+# -MP: a phony target per header, so that a header moved or deleted (the
+# seam refactor moved several) does not stop an incremental build.
 $(BUILD)/hv/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
-	@$(CC) $(EFI_CFLAGS) -MMD -c $< -o $@
+	@$(CC) $(EFI_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/hv/%.asm.o: %.asm
 	@mkdir -p $(dir $@)
