@@ -593,8 +593,10 @@ void pks_entry_check(struct vcpu *vcpu)
 		vcpu->pks.view = 0;
 		views_select(vcpu);
 	}
-	/* Last: the re-selection above may build a view. */
-	views_list_refresh(vcpu);
+	/* Last: the re-selection above may build a view.  Inline test first. */
+	if (pks->vmfunc && vcpu->pks.list_generation !=
+	    __atomic_load_n(&pks->list_generation, __ATOMIC_ACQUIRE))
+		views_list_refresh(vcpu);
 }
 
 /*
