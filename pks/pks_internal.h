@@ -13,7 +13,9 @@ int guest_walk_current(struct vcpu *vcpu, u64 gla, struct guest_walk *w);
 
 /* pks/views.c */
 int views_init(struct hv *hv);
+int views_vcpu_init(struct vcpu *vcpu);
 void views_vmcs_setup(struct vcpu *vcpu);
+void views_list_refresh(struct vcpu *vcpu);
 void views_select(struct vcpu *vcpu);
 void views_cr_changed(struct vcpu *vcpu);
 void views_invalidate(struct hv *hv);

@@ -56,33 +56,68 @@ int views_init(struct hv *hv)
 	pks->views[0].ept = hv->ept;
 	pks->views[0].eptp = hv->eptp;
 	pks->vmfunc = hv->vmx.has_vmfunc_eptp;
-	if (pks->vmfunc) {
-		pks->eptp_list_pa = pool_alloc_page(&hv->pool);
-		if (!pks->eptp_list_pa)
-			return -1;
-		/* Nothing is pinned yet: VMFUNC to any index exits. */
-		for (unsigned int i = 0; i < 512; i++)
-			((u64 *)(uintptr_t)pks->eptp_list_pa)[i] = EPTP_LIST_INVALID;
-	}
+	pks->list_generation = 1;
+	return 0;
+}
+
+/*
+ * This vCPU's EPTP list.  Entries at PKS_MAX_VIEWS and above never name a
+ * view: invalid for good.  The view slots say what views_list_entry()
+ * decides, and are rewritten whenever list_generation moved.
+ */
+int views_vcpu_init(struct vcpu *vcpu)
+{
+	struct hv *hv = vcpu->hv;
+	u64 *list;
+
+	if (!hv->pks.vmfunc)
+		return 0;
+	vcpu->pks.eptp_list_pa = pool_alloc_page(&hv->pool);
+	if (!vcpu->pks.eptp_list_pa)
+		return -1;
+	list = (u64 *)(uintptr_t)vcpu->pks.eptp_list_pa;
+	for (unsigned int i = 0; i < 512; i++)
+		list[i] = EPTP_LIST_INVALID;
+	vcpu->pks.list_generation = 0;	/* older than any: filled before entry */
+	views_list_refresh(vcpu);
 	return 0;
 }
 
 void views_vmcs_setup(struct vcpu *vcpu)
 {
-	struct pks_global *pks = &vcpu->hv->pks;
-
-	if (pks->vmfunc) {
+	if (vcpu->hv->pks.vmfunc) {
 		vmwrite(VMCS_VMFUNC_CONTROLS, VMFUNC_EPTP_SWITCHING);
-		vmwrite(VMCS_EPTP_LIST_ADDR, pks->eptp_list_pa);
+		vmwrite(VMCS_EPTP_LIST_ADDR, vcpu->pks.eptp_list_pa);
 	}
 }
 
-/* Make EPTP-list entry slot say what views_list_entry() decides. */
-static void publish_slot(struct pks_global *pks, unsigned int slot)
+/*
+ * Bring this vCPU's EPTP list up to date (before every VM entry,
+ * pks_entry_check()).  A vCPU in VMX root cannot VMFUNC, so its list may
+ * lag while it handles an exit; it must not lag when the guest runs.  A
+ * vCPU running in the guest while another frees a view it could VMFUNC
+ * to is the shootdown's case (docs/architecture.md, "SMP").
+ */
+void views_list_refresh(struct vcpu *vcpu)
+{
+	struct pks_global *pks = &vcpu->hv->pks;
+	volatile u64 *list = (volatile u64 *)(uintptr_t)vcpu->pks.eptp_list_pa;
+
+	if (!pks->vmfunc ||
+	    vcpu->pks.list_generation == __atomic_load_n(&pks->list_generation, __ATOMIC_ACQUIRE))
+		return;
+	spin_lock(&pks->lock);
+	for (unsigned int slot = 0; slot < PKS_MAX_VIEWS; slot++)
+		list[slot] = views_list_entry(pks, slot);
+	vcpu->pks.list_generation = pks->list_generation;
+	spin_unlock(&pks->lock);
+}
+
+/* An entry changed: every vCPU rewrites its list before it next runs. */
+static void list_changed(struct pks_global *pks)
 {
 	if (pks->vmfunc)
-		((volatile u64 *)(uintptr_t)pks->eptp_list_pa)[slot] =
-			views_list_entry(pks, slot);
+		__atomic_add_fetch(&pks->list_generation, 1, __ATOMIC_RELEASE);
 }
 
 /* Set one page of a view to its derived rights (split only on change). */
@@ -214,7 +249,7 @@ static void free_view(struct hv *hv, struct pks_view *v)
 	/* A VMFUNC to this index must never reach freed tables. */
 	v->valid = false;
 	v->pinned = false;
-	publish_slot(&hv->pks, (unsigned int)(v - hv->pks.views));
+	list_changed(&hv->pks);
 	ept_destroy(&v->ept, pool_free_ept, &hv->pool);
 }
 
@@ -326,7 +361,7 @@ static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp, bool 
 	v->eptp = ept_eptp(&v->ept, false);
 	v->valid = true;
 	v->pinned = pin;
-	publish_slot(pks, slot);
+	list_changed(pks);
 	/* A rebuilt slot may reuse an EPTP whose translations are cached. */
 	ept_flush(hv, v->eptp);
 	return 0;
@@ -384,7 +419,7 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 			v->last_used = ++pks->use_clock;
 			if (pin && !v->pinned) {
 				v->pinned = true;
-				publish_slot(pks, i);
+				list_changed(pks);
 			}
 			return i;
 		}
@@ -636,11 +671,12 @@ void pks_exit_sync(struct vcpu *vcpu)
 }
 
 /*
- * Before every VM entry: the vCPU runs on a valid view and the VMCS EPTP
- * is that view's.  Every path that frees or rebuilds a view re-selects
- * (pks_apply) before entry; this catches one that does not (a pinned
- * view dropped by views_invalidate() on a hypercall that then failed)
- * instead of entering the guest on freed EPT tables.  One VMREAD.
+ * Before every VM entry: the vCPU runs on a valid view, the VMCS EPTP
+ * is that view's, and its EPTP list is current.  Every path that frees or
+ * rebuilds a view re-selects (pks_apply) before entry; this catches one
+ * that does not (a pinned view dropped by views_invalidate() on a
+ * hypercall that then failed) instead of entering the guest on freed EPT
+ * tables.  One VMREAD, and one compare for the list.
  */
 void pks_entry_check(struct vcpu *vcpu)
 {
@@ -649,11 +685,16 @@ void pks_entry_check(struct vcpu *vcpu)
 
 	if (pks->backend != PKS_BACKEND_SOFT)
 		return;
-	if (v->valid && vmread(VMCS_EPTP) == v->eptp)
-		return;
-	pksv_log("PKS: view %d no longer valid at VM entry: re-selecting", vcpu->pks.view);
-	vcpu->pks.view = 0;
-	views_select(vcpu);
+	if (!v->valid || vmread(VMCS_EPTP) != v->eptp) {
+		pksv_log("PKS: view %d no longer valid at VM entry: re-selecting",
+			 vcpu->pks.view);
+		vcpu->pks.view = 0;
+		views_select(vcpu);
+	}
+	/* Last: the re-selection above may build a view.  Inline test first. */
+	if (pks->vmfunc && vcpu->pks.list_generation !=
+	    __atomic_load_n(&pks->list_generation, __ATOMIC_ACQUIRE))
+		views_list_refresh(vcpu);
 }
 
 /*

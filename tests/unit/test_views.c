@@ -17,7 +17,8 @@
  *  - every other page gets exactly base & key rules & unprotect;
  *  - the EPTP list holds an invalid EPTP everywhere but at pinned views;
  *  - pinned views honour locked keys, before and after the lock;
- *  - a rebuilt or dropped view is never reachable through a stale entry.
+ *  - a rebuilt or dropped view is never reachable through a stale entry;
+ *  - each vCPU's list catches up at its own refresh (VM entry).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,9 +50,11 @@ static bool eptp_valid(u64 eptp)
 	return (mt == 0 || mt == 6) && walk == 3 && !(eptp & 0xf80);
 }
 
+/* The vCPU's EPTP list as its next VM entry sees it (pks_entry_check()). */
 static u64 *list(void)
 {
-	return (u64 *)(uintptr_t)hv->pks.eptp_list_pa;
+	views_list_refresh(vcpu);
+	return (u64 *)(uintptr_t)vcpu->pks.eptp_list_pa;
 }
 
 static u64 perms_in(struct ept *e, u64 gpa)
@@ -87,6 +90,7 @@ static int setup(void **state)
 	keymap_init(&hv->pks.keymap);
 	unprotect_init(&hv->pks.unprotect);
 	assert_int_equal(views_init(hv), 0);
+	assert_int_equal(views_vcpu_init(vcpu), 0);
 	stub_reset();
 	return 0;
 }
@@ -224,6 +228,55 @@ static void test_rebuild_and_drop(void **state)
 	assert_false(hv->pks.views[idx].valid);
 	assert_false(eptp_valid(list()[idx]));
 	assert_list_consistent();
+}
+
+static u64 *raw_list(struct vcpu *v)
+{
+	return (u64 *)(uintptr_t)v->pks.eptp_list_pa;
+}
+
+/*
+ * Each vCPU has its own EPTP list: a change made during one vCPU's exit
+ * reaches another vCPU's list at that vCPU's next refresh (its VM entry),
+ * not before; a refresh of a current list is one compare and no write.
+ */
+static void test_lists_per_vcpu(void **state)
+{
+	struct vcpu *other = calloc(1, sizeof(*other));
+	u64 idx;
+
+	(void)state;
+	assert_non_null(other);
+	other->hv = hv;
+	assert_int_equal(views_vcpu_init(other), 0);
+	assert_int_not_equal(other->pks.eptp_list_pa, vcpu->pks.eptp_list_pa);
+
+	assert_int_equal(pks_hc_view_index(vcpu, PKRS_AD(3), &idx), 0);
+	assert_int_equal(list()[idx], hv->pks.views[idx].eptp);
+	/* The other vCPU has not entered since: its list lags. */
+	assert_int_equal(raw_list(other)[idx], EPTP_LIST_INVALID);
+	assert_int_not_equal(other->pks.list_generation, hv->pks.list_generation);
+	views_list_refresh(other);
+	assert_int_equal(raw_list(other)[idx], hv->pks.views[idx].eptp);
+	assert_int_equal(other->pks.list_generation, hv->pks.list_generation);
+
+	/* Current: no rewrite (a poisoned entry stays as it is). */
+	raw_list(other)[PKS_MAX_VIEWS - 1] = 0x1234;
+	views_list_refresh(other);
+	assert_int_equal(raw_list(other)[PKS_MAX_VIEWS - 1], 0x1234);
+	raw_list(other)[PKS_MAX_VIEWS - 1] = EPTP_LIST_INVALID;
+
+	/* Dropped by a failed rebuild: unreachable from both after refresh. */
+	stub_fail_allocs_after(0);
+	views_invalidate(hv);
+	stub_fail_allocs_after(-1);
+	assert_false(hv->pks.views[idx].valid);
+	views_list_refresh(other);
+	assert_false(eptp_valid(raw_list(other)[idx]));
+	assert_false(eptp_valid(list()[idx]));
+	for (unsigned int i = PKS_MAX_VIEWS; i < 512; i++)
+		assert_int_equal(raw_list(other)[i], EPTP_LIST_INVALID);
+	free(other);
 }
 
 /* pks_exit_sync() and friends are vmread-based; the slot state is not. */
@@ -489,6 +542,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pin_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_closes_pinned_views, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_and_drop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lists_per_vcpu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hidden_stays_hidden, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_perms_exhaustive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_degraded_fails_closed, setup, teardown),
