@@ -3,19 +3,26 @@
 """bench-report.py: the `make bench` report (docs/benchmarks.md).
 
     bench-report.py --soft SOFT_BENCH_TXT --hw HW_BENCH_TXT --out DIR [--no-png]
+                    [--linux LINUX_DIR [--linux-short]]
 
 Reads the PKSV-BENCH lines of run-bench.sh soft (Bochs 2.7 tigerlake,
 pks=soft) and run-bench.sh hw (patched upstream Bochs sapphire_rapids,
 pks=hw), prints a table of VM exits per operation side by side, writes
 DIR/bench.csv and DIR/bench.png (matplotlib, Debian python3-matplotlib)
-and checks every exit count against its bound.  Exit status 0 when all
-bounds hold, 1 when one is broken or a line is missing, 2 on usage errors.
+and checks every exit count against its bound.  With --linux, the Linux
+guest's numbers of run-linux-bench.sh too (bench_linux.py: exits per
+kernel operation, workload and boot ratios to native; DIR/bench-linux.csv).
+Exit status 0 when all bounds hold, 1 when one is broken or a line is
+missing, 2 on usage errors.
 """
 import argparse
 import csv
 import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_linux  # noqa: E402
 
 # (operation, label, bound under soft, bound under hw); None: the backend
 # has no such operation (it must say "unsupported").  The bounds are the
@@ -107,6 +114,10 @@ def main():
     ap.add_argument("--hw", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--no-png", action="store_true")
+    ap.add_argument("--linux", metavar="DIR",
+                    help="run-linux-bench.sh output (native.txt, off.txt, wrmsr.txt, vmfunc.txt)")
+    ap.add_argument("--linux-short", action="store_true",
+                    help="only wrmsr.txt and vmfunc.txt are required (the invariants)")
     try:
         args = ap.parse_args()
     except SystemExit:
@@ -150,6 +161,24 @@ def main():
         png_path = os.path.join(args.out, "bench.png")
         chart(rows, png_path)
         print(f"bench-report: {png_path}", file=sys.stderr)
+
+    if args.linux:
+        runs = {}
+        for cfg in bench_linux.CONFIGS:
+            path = os.path.join(args.linux, f"{cfg}.txt")
+            if os.path.isfile(path):
+                runs[cfg] = bench_linux.parse(path)
+        linux_rows = bench_linux.report(runs, problems, short=args.linux_short)
+        linux_csv = os.path.join(args.out, "bench-linux.csv")
+        with open(linux_csv, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=["section", "item", "config", "value", "tsc", "bound", "check"])
+            w.writeheader()
+            w.writerows(linux_rows)
+        print(f"bench-report: {linux_csv}", file=sys.stderr)
+        if not args.no_png and not args.linux_short:
+            linux_png = os.path.join(args.out, "bench-linux.png")
+            bench_linux.chart(linux_rows, linux_png)
+            print(f"bench-report: {linux_png}", file=sys.stderr)
 
     for p in problems:
         print(f"bench-report: BOUND: {p}", file=sys.stderr)
