@@ -13,7 +13,7 @@
 # kernel PKS operation under soft WRMSR and soft VMFUNC, the DAX/pmem
 # workload and the boot as ratios to a native run, one Bochs 2.7 boot per
 # configuration.  PKSV_BENCH_LINUX=full (default: native, pks=off, soft
-# WRMSR, soft VMFUNC; 64 calls per workload phase), short (soft WRMSR and
+# WRMSR, soft VMFUNC; 256 calls per workload phase), short (soft WRMSR and
 # soft VMFUNC with 16 calls: the invariants only; the test command's
 # make-bench stage) or none.
 #

@@ -20,8 +20,11 @@
 # done" and powered off, 1 otherwise.
 #
 # Environment: BUILD, PKSV_TIMEOUT (per run, default 600 s),
+# PKSV_BENCH_OUT (output directory, default $BUILD/bench-linux),
 # PKSV_KERNEL (a bzImage to use instead of guest-patches/build-kernel.sh's),
-# PKSV_BENCH_CALLS (workload calls per phase, default 64).
+# PKSV_BENCH_CALLS (workload calls per phase, default 256), PKSV_BENCH_CMDLINE
+# (a file replacing tests/linux/cmdline, for experiments such as a boot
+# without the pmem namespaces).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -43,10 +46,10 @@ make -s -C "$ROOT/tests/guest-efi" BUILD="$BUILD/guest-efi" >&2
 LAUNCH="$BUILD/guest-efi/pksv-launch.efi"
 
 KERNEL=${PKSV_KERNEL:-$("$ROOT/guest-patches/build-kernel.sh" | tail -n 1)}
-OUT="$BUILD/bench-linux"
+OUT="${PKSV_BENCH_OUT:-$BUILD/bench-linux}"
 mkdir -p "$OUT"
 INITRD=$("$ROOT/tests/linux/build-initramfs.sh" "$OUT/initrd.img" | tail -n 1)
-ARGS="$(tr -s ' \n' ' ' <"$ROOT/tests/linux/cmdline")pksv_tests=bench pksv_bench_calls=${PKSV_BENCH_CALLS:-64}"
+ARGS="$(tr -s ' \n' ' ' <"${PKSV_BENCH_CMDLINE:-$ROOT/tests/linux/cmdline}")pksv_tests=bench pksv_bench_calls=${PKSV_BENCH_CALLS:-256}"
 
 rc=0
 for c in "${CONFIGS[@]}"; do
