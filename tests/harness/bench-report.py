@@ -4,6 +4,7 @@
 
     bench-report.py --soft SOFT_BENCH_TXT --hw HW_BENCH_TXT --out DIR [--no-png]
                     [--native NATIVE_BENCH_TXT] [--memory MEMORY_TXT...]
+                    [--linux LINUX_DIR [--linux-short]]
 
 Reads the PKSV-BENCH lines of run-bench.sh soft (Bochs 2.7 tigerlake,
 pks=soft) and run-bench.sh hw (patched upstream Bochs sapphire_rapids,
@@ -21,12 +22,19 @@ regression ceiling (INSTRUCTION_BOUNDS).  With --memory (run-bench.sh's
 memory.txt of runs at several guest sizes) it prints pksvisor's resident
 memory and the EPT memory per view, writes DIR/memory.csv and fails when
 a view costs more than VIEW_EXTRA_KIB over the base EPT.
+
+With --linux, the Linux guest's numbers of run-linux-bench.sh too
+(bench_linux.py: exits per kernel operation, workload and boot ratios to
+native; DIR/bench-linux.csv).
 """
 import argparse
 import csv
 import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_linux  # noqa: E402
 
 # (operation, label, bound under soft, bound under hw); None: the backend
 # has no such operation (it must say "unsupported").  The bounds are the
@@ -254,6 +262,10 @@ def main():
     ap.add_argument("--native", help="run-bench.sh native output: pksvisor instructions per exit")
     ap.add_argument("--memory", nargs="+", default=[],
                     help="run-bench.sh memory.txt files: pksvisor memory per guest size")
+    ap.add_argument("--linux", metavar="DIR",
+                    help="run-linux-bench.sh output (native.txt, off.txt, wrmsr.txt, vmfunc.txt)")
+    ap.add_argument("--linux-short", action="store_true",
+                    help="only wrmsr.txt and vmfunc.txt are required (the invariants)")
     try:
         args = ap.parse_args()
     except SystemExit:
@@ -302,6 +314,23 @@ def main():
         instructions_report(soft, args.native, args.out, problems)
     if args.memory:
         memory_report(args.memory, args.out, problems)
+    if args.linux:
+        runs = {}
+        for cfg in bench_linux.CONFIGS:
+            path = os.path.join(args.linux, f"{cfg}.txt")
+            if os.path.isfile(path):
+                runs[cfg] = bench_linux.parse(path)
+        linux_rows = bench_linux.report(runs, problems, short=args.linux_short)
+        linux_csv = os.path.join(args.out, "bench-linux.csv")
+        with open(linux_csv, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=["section", "item", "config", "value", "tsc", "bound", "check"])
+            w.writeheader()
+            w.writerows(linux_rows)
+        print(f"bench-report: {linux_csv}", file=sys.stderr)
+        if not args.no_png and not args.linux_short:
+            linux_png = os.path.join(args.out, "bench-linux.png")
+            bench_linux.chart(linux_rows, linux_png)
+            print(f"bench-report: {linux_png}", file=sys.stderr)
 
     for p in problems:
         print(f"bench-report: BOUND: {p}", file=sys.stderr)

@@ -24,7 +24,7 @@ BUILD="$(realpath -m "${BUILD:-$ROOT/build}")"
 HV="$BUILD/pksvisor.efi"
 [ -f "$HV" ] || { echo "run-linux-bochs: $HV missing: run make" >&2; exit 1; }
 
-KERNEL=$("$ROOT/guest-patches/build-kernel.sh" | tail -n 1)
+KERNEL=${PKSV_KERNEL:-$("$ROOT/guest-patches/build-kernel.sh" | tail -n 1)}
 INITRD=$("$ROOT/tests/linux/build-initramfs.sh" "$BUILD/linux/initrd.img" | tail -n 1)
 ARGS="$(cat "$ROOT/tests/linux/cmdline") ${PKSV_EXTRA_ARGS:-}"
 

@@ -80,7 +80,7 @@ OUT="$BUILD/test-linux-pks-bochs"
 [ "$PKS/$EMULATOR" = soft/2.7 ] || OUT="$OUT-$PKS-$EMULATOR"
 mkdir -p "$OUT"
 
-KERNEL=$("$ROOT/guest-patches/build-kernel.sh" | tail -n 1)
+KERNEL=${PKSV_KERNEL:-$("$ROOT/guest-patches/build-kernel.sh" | tail -n 1)}
 INITRD=$("$ROOT/tests/linux/build-initramfs.sh" "$OUT/initrd.img" | tail -n 1)
 ARGS="$(tr -s ' \n' ' ' <"$ROOT/tests/linux/cmdline")${PKSV_EXTRA_ARGS:-}"
 ARGS="${ARGS% }"

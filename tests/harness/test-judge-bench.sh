@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
-# Judge test: run-bench.sh fails when an exit-count invariant breaks
+# Judge test: run-bench.sh and bench-report.py (also its --linux part)
+# fail when an exit-count invariant breaks
 # (docs/benchmarks.md) or a call fails, replaying the canned output of a
 # real run with one line edited per case (judges/lib.sh).
 set -uo pipefail
@@ -118,4 +119,45 @@ jt_case fail report-memory-4k-split-view "$R" --soft "$L/soft.txt" --hw "$L/hw.t
 	--memory "$L/mem512-split.txt" --out "$L/report-bad" --no-png
 jt_case fail report-memory-missing "$R" --soft "$L/soft.txt" --hw "$L/hw.txt" \
 	--memory "$L/no-such-memory.txt" --out "$L/report-bad" --no-png
+
+# The Linux guest's numbers (bench-report.py --linux, bench_linux.py):
+# canned run-linux-bench.sh output of a real run (testdata/bench-linux/),
+# one file edited per case.
+LG="$JT_HARNESS/testdata/bench-linux"
+linux_case() {	# WANT NAME CONFIG SED-EXPR [REPORT ARGS...]
+	local want=$1 name=$2 cfg=$3 expr=$4 d="$L/linux-$2"
+	shift 4
+	mkdir -p "$d"
+	cp "$LG"/*.txt "$d/"
+	if [ -n "$expr" ]; then
+		sed -E "$expr" "$LG/$cfg.txt" >"$d/$cfg.txt"
+		if cmp -s "$LG/$cfg.txt" "$d/$cfg.txt"; then
+			jt_assert "$name: the edit changed the canned file" false
+			return
+		fi
+	fi
+	jt_case "$want" "linux-$name" "$R" --soft "$L/soft.txt" --hw "$L/hw.txt" \
+		--out "$L/report-$name" --no-png --linux "$d" "$@"
+}
+linux_case pass linux-good vmfunc ''
+jt_assert "linux-good: bench-linux.csv has the VMFUNC switch at 0.0" \
+	grep -q '^linux_exits,switch,vmfunc,0.0,' "$L/report-linux-good/bench-linux.csv"
+linux_case fail vmfunc-switch-exits vmfunc 's/^(PKSV-LINUX-BENCH: switch exits_per_op=)0\.00/\11.00/'
+linux_case fail vmfunc-kmap-local-exits vmfunc 's/^(PKSV-LINUX-BENCH: kmap_local exits_per_op=)0\.00/\12.00/'
+linux_case fail vmfunc-dax-write-exits vmfunc 's/^(PKSV-LINUX-BENCH: dax_write_4k .*exits_per_op=)0\.00/\12.00/'
+linux_case fail vmfunc-irq-open-exits vmfunc 's/^(PKSV-LINUX-BENCH: irq_open exits_per_op=)0\.00/\12.00/'
+linux_case fail wrmsr-switch-free wrmsr 's/^(PKSV-LINUX-BENCH: switch exits_per_op=)1\.00/\10.00/'
+linux_case fail kmap-pair-three wrmsr 's/^(PKSV-LINUX-BENCH: kmap exits_per_op=)2\.00/\13.00/'
+linux_case fail vmfunc-unfinished vmfunc '/^PKSV-LINUX-BENCH: done/d'
+linux_case fail native-boot-missing native '/^PKSV-CLOCK: boot/d'
+linux_case fail vmfunc-op-missing vmfunc '/^PKSV-LINUX-BENCH: dax4k /d'
+# short (the make-bench stage): native and pks=off may be absent, the
+# soft runs may not.
+mkdir -p "$L/linux-short" "$L/linux-short-bad"
+cp "$LG/wrmsr.txt" "$LG/vmfunc.txt" "$L/linux-short/"
+cp "$LG/wrmsr.txt" "$L/linux-short-bad/"
+jt_case pass linux-short "$R" --soft "$L/soft.txt" --hw "$L/hw.txt" --out "$L/report-short" \
+	--no-png --linux "$L/linux-short" --linux-short
+jt_case fail linux-short-no-vmfunc "$R" --soft "$L/soft.txt" --hw "$L/hw.txt" --out "$L/report-short" \
+	--no-png --linux "$L/linux-short-bad" --linux-short
 jt_done

@@ -7,7 +7,8 @@
 # to ~/.cache/pksvisor).  The image is an uncompressed cpio (newc) archive
 # that the EFI stub loads via initrd=\initrd.img (see tests/linux/cmdline),
 # so test changes never require a kernel rebuild.  Contents: busybox,
-# /bin/pksv-poweroff and /bin/pksv-vmcall (built here from pksv-*.c), /init
+# /bin/pksv-poweroff, pksv-vmcall, pksv-vmfunc-user, pksv-workload and
+# pksv-clock (built here from pksv-*.c), /init
 # and the test runners of tests/linux/initramfs/.  Prints the image path as the last line.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,6 +30,10 @@ strip "$ROOT/bin/pksv-poweroff"
 gcc -static -Os -Wall -Wextra -Werror -o "$ROOT/bin/pksv-vmcall" \
 	"$HERE/pksv-vmcall.c"
 strip "$ROOT/bin/pksv-vmcall"
+for prog in pksv-vmfunc-user pksv-workload pksv-clock; do
+	gcc -static -O2 -Wall -Wextra -Werror -o "$ROOT/bin/$prog" "$HERE/$prog.c"
+	strip "$ROOT/bin/$prog"
+done
 cp -a "$HERE/initramfs/." "$ROOT/"
 chmod 755 "$ROOT/init" "$ROOT"/tests/* 2>/dev/null || true
 

@@ -1,10 +1,11 @@
 #!/bin/sh
-# pksvisor-only cases (issue 5, guest side): lib/test_pks.c's pksv_* cases
-# and a user-space VMCALL.  Without pksvisor (no CPUID signature: QEMU, bare
+# pksvisor-only cases (issue 5, guest side): lib/test_pks.c's pksv_* cases,
+# a user-space VMCALL and a user-space VMFUNC.  Without pksvisor (no CPUID signature: QEMU, bare
 # metal) the whole set is skipped with a KTAP "1..0 # SKIP" plan.
 D=/sys/kernel/debug/pks_test
 CASES="pksv_available pksv_kmap_workqueue pksv_kmap_nested
-pksv_stray_write_neighbour pksv_read_only pksv_hc_errors pksv_exit_costs"
+pksv_stray_write_neighbour pksv_read_only pksv_hc_errors pksv_exit_costs
+pksv_vmfunc_views"
 echo "KTAP version 1"
 if [ ! -d $D ]; then
 	echo "1..0 # SKIP no $D (CONFIG_PKS_TEST?)"
@@ -17,7 +18,7 @@ skip*) echo "1..0 # SKIP ${r#skip }"; exit 0 ;;
 esac
 n=0
 for c in $CASES; do n=$((n + 1)); done
-echo "1..$((n + 1))"
+echo "1..$((n + 2))"
 i=0
 for c in $CASES; do
 	i=$((i + 1))
@@ -42,3 +43,14 @@ if [ $rc -eq 132 ] && [ -r /proc/version ]; then
 else
 	echo "not ok $i pksv_user_vmcall_sigill # exit status $rc: $(cat /tmp/vmcall.out)"
 fi
+
+# VMFUNC works at CPL 3: a process switches to the most open pinned view,
+# then enters the kernel, whose first act is a stray PMEM write
+# (pksv-vmfunc-user.c, lib/test_pks.c pmem_stray_write_entry).
+i=$((i + 1))
+r=$(/bin/pksv-vmfunc-user 2>&1)
+case "$r" in
+"ok #"*) echo "ok $i pksv_user_vmfunc_reassert ${r#ok }" ;;
+skip*) echo "ok $i pksv_user_vmfunc_reassert # SKIP ${r#skip }" ;;
+*) echo "not ok $i pksv_user_vmfunc_reassert # ${r#fail }" ;;
+esac
