@@ -117,6 +117,8 @@ fi
 mkdir -p "$OUT.tmp"
 cp arch/x86/boot/bzImage .config build.log "$OUT.tmp/"
 cp System.map "$OUT.tmp/" 2>/dev/null || true
+# vmlinux: tests/linux/check-entry-cost.py disassembles the entry paths.
+cp vmlinux "$OUT.tmp/"
 {
 	echo "linux-source-6.1 $HAVE_VER"
 	echo "built $(date -u +%FT%TZ) in $(( $(date +%s) - START )) s"

@@ -48,7 +48,8 @@
 # Environment: BUILD (default <repo>/build), PKSV_TIMEOUT (Bochs seconds,
 # default 600), PKSV_STATS (pksvisor stats=, default off), PKSV_EXTRA_ARGS
 # (appended to the kernel command line of both runs), PKSV_HV_MODE (pksvisor
-# pks_mode=, default strict; for experiments only).
+# pks_mode=, default strict; for experiments only), PKSV_KERNEL (a bzImage to
+# boot instead of the one guest-patches/build-kernel.sh builds).
 # Output in $BUILD/test-linux-pks-bochs/: serial.txt (Bochs), qemu.log,
 # results-bochs.txt, results-qemu.txt, bochs.log.
 set -euo pipefail

@@ -16,3 +16,8 @@ fi
 # (the console is "quiet"), for the harnesses' --expect checks.
 dmesg | grep -E '(PKS|pgmap|pksvisor): ' |
 	sed -E 's/^(\[[ 0-9.]*\] )?/PKSV-GUEST: dmesg: /'
+# Not KTAP: whether the CPU flags list ERMS and FSRM.  FSRM depends on ERMS
+# (guest patch 0001): with clearcpuid=erms both are gone (run-tests.sh).
+flags=$(grep -m1 '^flags' /proc/cpuinfo)
+has() { case " ${flags#*:} " in *" $1 "*) echo yes ;; *) echo no ;; esac; }
+echo "PKSV-GUEST: cpu flags: erms=$(has erms) fsrm=$(has fsrm)"

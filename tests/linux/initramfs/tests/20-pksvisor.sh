@@ -5,7 +5,7 @@
 D=/sys/kernel/debug/pks_test
 CASES="pksv_available pksv_kmap_workqueue pksv_kmap_nested
 pksv_stray_write_neighbour pksv_read_only pksv_hc_errors pksv_exit_costs
-pksv_vmfunc_views"
+pksv_vmfunc_views pksv_nmi_cost"
 echo "KTAP version 1"
 if [ ! -d $D ]; then
 	echo "1..0 # SKIP no $D (CONFIG_PKS_TEST?)"
