@@ -22,6 +22,8 @@
 
 #define PKSVISOR_VERSION	"0.1"
 #define POOL_BASE_BYTES		(16ull << 20)
+/* vCPU, VMXON, VMCS, bitmaps, host stack, GDT, TSS, IST stack: ~100 KiB. */
+#define POOL_PER_CPU_BYTES	(256ull << 10)
 
 void boot_msg(const char *fmt, ...)
 {
@@ -35,7 +37,7 @@ void boot_msg(const char *fmt, ...)
 }
 
 /* Errors the user must see even without a serial cable: ConOut too. */
-static void boot_err(const char *fmt, ...)
+void boot_err(const char *fmt, ...)
 {
 	char line[240];
 	va_list ap;
@@ -183,6 +185,16 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		boot_msg("stats=%u: no VMX preemption timer: printed at the first VM exit after each interval",
 			 bi->cfg.stats_interval_s);
 
+	/*
+	 * Every CPU or none (boot/mp.c): the APs check themselves before
+	 * anything is virtualized, so a failure leaves the machine as it was.
+	 */
+	st = mp_discover(systab, bi);
+	if (EFI_ERROR(st))
+		return no_vmx(image, li, &bi->cfg, bi->err);
+	if (mp_check_aps(bi, &msrs))
+		return no_vmx(image, li, &bi->cfg, bi->err);
+
 	st = scan_memory_map(bi);
 	if (EFI_ERROR(st))
 		return no_vmx(image, li, &bi->cfg, "cannot read the UEFI memory map");
@@ -201,7 +213,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	 * SetVirtualAddressMap (docs/memory-layout.md).
 	 */
 	bi->image_size = ALIGN_UP(li->ImageSize, PAGE_SIZE);
-	pages = (POOL_BASE_BYTES + bi->image_size +
+	pages = (POOL_BASE_BYTES + bi->image_size + bi->nr_cpus * POOL_PER_CPU_BYTES +
 		 2 * (bi->phys_limit / SZ_1G) * PAGE_SIZE) / PAGE_SIZE;
 	st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages,
 			       EfiReservedMemoryType, pages, &pool);
@@ -212,6 +224,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	delta = relocate_image_copy((u64)li->ImageBase, li->ImageSize, pool);
 	prepare = (void *)((u64)hv_prepare + delta);
 	launch_failed = (void *)((u64)hv_launch_failed + delta);
+	bi->prepare_ap = (void *)((u64)hv_prepare_ap + delta);
+	bi->ap_launch_failed = (void *)((u64)hv_ap_launch_failed + delta);
 	boot_msg("resident at 0x%llx, %llu KiB reserved, guest-physical limit 0x%llx",
 		 (u64)pool, bi->pool_size >> 10, bi->phys_limit);
 
@@ -232,6 +246,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		return no_vmx(image, li, &bi->cfg, "VMLAUNCH failed");
 	}
 	/* From here on this is guest code. */
+	if (mp_launch_aps(bi) && bi->cfg.fallback == FALLBACK_STOP) {
+		boot_err("fallback=stop: not booting anything on a machine with CPUs outside pksvisor");
+		return EFI_UNSUPPORTED;
+	}
 	boot_msg("guest running: firmware and next image now run under pksvisor");
 	return boot_chainload(image, li, &bi->cfg);
 }

@@ -80,12 +80,20 @@ int hv_prepare(struct boot_info *bi)
 		pksv_snprintf(bi->err, sizeof(bi->err), "out of memory building host tables");
 		return -1;
 	}
-	vcpu = (struct vcpu *)(uintptr_t)pool_alloc_pages(&hv->pool,
-		ALIGN_UP(sizeof(*vcpu), PAGE_SIZE) / PAGE_SIZE);
-	if (!vcpu || vcpu_alloc(hv, vcpu, 0)) {
-		pksv_snprintf(bi->err, sizeof(bi->err), "out of memory for the vCPU");
-		return -1;
+	/* Every CPU's vCPU now: the APs allocate nothing (boot/mp.c). */
+	for (unsigned int i = 0; i < bi->nr_cpus; i++) {
+		vcpu = (struct vcpu *)(uintptr_t)pool_alloc_pages(&hv->pool,
+			ALIGN_UP(sizeof(*vcpu), PAGE_SIZE) / PAGE_SIZE);
+		if (!vcpu || vcpu_alloc(hv, vcpu, i) || host_cpu_init(hv, vcpu)) {
+			pksv_snprintf(bi->err, sizeof(bi->err), "out of memory for vCPU %u", i);
+			return -1;
+		}
+		vcpu->apic_id = bi->apic_id[i];
+		hv->vcpus[i] = vcpu;
 	}
+	hv->nr_vcpus = bi->nr_cpus;
+	bi->hv = hv;
+	vcpu = hv->vcpus[0];
 	if (vmx_enable(vcpu, bi->err, sizeof(bi->err)))
 		return -1;
 	vmcs_setup(vcpu);
@@ -95,6 +103,33 @@ int hv_prepare(struct boot_info *bi)
 		 hv->ept.pages_used, (hv->pool.next - hv->pool.base) >> 10,
 		 hv->pool.size >> 10);
 	return 0;
+}
+
+/*
+ * On AP id, natively, interrupts off (boot/mp.c ap_launch): VMXON with this
+ * AP's region and a VMCS whose guest state is the AP's firmware context.
+ * Prints nothing (another CPU may be printing): errors go to bi->ap[id].
+ */
+int hv_prepare_ap(struct boot_info *bi, unsigned int id)
+{
+	struct hv *hv = bi->hv;
+	struct vcpu *vcpu = hv->vcpus[id];
+
+	if (vmx_enable(vcpu, bi->ap[id].err, sizeof(bi->ap[id].err)))
+		return -1;
+	vmcs_setup(vcpu);
+	vcpu->last_stats_tsc = rdtsc();
+	vcpu_arm_stats_timer(vcpu);
+	return 0;
+}
+
+void hv_ap_launch_failed(struct boot_info *bi, unsigned int id)
+{
+	pksv_snprintf(bi->ap[id].err, sizeof(bi->ap[id].err),
+		      "VMLAUNCH failed: VM-instruction error %llu",
+		      vmread(VMCS_VM_INSTR_ERROR));
+	asm volatile("vmxoff" ::: "cc", "memory");
+	write_cr4(read_cr4() & ~CR4_VMXE);
 }
 
 void hv_launch_failed(void)
