@@ -192,6 +192,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	st = mp_discover(systab, bi);
 	if (EFI_ERROR(st))
 		return no_vmx(image, li, &bi->cfg, bi->err);
+	/* APs are started with INIT-SIPI: pksvisor must be able to emulate it. */
+	if (bi->nr_cpus > 1 && !(setup.has_unrestricted && setup.has_wait_sipi))
+		return no_vmx(image, li, &bi->cfg,
+			      "several CPUs, but no unrestricted guest or no wait-for-SIPI activity state (IA32_VMX_MISC[8]): INIT-SIPI cannot be emulated");
 	if (mp_check_aps(bi, &msrs))
 		return no_vmx(image, li, &bi->cfg, bi->err);
 
