@@ -16,11 +16,21 @@
 # The guest runs the runners smoke and cpus (plus, in linux mode, the PKS
 # suites: PKSV_TESTS overrides the list) with pksv_cpus=CPUS, so the cpus
 # runner fails unless Linux brought every CPU online and ran a task on each.
-# Passes when the firmware installed its tables for CPUS CPUs, every KTAP
-# case passed, the guest powered off, and in linux mode pksvisor printed
-# statistics for vCPUs 0..CPUS-1 without a FATAL line.
+# Passes when the guest powered off and check-smp-guest.sh accepts the
+# log: tables for CPUS CPUs, every CPU online and running, every KTAP case
+# passed, and in linux mode every CPU a pksvisor guest with statistics.
+# Emulator: the patched upstream Bochs with CPU model tigerlake (VMX, no
+# PKS: the soft backend), PKSV_EMULATOR/PKSV_BOCHS_MODEL override.  Not
+# Debian's Bochs 2.7: there a SIPI exit of an AP in VMX non-root (it is
+# delivered from the sending CPU's instruction) leaves the AP stuck in
+# wait-for-SIPI after the firmware's next INIT; docs/testing.md.
+# The kernel gets cpu_init_udelay=10000: Linux waits the MP spec's 10 ms
+# between INIT and SIPI instead of 0 on modern CPUs, because in Bochs
+# pksvisor's INIT exit takes longer than the 10 us before Linux's second
+# SIPI, and a SIPI that arrives in VMX root is discarded (SDM 26.2).
 # Environment: BUILD, PKSV_TIMEOUT (default 900), PKSV_CPU_CYCLES
-# (offline/online cycles, default 0), PKSV_EXTRA_ARGS, PKSV_PKS, PKSV_EMULATOR.
+# (offline/online cycles, default 0), PKSV_EXTRA_ARGS, PKSV_PKS,
+# PKSV_EMULATOR, PKSV_BOCHS_MODEL.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -52,7 +62,7 @@ else
 	TESTS=${PKSV_TESTS:-all}
 fi
 ARGS="$(cat "$ROOT/tests/linux/cmdline") pksv_tests=$TESTS pksv_cpus=$CPUS"
-ARGS="$ARGS pksv_cpu_cycles=${PKSV_CPU_CYCLES:-0} ${PKSV_EXTRA_ARGS:-}"
+ARGS="$ARGS pksv_cpu_cycles=${PKSV_CPU_CYCLES:-0} cpu_init_udelay=10000 ${PKSV_EXTRA_ARGS:-}"
 ARGS="${ARGS% }"
 
 OUT="$BUILD/test-smp-bochs-$MODE-$CPUS"
@@ -81,35 +91,24 @@ fi
 	"$INITRD:/initrd.img"
 
 SERIAL="$OUT/serial.txt"
+export PKSV_EMULATOR=${PKSV_EMULATOR:-upstream}
+[ "$PKSV_EMULATOR" != upstream ] || export PKSV_BOCHS_MODEL=${PKSV_BOCHS_MODEL:-tigerlake}
 status=0
+START=$(now_ms)
 "$HERE/run-bochs.sh" "$OUT/esp.img" "$SERIAL" "${PKSV_TIMEOUT:-900}" --megs 512 \
 	--cpus "$CPUS" || status=$?
 stop_if_emulator_never_ran "$status" run-smp-bochs
+ELAPSED=$(( ($(now_ms) - START) / 1000 ))
 
-expect=(--expect "PKSV-FW: installed FACS DSDT FACP APIC \\(MADT: $CPUS CPUs\\)"
-	--expect 'PKSV-GUEST: userspace up'
-	--expect "ok 1 cpus_all_online # $CPUS CPUs"
-	--expect "ok 2 cpus_run_pinned # $CPUS CPUs"
-	--expect 'PKSV-GUEST: done'
-	--forbid 'not ok '
-	--forbid 'Kernel panic')
-if [ "${PKSV_CPU_CYCLES:-0}" -gt 0 ]; then
-	expect+=(--expect "ok 3 cpus_offline_online # ${PKSV_CPU_CYCLES} cycles")
-fi
-if [ "$MODE" = linux ]; then
-	expect+=(--expect 'pksvisor: guest running'
-		 --expect 'pksvisor: statistics \(power-off'
-		 --forbid 'pksvisor: FATAL')
-	for ((i = 0; i < CPUS; i++)); do
-		expect+=(--expect "pksvisor: stats vcpu=$i ")
-	done
-	# No vCPU beyond the machine's CPUs either.
-	expect+=(--forbid "pksvisor: stats vcpu=$CPUS ")
-fi
 check=0
-"$HERE/check-serial.sh" "$SERIAL" --tap "${expect[@]}" || check=$?
-"$HERE/check-linux-guest.sh" "$SERIAL" || check=1
+"$HERE/check-smp-guest.sh" "$SERIAL" "$MODE" "$CPUS" "${PKSV_CPU_CYCLES:-0}" || check=$?
 grep -a 'PKSV-GUEST: cpus online=' "$SERIAL" >&2 || true
+# The numbers the closing note of issue 12 asks for: guest time to the
+# cpus runner (≈ userspace), Bochs wall time, exits per vCPU at power-off.
+exits=$(grep -a 'pksvisor: stats vcpu=' "$SERIAL" |
+	sed -nE 's/.*stats vcpu=([0-9]+) .* exits=([0-9]+) .*/\1=\2/p' | sort -n | tr '\n' ' ')
+up=$(grep -a 'PKSV-GUEST: cpus online=' "$SERIAL" | sed -nE 's/.*uptime=([0-9.]+).*/\1/p' | tail -n 1)
+echo "run-smp-bochs: $MODE $CPUS CPUs: guest uptime at userspace ${up:-?} s, Bochs ${ELAPSED:-?} s, exits per vCPU: ${exits:-none}" >&2
 if [ "$status" -ne 0 ] || [ "$check" -ne 0 ]; then
 	[ "$status" -ne 124 ] || echo "run-smp-bochs: timed out" >&2
 	echo "run-smp-bochs: $MODE $CPUS CPUs: FAILED (serial: $SERIAL)" >&2

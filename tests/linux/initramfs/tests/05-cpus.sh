@@ -15,7 +15,10 @@ done
 online=$(cat /sys/devices/system/cpu/online)
 present=$(cat /sys/devices/system/cpu/present)
 n=$(grep -c '^processor' /proc/cpuinfo)
-echo "PKSV-GUEST: cpus online=$online present=$present count=$n"
+# Guest time since boot when userspace runs this (the first runner after
+# smoke): the SMP runs report it as boot time to userspace.
+up=$(cut -d' ' -f1 /proc/uptime)
+echo "PKSV-GUEST: cpus online=$online present=$present count=$n uptime=$up"
 [ -n "$want" ] || exit 0
 echo "KTAP version 1"
 if [ "$cycles" -gt 0 ]; then echo "1..3"; else echo "1..2"; fi
