@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* UEFI side of pksvisor: what efi_main needs from the other boot/ files. */
+/*
+ * UEFI side of pksvisor: what efi_main needs from the other boot/ files,
+ * and the one vmm/ header boot/ uses, the build entry (vmm/build.h).
+ */
 #ifndef PKSVISOR_BOOT_H
 #define PKSVISOR_BOOT_H
 
@@ -7,41 +10,7 @@
 #include <efilib.h>
 #include <pksvisor/config.h>
 #include <pksvisor/acpi_pm.h>
-
-/* Everything the resident copy needs to build the hypervisor. */
-struct boot_info {
-	struct pksv_config cfg;
-	EFI_SYSTEM_TABLE *st;
-	u64 pool_base, pool_size;	/* reserved; the image copy is at pool_base */
-	u64 image_size;			/* pages at pool_base used by the copy */
-	u64 phys_limit;
-	struct { u64 start, end; } ram[128];
-	unsigned int nr_ram;
-	struct acpi_pm acpi;		/* PM1 sleep registers, S3 sleep type */
-	u64 tsc_per_sec;
-	char err[160];
-
-	/*
-	 * Every CPU (boot/mp.c): index = vCPU id, 0 = the boot CPU.  ap[]
-	 * is written by each AP itself, in its own slot only.
-	 */
-	unsigned int nr_cpus;
-	u32 apic_id[PKSV_MAX_CPUS];
-	struct boot_ap {
-		volatile u32 state;	/* BOOT_AP_* */
-		char err[96];
-	} ap[PKSV_MAX_CPUS];
-	void *mp;			/* struct efi_mp_services *, NULL without */
-	void *hv;			/* struct hv * in the copy, after hv_prepare */
-	/* In the copy (relocated addresses), for the AP procedures. */
-	int (*prepare_ap)(struct boot_info *bi, unsigned int id);
-	void (*ap_launch_failed)(struct boot_info *bi, unsigned int id);
-};
-
-#define BOOT_AP_SILENT		0	/* the procedure never ran on it */
-#define BOOT_AP_CHECKED		1	/* can be virtualized */
-#define BOOT_AP_FAILED		2	/* err says why */
-#define BOOT_AP_RUNNING		3	/* runs as a pksvisor guest */
+#include "../vmm/build.h"
 
 /* Print on the serial port ("pksvisor: " prefix added). */
 void boot_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -70,14 +39,6 @@ void acpi_pm_report(const struct acpi_pm *pm, const struct pksv_config *cfg);
  */
 u64 relocate_image_copy(u64 src, u64 size, u64 dst);
 
-/* Runs in the resident copy: builds the hypervisor up to a loaded VMCS. */
-int hv_prepare(struct boot_info *bi);
-/* Runs in the copy when VMLAUNCH failed: reports why. */
-void hv_launch_failed(void);
-/* Run in the copy on AP id: VMXON and its VMCS / why its VMLAUNCH failed. */
-int hv_prepare_ap(struct boot_info *bi, unsigned int id);
-void hv_ap_launch_failed(struct boot_info *bi, unsigned int id);
-
 /*
  * Every CPU (boot/mp.c).  mp_discover: the CPUs EFI_MP_SERVICES_PROTOCOL
  * reports (bi->nr_cpus = 1 without it, loudly).  mp_check_aps: each AP
@@ -87,7 +48,7 @@ void hv_ap_launch_failed(struct boot_info *bi, unsigned int id);
  * returns the number of APs that failed (reported on the console).
  */
 EFI_STATUS mp_discover(EFI_SYSTEM_TABLE *st, struct boot_info *bi);
-int mp_check_aps(struct boot_info *bi, const void *bsp_msrs);
+int mp_check_aps(struct boot_info *bi, const struct vmx_msrs *bsp_msrs);
 unsigned int mp_launch_aps(struct boot_info *bi);
 
 #endif

@@ -25,10 +25,8 @@
 #include <efilib.h>
 #include <pksvisor/efi_mp.h>
 #include <pksvisor/format.h>
+#include <pksvisor/x86.h>
 #include "boot.h"
-#include "../vmm/vmcs.h"
-#include "../vmm/vmx.h"
-#include "../vmm/vmx_caps.h"
 
 /* The running CPU's APIC ID as MP services reports it (ProcessorId). */
 static u32 current_apic_id(void)
@@ -54,12 +52,6 @@ static int my_index(struct boot_info *bi)
 		if (bi->apic_id[i] == id)
 			return (int)i;
 	return -1;
-}
-
-static void ap_fail(struct boot_ap *ap, const char *why)
-{
-	pksv_snprintf(ap->err, sizeof(ap->err), "%s", why);
-	__atomic_store_n(&ap->state, BOOT_AP_FAILED, __ATOMIC_RELEASE);
 }
 
 EFI_STATUS mp_discover(EFI_SYSTEM_TABLE *st, struct boot_info *bi)
@@ -113,23 +105,14 @@ EFI_STATUS mp_discover(EFI_SYSTEM_TABLE *st, struct boot_info *bi)
 static void EFIAPI ap_check(void *arg)
 {
 	struct boot_info *bi = arg;
-	const struct vmx_msrs *bsp = bi->hv;	/* the boot CPU's, see mp_check_aps */
-	struct vmx_msrs m;
 	int i = my_index(bi);
 
 	if (i < 0)
 		return;
-	vmx_read_msrs(&m);
-	if (!m.cpuid_vmx)
-		return ap_fail(&bi->ap[i], "no VMX (CPUID.1:ECX[5] clear)");
-	if ((m.feature_control & FEATURE_CONTROL_LOCK) &&
-	    !(m.feature_control & FEATURE_CONTROL_VMX))
-		return ap_fail(&bi->ap[i], "VMX disabled and locked in IA32_FEATURE_CONTROL");
-	/* The lock state may differ per CPU; vmx_enable locks it on each. */
-	m.feature_control = bsp->feature_control;
-	if (pksv_memcmp(&m, bsp, sizeof(m)))
-		return ap_fail(&bi->ap[i], "VMX capabilities differ from the boot CPU's");
-	__atomic_store_n(&bi->ap[i].state, BOOT_AP_CHECKED, __ATOMIC_RELEASE);
+	if (vmm_check_ap(bi->bsp_msrs, bi->ap[i].err, sizeof(bi->ap[i].err)))
+		__atomic_store_n(&bi->ap[i].state, BOOT_AP_FAILED, __ATOMIC_RELEASE);
+	else
+		__atomic_store_n(&bi->ap[i].state, BOOT_AP_CHECKED, __ATOMIC_RELEASE);
 }
 
 static EFI_STATUS start_all(struct boot_info *bi, efi_mp_ap_procedure proc)
@@ -140,7 +123,7 @@ static EFI_STATUS start_all(struct boot_info *bi, efi_mp_ap_procedure proc)
 	return uefi_call_wrapper(mp->startup_all_aps, 7, mp, proc, TRUE, NULL, 0, bi, NULL);
 }
 
-int mp_check_aps(struct boot_info *bi, const void *bsp_msrs)
+int mp_check_aps(struct boot_info *bi, const struct vmx_msrs *bsp_msrs)
 {
 	EFI_STATUS s;
 
@@ -148,9 +131,8 @@ int mp_check_aps(struct boot_info *bi, const void *bsp_msrs)
 		return 0;
 	for (unsigned int i = 1; i < bi->nr_cpus; i++)
 		bi->ap[i].state = BOOT_AP_SILENT;
-	bi->hv = (void *)bsp_msrs;	/* argument for ap_check only */
+	bi->bsp_msrs = bsp_msrs;
 	s = start_all(bi, ap_check);
-	bi->hv = NULL;
 	for (unsigned int i = 1; i < bi->nr_cpus; i++) {
 		struct boot_ap *ap = &bi->ap[i];
 
@@ -181,8 +163,7 @@ static void EFIAPI ap_launch(void *arg)
 	if (bi->prepare_ap(bi, (unsigned int)i)) {
 		__atomic_store_n(&bi->ap[i].state, BOOT_AP_FAILED, __ATOMIC_RELEASE);
 	} else {
-		vmwrite(VMCS_GUEST_RFLAGS, rflags);
-		if (vmx_launch()) {
+		if (vmm_launch(rflags)) {
 			bi->ap_launch_failed(bi, (unsigned int)i);
 			__atomic_store_n(&bi->ap[i].state, BOOT_AP_FAILED, __ATOMIC_RELEASE);
 		} else {
