@@ -65,6 +65,9 @@
 #                shim -> pksvisor -> shim -> GRUB -> Linux from ext4 (SB off)
 #   sign-bochs   the Secure Boot signed image (throwaway key) boots the EFI
 #                test app in Bochs
+#   smp-efi      pksv-mp.efi under pksvisor on 2 and 4 CPUs (upstream Bochs):
+#                from every CPU pksvisor's CPUID leaf and the reservation
+#                reading all-ones; statistics for every vCPU
 #   smp-native   Bochs cpu count=2 with the test firmware's ACPI tables
 #                (tests/guest-efi/fw-acpi.efi), Linux without pksvisor: 2 CPUs
 #   smp-2        the same under pksvisor (upstream Bochs, tigerlake): every
@@ -85,7 +88,7 @@ if ! tests/install-deps.sh; then
 fi
 # The host unit tests finish in seconds; a hang must not stall the run.
 UNIT_TIMEOUT=${PKSV_UNIT_TIMEOUT:-300}
-STAGES=${PKSV_STAGES:-"judges layering unit tools efi-bochs cfg-limit sign-bochs efi-qemu features-qemu features-bochs pks-conf pks-conf-nopks linux-bochs stat-bochs linux-qemu linux-pks-bochs grub-bochs shim-bochs fuzz bench pv-calls nmi-bochs vmfunc hidden nohalt hw-conf hw-efi hw-pv hw-linux hw-bench make-bench smp-native smp-2 smp-4"}
+STAGES=${PKSV_STAGES:-"judges layering unit tools efi-bochs cfg-limit sign-bochs efi-qemu features-qemu features-bochs pks-conf pks-conf-nopks linux-bochs stat-bochs linux-qemu linux-pks-bochs grub-bochs shim-bochs fuzz bench pv-calls nmi-bochs vmfunc hidden nohalt hw-conf hw-efi hw-pv hw-linux hw-bench make-bench smp-efi smp-native smp-2 smp-4"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -124,6 +127,7 @@ stage_cmd() {
 			tests/harness/run-linux-pks-bochs.sh bochs --pks soft --emulator upstream ;;
 	hw-bench)	tests/harness/run-bench.sh hw ;;
 	make-bench)	make -s bench ;;
+	smp-efi)	tests/harness/run-smp-bochs.sh efi 2 && tests/harness/run-smp-bochs.sh efi 4 ;;
 	smp-native)	tests/harness/run-smp-bochs.sh native 2 ;;
 	smp-2)		PKSV_CPU_CYCLES=2 tests/harness/run-smp-bochs.sh linux 2 ;;
 	smp-4)		tests/harness/run-smp-bochs.sh linux 4 ;;
