@@ -21,7 +21,7 @@
 #include <pksvisor/hypercall.h>
 
 #define ACCEPTED_OPTIONS \
-	"next= args= serial= pks= pks_mode= stats= fallback= pm1a_cnt= slp_typ_s3="
+	"next= args= serial= pks= pks_mode= stats= fallback= pm1a_cnt= slp_typ_s3= pool="
 
 #define STATS_MAX_S	86400u		/* one day */
 #define SERIAL_MAX	0xfff8u		/* last 8-port window in I/O space */
@@ -39,6 +39,7 @@ void config_defaults(struct pksv_config *cfg)
 	cfg->fallback = FALLBACK_BOOT;
 	cfg->pm1a_cnt = 0;
 	cfg->slp_typ_s3 = CONFIG_SLP_TYP_NONE;
+	cfg->pool_mib = CONFIG_POOL_DEFAULT_MIB;
 }
 
 static const char *const pks_names[] = {
@@ -148,7 +149,7 @@ struct option_desc {
 };
 
 enum opt { OPT_NEXT, OPT_ARGS, OPT_SERIAL, OPT_PKS, OPT_MODE, OPT_STATS,
-	   OPT_FALLBACK, OPT_PM1A_CNT, OPT_SLP_TYP_S3 };
+	   OPT_FALLBACK, OPT_PM1A_CNT, OPT_SLP_TYP_S3, OPT_POOL };
 
 static const struct option_desc options[] = {
 	[OPT_NEXT] = { "next", "an EFI image path (at most 255 characters)" },
@@ -167,6 +168,8 @@ static const struct option_desc options[] = {
 			   "PM1a_CNT_BLK)" },
 	[OPT_SLP_TYP_S3] = { "slp_typ_s3",
 			     "0..7 (overrides the DSDT's \\_S3_ SLP_TYP)" },
+	[OPT_POOL] = { "pool",
+		       "4M..4096M or 1G..4G (page pool size, MiB by default)" },
 };
 
 /* Parser state for one input. */
@@ -287,6 +290,19 @@ static bool apply(struct pksv_config *cfg, enum opt opt, const char *val,
 		if (!parse_uint(val, n, 7, 0, &v))
 			return false;
 		cfg->slp_typ_s3 = (u8)v;
+		return true;
+	case OPT_POOL:
+		/* "64", "64M" or "1G"; below the minimum pksvisor cannot start. */
+		if (n && lower(val[n - 1]) == 'g') {
+			if (!parse_uint(val, n - 1, CONFIG_POOL_MAX_MIB >> 10, 0, &v))
+				return false;
+			v <<= 10;
+		} else if (!parse_uint(val, n, CONFIG_POOL_MAX_MIB, 'm', &v)) {
+			return false;
+		}
+		if (v < CONFIG_POOL_MIN_MIB)
+			return false;
+		cfg->pool_mib = (u32)v;
 		return true;
 	}
 	return false;

@@ -19,7 +19,6 @@
 #include "boot.h"
 
 #define PKSVISOR_VERSION	"0.1"
-#define POOL_BASE_BYTES		(16ull << 20)
 /* vCPU, VMXON, VMCS, bitmaps, host stack, GDT, TSS, IST stack: ~100 KiB. */
 #define POOL_PER_CPU_BYTES	(256ull << 10)
 
@@ -208,7 +207,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	 * SetVirtualAddressMap (docs/memory-layout.md).
 	 */
 	bi->image_size = ALIGN_UP(li->ImageSize, PAGE_SIZE);
-	pages = (POOL_BASE_BYTES + bi->image_size + bi->nr_cpus * POOL_PER_CPU_BYTES +
+	pages = (((u64)bi->cfg.pool_mib << 20) + bi->image_size + bi->nr_cpus * POOL_PER_CPU_BYTES +
 		 2 * (bi->phys_limit / SZ_1G) * PAGE_SIZE) / PAGE_SIZE;
 	st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages,
 			       EfiReservedMemoryType, pages, &pool);
@@ -221,8 +220,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	launch_failed = (void *)((u64)hv_launch_failed + delta);
 	bi->prepare_ap = (void *)((u64)hv_prepare_ap + delta);
 	bi->ap_launch_failed = (void *)((u64)hv_ap_launch_failed + delta);
-	boot_msg("resident at 0x%llx, %llu KiB reserved, guest-physical limit 0x%llx",
-		 (u64)pool, bi->pool_size >> 10, bi->phys_limit);
+	boot_msg("resident at 0x%llx, %llu KiB reserved (pool=%uM), guest-physical limit 0x%llx",
+		 (u64)pool, bi->pool_size >> 10, bi->cfg.pool_mib, bi->phys_limit);
 
 	/* No interrupt may run between capturing guest state and VMLAUNCH. */
 	rflags = read_rflags();

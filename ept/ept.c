@@ -257,6 +257,88 @@ int ept_set_4k(struct ept *ept, u64 gpa, u64 hpa, u64 perms, u8 memtype)
 	return 0;
 }
 
+/*
+ * Change only the permission bits of the naturally aligned page of the
+ * given level (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB) at gpa.  A larger leaf
+ * above it is split down to that level (its other parts keep their
+ * rights); finer mappings already there are left alone: 1, and the caller
+ * goes down a level.  -1: not mapped, or no memory for a split.
+ */
+int ept_protect_block(struct ept *ept, u64 gpa, int level, u64 perms)
+{
+	int found;
+	u64 *e = ept_lookup(ept, gpa, &found);
+
+	if (!e || level < 1 || level > 3)
+		return -1;
+	if (found < level)
+		return 1;
+	if (found > level) {
+		e = walk_create(ept, gpa & ~(level_size(level) - 1), level);
+		if (!e)
+			return -1;
+	}
+	*e = (*e & ~EPT_RWX) | (perms & EPT_RWX);
+	return 0;
+}
+
+/*
+ * The table below entry (at level, 2 or 3) maps one naturally aligned
+ * range with one set of attributes: every child a leaf, addresses
+ * contiguous from the aligned base, attribute bits equal (bit 7 aside,
+ * which only 4 KiB entries lack).  Then it can be one large leaf again.
+ */
+static bool table_uniform(u64 entry, int level, u64 *leaf_out)
+{
+	const u64 *t = table(entry & EPT_ADDR_MASK);
+	u64 step = level_size(level - 1), attrs, base;
+
+	if (!in_use(t[0]) || !is_leaf(t[0], level - 1))
+		return false;
+	base = t[0] & EPT_ADDR_MASK;
+	if (base & (level_size(level) - 1))
+		return false;
+	attrs = t[0] & ~EPT_ADDR_MASK & ~EPT_LARGE;
+	for (unsigned int i = 1; i < EPT_ENTRIES; i++) {
+		if (!in_use(t[i]) || !is_leaf(t[i], level - 1) ||
+		    (t[i] & EPT_ADDR_MASK) != base + i * step ||
+		    (t[i] & ~EPT_ADDR_MASK & ~EPT_LARGE) != attrs)
+			return false;
+	}
+	*leaf_out = base | attrs | EPT_LARGE;
+	return true;
+}
+
+int ept_merge(struct ept *ept, u64 gpa, int up_to_level,
+	      void (*free_page)(void *ctx, u64 pa), void *ctx)
+{
+	int merged = 0;
+
+	for (int level = 2; level <= up_to_level && level <= 3; level++) {
+		u64 *t = table(ept->pml4), *e = NULL, leaf;
+
+		if (gpa >> 48)
+			return merged;
+		/* The entry at this level, through tables only. */
+		for (int l = 4; l >= level; l--) {
+			e = &t[level_index(gpa, l)];
+			if (!in_use(*e) || (l < 4 && is_leaf(*e, l)))
+				return merged;
+			if (l > level)
+				t = table(*e & EPT_ADDR_MASK);
+		}
+		if (level == 3 && !ept->allow_1g)
+			return merged;
+		if (!table_uniform(*e, level, &leaf))
+			return merged;
+		free_page(ctx, *e & EPT_ADDR_MASK);
+		*e = leaf;
+		ept->pages_used--;
+		merged++;
+	}
+	return merged;
+}
+
 int ept_protect_4k(struct ept *ept, u64 gpa, u64 perms)
 {
 	int level;
@@ -274,26 +356,48 @@ int ept_protect_4k(struct ept *ept, u64 gpa, u64 perms)
 	return 0;
 }
 
+/*
+ * Unrolled: every EPT violation, UNPROTECT/PROTECT and page override walks
+ * here, and the loop with variable shifts cost about three times the
+ * instructions (docs/benchmarks.md, pksvisor instructions per call).
+ * PML4 entries are never leaves (SDM 29.3.2).
+ */
+static inline u64 *entry_at(u64 e, u64 gpa, int level)
+{
+	return &table(e & EPT_ADDR_MASK)[level_index(gpa, level)];
+}
+
 u64 *ept_lookup(const struct ept *ept, u64 gpa, int *level)
 {
-	u64 *t = table(ept->pml4);
-	int l;
+	u64 *e;
+	int l = 1;
 
 	if (gpa >> 48)
 		return NULL;
-	for (l = 4; l >= 1; l--) {
-		u64 *e = &t[level_index(gpa, l)];
-
-		if (!in_use(*e))
-			return NULL;
-		if (l < 4 && is_leaf(*e, l)) {
-			if (level)
-				*level = l;
-			return e;
-		}
-		t = table(*e & EPT_ADDR_MASK);
+	e = &table(ept->pml4)[level_index(gpa, 4)];
+	if (!in_use(*e))
+		return NULL;
+	e = entry_at(*e, gpa, 3);
+	if (!in_use(*e))
+		return NULL;
+	if (*e & EPT_LARGE) {
+		l = 3;
+		goto found;
 	}
-	return NULL;
+	e = entry_at(*e, gpa, 2);
+	if (!in_use(*e))
+		return NULL;
+	if (*e & EPT_LARGE) {
+		l = 2;
+		goto found;
+	}
+	e = entry_at(*e, gpa, 1);
+	if (!in_use(*e))
+		return NULL;
+found:
+	if (level)
+		*level = l;
+	return e;
 }
 
 u64 ept_eptp(const struct ept *ept, bool ad)
@@ -314,4 +418,16 @@ u64 ept_split_cost(u64 start, u64 end)
 		return 0;
 	return ((end - 1) >> 21) - (start >> 21) + 1 +
 	       ((end - 1) >> 30) - (start >> 30) + 1;
+}
+
+/*
+ * Restricting [start, end) at the largest page sizes it allows
+ * (ept_protect_block from 1 GiB down) only splits at its two edges: at
+ * most one PD and one PT per edge, and never more than splitting it all.
+ */
+u64 ept_block_cost(u64 start, u64 end)
+{
+	u64 all = ept_split_cost(start, end);
+
+	return all < 4 ? all : 4;
 }

@@ -10,14 +10,26 @@ void pool_init(struct page_pool *pool, u64 base, u64 size)
 	pool->next = base;
 	pool->free_list = 0;
 	pool->free_pages = 0;
+	pool->reserve = 0;
 	pool->lock.locked = 0;
 }
 
-u64 pool_alloc_pages(struct page_pool *pool, u64 count)
+/* Single pages available: the free list plus what was never handed out. */
+static u64 pages_free(const struct page_pool *pool)
+{
+	return pool->free_pages + (pool->base + pool->size - pool->next) / PAGE_SIZE;
+}
+
+static u64 alloc_pages(struct page_pool *pool, u64 count, bool may_use_reserve)
 {
 	u64 pa = 0;
 
 	spin_lock(&pool->lock);
+	/* The last pool->reserve pages are for page overrides only. */
+	if (!may_use_reserve && pages_free(pool) < count + pool->reserve) {
+		spin_unlock(&pool->lock);
+		return 0;
+	}
 	/* Single pages come back from the free list first (EPT views). */
 	if (count == 1 && pool->free_list) {
 		pa = pool->free_list;
@@ -33,6 +45,11 @@ u64 pool_alloc_pages(struct page_pool *pool, u64 count)
 	return pa;
 }
 
+u64 pool_alloc_pages(struct page_pool *pool, u64 count)
+{
+	return alloc_pages(pool, count, false);
+}
+
 u64 pool_alloc_page(struct page_pool *pool)
 {
 	return pool_alloc_pages(pool, 1);
@@ -41,6 +58,11 @@ u64 pool_alloc_page(struct page_pool *pool)
 u64 pool_alloc_ept(void *pool)
 {
 	return pool_alloc_page(pool);
+}
+
+u64 pool_alloc_ept_reserved(void *pool)
+{
+	return alloc_pages(pool, 1, true);
 }
 
 void pool_free_page(struct page_pool *pool, u64 pa)
@@ -67,7 +89,8 @@ u64 pool_pages_left(struct page_pool *pool)
 	u64 n;
 
 	spin_lock(&pool->lock);
-	n = pool->free_pages + (pool->base + pool->size - pool->next) / PAGE_SIZE;
+	n = pages_free(pool);
+	n = n > pool->reserve ? n - pool->reserve : 0;
 	spin_unlock(&pool->lock);
 	return n;
 }

@@ -117,6 +117,13 @@ void pks_apply(struct vcpu *vcpu)
 	}
 }
 
+int pks_vcpu_init(struct vcpu *vcpu)
+{
+	if (vcpu->hv->pks.backend == PKS_BACKEND_SOFT)
+		return views_vcpu_init(vcpu);
+	return 0;
+}
+
 void pks_vmcs_setup(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;

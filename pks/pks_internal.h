@@ -13,10 +13,13 @@ int guest_walk_current(struct vcpu *vcpu, u64 gla, struct guest_walk *w);
 
 /* pks/views.c */
 int views_init(struct hv *hv);
+int views_vcpu_init(struct vcpu *vcpu);
 void views_vmcs_setup(struct vcpu *vcpu);
+void views_list_refresh(struct vcpu *vcpu);
 void views_select(struct vcpu *vcpu);
 void views_cr_changed(struct vcpu *vcpu);
 void views_invalidate(struct hv *hv);
+void views_drop(struct hv *hv, unsigned int slot);
 
 /*
  * pks/view_perms.c: every view permission and EPTP-list entry comes from
@@ -29,6 +32,19 @@ bool view_gpa_hidden(const struct hv *hv, u64 gpa);
 bool views_is_table(struct hv *hv, u64 gpa);
 u64 effective_view_perms(struct hv *hv, u64 perms);
 u64 view_page_perms(struct hv *hv, const struct pks_view *v, u64 gpa);
+/* The view-independent inputs of view_page_perms(), for one page. */
+struct view_page_facts {
+	u64 rights;		/* base EPT rights (0: hidden or unmapped) */
+	u16 keys;		/* keys 1-15 its supervisor mappings carry */
+	unsigned int access;	/* PKSV_ACCESS_* from the unprotect table */
+	bool table;		/* a write-protected guest page table */
+};
+void view_page_facts(struct hv *hv, u64 gpa, struct view_page_facts *f);
+#define VIEW_ACCESS_LOOKUP	0xffffffffu	/* look the unprotect table up */
+void view_page_facts_known(struct hv *hv, u64 gpa, unsigned int access,
+			   struct view_page_facts *f);
+u64 view_facts_perms(struct hv *hv, const struct pks_view *v,
+		     const struct view_page_facts *f);
 u64 views_list_entry(const struct pks_global *pks, unsigned int slot);
 bool views_keymap_fits(struct hv *hv);
 int views_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp);

@@ -66,7 +66,12 @@ struct pks_global {
 	u64 generation;			/* bumped when keymap or tables change */
 	struct pks_view views[PKS_MAX_VIEWS];
 	u64 use_clock;
-	u64 eptp_list_pa;		/* VMFUNC leaf 0 list (slot = index) */
+	/*
+	 * Bumped whenever views_list_entry() of some slot may have changed
+	 * (a view pinned, built or freed): each vCPU's own EPTP list
+	 * (pks_vcpu.eptp_list_pa) catches up before its next VM entry.
+	 */
+	u64 list_generation;
 	bool vmfunc;
 	struct { u64 rip; u8 key; } warned[PKS_WARN_SLOTS];
 	unsigned int nr_warned;
@@ -85,12 +90,21 @@ struct pks_vcpu {
 	struct pks_override {		/* pages opened for one stepped instruction */
 		u64 gpa, perms;
 		u8 slot;		/* view they were opened in */
+		u8 split_level;		/* > 1: a large leaf of that level was split */
 	} override[PKS_MAX_OVERRIDES];
 	unsigned int nr_override;
 	u64 retry_rip, retry_gpa;	/* last access retried (walk mismatch) */
 	u64 table_gpa;			/* tracked table being written (step) */
 	u64 table_snap[512];		/* its content before the write */
 	u8 rescan;			/* soft discovery: PKS_RESCAN_* */
+	/*
+	 * This vCPU's VMFUNC leaf 0 EPTP list (slot = index, VMCS field
+	 * EPTP_LIST_ADDR, SDM 25.6.14) and the pks_global.list_generation
+	 * it reflects: per vCPU so that one CPU's list can be rewritten
+	 * while another runs on its own (views_list_refresh()).
+	 */
+	u64 eptp_list_pa;
+	u64 list_generation;
 };
 
 #endif

@@ -14,6 +14,8 @@ struct guest_walk;
 
 /* Boot: pick the backend (0, or -1 with err) and prepare global state. */
 int pks_init(struct hv *hv, char *err, size_t errlen);
+/* Per-vCPU PKS memory (the soft backend's EPTP list): 0, or -1 out of pool. */
+int pks_vcpu_init(struct vcpu *vcpu);
 /* VMCS additions for this vCPU (controls, MSR intercepts, guest PKRS). */
 void pks_vmcs_setup(struct vcpu *vcpu);
 

@@ -46,10 +46,42 @@ int guest_scan_current(struct vcpu *vcpu, const struct guest_scan_ops *ops, void
 			       read_gpa, vcpu->hv, ops, ctx, PKS_MAX_TABLES);
 }
 
-/* Give the page its rights in the view back (o->slot may not be current). */
+/*
+ * Give the page its rights in the view back (o->slot may not be current),
+ * and undo the split of a large page the override needed: its tables came
+ * from the pool's reserve (allow_page) and must go back to it.  The
+ * caller flushes the view's EPTP.
+ */
 static void restore_one(struct hv *hv, const struct pks_override *o)
 {
-	ept_protect_4k(&hv->pks.views[o->slot].ept, o->gpa, o->perms);
+	struct ept *ept = &hv->pks.views[o->slot].ept;
+
+	ept_protect_4k(ept, o->gpa, o->perms);
+	if (o->split_level > 1)
+		ept_merge(ept, o->gpa, o->split_level, pool_free_ept, &hv->pool);
+}
+
+/*
+ * The oldest override is closed while younger ones stay open (make_room):
+ * a split it made cannot be merged while another open page of the same
+ * view lies in the block, so the oldest of those inherits the duty (and
+ * merges at its own restore), or the reserve would leak.
+ */
+static void hand_over_split(struct vcpu *vcpu, const struct pks_override *old)
+{
+	u64 block = 1ull << (PAGE_SHIFT + 9 * (old->split_level - 1));
+
+	/* The oldest one left in the block: restored last (youngest first). */
+	for (unsigned int i = 1; i < vcpu->pks.nr_override; i++) {
+		struct pks_override *o = &vcpu->pks.override[i];
+
+		if (o->slot == old->slot &&
+		    (o->gpa & ~(block - 1)) == (old->gpa & ~(block - 1))) {
+			if (o->split_level < old->split_level)
+				o->split_level = old->split_level;
+			return;
+		}
+	}
 }
 
 /*
@@ -74,6 +106,8 @@ static void make_room(struct vcpu *vcpu)
 		return;
 	vcpu->stats.step_overflow++;
 	slot = vcpu->pks.override[0].slot;
+	if (vcpu->pks.override[0].split_level > 1)
+		hand_over_split(vcpu, &vcpu->pks.override[0]);
 	restore_one(hv, &vcpu->pks.override[0]);
 	for (unsigned int i = 1; i < PKS_MAX_OVERRIDES; i++)
 		vcpu->pks.override[i - 1] = vcpu->pks.override[i];
@@ -92,7 +126,7 @@ static bool allow_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why
 	struct hv *hv = vcpu->hv;
 	struct pks_view *v = &hv->pks.views[vcpu->pks.view];
 	struct pks_override *o;
-	int level;
+	int level, r;
 	u64 *e;
 
 	spin_lock(&hv->pks.lock);
@@ -107,7 +141,17 @@ static bool allow_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why
 	o->gpa = gpa & PAGE_MASK;
 	o->perms = *e & EPT_RWX;
 	o->slot = (u8)vcpu->pks.view;
-	if (ept_protect_4k(&v->ept, o->gpa, o->perms | add)) {
+	o->split_level = (u8)level;
+	/*
+	 * A page inside a block the view restricts as one large page (views.c
+	 * restrict_range) needs a split; its tables come from the pool's
+	 * reserve and go back when the step ends (restore_one), so this
+	 * cannot fail for lack of memory.
+	 */
+	v->ept.alloc = pool_alloc_ept_reserved;
+	r = ept_protect_4k(&v->ept, o->gpa, o->perms | add);
+	v->ept.alloc = pool_alloc_ept;
+	if (r) {
 		spin_unlock(&hv->pks.lock);
 		return false;
 	}
@@ -126,6 +170,7 @@ static void restore_overrides(struct vcpu *vcpu)
 	if (!vcpu->pks.nr_override)
 		return;
 	spin_lock(&hv->pks.lock);
+	/* Youngest first: the oldest, which may have split, merges last. */
 	while (vcpu->pks.nr_override) {
 		struct pks_override *o = &vcpu->pks.override[--vcpu->pks.nr_override];
 
@@ -160,6 +205,33 @@ static u64 rights_for(u64 qual)
 		return EPT_EXEC;
 	/* EPT has no write-only pages (SDM 29.3.3.1): writes need R too. */
 	return qual & EPTQ_WRITE ? EPT_READ | EPT_WRITE : EPT_READ;
+}
+
+/*
+ * The vCPU's view already gives the access its rights: the CPU used a
+ * translation cached before an UNPROTECT widened the page (refresh_page()
+ * in unprotect_vmm.c skips the INVEPT for widening).  The EPT violation
+ * has already dropped the cached mappings for that guest-physical address
+ * (SDM Vol. 3C 29.4.3.1); a single-context INVEPT of the view on this rare
+ * path makes sure the retry cannot see the stale rights again.
+ */
+static bool view_already_allows(struct vcpu *vcpu, u64 gpa, u64 add)
+{
+	struct hv *hv = vcpu->hv;
+	struct pks_view *v = &hv->pks.views[vcpu->pks.view];
+	bool allows;
+	int level;
+	u64 *e;
+
+	spin_lock(&hv->pks.lock);
+	e = ept_lookup(&v->ept, gpa, &level);
+	allows = e && !(add & ~*e & EPT_RWX);
+	spin_unlock(&hv->pks.lock);
+	if (!allows)
+		return false;
+	vcpu->stats.ept_stale++;
+	ept_flush(hv, v->eptp);
+	return true;
 }
 
 /*
@@ -208,6 +280,8 @@ bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual)
 	 */
 	if (pool_contains(&hv->pool, gpa))
 		return false;
+	if (view_already_allows(vcpu, gpa, add))
+		return true;
 	in.write = qual & EPTQ_WRITE;
 	in.fetch = qual & EPTQ_FETCH;
 	in.linear_valid = qual & EPTQ_LINEAR_VALID;

@@ -36,20 +36,58 @@ bool unprotect_allows(struct hv *hv, u64 gpa, bool write)
 	return !write || (acc & PKSV_ACCESS_WRITE);
 }
 
-/* Re-derive one page in every built view (lock held), then flush all. */
-static void refresh_page(struct hv *hv, u64 gpa)
+/*
+ * Re-derive one page in every built view (lock held).  Only what the
+ * page's transition needs: its view-independent facts are gathered once
+ * (the unprotect access is the one the call just set; a page unprotected
+ * for writing needs no key lookup),
+ * each view costs one EPT walk and is written only when its rights
+ * differ (a view whose PKRS leaves the key open has nothing to change).
+ *
+ * widened: the page only gained rights (UNPROTECT).  Then no INVEPT: a
+ * stale cached translation can only deny more than the view now says,
+ * and the EPT violation it raises invalidates the cached mappings used
+ * for that guest-physical address (SDM Vol. 3C 29.4.3.1 "Operations that
+ * Invalidate Cached Mappings"); pks_ept_violation() sees that the view
+ * allows the access and lets it retry.  Rights taken away (PROTECT) must
+ * be gone before the call returns: INVEPT, once, when some view changed.
+ */
+static void refresh_page(struct hv *hv, u64 gpa, unsigned int access, bool widened)
 {
 	struct pks_global *pks = &hv->pks;
+	struct view_page_facts f;
+	bool changed = false;
 
 	if (pks->backend != PKS_BACKEND_SOFT)
 		return;
+	view_page_facts_known(hv, gpa, access, &f);
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
 		struct pks_view *v = &pks->views[i];
+		u64 perms, *e;
+		int level;
 
-		if (v->valid)
-			ept_protect_4k(&v->ept, gpa, view_page_perms(hv, v, gpa));
+		if (!v->valid)
+			continue;
+		perms = view_facts_perms(hv, v, &f);
+		e = ept_lookup(&v->ept, gpa, &level);
+		if (!e || (*e & EPT_RWX) == perms)
+			continue;
+		changed = true;
+		if (level == 1) {
+			/* The usual case: one walk, one write. */
+			*e = (*e & ~EPT_RWX) | perms;
+			continue;
+		}
+		/*
+		 * A large leaf must be split first; when the pool cannot give
+		 * the table, the view goes (fail closed: it is rebuilt when
+		 * next selected, and a VMFUNC to it exits meanwhile).
+		 */
+		if (ept_protect_4k(&v->ept, gpa, perms))
+			views_drop(hv, i);
 	}
-	ept_flush_all(hv);
+	if (changed && !widened)
+		ept_flush_all(hv);
 }
 
 /* Common checks of UNPROTECT_PAGE and PROTECT_PAGE. */
@@ -78,8 +116,9 @@ s64 pks_hc_unprotect(struct vcpu *vcpu, u64 gfn, u64 access)
 		return -PKSV_EINVAL;
 	spin_lock(&hv->pks.lock);
 	ret = unprotect_get(&hv->pks.unprotect, gfn, (unsigned int)access, &changed);
+	/* Changed: a new entry, or READ raised to READ|WRITE: access it is. */
 	if (!ret && changed)
-		refresh_page(hv, gfn << PAGE_SHIFT);
+		refresh_page(hv, gfn << PAGE_SHIFT, (unsigned int)access, true);
 	spin_unlock(&hv->pks.lock);
 	return ret;
 }
@@ -96,7 +135,7 @@ s64 pks_hc_protect(struct vcpu *vcpu, u64 gfn)
 	spin_lock(&hv->pks.lock);
 	ret = unprotect_put(&hv->pks.unprotect, gfn, &gone);
 	if (!ret && gone)
-		refresh_page(hv, gfn << PAGE_SHIFT);
+		refresh_page(hv, gfn << PAGE_SHIFT, 0, false);
 	spin_unlock(&hv->pks.lock);
 	return ret;
 }

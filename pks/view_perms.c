@@ -52,38 +52,82 @@ u64 effective_view_perms(struct hv *hv, u64 perms)
 	return perms;
 }
 
-u64 view_page_perms(struct hv *hv, const struct pks_view *v, u64 gpa)
+/*
+ * Everything a page's rights depend on except the view: gathered once, so
+ * that a change to one page (UNPROTECT/PROTECT) derives it for every view
+ * with a few instructions each instead of repeating the lookups per view.
+ */
+/*
+ * access: the page's unprotect-table access when the caller knows it
+ * (UNPROTECT/PROTECT just changed it), or VIEW_ACCESS_LOOKUP.  A page
+ * unprotected for writing has its base rights in every view whatever its
+ * keys, so its keys are not looked up.
+ */
+void view_page_facts_known(struct hv *hv, u64 gpa, unsigned int access,
+			   struct view_page_facts *f)
 {
 	struct pks_global *pks = &hv->pks;
+	unsigned int key;
 	int level;
-	u64 *base, rights, perms;
-	unsigned int key, acc;
+	u64 *base;
 
 	gpa &= PAGE_MASK;
+	f->rights = 0;
+	f->keys = 0;
+	f->access = 0;
+	f->table = false;
 	if (view_gpa_hidden(hv, gpa))
-		return 0;	/* pksvisor's reservation: never any right */
+		return;		/* pksvisor's reservation: never any right */
 	base = ept_lookup(&hv->ept, gpa, &level);
-	rights = base ? *base & EPT_RWX : 0;
-	if (!rights)
-		return 0;
-	perms = rights;
+	f->rights = base ? *base & EPT_RWX : 0;
+	if (!f->rights)
+		return;
+	f->access = access == VIEW_ACCESS_LOOKUP ?
+		    unprotect_lookup(&pks->unprotect, gpa >> PAGE_SHIFT) : access;
+	f->table = pks->discovery && views_is_table(hv, gpa);
+	if (f->access & PKSV_ACCESS_WRITE)
+		return;
 	key = keymap_lookup(&pks->keymap, gpa);
 	if (key)
-		perms &= pks_view_perms(v->pkrs, v->wp, key);
+		f->keys = (u16)(1u << key);
 	/* An alias with several keys loses what any of them loses. */
 	for (unsigned int i = 0; i < pks->nr_multi; i++)
 		if (gpa >= pks->multi[i].start && gpa < pks->multi[i].end)
-			for (unsigned int k = 1; k < PKS_NR_KEYS; k++)
-				if (pks->multi[i].keys & (1u << k))
-					perms &= pks_view_perms(v->pkrs, v->wp, k);
-	acc = unprotect_lookup(&pks->unprotect, gpa >> PAGE_SHIFT);
-	if (acc & PKSV_ACCESS_WRITE)
-		perms = rights;
-	else if (acc & PKSV_ACCESS_READ)
-		perms |= rights & (EPT_READ | EPT_EXEC);
-	if (pks->discovery && (perms & EPT_WRITE) && views_is_table(hv, gpa))
+			f->keys |= pks->multi[i].keys & ~1u;
+}
+
+void view_page_facts(struct hv *hv, u64 gpa, struct view_page_facts *f)
+{
+	view_page_facts_known(hv, gpa, VIEW_ACCESS_LOOKUP, f);
+}
+
+u64 view_facts_perms(struct hv *hv, const struct pks_view *v,
+		     const struct view_page_facts *f)
+{
+	u64 perms = f->rights;
+
+	if (!perms)
+		return 0;
+	if (f->access & PKSV_ACCESS_WRITE) {
+		perms = f->rights;	/* unprotected: base rights in every view */
+	} else {
+		for (unsigned int keys = f->keys; keys; keys &= keys - 1)
+			perms &= pks_view_perms(v->pkrs, v->wp,
+						(unsigned int)__builtin_ctz(keys));
+		if (f->access & PKSV_ACCESS_READ)
+			perms |= f->rights & (EPT_READ | EPT_EXEC);
+	}
+	if (f->table)
 		perms &= ~EPT_WRITE;
 	return effective_view_perms(hv, perms);
+}
+
+u64 view_page_perms(struct hv *hv, const struct pks_view *v, u64 gpa)
+{
+	struct view_page_facts f;
+
+	view_page_facts(hv, gpa, &f);
+	return view_facts_perms(hv, v, &f);
 }
 
 u64 views_list_entry(const struct pks_global *pks, unsigned int slot)

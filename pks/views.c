@@ -44,38 +44,80 @@ int views_init(struct hv *hv)
 {
 	struct pks_global *pks = &hv->pks;
 
+	/*
+	 * A page override (soft_fault.c) may split a large page of a view:
+	 * at most a PD and a PT for each of PKS_MAX_OVERRIDES pages.  Those
+	 * come from a reserve nothing else may take, and are merged back
+	 * when the step ends, so an allowed access never fails for memory.
+	 */
+	hv->pool.reserve = 2 * PKS_MAX_OVERRIDES;
 	pks->views[0].valid = true;
 	pks->views[0].pinned = true;
 	pks->views[0].ept = hv->ept;
 	pks->views[0].eptp = hv->eptp;
 	pks->vmfunc = hv->vmx.has_vmfunc_eptp;
-	if (pks->vmfunc) {
-		pks->eptp_list_pa = pool_alloc_page(&hv->pool);
-		if (!pks->eptp_list_pa)
-			return -1;
-		/* Nothing is pinned yet: VMFUNC to any index exits. */
-		for (unsigned int i = 0; i < 512; i++)
-			((u64 *)(uintptr_t)pks->eptp_list_pa)[i] = EPTP_LIST_INVALID;
-	}
+	pks->list_generation = 1;
+	return 0;
+}
+
+/*
+ * This vCPU's EPTP list.  Entries at PKS_MAX_VIEWS and above never name a
+ * view: invalid for good.  The view slots say what views_list_entry()
+ * decides, and are rewritten whenever list_generation moved.
+ */
+int views_vcpu_init(struct vcpu *vcpu)
+{
+	struct hv *hv = vcpu->hv;
+	u64 *list;
+
+	if (!hv->pks.vmfunc)
+		return 0;
+	vcpu->pks.eptp_list_pa = pool_alloc_page(&hv->pool);
+	if (!vcpu->pks.eptp_list_pa)
+		return -1;
+	list = (u64 *)(uintptr_t)vcpu->pks.eptp_list_pa;
+	for (unsigned int i = 0; i < 512; i++)
+		list[i] = EPTP_LIST_INVALID;
+	vcpu->pks.list_generation = 0;	/* older than any: filled before entry */
+	views_list_refresh(vcpu);
 	return 0;
 }
 
 void views_vmcs_setup(struct vcpu *vcpu)
 {
-	struct pks_global *pks = &vcpu->hv->pks;
-
-	if (pks->vmfunc) {
+	if (vcpu->hv->pks.vmfunc) {
 		vmwrite(VMCS_VMFUNC_CONTROLS, VMFUNC_EPTP_SWITCHING);
-		vmwrite(VMCS_EPTP_LIST_ADDR, pks->eptp_list_pa);
+		vmwrite(VMCS_EPTP_LIST_ADDR, vcpu->pks.eptp_list_pa);
 	}
 }
 
-/* Make EPTP-list entry slot say what views_list_entry() decides. */
-static void publish_slot(struct pks_global *pks, unsigned int slot)
+/*
+ * Bring this vCPU's EPTP list up to date (before every VM entry,
+ * pks_entry_check()).  A vCPU in VMX root cannot VMFUNC, so its list may
+ * lag while it handles an exit; it must not lag when the guest runs.  A
+ * vCPU running in the guest while another frees a view it could VMFUNC
+ * to is the shootdown's case (docs/architecture.md, "SMP").
+ */
+void views_list_refresh(struct vcpu *vcpu)
+{
+	struct pks_global *pks = &vcpu->hv->pks;
+	volatile u64 *list = (volatile u64 *)(uintptr_t)vcpu->pks.eptp_list_pa;
+
+	if (!pks->vmfunc ||
+	    vcpu->pks.list_generation == __atomic_load_n(&pks->list_generation, __ATOMIC_ACQUIRE))
+		return;
+	spin_lock(&pks->lock);
+	for (unsigned int slot = 0; slot < PKS_MAX_VIEWS; slot++)
+		list[slot] = views_list_entry(pks, slot);
+	vcpu->pks.list_generation = pks->list_generation;
+	spin_unlock(&pks->lock);
+}
+
+/* An entry changed: every vCPU rewrites its list before it next runs. */
+static void list_changed(struct pks_global *pks)
 {
 	if (pks->vmfunc)
-		((volatile u64 *)(uintptr_t)pks->eptp_list_pa)[slot] =
-			views_list_entry(pks, slot);
+		__atomic_add_fetch(&pks->list_generation, 1, __ATOMIC_RELEASE);
 }
 
 /* Set one page of a view to its derived rights (split only on change). */
@@ -100,6 +142,67 @@ static int derive_range(struct hv *hv, struct pks_view *v, u64 start, u64 end)
 	return 0;
 }
 
+static inline u64 block_size(int level)
+{
+	return 1ull << (PAGE_SHIFT + 9 * (level - 1));
+}
+
+/*
+ * Rights of the whole naturally aligned block of level at gpa inside a
+ * range of one key: the base EPT must map it with one leaf at least that
+ * large (one set of base rights; pksvisor's reservation, split out of the
+ * base EPT, never is).  The pages that differ from the block - unprotect
+ * entries, multi-key aliases, tracked tables, the reservation - are
+ * derived one by one afterwards (apply_restrictions) and split only there.
+ */
+static bool block_perms(struct hv *hv, const struct pks_view *v, u64 gpa,
+			int level, unsigned int key, u64 *perms)
+{
+	int base_level;
+	u64 *base = ept_lookup(&hv->ept, gpa, &base_level);
+
+	if (!base || base_level < level)
+		return false;
+	*perms = effective_view_perms(hv, (*base & EPT_RWX) &
+				      pks_view_perms(v->pkrs, v->wp, key));
+	return true;
+}
+
+/*
+ * Restrict one keyed range at the largest page size it allows: 1 GiB
+ * where the range covers a whole aligned GiB the base maps with one leaf,
+ * else 2 MiB, 4 KiB only at the edges and where the base is finer.  A view
+ * over a 16 GiB range then needs a handful of tables instead of 8192
+ * (docs/pks.md "Views at PMEM scale"; tests/unit/test_views.c).
+ */
+static int restrict_range(struct hv *hv, struct pks_view *v, u64 start, u64 end,
+			  unsigned int key)
+{
+	u64 gpa = start & PAGE_MASK;
+
+	while (gpa < end) {
+		int level;
+
+		for (level = 3; level > 1; level--) {
+			u64 size = block_size(level), perms;
+			int r;
+
+			if ((gpa & (size - 1)) || end - gpa < size ||
+			    !block_perms(hv, v, gpa, level, key, &perms))
+				continue;
+			r = ept_protect_block(&v->ept, gpa, level, perms);
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				break;
+		}
+		if (level == 1 && derive_page(hv, v, gpa))
+			return -1;
+		gpa += block_size(level);
+	}
+	return 0;
+}
+
 /*
  * Restrict every keyed page (and, in discovery mode, every table page):
  * each page the keymap, the aliases, the unprotect table or the table set
@@ -115,7 +218,7 @@ static int apply_restrictions(struct hv *hv, struct pks_view *v)
 		struct keymap_range *r = &pks->keymap.r[i];
 
 		if (pks_view_perms(v->pkrs, v->wp, r->key) != EPT_RWX &&
-		    derive_range(hv, v, r->start, r->end))
+		    restrict_range(hv, v, r->start, r->end, r->key))
 			return -1;
 	}
 	for (unsigned int i = 0; i < pks->nr_multi; i++)
@@ -146,20 +249,50 @@ static void free_view(struct hv *hv, struct pks_view *v)
 	/* A VMFUNC to this index must never reach freed tables. */
 	v->valid = false;
 	v->pinned = false;
-	publish_slot(&hv->pks, (unsigned int)(v - hv->pks.views));
+	list_changed(&hv->pks);
 	ept_destroy(&v->ept, pool_free_ept, &hv->pool);
 }
 
-/* Table pages one view needs: the clone and the splits of the keyed ranges. */
+/*
+ * A view that cannot take a change (no memory to split a large page) is
+ * dropped rather than left with stale rights (lock held).  Its list entry
+ * is invalid at once; a vCPU running on it re-selects before its next VM
+ * entry (pks_entry_check()).
+ */
+void views_drop(struct hv *hv, unsigned int slot)
+{
+	struct pks_view *v = &hv->pks.views[slot];
+
+	if (slot == 0 || slot >= PKS_MAX_VIEWS || !v->valid)
+		return;
+	pksv_log("PKS: view %u (PKRS 0x%x) dropped: out of memory for a page change",
+		 slot, v->pkrs);
+	free_view(hv, v);
+}
+
+/*
+ * Table pages one view needs (an upper bound): the clone; the edges of
+ * each keyed range (restricted at the largest page size); every alias
+ * range split to 4 KiB; and two tables (a PD and a PT) for each page
+ * derived on its own - an unprotected page, which only differs from its
+ * block inside a keyed range, so never more than splitting every keyed
+ * range would cost; a tracked guest page table (discovery), anywhere.
+ */
 static u64 view_cost(struct hv *hv)
 {
 	struct pks_global *pks = &hv->pks;
-	u64 need = hv->ept.pages_used;
+	u64 need = hv->ept.pages_used, ranges_4k = 0, unprotected;
 
-	for (unsigned int i = 0; i < pks->keymap.n; i++)
-		need += ept_split_cost(pks->keymap.r[i].start, pks->keymap.r[i].end);
+	for (unsigned int i = 0; i < pks->keymap.n; i++) {
+		need += ept_block_cost(pks->keymap.r[i].start, pks->keymap.r[i].end);
+		ranges_4k += ept_split_cost(pks->keymap.r[i].start, pks->keymap.r[i].end);
+	}
 	for (unsigned int i = 0; i < pks->nr_multi; i++)
 		need += ept_split_cost(pks->multi[i].start, pks->multi[i].end);
+	unprotected = 2ull * pks->unprotect.count;
+	need += unprotected < ranges_4k ? unprotected : ranges_4k;
+	if (pks->discovery)
+		need += 2ull * pks->nr_tables;
 	return need;
 }
 
@@ -228,7 +361,7 @@ static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp, bool 
 	v->eptp = ept_eptp(&v->ept, false);
 	v->valid = true;
 	v->pinned = pin;
-	publish_slot(pks, slot);
+	list_changed(pks);
 	/* A rebuilt slot may reuse an EPTP whose translations are cached. */
 	ept_flush(hv, v->eptp);
 	return 0;
@@ -286,7 +419,7 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 			v->last_used = ++pks->use_clock;
 			if (pin && !v->pinned) {
 				v->pinned = true;
-				publish_slot(pks, i);
+				list_changed(pks);
 			}
 			return i;
 		}
@@ -538,11 +671,12 @@ void pks_exit_sync(struct vcpu *vcpu)
 }
 
 /*
- * Before every VM entry: the vCPU runs on a valid view and the VMCS EPTP
- * is that view's.  Every path that frees or rebuilds a view re-selects
- * (pks_apply) before entry; this catches one that does not (a pinned
- * view dropped by views_invalidate() on a hypercall that then failed)
- * instead of entering the guest on freed EPT tables.  One VMREAD.
+ * Before every VM entry: the vCPU runs on a valid view, the VMCS EPTP
+ * is that view's, and its EPTP list is current.  Every path that frees or
+ * rebuilds a view re-selects (pks_apply) before entry; this catches one
+ * that does not (a pinned view dropped by views_invalidate() on a
+ * hypercall that then failed) instead of entering the guest on freed EPT
+ * tables.  One VMREAD, and one compare for the list.
  */
 void pks_entry_check(struct vcpu *vcpu)
 {
@@ -551,11 +685,16 @@ void pks_entry_check(struct vcpu *vcpu)
 
 	if (pks->backend != PKS_BACKEND_SOFT)
 		return;
-	if (v->valid && vmread(VMCS_EPTP) == v->eptp)
-		return;
-	pksv_log("PKS: view %d no longer valid at VM entry: re-selecting", vcpu->pks.view);
-	vcpu->pks.view = 0;
-	views_select(vcpu);
+	if (!v->valid || vmread(VMCS_EPTP) != v->eptp) {
+		pksv_log("PKS: view %d no longer valid at VM entry: re-selecting",
+			 vcpu->pks.view);
+		vcpu->pks.view = 0;
+		views_select(vcpu);
+	}
+	/* Last: the re-selection above may build a view.  Inline test first. */
+	if (pks->vmfunc && vcpu->pks.list_generation !=
+	    __atomic_load_n(&pks->list_generation, __ATOMIC_ACQUIRE))
+		views_list_refresh(vcpu);
 }
 
 /*

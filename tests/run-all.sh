@@ -47,7 +47,9 @@
 #   hw-bench     the benchmark under pks=hw in upstream Bochs: PKRS WRMSR and
 #                RDMSR pass through (0 exits), pair 2, VIEW_INDEX -ENOTSUP
 #   make-bench   `make bench`: soft and hw benchmarks side by side, table,
-#                CSV, PNG, every bound checked (bench-report.py)
+#                CSV, PNG, pksvisor instructions per exit (native run),
+#                memory per guest size (4 GiB run), every bound checked
+#                (bench-report.py)
 #   nohalt       guest actions that used to halt pksvisor (BAR above RAM,
 #                MOV to CR #GP cases, TF over CPUID, AVX2 gather over keyed
 #                pages) under pksvisor pks=soft in Bochs

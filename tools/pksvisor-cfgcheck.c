@@ -56,6 +56,7 @@ static void print_all(const struct pksv_config *cfg)
 	printf("pks_mode=%s\n", config_mode_name(cfg->pks_mode));
 	print_stats(stdout, cfg->stats_interval_s);
 	printf("fallback=%s\n", fallback_name(cfg->fallback));
+	printf("pool=%uM\n", cfg->pool_mib);
 }
 
 static int print_one(const struct pksv_config *cfg, const char *key)
@@ -74,6 +75,8 @@ static int print_one(const struct pksv_config *cfg, const char *key)
 		print_stats(stdout, cfg->stats_interval_s);
 	else if (!strcmp(key, "fallback"))
 		puts(fallback_name(cfg->fallback));
+	else if (!strcmp(key, "pool"))
+		printf("%uM\n", cfg->pool_mib);
 	else {
 		fprintf(stderr, "pksvisor-cfgcheck: no option '%s'\n", key);
 		return 2;

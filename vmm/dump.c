@@ -24,6 +24,34 @@ static const char *backend_name(struct vcpu *vcpu)
 	return pks_backend_str(vcpu->hv);
 }
 
+/*
+ * pksvisor's memory: the reservation (image copy, host structures, EPT)
+ * and the EPT paging-structure pages of the base EPT and of each soft
+ * view, in KiB (docs/memory-layout.md, docs/benchmarks.md).  Read without
+ * the PKS lock: a report, not a decision.
+ */
+static void print_memory(struct vcpu *vcpu)
+{
+	struct hv *hv = vcpu->hv;
+	struct page_pool *pool = &hv->pool;
+	u64 used = pool->next - pool->base - pool->free_pages * PAGE_SIZE;
+	u64 views = 0, view_pages = 0, max_pages = 0;
+
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		const struct pks_view *v = &hv->pks.views[i];
+
+		if (!v->valid)
+			continue;
+		views++;
+		view_pages += v->ept.pages_used;
+		if (v->ept.pages_used > max_pages)
+			max_pages = v->ept.pages_used;
+	}
+	pksv_log("memory reserved_kib=%llu used_kib=%llu base_ept_kib=%llu views=%llu view_ept_kib=%llu max_view_ept_kib=%llu",
+		 pool->size >> 10, used >> 10, (hv->ept.pages_used * PAGE_SIZE) >> 10,
+		 views, (view_pages * PAGE_SIZE) >> 10, (max_pages * PAGE_SIZE) >> 10);
+}
+
 void vcpu_print_stats(struct vcpu *vcpu, const char *why)
 {
 	char line[1024];
@@ -33,6 +61,7 @@ void vcpu_print_stats(struct vcpu *vcpu, const char *why)
 	stats_format_table(vcpu->id, backend_name(vcpu), &vcpu->stats, emit_line, NULL);
 	stats_format_line(line, sizeof(line), vcpu->id, backend_name(vcpu), &vcpu->stats);
 	emit_line(NULL, line);
+	print_memory(vcpu);
 }
 
 /*

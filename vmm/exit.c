@@ -108,6 +108,8 @@ void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 		vcpu_fatal(vcpu, "unexpected VM exit");
 	handler(vcpu);
 	pks_entry_check(vcpu);
+	if (vcpu_prot_stale(vcpu))	/* after any view (re)built above */
+		vcpu_flush_stale(vcpu);
 	vcpu_stats_tick(vcpu);
 	inject_finish(vcpu);
 }

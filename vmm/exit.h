@@ -43,6 +43,19 @@ void vcpu_arm_stats_timer(struct vcpu *vcpu);
 bool test_hook_cpuid(struct vcpu *vcpu);
 #endif
 
+/*
+ * Before every VM entry: invalidate this vCPU's EPT-derived translations
+ * if an EPT changed since it last did (vmm/flush.c).  True if it did.
+ * vcpu_prot_stale() is the test every exit pays (two loads, a compare),
+ * inline so that the common case costs no call.
+ */
+bool vcpu_flush_stale(struct vcpu *vcpu);
+
+static inline bool vcpu_prot_stale(const struct vcpu *vcpu)
+{
+	return vcpu->prot_generation !=
+	       __atomic_load_n(&vcpu->hv->prot_generation, __ATOMIC_ACQUIRE);
+}
 /* Periodic statistics at exits when there is no preemption timer. */
 void vcpu_stats_tick(struct vcpu *vcpu);
 

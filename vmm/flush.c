@@ -1,26 +1,38 @@
 // SPDX-License-Identifier: MIT
 /*
  * Every invalidation of cached guest translations, in one place: INVEPT
- * for guest-physical (EPT-derived) mappings and INVVPID for linear
- * (VPID-tagged) ones (SDM Vol. 3C 29.4.3).  The types come from
+ * for guest-physical and combined (EPT-derived) mappings and INVVPID for
+ * linear (VPID-tagged) ones (SDM Vol. 3C 29.4.3).  The types come from
  * IA32_VMX_EPT_VPID_CAP, never assumed (vmx_invept_type(),
- * vmx_invvpid_type(), SDM Vol. 3D A.10).  A multi-CPU shootdown will
- * reach the other CPUs from here and nowhere else.
+ * vmx_invvpid_type(), SDM Vol. 3D A.10).
+ *
+ * INVEPT acts on the executing CPU only.  So that a change to an EPT
+ * shared by several vCPUs reaches all of them, every EPT invalidation
+ * also advances the global protection generation (hv->prot_generation);
+ * each vCPU compares it with its own before every VM entry and, when
+ * older, invalidates every EPTP it may use (vcpu_flush_stale()).  A vCPU
+ * running guest code at that moment must be made to exit first: that is
+ * the shootdown's job (docs/architecture.md, "SMP"), this is its
+ * per-vCPU half.
  */
 #include "seam.h"
+#include "exit.h"
 #include "vmx.h"
 
-void ept_flush(struct hv *hv, u64 eptp)
+/* A change other vCPUs must see: they invalidate at their next entry. */
+static void prot_changed(struct hv *hv)
 {
-	/*
-	 * Single-context INVEPT for that EPTP when IA32_VMX_EPT_VPID_CAP
-	 * offers it, else all-context (SDM 30.3.3.1, A.10); vmx_compute_setup
-	 * refused a CPU that offers neither.
-	 */
+	__atomic_add_fetch(&hv->prot_generation, 1, __ATOMIC_RELEASE);
+}
+
+/* Single-context for eptp when offered, else all-context (SDM 30.3.3.1). */
+static void invept_one(struct hv *hv, u64 eptp)
+{
 	invept(vmx_invept_type(hv->msrs.ept_vpid_cap, true), eptp);
 }
 
-void ept_flush_all(struct hv *hv)
+/* Every EPTP pksvisor uses, on this CPU. */
+static void invept_every(struct hv *hv)
 {
 	u32 type = vmx_invept_type(hv->msrs.ept_vpid_cap, false);
 
@@ -29,10 +41,43 @@ void ept_flush_all(struct hv *hv)
 		return;
 	}
 	/* No all-context type: every EPTP pksvisor uses, one by one. */
-	ept_flush(hv, hv->eptp);
+	invept_one(hv, hv->eptp);
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
 		if (hv->pks.views[i].valid)
-			ept_flush(hv, hv->pks.views[i].eptp);
+			invept_one(hv, hv->pks.views[i].eptp);
+}
+
+void ept_flush(struct hv *hv, u64 eptp)
+{
+	/* vmx_compute_setup refused a CPU that offers neither INVEPT type. */
+	invept_one(hv, eptp);
+	prot_changed(hv);
+}
+
+void ept_flush_all(struct hv *hv)
+{
+	invept_every(hv);
+	prot_changed(hv);
+}
+
+/*
+ * The load (acquire) comes before the INVEPT: an EPT entry changed before
+ * the generation moved is in memory when this CPU's TLB refills.  The
+ * vCPU that made a change and flushed it itself also sees the generation
+ * move and invalidates once more here: one INVEPT per exit that changed
+ * an EPT (rare next to exits), the price of not having to know which CPU
+ * made which change.
+ */
+bool vcpu_flush_stale(struct vcpu *vcpu)
+{
+	struct hv *hv = vcpu->hv;
+	u64 gen = __atomic_load_n(&hv->prot_generation, __ATOMIC_ACQUIRE);
+
+	if (vcpu->prot_generation == gen)
+		return false;
+	invept_every(hv);
+	vcpu->prot_generation = gen;
+	return true;
 }
 
 /* INVVPID type from IA32_VMX_EPT_VPID_CAP (SDM 30.3.3.3, A.10). */

@@ -172,6 +172,7 @@ static const struct fixed_counter fixed_counters[] = {
 	FIXED(view_degraded),
 	FIXED(mmio_mapped),
 	FIXED(pku_reinjected),
+	FIXED(ept_stale),
 };
 
 static u64 fixed_value(const struct vcpu_stats *st,

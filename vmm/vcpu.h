@@ -63,6 +63,12 @@ struct hv {
 	 */
 	struct acpi_pm acpi;
 	struct pks_global pks;		/* guarded by pks.lock (pks/pks_state.h) */
+	/*
+	 * The global protection generation: bumped (atomically) by every
+	 * EPT invalidation; a vCPU whose own prot_generation is older
+	 * invalidates its EPTPs before its next VM entry (vmm/flush.c).
+	 */
+	u64 prot_generation;
 };
 
 #define EXIT_HISTORY	16
@@ -152,6 +158,8 @@ struct vcpu {
 
 	/* PKS (pks/pks_state.h): the guest's IA32_PKRS and its views */
 	struct pks_vcpu pks;
+
+	u64 prot_generation;		/* hv->prot_generation its EPT TLBs reflect */
 
 	u64 last_stats_tsc;
 	struct vcpu_stats stats;

@@ -36,7 +36,7 @@ int vcpu_alloc(struct hv *hv, struct vcpu *vcpu, unsigned int id)
 	/* The exit stub finds the vcpu at the host RSP it starts with. */
 	vcpu->stack_top = stack + HOST_STACK_PAGES * PAGE_SIZE - 16;
 	*(struct vcpu **)(uintptr_t)vcpu->stack_top = vcpu;
-	return 0;
+	return pks_vcpu_init(vcpu);
 }
 
 /*

@@ -354,6 +354,11 @@ struct invvpid_desc {
 #define INVVPID_ALL_CONTEXT		2
 #define INVVPID_SINGLE_KEEP_GLOBALS	3
 
+#ifdef PKSV_HOST_TEST
+/* Host unit tests (tests/unit/test_flush.c) record the invalidations. */
+void invept_at(u64 type, u64 eptp, const char *file, int line);
+void invvpid_at(u64 type, u16 vpid, const char *file, int line);
+#else
 static inline void invept_at(u64 type, u64 eptp, const char *file, int line)
 {
 	struct invept_desc d = { eptp, 0 };
@@ -375,6 +380,7 @@ static inline void invvpid_at(u64 type, u16 vpid, const char *file, int line)
 	if (__builtin_expect(cf | zf, 0))
 		vmx_insn_failed(VMX_INSN_INVVPID, type, vpid, cf, file, line);
 }
+#endif
 
 #define invept(type, eptp)	invept_at((type), (eptp), __FILE__, __LINE__)
 #define invvpid(type, vpid)	invvpid_at((type), (vpid), __FILE__, __LINE__)

@@ -37,7 +37,17 @@ struct pksv_config {
 	enum fallback_policy fallback;	/* fallback=boot|stop */
 	u16 pm1a_cnt;			/* pm1a_cnt=PORT, 0 = the FADT's */
 	u8 slp_typ_s3;			/* slp_typ_s3=N, CONFIG_SLP_TYP_NONE = the DSDT's */
+	u32 pool_mib;			/* pool=SIZE: page pool beyond the fixed part, MiB */
 };
+
+/*
+ * pool=: the page pool pksvisor reserves for EPT tables (base EPT, soft
+ * views, their splits), VMCS and host structures, besides its image and
+ * the host page tables sized from the memory map (boot/efi_main.c).
+ */
+#define CONFIG_POOL_DEFAULT_MIB	16u
+#define CONFIG_POOL_MIN_MIB	4u
+#define CONFIG_POOL_MAX_MIB	4096u
 
 #define CONFIG_SLP_TYP_NONE	0xff
 

@@ -68,6 +68,23 @@ int ept_set_4k(struct ept *ept, u64 gpa, u64 hpa, u64 perms, u8 memtype);
 int ept_protect_4k(struct ept *ept, u64 gpa, u64 perms);
 
 /*
+ * The same for the naturally aligned page of level (1 = 4 KiB, 2 = 2 MiB,
+ * 3 = 1 GiB) at gpa, splitting a larger leaf down to that level: 0; 1 when
+ * finer mappings are there already (restrict a level down); -1 when not
+ * mapped or out of memory.
+ */
+int ept_protect_block(struct ept *ept, u64 gpa, int level, u64 perms);
+
+/*
+ * Undo splits at gpa: from level 2 up to up_to_level, a table whose 512
+ * entries map one aligned range with equal attributes becomes one large
+ * leaf again and its page goes back through free_page.  Returns how many
+ * tables were freed.  The caller invalidates (INVEPT).
+ */
+int ept_merge(struct ept *ept, u64 gpa, int up_to_level,
+	      void (*free_page)(void *ctx, u64 pa), void *ctx);
+
+/*
  * Leaf entry mapping gpa, and its level (1 = 4K, 2 = 2M, 3 = 1G) in *level;
  * NULL if not mapped.
  */
@@ -83,6 +100,8 @@ void ept_destroy(struct ept *ept, void (*free_page)(void *ctx, u64 pa), void *ct
 
 /* Upper bound of table pages splitting [start, end) to 4 KiB may allocate. */
 u64 ept_split_cost(u64 start, u64 end);
+/* The same for restricting it at the largest page sizes (edges only). */
+u64 ept_block_cost(u64 start, u64 end);
 
 /* EPTP for this structure: WB, 4-level walk, A/D flags when ad is set. */
 u64 ept_eptp(const struct ept *ept, bool ad);

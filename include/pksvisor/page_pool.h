@@ -18,6 +18,7 @@ struct page_pool {
 	u64 next;		/* bump pointer */
 	u64 free_list;		/* freed single pages, linked through their first word */
 	u64 free_pages;
+	u64 reserve;		/* last pages, for pool_alloc_ept_reserved() only; set once at boot */
 };
 
 void pool_init(struct page_pool *pool, u64 base, u64 size);
@@ -26,11 +27,18 @@ u64 pool_alloc_pages(struct page_pool *pool, u64 count);
 u64 pool_alloc_page(struct page_pool *pool);
 /* Adapter for struct ept's allocator. */
 u64 pool_alloc_ept(void *pool);
+/*
+ * The same, allowed to take the pool's last pool->reserve pages: only the
+ * soft backend's page overrides (a stepped access that must split a large
+ * page of a view) use it, and they merge the split back afterwards, so an
+ * allowed access never fails for lack of memory.
+ */
+u64 pool_alloc_ept_reserved(void *pool);
 /* Give one page back (EPT views that are rebuilt or evicted). */
 void pool_free_page(struct page_pool *pool, u64 pa);
 void pool_free_ept(void *pool, u64 pa);
 bool pool_contains(const struct page_pool *pool, u64 pa);
-/* Single pages still available (free list plus never handed out). */
+/* Single pages still available (free list plus never handed out), less the reserve. */
 u64 pool_pages_left(struct page_pool *pool);
 
 #endif

@@ -51,6 +51,7 @@ struct vcpu_stats {
 	u64 view_degraded;		/* soft: no view could be built: degraded view */
 	u64 mmio_mapped;		/* EPT regions mapped on demand above the map */
 	u64 pku_reinjected;		/* hw: user-page (PKRU) #PF re-injected unchanged */
+	u64 ept_stale;			/* soft: EPT violation the view already allows */
 };
 
 /* Name of a basic exit reason ("CPUID", "EPT_VIOLATION"), or NULL if reserved. */

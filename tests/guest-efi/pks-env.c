@@ -160,7 +160,9 @@ void pks_env_enter(u64 pml4_pa, void *idt_page, u64 cr0_set)
 	if (cr0_set)
 		write_cr0(fw_cr0 | cr0_set);
 	write_cr3(pml4_pa);
-	write_cr4((fw_cr4 & ~(CR4_SMEP | CR4_SMAP | CR4_PKE)) | CR4_PKS);
+	/* CR4.PKS only where it exists (#GP otherwise): the bench's native run. */
+	write_cr4((fw_cr4 & ~(CR4_SMEP | CR4_SMAP | CR4_PKE)) |
+		  ((cpuid(7, 0).ecx & (1u << 31)) ? CR4_PKS : 0));
 }
 
 void pks_env_leave(void)

@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 #
-# run-bench.sh [soft|hw]: VM exits per PKS operation under pksvisor
+# run-bench.sh [soft|hw|native]: VM exits per PKS operation under pksvisor
 # (pks=soft in Bochs 2.7; hw: pks=hw in the patched upstream Bochs, model
-# sapphire_rapids, output in $BUILD/bench-bochs-hw/).  Time is
+# sapphire_rapids, output in $BUILD/bench-bochs-hw/; native: the app alone
+# in Bochs 2.7, the TSC baseline, output in $BUILD/bench-bochs-native/).  Time is
 # informational; the exit counts must keep their invariants (WRMSR PKRS
 # switch = 1 exit, VMFUNC switch = 0, UNPROTECT + PROTECT pair = 2, empty
 # loop = 0, pksvisor follows a VMFUNC switch, no call fails or is
@@ -19,7 +20,8 @@
 # every expected line is there with its invariant; 1 when Bochs timed out or
 # failed, a line is missing or an invariant is broken; 2 on usage errors.
 #
-# Environment: BUILD (default <repo>/build), PKSV_TIMEOUT (default 300 s).
+# Environment: BUILD (default <repo>/build), PKSV_TIMEOUT (default 300 s),
+# PKSV_BENCH_MEGS (guest RAM, default 512; other sizes in $OUT-<N>m).
 # Output: $BUILD/bench-bochs/ (esp.img, pksvisor.cfg, serial.txt,
 # bench.txt = the PKSV-BENCH lines, bochs.log).
 set -euo pipefail
@@ -31,8 +33,19 @@ BACKEND="${1:-soft}"
 case "$BACKEND" in
 soft) SUFFIX=""; BOCHS_OPTS=() ;;
 hw) SUFFIX=-hw; BOCHS_OPTS=(--emulator upstream --model sapphire_rapids) ;;
-*) echo "usage: $0 [soft|hw]  (environment: BUILD, PKSV_TIMEOUT)" >&2; exit 2 ;;
+# native: the same app in the same emulator (Bochs 2.7 tigerlake) without
+# pksvisor: the TSC calibration and the baseline of every loop
+# (bench-report.py: pksvisor instructions per operation).
+native) SUFFIX=-native; BOCHS_OPTS=() ;;
+*) echo "usage: $0 [soft|hw|native]  (environment: BUILD, PKSV_TIMEOUT)" >&2; exit 2 ;;
 esac
+
+# Guest RAM (Bochs megs): the app keys its largest free RAM region, so
+# pksvisor's memory line gives the EPT memory per view at this guest size;
+# a size other than the default gets its own output directory.
+MEGS=${PKSV_BENCH_MEGS:-512}
+[ "$MEGS" = 512 ] || SUFFIX="$SUFFIX-${MEGS}m"
+BOCHS_OPTS+=(--megs "$MEGS")
 
 BUILD="$(realpath -m "${BUILD:-$ROOT/build}")"
 HV="$BUILD/pksvisor.efi"
@@ -53,10 +66,14 @@ mkdir -p "$OUT"
 	echo "pks=$BACKEND"
 	echo 'stats=off'
 } >"$OUT/pksvisor.cfg"
-"$HERE/mkesp.sh" "$OUT/esp.img" \
-	"$HV:/EFI/BOOT/BOOTX64.EFI" \
-	"$OUT/pksvisor.cfg:/EFI/BOOT/pksvisor.cfg" \
-	"$APP:/pksv-bench.efi"
+if [ "$BACKEND" = native ]; then
+	"$HERE/mkesp.sh" "$OUT/esp.img" "$APP:/EFI/BOOT/BOOTX64.EFI"
+else
+	"$HERE/mkesp.sh" "$OUT/esp.img" \
+		"$HV:/EFI/BOOT/BOOTX64.EFI" \
+		"$OUT/pksvisor.cfg:/EFI/BOOT/pksvisor.cfg" \
+		"$APP:/pksv-bench.efi"
+fi
 
 SERIAL="$OUT/serial.txt"
 START=$(now_ms)
@@ -74,12 +91,41 @@ clean() {
 }
 clean "$SERIAL" | LC_ALL=C grep -a 'PKSV-BENCH: ' >"$OUT/bench.txt" || true
 cat "$OUT/bench.txt"
-clean "$SERIAL" | LC_ALL=C grep -a 'pksvisor: stats vcpu=0 ' | tail -n 1 || true
+clean "$SERIAL" | LC_ALL=C grep -aE 'pksvisor: (stats vcpu=0 |memory )' | tail -n 2 || true
+# pksvisor's memory at the end (largest free RAM region keyed), for
+# bench-report.py --memory.
+KEYED_MIB=$(sed -nE 's/^PKSV-BENCH: keyed_ram key=2 base=0x[0-9a-f]+ mib=([0-9]+): 0$/\1/p' "$OUT/bench.txt" | head -n 1)
+clean "$SERIAL" | LC_ALL=C grep -a 'pksvisor: memory ' | tail -n 1 |
+	sed "s/^/megs=$MEGS keyed_mib=${KEYED_MIB:-0} /" >"$OUT/memory.txt" || true
+
+# ---- native baseline (run-bench.sh native) ----------------------------
+# Every native line must be there; nothing is invariant about the numbers
+# except that the calibration loop advanced the TSC.
+check_native() {
+	local missing=0 op
+	grep -qx 'PKSV-BENCH: no pksvisor (native baseline only)' "$OUT/bench.txt" ||
+		{ echo "run-bench: native: the app found pksvisor or did not run" >&2; missing=$((missing + 1)); }
+	grep -qE '^PKSV-BENCH: native calibrate instructions=[0-9]+ tsc=[1-9][0-9]*$' "$OUT/bench.txt" ||
+		{ echo "run-bench: MISSING: native calibrate line" >&2; missing=$((missing + 1)); }
+	for op in empty_loop cpuid hypercall_nop pkrs_wrmsr pkrs_rdmsr unprotect_page protect_page pk_fault; do
+		grep -qE "^PKSV-BENCH: native $op n=[0-9]+ tsc_per_op=[0-9]+$" "$OUT/bench.txt" ||
+			{ echo "run-bench: MISSING: native $op" >&2; missing=$((missing + 1)); }
+	done
+	grep -qx 'PKSV-BENCH: done' "$OUT/bench.txt" ||
+		{ echo "run-bench: MISSING: 'PKSV-BENCH: done'" >&2; missing=$((missing + 1)); }
+	if [ "$status" -ne 0 ] || [ "$missing" -ne 0 ]; then
+		echo "run-bench: FAILED (status $status, $missing missing; serial: $SERIAL)" >&2
+		exit 1
+	fi
+	echo "run-bench: done (native baseline in $OUT/bench.txt)" >&2
+	exit 0
+}
+[ "$BACKEND" != native ] || check_native
 
 # Each operation must have reported a number or said why it could not.
 missing=0
 for op in get_counter_overhead cpuid hypercall_nop pkrs_wrmsr pkrs_vmfunc \
-	unprotect_protect; do
+	unprotect_protect pk_fault; do
 	if ! grep -qE "^PKSV-BENCH: ${op}[_a-z]* (exits_per_op=|exits=|unsupported)" "$OUT/bench.txt"; then
 		echo "run-bench: MISSING: no PKSV-BENCH line for $op" >&2
 		missing=$((missing + 1))
@@ -103,7 +149,8 @@ fi
 # hw: strict mode, no locked key, no grant or opening: IA32_PKRS reads and
 # writes pass through (docs/pks.md, hw backend cost), 0 exits; soft: every
 # WRMSR is one exit (it selects the EPT view).
-INVARIANTS=(empty_loop=0.00 unprotect_protect_pair=2.00)
+INVARIANTS=(empty_loop=0.00 unprotect_protect_pair=2.00 unprotect_page=1.00 protect_page=1.00
+	pk_fault=1.00)
 if [ "$BACKEND" = hw ]; then
 	INVARIANTS+=(pkrs_wrmsr=0.00 pkrs_rdmsr=0.00)
 else
@@ -127,6 +174,10 @@ else
 fi
 grep -qE '^PKSV-BENCH: range_register key=1 pages=[0-9]+: 0$' "$OUT/bench.txt" ||
 	{ echo "run-bench: INVARIANT: RANGE_REGISTER did not return 0" >&2; broken=$((broken + 1)); }
+grep -qE '^PKSV-BENCH: keyed_ram key=2 base=0x[0-9a-f]+ mib=[0-9]+: 0$' "$OUT/bench.txt" ||
+	{ echo "run-bench: INVARIANT: the largest RAM region could not be keyed" >&2; broken=$((broken + 1)); }
+grep -qE '^megs=[0-9]+ keyed_mib=[1-9][0-9]* pksvisor: memory reserved_kib=[0-9]+ ' "$OUT/memory.txt" ||
+	{ echo "run-bench: MISSING: pksvisor's memory line" >&2; broken=$((broken + 1)); }
 if grep -E 'unsupported|failed|MISMATCH' "$OUT/bench.txt" |
    { [ "$BACKEND" = hw ] && grep -v '^PKSV-BENCH: pkrs_vmfunc unsupported' || cat; } | grep . >&2; then
 	echo "run-bench: INVARIANT: an operation was unsupported or a call failed (lines above)" >&2

@@ -32,6 +32,10 @@ bad follow-mismatch 's/^(PKSV-BENCH: vmfunc_follow .* )ok$/\1MISMATCH/'
 bad vmfunc-unsupported 's/^PKSV-BENCH: pkrs_vmfunc exits_per_op=.*/PKSV-BENCH: pkrs_vmfunc unsupported (VIEW_INDEX returned -ENOTSUP)/'
 bad failed-calls 's/^(PKSV-BENCH: unprotect_protect_pair .*)$/\1\nPKSV-BENCH: # some UNPROTECT\/PROTECT calls failed/'
 bad range-register-error 's/^(PKSV-BENCH: range_register key=1 pages=16: ).*/\1-EINVAL/'
+bad keyed-ram-refused 's/^(PKSV-BENCH: keyed_ram key=2 base=0x[0-9a-f]+ mib=[0-9]+: ).*/\1-PKSV_ENOSPC/'
+bad no-memory-line '/^pksvisor: memory /d'
+bad pk-fault-two-exits 's/^(PKSV-BENCH: pk_fault exits_per_op=)1\.00/\12.00/'
+bad pk-fault-failed 's/^PKSV-BENCH: pk_fault exits_per_op=.*/PKSV-BENCH: pk_fault failed (999 of 1000 reads faulted)/'
 
 # pks=hw (upstream Bochs; the stub stands in for it): a real run's log with
 # IA32_PKRS passed through in strict mode.  1.00 exits per WRMSR/RDMSR is
@@ -52,6 +56,24 @@ bad_hw hw-rdmsr-exits 's/^(PKSV-BENCH: pkrs_rdmsr exits_per_op=)0\.00/\11.00/'
 bad_hw hw-vmfunc-supported 's/^PKSV-BENCH: pkrs_vmfunc unsupported .*/PKSV-BENCH: pkrs_vmfunc exits_per_op=0.00 n=1000 tsc_per_op=5/'
 unset PKSV_BOCHS_BIN
 
+# ---- native baseline (run-bench.sh native) and pksvisor instructions ----
+# A real native run's log passes; without its calibration line, or with a
+# loop line missing, it fails.
+cp "$JT_LOGS/bench-native.serial" "$L/native-good"
+JUDGE_BOCHS_SERIAL="$L/native-good" jt_case pass bench-native-good-log "$B" native
+bad_native() {
+	sed -E "$2" "$L/native-good" >"$L/$1"
+	if cmp -s "$L/native-good" "$L/$1"; then
+		jt_assert "$1: the edit changed the canned log" false
+		return
+	fi
+	JUDGE_BOCHS_SERIAL="$L/$1" jt_case fail "$1" "$B" native
+}
+bad_native native-no-calibration '/^PKSV-BENCH: native calibrate/d'
+bad_native native-no-protect '/^PKSV-BENCH: native protect_page/d'
+bad_native native-found-pksvisor 's/^PKSV-BENCH: no pksvisor \(native baseline only\)/PKSV-BENCH: pksvisor abi=0x10000/'
+# ---- end of native baseline judge cases ----------------------------------
+
 # bench-report.py (make bench): the two runs' PKSV-BENCH lines side by
 # side; it must pass on the good pair and write the CSV (and the PNG),
 # and fail on a broken bound or a missing line.
@@ -66,4 +88,34 @@ sed -E 's/^(PKSV-BENCH: pkrs_wrmsr exits_per_op=)0\.00/\11.00/' "$L/hw.txt" >"$L
 jt_case fail report-hw-wrmsr-exit "$R" --soft "$L/soft.txt" --hw "$L/hw-wrmsr.txt" --out "$L/report-bad" --no-png
 sed -E '/pkrs_vmfunc/d' "$L/soft.txt" >"$L/soft-novmfunc.txt"
 jt_case fail report-soft-vmfunc-missing "$R" --soft "$L/soft-novmfunc.txt" --hw "$L/hw.txt" --out "$L/report-bad" --no-png
+# --native: pksvisor instructions per hot exit against the ceilings.
+grep -a 'PKSV-BENCH: ' "$L/native-good" | tr -d '\r' >"$L/native.txt"
+jt_case pass report-native-good "$R" --soft "$L/soft.txt" --hw "$L/hw.txt" \
+	--native "$L/native.txt" --out "$L/report-native" --no-png
+jt_assert "report-native-good: instructions.csv has the PROTECT_PAGE row" \
+	grep -q '^protect_page,PROTECT_PAGE,[0-9]*,[0-9]*,[0-9]*,600,' "$L/report-native/instructions.csv"
+# PROTECT_PAGE 3000 TSC per call: far over its ceiling.
+sed -E 's/^(PKSV-BENCH: protect_page exits_per_op=1\.00 n=[0-9]+ tsc_per_op=)[0-9]+/\13000/' \
+	"$L/soft.txt" >"$L/soft-slow-protect.txt"
+jt_case fail report-protect-over-ceiling "$R" --soft "$L/soft-slow-protect.txt" --hw "$L/hw.txt" \
+	--native "$L/native.txt" --out "$L/report-bad" --no-png
+sed -E '/^PKSV-BENCH: native calibrate/d' "$L/native.txt" >"$L/native-nocal.txt"
+jt_case fail report-native-no-calibration "$R" --soft "$L/soft.txt" --hw "$L/hw.txt" \
+	--native "$L/native-nocal.txt" --out "$L/report-bad" --no-png
+sed -E '/^PKSV-BENCH: native unprotect_page/d' "$L/native.txt" >"$L/native-nounprot.txt"
+jt_case fail report-native-line-missing "$R" --soft "$L/soft.txt" --hw "$L/hw.txt" \
+	--native "$L/native-nounprot.txt" --out "$L/report-bad" --no-png
+# --memory: EPT memory per view per guest size against its bound.
+echo "megs=512 keyed_mib=426 $(grep -a '^pksvisor: memory ' "$L/good" | tail -n 1)" >"$L/mem512.txt"
+jt_case pass report-memory-good "$R" --soft "$L/soft.txt" --hw "$L/hw.txt" \
+	--memory "$L/mem512.txt" --out "$L/report-mem" --no-png
+jt_assert "report-memory-good: memory.csv has the 512 MiB row" \
+	grep -q '^512,426,' "$L/report-mem/memory.csv"
+# A view costing 852 KiB more than the base EPT: what splitting 426 MiB
+# to 4 KiB cost before the large-page views.
+sed -E 's/max_view_ept_kib=[0-9]+/max_view_ept_kib=912/' "$L/mem512.txt" >"$L/mem512-split.txt"
+jt_case fail report-memory-4k-split-view "$R" --soft "$L/soft.txt" --hw "$L/hw.txt" \
+	--memory "$L/mem512-split.txt" --out "$L/report-bad" --no-png
+jt_case fail report-memory-missing "$R" --soft "$L/soft.txt" --hw "$L/hw.txt" \
+	--memory "$L/no-such-memory.txt" --out "$L/report-bad" --no-png
 jt_done

@@ -83,6 +83,12 @@ u64 pool_alloc_ept(void *pool)
 	return stub_alloc_page();
 }
 
+u64 pool_alloc_ept_reserved(void *pool)
+{
+	(void)pool;
+	return stub_alloc_page();
+}
+
 void pool_free_ept(void *pool, u64 pa)
 {
 	(void)pool;

@@ -162,6 +162,45 @@ static void test_serial(void **state)
 	}
 }
 
+/* pool=: MiB (optional M) or GiB (G), 4M..4096M; bad values change nothing. */
+static void test_pool(void **state)
+{
+	static const char *const bad[] = {
+		"pool=0", "pool=3", "pool=3M", "pool=4097", "pool=5G", "pool=0G",
+		"pool=", "pool=M", "pool=G", "pool=-8", "pool=16K", "pool=1T",
+		"pool=18446744073709551632", "pool=16 M",
+	};
+	struct pksv_config cfg;
+	size_t i;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(cfg.pool_mib, 16);
+	assert_int_equal(parse(&cfg, "pool=4"), 0);
+	assert_int_equal(cfg.pool_mib, 4);
+	assert_int_equal(parse(&cfg, "pool=64M"), 0);
+	assert_int_equal(cfg.pool_mib, 64);
+	assert_int_equal(parse(&cfg, "pool=64m"), 0);
+	assert_int_equal(cfg.pool_mib, 64);
+	assert_int_equal(parse(&cfg, "pool=1G"), 0);
+	assert_int_equal(cfg.pool_mib, 1024);
+	assert_int_equal(parse(&cfg, "pool=4g"), 0);
+	assert_int_equal(cfg.pool_mib, 4096);
+	assert_int_equal(parse(&cfg, "pool=4096M"), 0);
+	assert_int_equal(cfg.pool_mib, 4096);
+	assert_int_equal(parse(&cfg, "pool=0x100"), 0);
+	assert_int_equal(cfg.pool_mib, 256);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cfg.pool_mib = 77;
+		assert_int_equal(parse(&cfg, bad[i]), -1);
+		assert_int_equal(cfg.pool_mib, 77);
+		if (strcmp(bad[i], "pool=16 M") != 0) {
+			assert_non_null(strstr(err, bad[i]));
+			assert_non_null(strstr(err, "4M..4096M or 1G..4G"));
+		}
+	}
+}
+
 static void test_stats(void **state)
 {
 	static const char *const bad[] = {
@@ -364,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_enum_values),
 		cmocka_unit_test(test_serial),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_quotes),
 		cmocka_unit_test(test_comments_and_lines),
 		cmocka_unit_test(test_overrides),

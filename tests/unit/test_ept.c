@@ -354,6 +354,85 @@ static void test_protect_one_page(void **state)
 	assert_int_equal(ept.pages_used, pa);
 }
 
+/* A freed page is counted and poisoned (the arena never reuses it). */
+static unsigned int freed;
+
+static void count_free(void *ctx, u64 pa)
+{
+	(void)ctx;
+	freed++;
+	memset((void *)(uintptr_t)pa, 0x5a, 4096);
+}
+
+/*
+ * Large-page restriction (views at PMEM scale): a 1 GiB block keeps its
+ * leaf, a 2 MiB block inside a 1 GiB leaf splits only that GiB, finer
+ * mappings make the caller go down a level, unmapped space is refused.
+ */
+static void test_protect_block(void **state)
+{
+	struct ept ept;
+	u64 before;
+
+	map_ovmf(state, true, &ept);
+	before = ept.pages_used;
+	assert_int_equal(ept_protect_block(&ept, 4 * GiB, 3, EPT_EXEC), 0);
+	expect_leaf(&ept, 4 * GiB + 123 * MiB, 3, EPT_EXEC | WB);
+	assert_int_equal(ept.pages_used, before);
+	/* 2 MiB at 5 GiB + 2 MiB: the 1 GiB leaf splits into a PD, no PT. */
+	assert_int_equal(ept_protect_block(&ept, 5 * GiB + 2 * MiB, 2, EPT_READ | EPT_EXEC), 0);
+	expect_leaf(&ept, 5 * GiB + 2 * MiB, 2, EPT_READ | EPT_EXEC | WB);
+	expect_leaf(&ept, 5 * GiB, 2, EPT_RWX | WB);
+	expect_leaf(&ept, 5 * GiB + 4 * MiB, 2, EPT_RWX | WB);
+	assert_int_equal(ept.pages_used, before + 1);
+	/* The first GiB is mapped finer (MTRR holes): go down a level. */
+	assert_int_equal(ept_protect_block(&ept, 0, 3, EPT_EXEC), 1);
+	assert_int_equal(ept_protect_block(&ept, 100 * GiB, 2, EPT_EXEC), -1);
+	assert_int_equal(ept_protect_block(&ept, 4 * GiB, 0, EPT_EXEC), -1);
+	/* Edges only: never more than 4 tables, never more than a 4 KiB split. */
+	assert_int_equal(ept_block_cost(4 * GiB + 4096, 20 * GiB + 8192), 4);
+	assert_int_equal(ept_block_cost(4 * GiB, 4 * GiB + 4096), 2);
+	assert_int_equal(ept_block_cost(4 * GiB, 4 * GiB), 0);
+	assert_true(ept_split_cost(4 * GiB + 4096, 20 * GiB + 8192) > 8192);
+}
+
+/*
+ * ept_merge undoes a split once the 512 entries agree again (a page
+ * override restored), at both levels, and refuses while one differs.
+ */
+static void test_merge_after_restore(void **state)
+{
+	struct ept ept;
+	u64 gpa = 4 * GiB + 37 * MiB + 0x5000, before;
+
+	map_ovmf(state, true, &ept);
+	assert_int_equal(ept_protect_block(&ept, 4 * GiB, 3, EPT_EXEC), 0);
+	before = ept.pages_used;
+	assert_int_equal(ept_protect_4k(&ept, gpa, EPT_RWX), 0);
+	assert_int_equal(ept.pages_used, before + 2);
+	freed = 0;
+	/* Still different: nothing merges. */
+	assert_int_equal(ept_merge(&ept, gpa, 3, count_free, NULL), 0);
+	assert_int_equal(freed, 0);
+	expect_leaf(&ept, gpa, 1, EPT_RWX | WB);
+	/* Restored: PT and PD go, the 1 GiB leaf is back as it was. */
+	assert_int_equal(ept_protect_4k(&ept, gpa, EPT_EXEC), 0);
+	assert_int_equal(ept_merge(&ept, gpa, 3, count_free, NULL), 2);
+	assert_int_equal(freed, 2);
+	assert_int_equal(ept.pages_used, before);
+	expect_leaf(&ept, gpa, 3, EPT_EXEC | WB);
+	/* Up to level 2 only: the PD stays. */
+	assert_int_equal(ept_protect_4k(&ept, gpa, EPT_READ), 0);
+	assert_int_equal(ept_protect_4k(&ept, gpa, EPT_EXEC), 0);
+	assert_int_equal(ept_merge(&ept, gpa, 2, count_free, NULL), 1);
+	expect_leaf(&ept, gpa, 2, EPT_EXEC | WB);
+	/* Without 1 GiB pages a PD is never merged into a PDPT leaf. */
+	ept.allow_1g = false;
+	assert_int_equal(ept_merge(&ept, gpa, 3, count_free, NULL), 0);
+	/* Memory types differ across the first GiB (MTRRs): never merged. */
+	assert_int_equal(ept_merge(&ept, 0xa0000, 3, count_free, NULL), 0);
+}
+
 static void test_set_4k_unmapped(void **state)
 {
 	struct arena *a = arena_new(8);
@@ -473,6 +552,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_remap_over_finer,
 					  arena_teardown),
 		cmocka_unit_test_teardown(test_eptp, arena_teardown),
+		cmocka_unit_test_teardown(test_protect_block, arena_teardown),
+		cmocka_unit_test_teardown(test_merge_after_restore, arena_teardown),
 		cmocka_unit_test_teardown(test_alloc_failure, arena_teardown),
 	};
 

@@ -17,7 +17,8 @@
  *  - every other page gets exactly base & key rules & unprotect;
  *  - the EPTP list holds an invalid EPTP everywhere but at pinned views;
  *  - pinned views honour locked keys, before and after the lock;
- *  - a rebuilt or dropped view is never reachable through a stale entry.
+ *  - a rebuilt or dropped view is never reachable through a stale entry;
+ *  - each vCPU's list catches up at its own refresh (VM entry).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,9 +50,11 @@ static bool eptp_valid(u64 eptp)
 	return (mt == 0 || mt == 6) && walk == 3 && !(eptp & 0xf80);
 }
 
+/* The vCPU's EPTP list as its next VM entry sees it (pks_entry_check()). */
 static u64 *list(void)
 {
-	return (u64 *)(uintptr_t)hv->pks.eptp_list_pa;
+	views_list_refresh(vcpu);
+	return (u64 *)(uintptr_t)vcpu->pks.eptp_list_pa;
 }
 
 static u64 perms_in(struct ept *e, u64 gpa)
@@ -87,6 +90,7 @@ static int setup(void **state)
 	keymap_init(&hv->pks.keymap);
 	unprotect_init(&hv->pks.unprotect);
 	assert_int_equal(views_init(hv), 0);
+	assert_int_equal(views_vcpu_init(vcpu), 0);
 	stub_reset();
 	return 0;
 }
@@ -224,6 +228,55 @@ static void test_rebuild_and_drop(void **state)
 	assert_false(hv->pks.views[idx].valid);
 	assert_false(eptp_valid(list()[idx]));
 	assert_list_consistent();
+}
+
+static u64 *raw_list(struct vcpu *v)
+{
+	return (u64 *)(uintptr_t)v->pks.eptp_list_pa;
+}
+
+/*
+ * Each vCPU has its own EPTP list: a change made during one vCPU's exit
+ * reaches another vCPU's list at that vCPU's next refresh (its VM entry),
+ * not before; a refresh of a current list is one compare and no write.
+ */
+static void test_lists_per_vcpu(void **state)
+{
+	struct vcpu *other = calloc(1, sizeof(*other));
+	u64 idx;
+
+	(void)state;
+	assert_non_null(other);
+	other->hv = hv;
+	assert_int_equal(views_vcpu_init(other), 0);
+	assert_int_not_equal(other->pks.eptp_list_pa, vcpu->pks.eptp_list_pa);
+
+	assert_int_equal(pks_hc_view_index(vcpu, PKRS_AD(3), &idx), 0);
+	assert_int_equal(list()[idx], hv->pks.views[idx].eptp);
+	/* The other vCPU has not entered since: its list lags. */
+	assert_int_equal(raw_list(other)[idx], EPTP_LIST_INVALID);
+	assert_int_not_equal(other->pks.list_generation, hv->pks.list_generation);
+	views_list_refresh(other);
+	assert_int_equal(raw_list(other)[idx], hv->pks.views[idx].eptp);
+	assert_int_equal(other->pks.list_generation, hv->pks.list_generation);
+
+	/* Current: no rewrite (a poisoned entry stays as it is). */
+	raw_list(other)[PKS_MAX_VIEWS - 1] = 0x1234;
+	views_list_refresh(other);
+	assert_int_equal(raw_list(other)[PKS_MAX_VIEWS - 1], 0x1234);
+	raw_list(other)[PKS_MAX_VIEWS - 1] = EPTP_LIST_INVALID;
+
+	/* Dropped by a failed rebuild: unreachable from both after refresh. */
+	stub_fail_allocs_after(0);
+	views_invalidate(hv);
+	stub_fail_allocs_after(-1);
+	assert_false(hv->pks.views[idx].valid);
+	views_list_refresh(other);
+	assert_false(eptp_valid(raw_list(other)[idx]));
+	assert_false(eptp_valid(list()[idx]));
+	for (unsigned int i = PKS_MAX_VIEWS; i < 512; i++)
+		assert_int_equal(raw_list(other)[i], EPTP_LIST_INVALID);
+	free(other);
 }
 
 /* pks_exit_sync() and friends are vmread-based; the slot state is not. */
@@ -377,6 +430,109 @@ static void test_degraded_fails_closed(void **state)
 	assert_list_consistent();
 }
 
+#define GiB		(1ull << 30)
+
+/*
+ * A guest of limit bytes identity mapped as boot does (1 GiB pages when
+ * allow_1g), the reservation hidden, and one keyed range of key 1 at
+ * [start, start + len): build the view PKRS = AD(1) (pinned, VIEW_INDEX)
+ * and return its table pages.  *base_pages: the base EPT's.
+ */
+static u64 keyed_view_pages(u64 limit, bool allow_1g, u64 start, u64 len,
+			    u64 *base_pages, u64 *idx)
+{
+	hv->phys_limit = limit;
+	assert_int_equal(ept_init(&hv->ept, pool_alloc_ept, &hv->pool, allow_1g), 0);
+	assert_int_equal(ept_map_identity(&hv->ept, 0, limit, NULL), 0);
+	for (u64 pa = POOL_BASE; pa < POOL_BASE + POOL_SIZE; pa += PAGE_SIZE)
+		assert_int_equal(ept_protect_4k(&hv->ept, pa, 0), 0);
+	hv->eptp = ept_eptp(&hv->ept, false);
+	hv->pks.views[0].ept = hv->ept;
+	hv->pks.views[0].eptp = hv->eptp;
+	assert_int_equal(keymap_add(&hv->pks.keymap, start, len, 1, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	assert_int_equal(pks_hc_view_index(vcpu, PKRS_AD(1), idx), 0);
+	*base_pages = hv->ept.pages_used;
+	return hv->pks.views[*idx].ept.pages_used;
+}
+
+/*
+ * Views at PMEM scale: a 16 GiB keyed range (a PMEM namespace; here host
+ * memory simulates the guest-physical space, only the tables are real)
+ * costs its view the clone of the base EPT plus at most 4 tables at its
+ * edges, where splitting every 4 KiB page cost 8210 tables (32 MiB) and
+ * did not fit the pool.  Every page keeps exactly its rights: keyed pages
+ * execute-only under AD(1), their neighbours untouched; an UNPROTECT in
+ * the middle splits that page alone (a PD and a PT), PROTECT closes it.
+ */
+static void test_pmem_scale_16g(void **state)
+{
+	/* Unaligned at both ends: partial 2 MiB and 1 GiB blocks. */
+	u64 start = 4 * GiB - 6 * MiB + 0x3000, len = 16 * GiB;
+	u64 end = start + len, base_pages, idx, pages, mid = 11 * GiB + 0x7000;
+	struct ept *v;
+	int level;
+
+	(void)state;
+	pages = keyed_view_pages(24 * GiB, true, start, len, &base_pages, &idx);
+	v = &hv->pks.views[idx].ept;
+	print_message("16 GiB keyed, 24 GiB guest, 1 GiB EPT pages: base EPT %llu tables, view %llu tables (%llu KiB); split to 4 KiB it needed %llu more\n",
+		      (unsigned long long)base_pages, (unsigned long long)pages,
+		      (unsigned long long)pages * 4, (unsigned long long)ept_split_cost(start, end));
+	assert_true(pages <= base_pages + 4);
+	assert_int_equal(perms_in(v, start - PAGE_SIZE), EPT_RWX);
+	assert_int_equal(perms_in(v, start), EPT_EXEC);
+	assert_int_equal(perms_in(v, 4 * GiB - 2 * MiB), EPT_EXEC);
+	assert_int_equal(perms_in(v, mid), EPT_EXEC);
+	assert_int_equal(perms_in(v, end - PAGE_SIZE), EPT_EXEC);
+	assert_int_equal(perms_in(v, end), EPT_RWX);
+	assert_non_null(ept_lookup(v, mid, &level));
+	assert_int_equal(level, 3);		/* a whole GiB: one leaf */
+	for (u64 pa = start - 4 * PAGE_SIZE; pa < start + 4 * PAGE_SIZE; pa += PAGE_SIZE)
+		assert_int_equal(perms_in(v, pa), pa < start ? EPT_RWX : EPT_EXEC);
+
+	assert_int_equal(pks_hc_unprotect(vcpu, mid >> PAGE_SHIFT,
+					  PKSV_ACCESS_READ | PKSV_ACCESS_WRITE), 0);
+	assert_int_equal(perms_in(v, mid), EPT_RWX);
+	assert_int_equal(perms_in(v, mid - PAGE_SIZE), EPT_EXEC);
+	assert_int_equal(perms_in(v, mid + PAGE_SIZE), EPT_EXEC);
+	assert_int_equal(perms_in(v, mid + 2 * MiB), EPT_EXEC);
+	assert_int_equal(v->pages_used, pages + 2);
+	assert_int_equal(pks_hc_protect(vcpu, mid >> PAGE_SHIFT), 0);
+	assert_int_equal(perms_in(v, mid), EPT_EXEC);
+	assert_list_consistent();
+}
+
+/*
+ * EPT memory per view for the guests make bench boots (docs/benchmarks.md):
+ * 512 MiB and 4 GiB of RAM with the largest keyed range that leaves the
+ * low 64 MiB to the firmware and kernel, with and without 1 GiB EPT pages
+ * (Bochs has them: VMX EPT 1G).
+ */
+static void test_view_pages_per_guest(void **state)
+{
+	static const struct { u64 limit; bool allow_1g; } guests[] = {
+		{ 512 * MiB, true }, { 4 * GiB, true }, { 4 * GiB, false },
+	};
+
+	(void)state;
+	for (unsigned int i = 0; i < 3; i++) {
+		u64 base_pages, idx, pages, start = 64 * MiB;
+		u64 len = guests[i].limit - start;
+
+		keymap_init(&hv->pks.keymap);
+		pages = keyed_view_pages(guests[i].limit, guests[i].allow_1g, start, len,
+					 &base_pages, &idx);
+		print_message("guest %llu MiB, keyed %llu MiB, %s: base EPT %llu KiB, view %llu KiB (4 KiB split: +%llu KiB)\n",
+			      (unsigned long long)(guests[i].limit >> 20),
+			      (unsigned long long)(len >> 20),
+			      guests[i].allow_1g ? "1 GiB pages" : "2 MiB pages",
+			      (unsigned long long)base_pages * 4, (unsigned long long)pages * 4,
+			      (unsigned long long)ept_split_cost(start, start + len) * 4);
+		assert_true(pages <= base_pages + 4);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,9 +542,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pin_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_closes_pinned_views, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_and_drop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lists_per_vcpu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hidden_stays_hidden, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_perms_exhaustive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_degraded_fails_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pmem_scale_16g, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_pages_per_guest, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
