@@ -12,8 +12,10 @@
 #include <pksvisor/acpi_pm.h>
 #include "../vmm/build.h"
 
-/* Print on ConOut and on the serial port ("pksvisor: " prefix added). */
+/* Print on the serial port ("pksvisor: " prefix added). */
 void boot_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same, and on ConOut: errors a user must see without a serial cable. */
+void boot_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Options from the load options or pksvisor.cfg beside the image. */
 EFI_STATUS boot_read_config(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
@@ -36,5 +38,17 @@ void acpi_pm_report(const struct acpi_pm *pm, const struct pksv_config *cfg);
  * in the running image to get the same object in the copy.
  */
 u64 relocate_image_copy(u64 src, u64 size, u64 dst);
+
+/*
+ * Every CPU (boot/mp.c).  mp_discover: the CPUs EFI_MP_SERVICES_PROTOCOL
+ * reports (bi->nr_cpus = 1 without it, loudly).  mp_check_aps: each AP
+ * checks natively that it can run VMX like the boot CPU; non-zero (with
+ * the reason in bi->err) if any cannot.  mp_launch_aps: after the boot CPU
+ * is a guest, each AP launches its own firmware context as a guest;
+ * returns the number of APs that failed (reported on the console).
+ */
+EFI_STATUS mp_discover(EFI_SYSTEM_TABLE *st, struct boot_info *bi);
+int mp_check_aps(struct boot_info *bi, const struct vmx_msrs *bsp_msrs);
+unsigned int mp_launch_aps(struct boot_info *bi);
 
 #endif

@@ -19,6 +19,8 @@
 #include "boot.h"
 
 #define PKSVISOR_VERSION	"0.1"
+/* vCPU, VMXON, VMCS, bitmaps, host stack, GDT, TSS, IST stack: ~100 KiB. */
+#define POOL_PER_CPU_BYTES	(256ull << 10)
 
 void boot_msg(const char *fmt, ...)
 {
@@ -32,7 +34,7 @@ void boot_msg(const char *fmt, ...)
 }
 
 /* Errors the user must see even without a serial cable: ConOut too. */
-static void boot_err(const char *fmt, ...)
+void boot_err(const char *fmt, ...)
 {
 	char line[240];
 	va_list ap;
@@ -174,6 +176,20 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		boot_msg("stats=%u: no VMX preemption timer: printed at the first VM exit after each interval",
 			 bi->cfg.stats_interval_s);
 
+	/*
+	 * Every CPU or none (boot/mp.c): the APs check themselves before
+	 * anything is virtualized, so a failure leaves the machine as it was.
+	 */
+	st = mp_discover(systab, bi);
+	if (EFI_ERROR(st))
+		return no_vmx(image, li, &bi->cfg, bi->err);
+	/* APs are started with INIT-SIPI: pksvisor must be able to emulate it. */
+	if (bi->nr_cpus > 1 && !(setup->has_unrestricted && setup->has_wait_sipi))
+		return no_vmx(image, li, &bi->cfg,
+			      "several CPUs, but no unrestricted guest or no wait-for-SIPI activity state (IA32_VMX_MISC[8]): INIT-SIPI cannot be emulated");
+	if (mp_check_aps(bi, &probe.msrs))
+		return no_vmx(image, li, &bi->cfg, bi->err);
+
 	st = scan_memory_map(bi);
 	if (EFI_ERROR(st))
 		return no_vmx(image, li, &bi->cfg, "cannot read the UEFI memory map");
@@ -191,7 +207,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	 * SetVirtualAddressMap (docs/memory-layout.md).
 	 */
 	bi->image_size = ALIGN_UP(li->ImageSize, PAGE_SIZE);
-	pages = (((u64)bi->cfg.pool_mib << 20) + bi->image_size +
+	pages = (((u64)bi->cfg.pool_mib << 20) + bi->image_size + bi->nr_cpus * POOL_PER_CPU_BYTES +
 		 2 * (bi->phys_limit / SZ_1G) * PAGE_SIZE) / PAGE_SIZE;
 	st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages,
 			       EfiReservedMemoryType, pages, &pool);
@@ -202,6 +218,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	delta = relocate_image_copy((u64)li->ImageBase, li->ImageSize, pool);
 	prepare = (void *)((u64)hv_prepare + delta);
 	launch_failed = (void *)((u64)hv_launch_failed + delta);
+	bi->prepare_ap = (void *)((u64)hv_prepare_ap + delta);
+	bi->ap_launch_failed = (void *)((u64)hv_ap_launch_failed + delta);
 	boot_msg("resident at 0x%llx, %llu KiB reserved (pool=%uM), guest-physical limit 0x%llx",
 		 (u64)pool, bi->pool_size >> 10, bi->cfg.pool_mib, bi->phys_limit);
 
@@ -221,6 +239,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		return no_vmx(image, li, &bi->cfg, "VMLAUNCH failed");
 	}
 	/* From here on this is guest code. */
+	if (mp_launch_aps(bi) && bi->cfg.fallback == FALLBACK_STOP) {
+		boot_err("fallback=stop: not booting anything on a machine with CPUs outside pksvisor");
+		return EFI_UNSUPPORTED;
+	}
 	boot_msg("guest running: firmware and next image now run under pksvisor");
 	return boot_chainload(image, li, &bi->cfg);
 }

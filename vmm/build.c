@@ -95,12 +95,20 @@ int hv_prepare(struct boot_info *bi)
 		pksv_snprintf(bi->err, sizeof(bi->err), "out of memory building host tables");
 		return -1;
 	}
-	vcpu = (struct vcpu *)(uintptr_t)pool_alloc_pages(&hv->pool,
-		ALIGN_UP(sizeof(*vcpu), PAGE_SIZE) / PAGE_SIZE);
-	if (!vcpu || vcpu_alloc(hv, vcpu, 0)) {
-		pksv_snprintf(bi->err, sizeof(bi->err), "out of memory for the vCPU");
-		return -1;
+	/* Every CPU's vCPU now: the APs allocate nothing (boot/mp.c). */
+	for (unsigned int i = 0; i < bi->nr_cpus; i++) {
+		vcpu = (struct vcpu *)(uintptr_t)pool_alloc_pages(&hv->pool,
+			ALIGN_UP(sizeof(*vcpu), PAGE_SIZE) / PAGE_SIZE);
+		if (!vcpu || vcpu_alloc(hv, vcpu, i) || host_cpu_init(hv, vcpu)) {
+			pksv_snprintf(bi->err, sizeof(bi->err), "out of memory for vCPU %u", i);
+			return -1;
+		}
+		vcpu->apic_id = bi->apic_id[i];
+		hv->vcpus[i] = vcpu;
 	}
+	hv->nr_vcpus = bi->nr_cpus;
+	bi->hv = hv;
+	vcpu = hv->vcpus[0];
 	if (vmx_enable(vcpu, bi->err, sizeof(bi->err)))
 		return -1;
 	vmcs_setup(vcpu);
@@ -110,6 +118,57 @@ int hv_prepare(struct boot_info *bi)
 		 hv->ept.pages_used, (hv->pool.next - hv->pool.base) >> 10,
 		 hv->pool.size >> 10);
 	return 0;
+}
+
+/* Natively on an AP, before anything is virtualized (boot/mp.c ap_check). */
+int vmm_check_ap(const struct vmx_msrs *bsp, char *err, size_t errlen)
+{
+	struct vmx_msrs m;
+
+	vmx_read_msrs(&m);
+	if (!m.cpuid_vmx) {
+		pksv_snprintf(err, errlen, "no VMX (CPUID.1:ECX[5] clear)");
+		return -1;
+	}
+	if ((m.feature_control & FEATURE_CONTROL_LOCK) &&
+	    !(m.feature_control & FEATURE_CONTROL_VMX)) {
+		pksv_snprintf(err, errlen, "VMX disabled and locked in IA32_FEATURE_CONTROL");
+		return -1;
+	}
+	/* The lock state may differ per CPU; vmx_enable locks it on each. */
+	m.feature_control = bsp->feature_control;
+	if (pksv_memcmp(&m, bsp, sizeof(m))) {
+		pksv_snprintf(err, errlen, "VMX capabilities differ from the boot CPU's");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * On AP id, natively, interrupts off (boot/mp.c ap_launch): VMXON with this
+ * AP's region and a VMCS whose guest state is the AP's firmware context.
+ * Prints nothing (another CPU may be printing): errors go to bi->ap[id].
+ */
+int hv_prepare_ap(struct boot_info *bi, unsigned int id)
+{
+	struct hv *hv = bi->hv;
+	struct vcpu *vcpu = hv->vcpus[id];
+
+	if (vmx_enable(vcpu, bi->ap[id].err, sizeof(bi->ap[id].err)))
+		return -1;
+	vmcs_setup(vcpu);
+	vcpu->last_stats_tsc = rdtsc();
+	vcpu_arm_stats_timer(vcpu);
+	return 0;
+}
+
+void hv_ap_launch_failed(struct boot_info *bi, unsigned int id)
+{
+	pksv_snprintf(bi->ap[id].err, sizeof(bi->ap[id].err),
+		      "VMLAUNCH failed: VM-instruction error %llu",
+		      vmread(VMCS_VM_INSTR_ERROR));
+	asm volatile("vmxoff" ::: "cc", "memory");
+	write_cr4(read_cr4() & ~CR4_VMXE);
 }
 
 int vmm_launch(u64 guest_rflags)

@@ -25,7 +25,29 @@ struct boot_info {
 	struct acpi_pm acpi;		/* PM1 sleep registers, S3 sleep type */
 	u64 tsc_per_sec;
 	char err[160];
+
+	/*
+	 * Every CPU (boot/mp.c): index = vCPU id, 0 = the boot CPU.  ap[]
+	 * is written by each AP itself, in its own slot only.
+	 */
+	unsigned int nr_cpus;
+	u32 apic_id[PKSV_MAX_CPUS];
+	struct boot_ap {
+		volatile u32 state;	/* BOOT_AP_* */
+		char err[96];
+	} ap[PKSV_MAX_CPUS];
+	void *mp;			/* struct efi_mp_services *, NULL without */
+	const struct vmx_msrs *bsp_msrs;	/* for the AP check */
+	void *hv;			/* struct hv * in the copy, after hv_prepare */
+	/* In the copy (relocated addresses), for the AP procedures. */
+	int (*prepare_ap)(struct boot_info *bi, unsigned int id);
+	void (*ap_launch_failed)(struct boot_info *bi, unsigned int id);
 };
+
+#define BOOT_AP_SILENT		0	/* the procedure never ran on it */
+#define BOOT_AP_CHECKED		1	/* can be virtualized */
+#define BOOT_AP_FAILED		2	/* err says why */
+#define BOOT_AP_RUNNING		3	/* runs as a pksvisor guest */
 
 /* What the firmware side learns about VMX before reserving anything. */
 struct vmm_probe {
@@ -51,5 +73,15 @@ int hv_prepare(struct boot_info *bi);
 int vmm_launch(u64 guest_rflags);
 /* Runs in the copy when VMLAUNCH failed: reports why, leaves VMX. */
 void hv_launch_failed(void);
+
+/*
+ * Natively on an AP (boot/mp.c): 0 if this CPU can run the boot CPU's VMX
+ * setup (same capability MSRs and CPUID bits, VMX not locked off), else
+ * -1 with the reason in err.
+ */
+int vmm_check_ap(const struct vmx_msrs *bsp, char *err, size_t errlen);
+/* Run in the copy on AP id: VMXON and its VMCS / why its VMLAUNCH failed. */
+int hv_prepare_ap(struct boot_info *bi, unsigned int id);
+void hv_ap_launch_failed(struct boot_info *bi, unsigned int id);
 
 #endif

@@ -64,6 +64,22 @@ void vcpu_print_stats(struct vcpu *vcpu, const char *why)
 	print_memory(vcpu);
 }
 
+/*
+ * At power-off and reset: every vCPU's counters, the caller's first.  The
+ * other CPUs keep running while their counters are read: each line is a
+ * snapshot of plain u64 counters (a torn read is not possible on x86-64
+ * for aligned u64s), possibly a few exits old.
+ */
+void vcpu_print_all_stats(struct vcpu *vcpu, const char *why)
+{
+	struct hv *hv = vcpu->hv;
+
+	vcpu_print_stats(vcpu, why);
+	for (unsigned int i = 0; i < hv->nr_vcpus; i++)
+		if (hv->vcpus[i] && hv->vcpus[i] != vcpu)
+			vcpu_print_stats(hv->vcpus[i], why);
+}
+
 static const char *reason_name(u32 reason)
 {
 	const char *name = exit_reason_name(reason & 0xffff);

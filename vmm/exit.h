@@ -32,6 +32,8 @@ void vcpu_set_gpr(struct vcpu *vcpu, unsigned int index, u64 value);
 void __attribute__((noreturn)) vcpu_fatal(struct vcpu *vcpu, const char *why);
 /* Print the human table and the machine line of this vCPU. */
 void vcpu_print_stats(struct vcpu *vcpu, const char *why);
+/* vcpu's statistics, then every other vCPU's (power-off, reset). */
+void vcpu_print_all_stats(struct vcpu *vcpu, const char *why);
 /* Arm the preemption timer for the next periodic statistics print. */
 void vcpu_arm_stats_timer(struct vcpu *vcpu);
 #ifdef PKSV_TEST_HOOKS

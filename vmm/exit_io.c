@@ -164,7 +164,7 @@ void handle_io(struct vcpu *vcpu)
 			vcpu->hv->acpi.wake_pending = false;
 		event = power_event(vcpu, port, size, (u32)r->rax & mask);
 		if (event) {
-			vcpu_print_stats(vcpu, event);
+			vcpu_print_all_stats(vcpu, event);
 			/* The machine may be gone right after this write. */
 			serial_drain();
 		}

@@ -145,6 +145,12 @@ void handle_sipi(struct vcpu *vcpu)
 
 	set_segment(VMCS_GUEST_CS_SEL, vector << 8, vector << 12, 0x9b);
 	vmwrite(VMCS_GUEST_RIP, 0);
+	/*
+	 * The CPU starts executing afresh: nothing blocks events.  Bochs 2.7
+	 * saves "blocking by SMI" (bit 2) at the SIPI exit, which VM entry
+	 * then refuses outside SMM (SDM 27.3.1.5): clear the whole field.
+	 */
+	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
 	vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_ACTIVE);
 }
 

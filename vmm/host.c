@@ -89,17 +89,20 @@ static int build_page_tables(struct hv *hv)
 	return 0;
 }
 
-int host_env_init(struct hv *hv)
+/*
+ * Per CPU: a TSS cannot be shared (each CPU's IST stack must be its own,
+ * or two NMIs in VMX root on two CPUs would share one stack), and its GDT
+ * descriptor holds the TSS base, so each CPU has its own GDT too.
+ */
+int host_cpu_init(struct hv *hv, struct vcpu *vcpu)
 {
 	u64 gdt_pa = pool_alloc_page(&hv->pool);
-	u64 idt_pa = pool_alloc_page(&hv->pool);
 	u64 tss_pa = pool_alloc_page(&hv->pool);
 	u64 ist = pool_alloc_pages(&hv->pool, IST_STACK_SIZE / PAGE_SIZE);
 	u64 *gdt = (u64 *)(uintptr_t)gdt_pa;
-	u64 *idt = (u64 *)(uintptr_t)idt_pa;
 	struct tss64 *tss = (struct tss64 *)(uintptr_t)tss_pa;
 
-	if (!gdt_pa || !idt_pa || !tss_pa || !ist)
+	if (!gdt_pa || !tss_pa || !ist)
 		return -1;
 
 	gdt[0] = 0;
@@ -112,7 +115,18 @@ int host_env_init(struct hv *hv)
 
 	tss->ist[IST_CRITICAL - 1] = ist + IST_STACK_SIZE;
 	tss->iomap_base = sizeof(*tss);
+	vcpu->host_gdt = gdt_pa;
+	vcpu->host_tss = tss_pa;
+	return 0;
+}
 
+int host_env_init(struct hv *hv)
+{
+	u64 idt_pa = pool_alloc_page(&hv->pool);
+	u64 *idt = (u64 *)(uintptr_t)idt_pa;
+
+	if (!idt_pa)
+		return -1;
 	for (unsigned int v = 0; v < 256; v++) {
 		u64 handler = host_exc_stubs[v < 32 ? v : 32];
 		unsigned int use_ist = (v == VEC_NMI || v == VEC_DF || v == VEC_MC) ?
@@ -121,9 +135,7 @@ int host_env_init(struct hv *hv)
 		set_idt_gate(idt, v, handler, use_ist);
 	}
 
-	hv->host_gdt = gdt_pa;
 	hv->host_idt = idt_pa;
-	hv->host_tss = tss_pa;
 	return build_page_tables(hv);
 }
 

@@ -9,8 +9,10 @@
 #define HOST_DS_SEL	0x10
 #define HOST_TR_SEL	0x18
 
-/* Build GDT/TSS/IDT and identity page tables in pool memory. */
+/* Build the shared IDT and identity page tables in pool memory. */
 int host_env_init(struct hv *hv);
+/* This CPU's GDT and TSS (with its NMI/#DF/#MC stack), in pool memory. */
+int host_cpu_init(struct hv *hv, struct vcpu *vcpu);
 
 int safe_rdmsr(u32 msr, u64 *value);
 int safe_wrmsr(u32 msr, u64 value);

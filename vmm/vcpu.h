@@ -51,7 +51,10 @@ struct hv {
 	struct ram_range ram[MAX_RAM_RANGES];
 	unsigned int nr_ram;
 	u64 host_cr3;
-	u64 host_gdt, host_idt, host_tss;
+	u64 host_idt;			/* shared by every CPU (read-only) */
+	/* One per CPU, index = vcpu id (0 = boot CPU); set before any launch. */
+	struct vcpu *vcpus[PKSV_MAX_CPUS];
+	unsigned int nr_vcpus;
 	u64 tsc_per_sec;
 	/*
 	 * ACPI PM1 sleep registers (docs/power.md).  wake_pending is written
@@ -104,7 +107,9 @@ struct exit_record {
 struct vcpu {
 	struct vcpu *self;		/* host GS:0 points here */
 	unsigned int id;
+	u32 apic_id;			/* initial APIC ID of the CPU it runs on */
 	struct hv *hv;
+	u64 host_gdt, host_tss;		/* this CPU's own (TSS busy bit, IST stack) */
 	u64 vmxon_pa;
 	u64 vmcs_pa;
 	u64 msr_bitmap_pa;

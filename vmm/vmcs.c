@@ -258,8 +258,8 @@ static void setup_host_state(struct vcpu *vcpu)
 	vmwrite(VMCS_HOST_TR_SEL, HOST_TR_SEL);
 	vmwrite(VMCS_HOST_FS_BASE, 0);
 	vmwrite(VMCS_HOST_GS_BASE, (u64)(uintptr_t)vcpu);
-	vmwrite(VMCS_HOST_TR_BASE, hv->host_tss);
-	vmwrite(VMCS_HOST_GDTR_BASE, hv->host_gdt);
+	vmwrite(VMCS_HOST_TR_BASE, vcpu->host_tss);
+	vmwrite(VMCS_HOST_GDTR_BASE, vcpu->host_gdt);
 	vmwrite(VMCS_HOST_IDTR_BASE, hv->host_idt);
 	vmwrite(VMCS_HOST_SYSENTER_CS, 0);
 	vmwrite(VMCS_HOST_SYSENTER_ESP, 0);

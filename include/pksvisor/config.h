@@ -21,6 +21,9 @@ enum fallback_policy {
 	FALLBACK_STOP,		/* no usable VMX: return an error, boot nothing */
 };
 
+/* Logical processors pksvisor virtualizes (boot/mp.c refuses a machine with more). */
+#define PKSV_MAX_CPUS	64
+
 #define CONFIG_PATH_MAX	256
 #define CONFIG_ARGS_MAX	1024
 

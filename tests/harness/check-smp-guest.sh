@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0 OR MIT)
+#
+# check-smp-guest.sh SERIAL MODE CPUS [CYCLES]    (MODE: native | linux | efi)
+#
+# The judgement of run-smp-bochs.sh, on its serial log:
+#  - the test firmware (fw-acpi.efi) put CPUS local APICs in its MADT;
+#  - the guest reached userspace, the cpus runner saw CPUS CPUs online and
+#    ran a task on each (and, with CYCLES > 0, took CPUs 1..CPUS-1 offline
+#    and back CYCLES times), no KTAP case failed, the guest finished;
+#  - linux mode: pksvisor ran every CPU: "MP: all CPUS CPUs run as guests",
+#    and its power-off statistics name vCPUs 0..CPUS-1 and no other, with
+#    no FATAL line.  A CPU left native has no statistics line: this fails.
+# Plus check-linux-guest.sh (no oops, nothing skipped).
+# efi mode (pksv-mp.efi instead of Linux): for every CPU K both of its
+# results "ok N - cpu K ..." (pksvisor's CPUID leaf, reservation all-ones),
+# none failed, plus the pksvisor lines of linux mode.  Exit 0 = pass.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+[ $# -ge 3 ] || { echo "usage: $0 SERIAL native|linux|efi CPUS [CYCLES]" >&2; exit 2; }
+SERIAL=$1 MODE=$2 CPUS=$3 CYCLES=${4:-0}
+
+expect=(--expect "PKSV-FW: installed FACS DSDT FACP APIC \\(MADT: $CPUS CPUs\\)"
+	--forbid 'not ok '
+	--forbid 'Kernel panic')
+if [ "$MODE" = efi ]; then
+	for ((i = 0; i < CPUS; i++)); do
+		expect+=(--expect "^ok [0-9]+ - cpu $i \\(APIC ID [0-9]+\\): CPUID 0x40000000 is pksvisor's"
+			 --expect "^ok [0-9]+ - cpu $i \\(APIC ID [0-9]+\\): the reservation reads all-ones")
+	done
+	expect+=(--expect "PKSV-MP: $CPUS CPUs" --expect 'PKSV-MP: done, 0 of')
+else
+	expect+=(--expect 'PKSV-GUEST: userspace up'
+	--expect "ok 1 cpus_all_online # $CPUS CPUs"
+	--expect "ok 2 cpus_run_pinned # $CPUS CPUs"
+	--expect 'PKSV-GUEST: done')
+fi
+if [ "$CYCLES" -gt 0 ]; then
+	expect+=(--expect "ok 3 cpus_offline_online # $CYCLES cycles")
+fi
+if [ "$MODE" != native ]; then
+	expect+=(--expect "pksvisor: MP: all $CPUS CPUs run as guests"
+		 --expect 'pksvisor: guest running'
+		 --expect 'pksvisor: statistics \(power-off'
+		 --forbid 'pksvisor: FATAL'
+		 --forbid 'is NOT virtualized')
+	for ((i = 0; i < CPUS; i++)); do
+		expect+=(--expect "pksvisor: stats vcpu=$i ")
+	done
+	expect+=(--forbid "pksvisor: stats vcpu=$CPUS ")
+fi
+check=0
+"$HERE/check-serial.sh" "$SERIAL" --tap "${expect[@]}" || check=1
+[ "$MODE" = efi ] || "$HERE/check-linux-guest.sh" "$SERIAL" || check=1
+exit "$check"

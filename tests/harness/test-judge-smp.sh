@@ -1,0 +1,29 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0 OR MIT)
+# Judge test: check-smp-guest.sh (run-smp-bochs.sh, stages smp-2, smp-4)
+# passes a real 2-CPU run under pksvisor and fails the same log when one
+# CPU was not virtualized (its statistics line missing, as with the
+# pksvisor before boot/mp.c), when an AP launch failed, when Linux saw
+# fewer CPUs, when a pinned task did not run, or for a different count.
+set -uo pipefail
+. "$(dirname "$0")/judges/lib.sh"
+jt_init smp
+L="$JT_BUILD/logs"
+mkdir -p "$L"
+J="$JT_HARNESS/check-smp-guest.sh"
+G="$JT_LOGS/smp-linux-2.serial"
+
+jt_case pass good-log "$J" "$G" linux 2
+grep -v 'pksvisor: stats vcpu=1 \|statistics of vCPU 1 ' "$G" >"$L/ap-native"
+jt_case fail ap-not-virtualized "$J" "$L/ap-native" linux 2
+sed -E 's/^pksvisor: MP: all 2 CPUs run as guests/pksvisor: MP: CPU 1 (APIC ID 1) is NOT virtualized: VMLAUNCH failed/' \
+	"$G" >"$L/ap-failed"
+jt_case fail ap-launch-failed "$J" "$L/ap-failed" linux 2
+sed -E 's/^ok 1 cpus_all_online # 2 CPUs.*/not ok 1 cpus_all_online # 1 CPUs online (0), firmware has 2/' \
+	"$G" >"$L/one-online"
+jt_case fail linux-saw-one-cpu "$J" "$L/one-online" linux 2
+sed -E "s/^ok 2 cpus_run_pinned.*/not ok 2 cpus_run_pinned # CPU 1(ran on '0')/" "$G" >"$L/pinned"
+jt_case fail pinned-task-elsewhere "$J" "$L/pinned" linux 2
+jt_case fail four-cpus-wanted "$J" "$G" linux 4
+jt_case fail offline-cycles-missing "$J" "$G" linux 2 3
+jt_done
