@@ -77,7 +77,9 @@ struct pks_view {
 
 struct pks_global {
 	int backend;			/* PKS_BACKEND_* */
-	int mode;			/* PKSV_MODE_*, changeable by hypercall */
+	int mode;			/* PKSV_MODE_* pksvisor acts on */
+	int guest_mode;			/* the mode GET_MODE reports (SET_MODE's) */
+	bool guest_policy;		/* the guest decides PK faults: mode STRICT/OFF */
 	struct spinlock lock;		/* everything below */
 	struct keymap keymap;		/* keyed guest-physical ranges */
 	bool discovery;			/* no PV registration: scan guest tables */
