@@ -4,7 +4,9 @@
 # metal) the whole set is skipped with a KTAP "1..0 # SKIP" plan.
 D=/sys/kernel/debug/pks_test
 CASES="pksv_available pksv_kmap_workqueue pksv_kmap_nested
-pksv_stray_write_neighbour pksv_read_only pksv_hc_errors pksv_exit_costs"
+pksv_stray_write_neighbour pksv_read_only pksv_hc_errors pksv_exit_costs
+pksv_mode_agrees pksv_kmap_table_full pksv_get_stats"
+STATS=/sys/kernel/debug/pksvisor
 echo "KTAP version 1"
 if [ ! -d $D ]; then
 	echo "1..0 # SKIP no $D (CONFIG_PKS_TEST?)"
@@ -17,7 +19,7 @@ skip*) echo "1..0 # SKIP ${r#skip }"; exit 0 ;;
 esac
 n=0
 for c in $CASES; do n=$((n + 1)); done
-echo "1..$((n + 1))"
+echo "1..$((n + 2))"
 i=0
 for c in $CASES; do
 	i=$((i + 1))
@@ -42,3 +44,40 @@ if [ $rc -eq 132 ] && [ -r /proc/version ]; then
 else
 	echo "not ok $i pksv_user_vmcall_sigill # exit status $rc: $(cat /tmp/vmcall.out)"
 fi
+
+# /sys/kernel/debug/pksvisor/vcpuN/stats (docs/statistics.md, "Guest
+# interface"): one line per vCPU whose vcpu= is N, read twice (two
+# snapshots: exits grow).  Every file is then dumped between markers so
+# that the harness rebuilds the tree on the host, compares it with the
+# power-off statistics and runs pksvisor-stat's live mode on it
+# (tests/harness/check-guest-stats.sh).
+i=$((i + 1))
+why=""
+nfiles=0
+for f in $STATS/vcpu*/stats; do
+	[ -r "$f" ] || { why="no $STATS/vcpu*/stats"; break; }
+	d=${f%/stats}; d=${d##*/}
+	a=$(cat "$f"); b=$(cat "$f")
+	case "$a" in
+	"vcpu=${d#vcpu} "*) ;;
+	*) why="$f: '$(echo "$a" | cut -c1-40)' does not start with vcpu=${d#vcpu}"; break ;;
+	esac
+	ea=$(echo "$a" | sed -n 's/.* exits=\([0-9]*\).*/\1/p')
+	eb=$(echo "$b" | sed -n 's/.* exits=\([0-9]*\).*/\1/p')
+	if [ -z "$ea" ] || [ -z "$eb" ] || [ "$eb" -le "$ea" ]; then
+		why="$f: exits '$ea' then '$eb' (a read is a hypercall: must grow)"; break
+	fi
+	nfiles=$((nfiles + 1))
+done
+if [ -z "$why" ]; then
+	echo "ok $i pksv_debugfs_stats # $nfiles vCPU file(s)"
+else
+	echo "not ok $i pksv_debugfs_stats # $why"
+fi
+echo "PKSV-STATS-TREE: begin"
+for f in $STATS/vcpu*/stats; do
+	[ -r "$f" ] || continue
+	d=${f%/stats}; d=${d##*/}
+	echo "PKSV-STATS-FILE: $d $(cat "$f")"
+done
+echo "PKSV-STATS-TREE: end"
