@@ -341,18 +341,26 @@ s64 pks_hc_set_mode(struct vcpu *vcpu, u64 arg)
 	struct pks_global *pks = &vcpu->hv->pks;
 	u64 mode = arg & ~(u64)PKSV_MODE_GUEST_POLICY;
 	bool policy = arg & PKSV_MODE_GUEST_POLICY;
+	bool announce;
 
 	if (mode > PKSV_MODE_OFF)
 		return -PKSV_EINVAL;
 	if (!pks_exposed(vcpu->hv))
 		return -PKSV_ENOTSUP;
 	spin_lock(&pks->lock);
+	announce = !policy || !pks->guest_policy;
 	pks->guest_mode = (int)mode;
 	pks->guest_policy = policy;
 	pks->mode = policy && mode != PKSV_MODE_OFF ? PKSV_MODE_STRICT : (int)mode;
 	spin_unlock(&pks->lock);
-	pksv_log("PKS: fault mode set to %s by hypercall%s", config_mode_name((int)mode),
-		 policy ? " (guest policy: every PK fault injected)" : "");
+	/*
+	 * A guest with its own policy reports its mode changes itself and may
+	 * switch often (its tests do): only the first declaration is logged,
+	 * so pksvisor's lines do not cut into the guest's console output.
+	 */
+	if (announce)
+		pksv_log("PKS: fault mode set to %s by hypercall%s", config_mode_name((int)mode),
+			 policy ? " (guest policy: every PK fault injected)" : "");
 	pks_apply(vcpu);
 	return 0;
 }
