@@ -47,7 +47,7 @@ all: $(BUILD)/pksvisor.efi guest-efi host-tools
 $(BUILD)/hv/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
-	@$(CC) $(EFI_CFLAGS) -MMD -c $< -o $@
+	@$(CC) $(EFI_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/hv/%.asm.o: %.asm
 	@mkdir -p $(dir $@)

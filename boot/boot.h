@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* UEFI side of pksvisor: what efi_main needs from the other boot/ files. */
+/*
+ * UEFI side of pksvisor: what efi_main needs from the other boot/ files,
+ * and the one vmm/ header boot/ uses, the build entry (vmm/build.h).
+ */
 #ifndef PKSVISOR_BOOT_H
 #define PKSVISOR_BOOT_H
 
@@ -7,20 +10,7 @@
 #include <efilib.h>
 #include <pksvisor/config.h>
 #include <pksvisor/acpi_pm.h>
-
-/* Everything the resident copy needs to build the hypervisor. */
-struct boot_info {
-	struct pksv_config cfg;
-	EFI_SYSTEM_TABLE *st;
-	u64 pool_base, pool_size;	/* reserved; the image copy is at pool_base */
-	u64 image_size;			/* pages at pool_base used by the copy */
-	u64 phys_limit;
-	struct { u64 start, end; } ram[128];
-	unsigned int nr_ram;
-	struct acpi_pm acpi;		/* PM1 sleep registers, S3 sleep type */
-	u64 tsc_per_sec;
-	char err[160];
-};
+#include "../vmm/build.h"
 
 /* Print on ConOut and on the serial port ("pksvisor: " prefix added). */
 void boot_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -46,10 +36,5 @@ void acpi_pm_report(const struct acpi_pm *pm, const struct pksv_config *cfg);
  * in the running image to get the same object in the copy.
  */
 u64 relocate_image_copy(u64 src, u64 size, u64 dst);
-
-/* Runs in the resident copy: builds the hypervisor up to a loaded VMCS. */
-int hv_prepare(struct boot_info *bi);
-/* Runs in the copy when VMLAUNCH failed: reports why. */
-void hv_launch_failed(void);
 
 #endif

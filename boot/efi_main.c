@@ -15,10 +15,8 @@
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
 #include <pksvisor/pks.h>
+#include <pksvisor/x86.h>
 #include "boot.h"
-#include "../vmm/vmcs.h"
-#include "../vmm/vmx.h"
-#include "../vmm/vmx_caps.h"
 
 #define PKSVISOR_VERSION	"0.1"
 #define POOL_BASE_BYTES		(16ull << 20)
@@ -119,14 +117,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	EFI_GUID lip = LOADED_IMAGE_PROTOCOL;
 	EFI_LOADED_IMAGE *li;
 	struct boot_info *bi;
-	struct vmx_msrs msrs;
-	struct vmx_setup setup;
-	struct vmx_wants wants = { 0 };
+	struct vmm_probe probe;
+	const struct vmx_setup *setup = &probe.setup;
 	int (*prepare)(struct boot_info *);
 	void (*launch_failed)(void);
 	EFI_PHYSICAL_ADDRESS pool;
 	u64 rflags, pages, delta;
-	bool lock_needed;
 	EFI_STATUS st;
 
 	InitializeLib(image, systab);
@@ -162,24 +158,20 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	acpi_pm_apply_config(&bi->acpi, &bi->cfg);
 	acpi_pm_report(&bi->acpi, &bi->cfg);
 
-	vmx_read_msrs(&msrs);
-	wants.preemption_timer = bi->cfg.stats_interval_s != 0;
-	wants.pks_hw = bi->cfg.pks == PKS_REQ_AUTO || bi->cfg.pks == PKS_REQ_HW;
-	wants.vmfunc_eptp = bi->cfg.pks != PKS_REQ_OFF;
-	if (vmx_compute_setup(&msrs, &wants, &setup, &lock_needed, bi->err, sizeof(bi->err)))
+	if (vmm_probe(&bi->cfg, &probe, bi->err, sizeof(bi->err)))
 		return no_vmx(image, li, &bi->cfg, bi->err);
 	/* A forced PKS backend the CPU cannot provide is a configuration error. */
-	if (pks_select_backend(bi->cfg.pks, msrs.cpuid_pks, setup.has_pks_controls,
+	if (pks_select_backend(bi->cfg.pks, probe.msrs.cpuid_pks, setup->has_pks_controls,
 			       true, bi->err, sizeof(bi->err)) < 0) {
 		boot_err("%s", bi->err);
 		return EFI_UNSUPPORTED;
 	}
 	boot_msg("VMX: revision %u, EPT%s%s, VPID %s, unrestricted guest %s, preemption timer %s",
-		 setup.vmcs_revision, setup.has_ept_1g ? " 1G" : "",
-		 setup.has_ept_ad ? " A/D" : "", setup.has_vpid ? "yes" : "no",
-		 setup.has_unrestricted ? "yes" : "no",
-		 setup.has_preemption_timer ? "yes" : "no");
-	if (wants.preemption_timer && !setup.has_preemption_timer)
+		 setup->vmcs_revision, setup->has_ept_1g ? " 1G" : "",
+		 setup->has_ept_ad ? " A/D" : "", setup->has_vpid ? "yes" : "no",
+		 setup->has_unrestricted ? "yes" : "no",
+		 setup->has_preemption_timer ? "yes" : "no");
+	if (bi->cfg.stats_interval_s != 0 && !setup->has_preemption_timer)
 		boot_msg("stats=%u: no VMX preemption timer: printed at the first VM exit after each interval",
 			 bi->cfg.stats_interval_s);
 
@@ -190,10 +182,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	 * With 1 GiB pages both in EPT and in the host tables, map up to
 	 * 512 GiB so that 64-bit PCI windows above RAM stay reachable.
 	 */
-	if (setup.has_ept_1g && bi->phys_limit < 512 * SZ_1G)
+	if (setup->has_ept_1g && bi->phys_limit < 512 * SZ_1G)
 		bi->phys_limit = 512 * SZ_1G;
 	bi->tsc_per_sec = calibrate_tsc();
-	bi->st = systab;
 
 	/*
 	 * EfiReservedMemoryType: the OS neither uses nor maps it as RAM, and
@@ -224,8 +215,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		uefi_call_wrapper(BS->FreePages, 2, pool, pages);
 		return no_vmx(image, li, &bi->cfg, bi->err);
 	}
-	vmwrite(VMCS_GUEST_RFLAGS, rflags);
-	if (vmx_launch()) {
+	if (vmm_launch(rflags)) {
 		launch_failed();
 		if (rflags & RFLAGS_IF)
 			asm volatile("sti");

@@ -2,7 +2,7 @@
 /* Snapshot of the boot CPU's MTRRs (SDM Vol. 3A 12.11.1-12.11.3). */
 #include <pksvisor/format.h>
 #include <pksvisor/mtrr.h>
-#include "../vmm/vmx.h"
+#include <pksvisor/x86.h>
 
 void mtrr_read(struct mtrr_state *m)
 {

@@ -6,8 +6,8 @@
 #include <stdarg.h>
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
-#include "../vmm/vmx.h"
-#include "../vmm/vcpu.h"
+#include <pksvisor/spinlock.h>
+#include <pksvisor/x86.h>
 
 #define UART_THR	0	/* transmit holding */
 #define UART_IER	1

@@ -10,8 +10,7 @@
  */
 #include <pksvisor/hypercall.h>
 #include <pksvisor/log.h>
-#include "../vmm/exit.h"
-#include "../vmm/vmx.h"
+#include "../vmm/seam.h"
 #include "pks_internal.h"
 
 int guest_scan_current(struct vcpu *vcpu, const struct guest_scan_ops *ops, void *ctx);
@@ -149,10 +148,10 @@ void discover_rescan(struct vcpu *vcpu)
 	 * again from the roots as they are loaded (pages that stopped being
 	 * tables, e.g. the firmware's after the OS took over, drop out).
 	 */
-	if (vcpu->pks_rescan == PKS_RESCAN_ALL)
+	if (vcpu->pks.rescan == PKS_RESCAN_ALL)
 		discovery_forget(pks);
-	vcpu->pks_rescan = PKS_RESCAN_NONE;
-	vcpu->pks_root = root;
+	vcpu->pks.rescan = PKS_RESCAN_NONE;
+	vcpu->pks.root = root;
 	if (root_scanned(pks, root)) {
 		spin_unlock(&pks->lock);
 		return;
@@ -214,7 +213,7 @@ void discover_table_written(struct vcpu *vcpu, u64 table_gpa, const u64 *snap)
 		views_invalidate(vcpu->hv);
 	spin_unlock(&pks->lock);
 	if (!level || full)
-		vcpu->pks_rescan = PKS_RESCAN_ALL;
+		vcpu->pks.rescan = PKS_RESCAN_ALL;
 }
 
 /*
@@ -234,10 +233,10 @@ void pks_cr3_load(struct vcpu *vcpu, u64 value)
 	 */
 	if (!pcid_noflush)
 		vcpu_flush_vpid_nonglobal(vcpu);
-	if ((value & 0x000ffffffffff000ull) != vcpu->pks_root &&
-	    vcpu->pks_rescan == PKS_RESCAN_NONE)
-		vcpu->pks_rescan = PKS_RESCAN_ROOT;
-	if (vcpu->pks_rescan != PKS_RESCAN_NONE)
+	if ((value & 0x000ffffffffff000ull) != vcpu->pks.root &&
+	    vcpu->pks.rescan == PKS_RESCAN_NONE)
+		vcpu->pks.rescan = PKS_RESCAN_ROOT;
+	if (vcpu->pks.rescan != PKS_RESCAN_NONE)
 		views_select(vcpu);
 }
 

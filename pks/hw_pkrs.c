@@ -5,13 +5,12 @@
  * RELAXED/SILENT without an opening, no locked key, no GRANT), RDMSR and
  * WRMSR of MSR 0x6E1 do not exit: the CPU loads the VMCS guest-PKRS field
  * (0x2818) at VM entry and saves the guest's PKRS there at every VM exit
- * (SDM Vol. 3C 26.3.2.1, 28.3.1), so that field, not vcpu->pkrs, holds
+ * (SDM Vol. 3C 26.3.2.1, 28.3.1), so that field, not vcpu->pks.pkrs, holds
  * the truth until interception is switched on again.  The decision is
  * pks_hw_pkrs_intercept() (pks/pk_decide.c, host unit tested).
  */
 #include <pksvisor/pk_decide.h>
-#include "../vmm/vmcs.h"
-#include "../vmm/vmx.h"
+#include "../vmm/seam.h"
 #include "pks_internal.h"
 
 static bool hw_wants_intercept(const struct vcpu *vcpu)
@@ -19,7 +18,7 @@ static bool hw_wants_intercept(const struct vcpu *vcpu)
 	const struct pks_global *pks = &vcpu->hv->pks;
 
 	return pks_hw_pkrs_intercept(pks->mode, pks->lock_bits,
-				     vcpu->pkrs_grant, vcpu->pkrs_open);
+				     vcpu->pks.pkrs_grant, vcpu->pks.pkrs_open);
 }
 
 /*
@@ -27,37 +26,37 @@ static bool hw_wants_intercept(const struct vcpu *vcpu)
  * the effective value is in the VMCS, i.e. whenever an input changed
  * (WRMSR, SET_MODE, LOCK_KEY, GRANT/REVOKE, a fault opening a key, INIT).
  * Switching interception off is safe then: the effective value just
- * written equals vcpu->pkrs when nothing is locked, granted or opened.
+ * written equals vcpu->pks.pkrs when nothing is locked, granted or opened.
  */
 void pks_hw_pkrs_update(struct vcpu *vcpu)
 {
 	bool passthrough = !hw_wants_intercept(vcpu);
 
-	if (passthrough == vcpu->pkrs_passthrough)
+	if (passthrough == vcpu->pks.pkrs_passthrough)
 		return;
 	msr_bitmap_set(vcpu, MSR_IA32_PKRS, !passthrough, !passthrough);
-	vcpu->pkrs_passthrough = passthrough;
+	vcpu->pks.pkrs_passthrough = passthrough;
 }
 
 /*
- * The exits whose handlers may look at vcpu->pkrs under pks=hw: #PF(PK)
+ * The exits whose handlers may look at vcpu->pks.pkrs under pks=hw: #PF(PK)
  * (pks_page_fault), hypercalls (GRANT, LOCK_KEY, SET_MODE...), INIT/SIPI/
  * triple fault (pks_init_signal), MSR exits and EPT violations (rare, kept
  * for safety).  CPUID, I/O, CR, interrupt and MTF exits never do, and they
  * are the frequent ones: they skip the VMREAD.  A new handler that reads
- * vcpu->pkrs under hw must add its exit reason here.
+ * vcpu->pks.pkrs under hw must add its exit reason here.
  */
 #define HW_PKRS_READERS	(BIT(EXIT_EXCEPTION_NMI) | BIT(EXIT_TRIPLE_FAULT) | \
 			 BIT(EXIT_INIT) | BIT(EXIT_SIPI) | BIT(EXIT_VMCALL) | \
 			 BIT(EXIT_RDMSR) | BIT(EXIT_WRMSR) | BIT(EXIT_EPT_VIOLATION))
 
 /*
- * At every exit, before any handler looks at vcpu->pkrs: under
+ * At every exit, before any handler looks at vcpu->pks.pkrs: under
  * pass-through the guest may have written PKRS without exiting, so take
  * its value from the VMCS (for the exits above, and before any re-apply).
  * Not while an access to an unprotected page is single-stepped
  * (STEP_PKS_HW): the field then holds the value with that page's key
- * opened by pksvisor, pks_step_done() restores it from vcpu->pkrs, and the
+ * opened by pksvisor, pks_step_done() restores it from vcpu->pks.pkrs, and the
  * stepped access cannot be a WRMSR.  Mode and locked keys are global: when
  * another vCPU changed them, this vCPU's interception and VMCS value
  * follow here, at its next exit of any kind.
@@ -69,7 +68,7 @@ void pks_hw_exit_sync(struct vcpu *vcpu, u32 basic)
 
 	if (pks->backend != PKS_BACKEND_HW)
 		return;
-	if (!vcpu->pkrs_passthrough) {
+	if (!vcpu->pks.pkrs_passthrough) {
 		/* Another vCPU may have left OFF: interception may go off. */
 		if (!(vcpu->step & STEP_PKS_HW) && !hw_wants_intercept(vcpu))
 			pks_apply(vcpu);
@@ -86,7 +85,7 @@ void pks_hw_exit_sync(struct vcpu *vcpu, u32 basic)
 		return;
 	if (vcpu->step & STEP_PKS_HW)
 		return;
-	vcpu->pkrs = (u32)vmread(VMCS_GUEST_PKRS);
+	vcpu->pks.pkrs = (u32)vmread(VMCS_GUEST_PKRS);
 	if (reapply)
 		pks_apply(vcpu);
 }

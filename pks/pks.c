@@ -15,9 +15,7 @@
 #include <pksvisor/hypercall.h>
 #include <pksvisor/log.h>
 #include <pksvisor/pk_decide.h>
-#include "../vmm/exit.h"
-#include "../vmm/vmcs.h"
-#include "../vmm/vmx.h"
+#include "../vmm/seam.h"
 #include "pks_internal.h"
 
 int pks_init(struct hv *hv, char *err, size_t errlen)
@@ -96,18 +94,18 @@ u32 pks_effective_pkrs(const struct vcpu *vcpu)
 	u32 eff;
 
 	if (pks->mode == PKSV_MODE_OFF)
-		return pks->lock_bits & ~vcpu->pkrs_grant;
+		return pks->lock_bits & ~vcpu->pks.pkrs_grant;
 	/*
 	 * Locked keys stay closed whatever the guest writes (a write gadget
 	 * that reaches WRMSR cannot open them); only GRANT opens them, and
 	 * RELAXED/SILENT never do.
 	 */
-	eff = (u32)vcpu->pkrs | pks->lock_bits;
-	eff &= ~(vcpu->pkrs_open & ~pks->lock_bits);
-	return eff & ~vcpu->pkrs_grant;
+	eff = (u32)vcpu->pks.pkrs | pks->lock_bits;
+	eff &= ~(vcpu->pks.pkrs_open & ~pks->lock_bits);
+	return eff & ~vcpu->pks.pkrs_grant;
 }
 
-/* Make the enforced PKRS follow vcpu->pkrs / pkrs_open / mode / CRs. */
+/* Make the enforced PKRS follow vcpu->pks.pkrs / pkrs_open / mode / CRs. */
 void pks_apply(struct vcpu *vcpu)
 {
 	switch (vcpu->hv->pks.backend) {
@@ -125,12 +123,12 @@ void pks_vmcs_setup(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
 
-	vcpu->pkrs = 0;		/* 0 at reset */
+	vcpu->pks.pkrs = 0;		/* 0 at reset */
 	switch (hv->pks.backend) {
 	case PKS_BACKEND_HW:
 		vmwrite(VMCS_GUEST_PKRS, 0);
 		/* vmcs.c intercepts PKRS; let it through if the mode allows. */
-		vcpu->pkrs_passthrough = false;
+		vcpu->pks.pkrs_passthrough = false;
 		pks_hw_pkrs_update(vcpu);
 		/*
 		 * PK faults exit so that the modes and the unprotect table
@@ -142,7 +140,7 @@ void pks_vmcs_setup(struct vcpu *vcpu)
 		vmwrite(VMCS_PF_ERROR_MATCH, PFEC_PK);
 		break;
 	case PKS_BACKEND_SOFT:
-		vcpu->pks_view = 0;
+		vcpu->pks.view = 0;
 		views_vmcs_setup(vcpu);
 		/*
 		 * A CPU without PKS raises a supervisor write fault on a
@@ -169,7 +167,7 @@ bool pks_rdmsr(struct vcpu *vcpu, u64 *value)
 {
 	if (!pks_exposed(vcpu->hv))
 		return false;
-	*value = vcpu->pkrs;
+	*value = vcpu->pks.pkrs;
 	return true;
 }
 
@@ -178,10 +176,10 @@ bool pks_wrmsr(struct vcpu *vcpu, u64 value)
 	if (!pks_exposed(vcpu->hv) || !pks_pkrs_valid(value))
 		return false;
 	vcpu->stats.pkrs_writes++;
-	vcpu->pkrs = value;
+	vcpu->pks.pkrs = value;
 	/* RELAXED/SILENT openings and grants end with the context. */
-	vcpu->pkrs_open = 0;
-	vcpu->pkrs_grant = 0;
+	vcpu->pks.pkrs_open = 0;
+	vcpu->pks.pkrs_grant = 0;
 	if (vcpu->hv->pks.backend == PKS_BACKEND_SOFT)
 		vcpu->stats.view_switch_exit++;
 	pks_apply(vcpu);
@@ -191,8 +189,8 @@ bool pks_wrmsr(struct vcpu *vcpu, u64 value)
 void pks_init_signal(struct vcpu *vcpu)
 {
 	/* IA32_PKRS survives INIT (SDM Vol. 3A Table 10-1); CR4 does not. */
-	vcpu->pkrs_open = 0;
-	vcpu->pkrs_grant = 0;
+	vcpu->pks.pkrs_open = 0;
+	vcpu->pks.pkrs_grant = 0;
 	pks_apply(vcpu);
 }
 
@@ -236,7 +234,7 @@ bool pks_fault_policy(struct vcpu *vcpu, u64 gla, unsigned int key, bool write)
 	if (pks->mode == PKSV_MODE_RELAXED && warn_once(pks, vcpu->guest_rip, key))
 		pksv_log("PKS: %s of 0x%llx with key %u at rip 0x%llx: relaxed mode, key opened until the next PKRS write",
 			 write ? "write" : "read", gla, key, vcpu->guest_rip);
-	vcpu->pkrs_open |= PKRS_KEY_MASK(key);
+	vcpu->pks.pkrs_open |= PKRS_KEY_MASK(key);
 	vcpu->stats.pk_fault_unprotected++;
 	pks_apply(vcpu);
 	return true;

@@ -8,7 +8,7 @@
 #define PKSVISOR_PKS_VMM_H
 
 #include <pksvisor/pks.h>
-#include "../vmm/vcpu.h"
+#include "../vmm/seam.h"
 
 struct guest_walk;
 

@@ -14,9 +14,8 @@
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
 #include <pksvisor/pk_decide.h>
-#include "../vmm/exit.h"
-#include "../vmm/memory.h"
-#include "../vmm/vmx.h"
+#include "../vmm/seam.h"
+#include <pksvisor/page_pool.h>
 #include "pks_internal.h"
 
 /* Guest-physical reads for the walker: identity EPT, so a host read, but
@@ -71,14 +70,14 @@ static void make_room(struct vcpu *vcpu)
 	struct hv *hv = vcpu->hv;
 	unsigned int slot;
 
-	if (vcpu->pks_nr_override < PKS_MAX_OVERRIDES)
+	if (vcpu->pks.nr_override < PKS_MAX_OVERRIDES)
 		return;
 	vcpu->stats.step_overflow++;
-	slot = vcpu->pks_override[0].slot;
-	restore_one(hv, &vcpu->pks_override[0]);
+	slot = vcpu->pks.override[0].slot;
+	restore_one(hv, &vcpu->pks.override[0]);
 	for (unsigned int i = 1; i < PKS_MAX_OVERRIDES; i++)
-		vcpu->pks_override[i - 1] = vcpu->pks_override[i];
-	vcpu->pks_nr_override--;
+		vcpu->pks.override[i - 1] = vcpu->pks.override[i];
+	vcpu->pks.nr_override--;
 	ept_flush(hv, hv->pks.views[slot].eptp);
 }
 
@@ -91,7 +90,7 @@ static void make_room(struct vcpu *vcpu)
 static bool allow_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why)
 {
 	struct hv *hv = vcpu->hv;
-	struct pks_view *v = &hv->pks.views[vcpu->pks_view];
+	struct pks_view *v = &hv->pks.views[vcpu->pks.view];
 	struct pks_override *o;
 	int level;
 	u64 *e;
@@ -104,16 +103,16 @@ static bool allow_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why
 		spin_unlock(&hv->pks.lock);
 		return false;
 	}
-	o = &vcpu->pks_override[vcpu->pks_nr_override];
+	o = &vcpu->pks.override[vcpu->pks.nr_override];
 	o->gpa = gpa & PAGE_MASK;
 	o->perms = *e & EPT_RWX;
-	o->slot = (u8)vcpu->pks_view;
+	o->slot = (u8)vcpu->pks.view;
 	if (ept_protect_4k(&v->ept, o->gpa, o->perms | add)) {
 		spin_unlock(&hv->pks.lock);
 		return false;
 	}
 	spin_unlock(&hv->pks.lock);
-	vcpu->pks_nr_override++;
+	vcpu->pks.nr_override++;
 	ept_flush(hv, v->eptp);
 	vcpu_step_begin(vcpu, why);
 	return true;
@@ -124,11 +123,11 @@ static void restore_overrides(struct vcpu *vcpu)
 	struct hv *hv = vcpu->hv;
 	u64 flushed = 0;
 
-	if (!vcpu->pks_nr_override)
+	if (!vcpu->pks.nr_override)
 		return;
 	spin_lock(&hv->pks.lock);
-	while (vcpu->pks_nr_override) {
-		struct pks_override *o = &vcpu->pks_override[--vcpu->pks_nr_override];
+	while (vcpu->pks.nr_override) {
+		struct pks_override *o = &vcpu->pks.override[--vcpu->pks.nr_override];
 
 		restore_one(hv, o);
 		flushed |= BIT(o->slot);
@@ -147,10 +146,10 @@ void pks_step_done(struct vcpu *vcpu, unsigned int why)
 		return;
 	restore_overrides(vcpu);
 	if (why & STEP_PKS_TABLE) {
-		if (vcpu->pks_table_gpa)
-			discover_table_written(vcpu, vcpu->pks_table_gpa, vcpu->pks_table_snap);
+		if (vcpu->pks.table_gpa)
+			discover_table_written(vcpu, vcpu->pks.table_gpa, vcpu->pks.table_snap);
 		else
-			vcpu->pks_rescan = PKS_RESCAN_ALL;
+			vcpu->pks.rescan = PKS_RESCAN_ALL;
 	}
 	views_select(vcpu);
 }
@@ -174,14 +173,14 @@ static u64 rights_for(u64 qual)
 static bool retry_access(struct vcpu *vcpu, u64 gpa, u64 gla, bool write)
 {
 	vcpu->stats.walk_refused++;
-	if (vcpu->pks_retry_rip != vcpu->guest_rip || vcpu->pks_retry_gpa != gpa) {
-		vcpu->pks_retry_rip = vcpu->guest_rip;
-		vcpu->pks_retry_gpa = gpa;
+	if (vcpu->pks.retry_rip != vcpu->guest_rip || vcpu->pks.retry_gpa != gpa) {
+		vcpu->pks.retry_rip = vcpu->guest_rip;
+		vcpu->pks.retry_gpa = gpa;
 		vcpu_flush_vpid(vcpu);
 		return true;
 	}
-	vcpu->pks_retry_rip = 0;
-	vcpu->pks_retry_gpa = 0;
+	vcpu->pks.retry_rip = 0;
+	vcpu->pks.retry_gpa = 0;
 	vcpu_step_cancel(vcpu);
 	restore_overrides(vcpu);
 	vcpu->stats.pk_fault_injected++;
@@ -199,7 +198,7 @@ bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual)
 	struct guest_walk w;
 	u64 gla = 0;
 
-	if (hv->pks.backend != PKS_BACKEND_SOFT || vcpu->pks_view == 0)
+	if (hv->pks.backend != PKS_BACKEND_SOFT || vcpu->pks.view == 0)
 		return false;
 	/*
 	 * Never decide about pksvisor's own memory: an override would map it
@@ -229,16 +228,16 @@ bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual)
 
 	switch (soft_ept_decide(&in, &a)) {
 	case SOFT_ALLOW:
-		vcpu->pks_retry_rip = 0;
+		vcpu->pks.retry_rip = 0;
 		return allow_page(vcpu, gpa, add, STEP_PKS_ALLOW);
 	case SOFT_TABLE:
 		if (vcpu->step == STEP_NONE) {
 			/* Snapshot the table to see what the write changes. */
-			vcpu->pks_table_gpa = gpa & PAGE_MASK;
-			pksv_memcpy(vcpu->pks_table_snap, (void *)(uintptr_t)(gpa & PAGE_MASK),
+			vcpu->pks.table_gpa = gpa & PAGE_MASK;
+			pksv_memcpy(vcpu->pks.table_snap, (void *)(uintptr_t)(gpa & PAGE_MASK),
 				    PAGE_SIZE);
 		} else {
-			vcpu->pks_table_gpa = 0;	/* two tables at once: rescan */
+			vcpu->pks.table_gpa = 0;	/* two tables at once: rescan */
 		}
 		return allow_page(vcpu, gpa, add, STEP_PKS_TABLE);
 	case SOFT_RETRY:
@@ -246,7 +245,7 @@ bool pks_ept_violation(struct vcpu *vcpu, u64 gpa, u64 qual)
 	case SOFT_DENY:
 		break;
 	}
-	vcpu->pks_retry_rip = 0;
+	vcpu->pks.retry_rip = 0;
 	/* The instruction does not complete: undo a step in progress. */
 	vcpu_step_cancel(vcpu);
 	restore_overrides(vcpu);

@@ -20,9 +20,8 @@
 #include <pksvisor/format.h>
 #include <pksvisor/hypercall.h>
 #include <pksvisor/log.h>
-#include "../vmm/exit.h"
-#include "../vmm/memory.h"
-#include "../vmm/vmx.h"
+#include "../vmm/seam.h"
+#include <pksvisor/page_pool.h>
 #include "pks_internal.h"
 
 bool unprotect_allows(struct hv *hv, u64 gpa, bool write)
@@ -115,9 +114,9 @@ s64 pks_hc_grant(struct vcpu *vcpu, u64 key, u64 access)
 		return -PKSV_EKEY;
 	/* Like UNPROTECT_PAGE: READ or READ|WRITE (no write-only access). */
 	if (access == PKSV_ACCESS_READ)
-		vcpu->pkrs_grant |= PKRS_AD((unsigned int)key);
+		vcpu->pks.pkrs_grant |= PKRS_AD((unsigned int)key);
 	else if (access == (PKSV_ACCESS_READ | PKSV_ACCESS_WRITE))
-		vcpu->pkrs_grant |= PKRS_KEY_MASK((unsigned int)key);
+		vcpu->pks.pkrs_grant |= PKRS_KEY_MASK((unsigned int)key);
 	else
 		return -PKSV_EINVAL;
 	pks_apply(vcpu);
@@ -130,9 +129,9 @@ s64 pks_hc_revoke(struct vcpu *vcpu, u64 key)
 		return -PKSV_ENOTSUP;
 	if (check_key(key))
 		return -PKSV_EKEY;
-	if (!(vcpu->pkrs_grant & PKRS_KEY_MASK((unsigned int)key)))
+	if (!(vcpu->pks.pkrs_grant & PKRS_KEY_MASK((unsigned int)key)))
 		return -PKSV_ENOENT;
-	vcpu->pkrs_grant &= ~PKRS_KEY_MASK((unsigned int)key);
+	vcpu->pks.pkrs_grant &= ~PKRS_KEY_MASK((unsigned int)key);
 	pks_apply(vcpu);
 	return 0;
 }

@@ -29,9 +29,8 @@
 #include <pksvisor/hypercall.h>
 #include <pksvisor/log.h>
 #include <pksvisor/pk_decide.h>
-#include "../vmm/exit.h"
-#include "../vmm/memory.h"
-#include "../vmm/vmx.h"
+#include "../vmm/seam.h"
+#include <pksvisor/page_pool.h>
 #include "pks_internal.h"
 
 #define VMFUNC_EPTP_SWITCHING	BIT(0)
@@ -296,7 +295,7 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 		if (!v->valid && free_slot < 0)
 			free_slot = i;
 		/* Never evict a pinned view or the one this vCPU runs on. */
-		if (v->valid && !v->pinned && (int)i != vcpu->pks_view &&
+		if (v->valid && !v->pinned && (int)i != vcpu->pks.view &&
 		    (lru < 0 || v->last_used < pks->views[lru].last_used))
 			lru = i;
 	}
@@ -327,9 +326,9 @@ static void use_slot(struct vcpu *vcpu, int slot)
 {
 	struct pks_view *v = &vcpu->hv->pks.views[slot];
 
-	if (vcpu->pks_view == slot && vmread(VMCS_EPTP) == v->eptp)
+	if (vcpu->pks.view == slot && vmread(VMCS_EPTP) == v->eptp)
 		return;
-	vcpu->pks_view = slot;
+	vcpu->pks.view = slot;
 	/*
 	 * No INVEPT: EPT-derived translations are tagged by EPTP (SDM 29.4.1),
 	 * and build_view() flushes a slot's EPTP whenever it is (re)built.
@@ -342,9 +341,9 @@ struct ept *pks_current_ept(struct vcpu *vcpu, u64 *eptp)
 {
 	struct hv *hv = vcpu->hv;
 
-	if (hv->pks.backend == PKS_BACKEND_SOFT && vcpu->pks_view) {
-		*eptp = hv->pks.views[vcpu->pks_view].eptp;
-		return &hv->pks.views[vcpu->pks_view].ept;
+	if (hv->pks.backend == PKS_BACKEND_SOFT && vcpu->pks.view) {
+		*eptp = hv->pks.views[vcpu->pks.view].eptp;
+		return &hv->pks.views[vcpu->pks.view].ept;
 	}
 	*eptp = hv->eptp;
 	return &hv->ept;
@@ -417,8 +416,8 @@ int views_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp)
 		struct pks_view *v = &pks->views[i];
 
 		if (v->valid && !v->pinned) {
-			if ((int)i == vcpu->pks_view)
-				vcpu->pks_view = 0;
+			if ((int)i == vcpu->pks.view)
+				vcpu->pks.view = 0;
 			free_view(hv, v);
 		}
 	}
@@ -457,7 +456,7 @@ void views_select(struct vcpu *vcpu)
 	/* Mode OFF still enforces locked keys (pks_effective_pkrs()). */
 	if ((vcpu->cr4_shadow & CR4_PKS) &&
 	    (pks->mode != PKSV_MODE_OFF || pks->lock_bits)) {
-		if (pks->discovery && vcpu->pks_rescan != PKS_RESCAN_NONE)
+		if (pks->discovery && vcpu->pks.rescan != PKS_RESCAN_NONE)
 			discover_rescan(vcpu);
 		spin_lock(&pks->lock);
 		slot = view_slot(vcpu, pks_effective_pkrs(vcpu), guest_cr0_wp(vcpu), false);
@@ -473,9 +472,9 @@ void views_cr_changed(struct vcpu *vcpu)
 {
 	/* CR4.PKS 0 -> 1 in discovery mode: learn the keys now. */
 	if ((vcpu->cr4_shadow & CR4_PKS) && vcpu->hv->pks.discovery &&
-	    vcpu->pks_rescan == PKS_RESCAN_NONE &&
-	    vcpu->pks_root != (vmread(VMCS_GUEST_CR3) & 0x000ffffffffff000ull))
-		vcpu->pks_rescan = PKS_RESCAN_ROOT;
+	    vcpu->pks.rescan == PKS_RESCAN_NONE &&
+	    vcpu->pks.root != (vmread(VMCS_GUEST_CR3) & 0x000ffffffffff000ull))
+		vcpu->pks.rescan = PKS_RESCAN_ROOT;
 	views_select(vcpu);
 }
 
@@ -504,7 +503,7 @@ void views_invalidate(struct hv *hv)
 
 /*
  * VMFUNC may have switched views behind pksvisor's back: follow it at every
- * exit, before any handler looks at vcpu->pks_view.  The VMCS EPTP field
+ * exit, before any handler looks at vcpu->pks.view.  The VMCS EPTP field
  * holds the EPTP VMFUNC loaded (SDM 26.5.6.3); comparing it with the
  * views' EPTPs needs no "EPTP index" field (which exists only with
  * EPT-violation #VE support).  A switch is a PKRS change made by the guest:
@@ -519,22 +518,22 @@ void pks_exit_sync(struct vcpu *vcpu)
 	if (pks->backend != PKS_BACKEND_SOFT || !pks->vmfunc)
 		return;
 	eptp = vmread(VMCS_EPTP);
-	if (pks->views[vcpu->pks_view].valid && eptp == pks->views[vcpu->pks_view].eptp)
+	if (pks->views[vcpu->pks.view].valid && eptp == pks->views[vcpu->pks.view].eptp)
 		return;
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
 		if (pks->views[i].valid && pks->views[i].pinned &&
 		    pks->views[i].eptp == eptp) {
-			vcpu->pks_view = i;
-			vcpu->pkrs = pks->views[i].pkrs;
-			vcpu->pkrs_open = 0;
-			vcpu->pkrs_grant = 0;
+			vcpu->pks.view = i;
+			vcpu->pks.pkrs = pks->views[i].pkrs;
+			vcpu->pks.pkrs_open = 0;
+			vcpu->pks.pkrs_grant = 0;
 			vcpu->stats.view_switch_vmfunc++;
 			return;
 		}
 	/* Only pinned views are in the list: pksvisor lost track itself. */
 	pksv_log("PKS: EPTP 0x%llx is no pinned view (slot %d): re-selecting",
-		 eptp, vcpu->pks_view);
-	vcpu->pks_view = 0;
+		 eptp, vcpu->pks.view);
+	vcpu->pks.view = 0;
 	views_select(vcpu);
 }
 
@@ -548,14 +547,14 @@ void pks_exit_sync(struct vcpu *vcpu)
 void pks_entry_check(struct vcpu *vcpu)
 {
 	struct pks_global *pks = &vcpu->hv->pks;
-	const struct pks_view *v = &pks->views[vcpu->pks_view];
+	const struct pks_view *v = &pks->views[vcpu->pks.view];
 
 	if (pks->backend != PKS_BACKEND_SOFT)
 		return;
 	if (v->valid && vmread(VMCS_EPTP) == v->eptp)
 		return;
-	pksv_log("PKS: view %d no longer valid at VM entry: re-selecting", vcpu->pks_view);
-	vcpu->pks_view = 0;
+	pksv_log("PKS: view %d no longer valid at VM entry: re-selecting", vcpu->pks.view);
+	vcpu->pks.view = 0;
 	views_select(vcpu);
 }
 

@@ -7,6 +7,9 @@
 #
 #   judges       the judges themselves: stub emulators replay bad logs
 #                through the harness scripts, which must fail (no emulator)
+#   layering     the include rules of the layers (check-layering.sh): no
+#                vmm/ or pks/ header in include/, lib/, ept/; pks/ only
+#                through vmm/seam.h, boot/ only through vmm/build.h
 #   unit         host unit tests (cmocka, ASan + UBSan), PKSV_UNIT_TIMEOUT
 #                seconds at most (default 300)
 #   efi-bochs    EFI test app under pksvisor in Bochs (VMX)
@@ -76,7 +79,7 @@ if ! tests/install-deps.sh; then
 fi
 # The host unit tests finish in seconds; a hang must not stall the run.
 UNIT_TIMEOUT=${PKSV_UNIT_TIMEOUT:-300}
-STAGES=${PKSV_STAGES:-"judges unit tools efi-bochs cfg-limit sign-bochs efi-qemu features-qemu features-bochs pks-conf pks-conf-nopks linux-bochs stat-bochs linux-qemu linux-pks-bochs grub-bochs shim-bochs fuzz bench pv-calls nmi-bochs vmfunc hidden nohalt hw-conf hw-efi hw-pv hw-linux hw-bench make-bench"}
+STAGES=${PKSV_STAGES:-"judges layering unit tools efi-bochs cfg-limit sign-bochs efi-qemu features-qemu features-bochs pks-conf pks-conf-nopks linux-bochs stat-bochs linux-qemu linux-pks-bochs grub-bochs shim-bochs fuzz bench pv-calls nmi-bochs vmfunc hidden nohalt hw-conf hw-efi hw-pv hw-linux hw-bench make-bench"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -87,6 +90,7 @@ optional() {
 stage_cmd() {
 	case "$1" in
 	judges)		tests/harness/run-judge-tests.sh ;;
+	layering)	tests/harness/check-layering.sh ;;
 	unit)		timeout -k 10 "$UNIT_TIMEOUT" make -s unit ||
 			{ r=$?; [ $r -ne 124 ] || echo "run-all: unit tests timed out after ${UNIT_TIMEOUT}s"; return $r; } ;;
 	efi-bochs)	tests/harness/run-efi-test.sh bochs ;;

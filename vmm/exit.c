@@ -132,24 +132,6 @@ void handle_entry_failure(struct vcpu *vcpu)
 	vcpu_fatal(vcpu, "VM entry failure");
 }
 
-/* INVVPID type from IA32_VMX_EPT_VPID_CAP (SDM 30.3.3.3, A.10). */
-static void flush_vpid(struct vcpu *vcpu, bool keep_globals)
-{
-	if (vcpu->hv->vmx.has_vpid)
-		invvpid(vmx_invvpid_type(vcpu->hv->msrs.ept_vpid_cap, keep_globals),
-			1 + vcpu->id);
-}
-
-void vcpu_flush_vpid(struct vcpu *vcpu)
-{
-	flush_vpid(vcpu, false);
-}
-
-void vcpu_flush_vpid_nonglobal(struct vcpu *vcpu)
-{
-	flush_vpid(vcpu, true);
-}
-
 void vcpu_skip_instruction(struct vcpu *vcpu)
 {
 	u64 intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);

@@ -7,6 +7,7 @@
 #define PKSVISOR_EXIT_H
 
 #include "vcpu.h"
+#include "seam.h"
 
 typedef void (*exit_handler_fn)(struct vcpu *vcpu);
 
@@ -15,13 +16,6 @@ extern const exit_handler_fn exit_handlers[EXIT_REASON_MAX];
 
 /* Move past the exiting instruction (clears STI/MOV-SS blocking). */
 void vcpu_skip_instruction(struct vcpu *vcpu);
-/*
- * Event injection (vmm/inject.c): queue a hardware exception for the next
- * VM entry; merged with an event already queued (SDM Vol. 3A 6.15).
- */
-void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error, u32 error);
-void vcpu_inject_gp(struct vcpu *vcpu);
-void vcpu_inject_ud(struct vcpu *vcpu);
 /* Start of every exit: re-queue an interrupted event, NMI-unblocking fixup. */
 void inject_begin_exit(struct vcpu *vcpu, u32 basic);
 /* End of every exit: write the queued event, deliver NMIs/deferred events. */
@@ -31,8 +25,6 @@ void inject_nmi_exit(struct vcpu *vcpu);
 void inject_nmi_from_root(struct vcpu *vcpu);
 /* MAXPHYADDR the guest is told (CPUID 0x80000008), at most 48. */
 unsigned int vcpu_guest_phys_bits(void);
-/* Guest CPL from SS.DPL (SDM 25.4.1). */
-unsigned int vcpu_cpl(void);
 u64 vcpu_get_gpr(struct vcpu *vcpu, unsigned int index);
 void vcpu_set_gpr(struct vcpu *vcpu, unsigned int index, u64 value);
 
@@ -51,19 +43,9 @@ bool test_hook_cpuid(struct vcpu *vcpu);
 
 /* Periodic statistics at exits when there is no preemption timer. */
 void vcpu_stats_tick(struct vcpu *vcpu);
-/* Drop cached translations of one EPT (a view or the base). */
-void ept_flush(struct hv *hv, u64 eptp);
-/* Drop cached translations of every EPT (base and views). */
-void ept_flush_all(struct hv *hv);
-/* Drop this vCPU's VPID-tagged guest translations. */
-void vcpu_flush_vpid(struct vcpu *vcpu);
-/* The same, keeping global translations when the CPU can (a CR3 load). */
-void vcpu_flush_vpid_nonglobal(struct vcpu *vcpu);
 
-/* Single-stepping (vmm/single_step.c) */
-void vcpu_step_begin(struct vcpu *vcpu, enum step_reason why);
+/* Single-stepping (vmm/single_step.c; begin and cancel in seam.h) */
 void vcpu_mtf_probe_exit(struct vcpu *vcpu);
-void vcpu_step_cancel(struct vcpu *vcpu);
 void vcpu_step_window_exit(struct vcpu *vcpu);
 bool vcpu_step_emulated(struct vcpu *vcpu);
 void vcpu_single_step_trap(struct vcpu *vcpu);

@@ -9,33 +9,8 @@
 #include <pksvisor/log.h>
 #include "exit.h"
 #include "../pks/pks_vmm.h"
-#include "memory.h"
+#include <pksvisor/page_pool.h>
 #include "vmx.h"
-
-void ept_flush(struct hv *hv, u64 eptp)
-{
-	/*
-	 * Single-context INVEPT for that EPTP when IA32_VMX_EPT_VPID_CAP
-	 * offers it, else all-context (SDM 30.3.3.1, A.10); vmx_compute_setup
-	 * refused a CPU that offers neither.
-	 */
-	invept(vmx_invept_type(hv->msrs.ept_vpid_cap, true), eptp);
-}
-
-void ept_flush_all(struct hv *hv)
-{
-	u32 type = vmx_invept_type(hv->msrs.ept_vpid_cap, false);
-
-	if (type) {
-		invept(type, 0);
-		return;
-	}
-	/* No all-context type: every EPTP pksvisor uses, one by one. */
-	ept_flush(hv, hv->eptp);
-	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
-		if (hv->pks.views[i].valid)
-			ept_flush(hv, hv->pks.views[i].eptp);
-}
 
 /*
  * Guest-physical space above the boot-time map (hv->phys_limit: RAM

@@ -30,7 +30,7 @@
 #include <pksvisor/log.h>
 #include "exit.h"
 #include "../pks/pks_vmm.h"
-#include "memory.h"
+#include <pksvisor/page_pool.h>
 #include "vmx.h"
 
 /* Log the first few refusals; the counter keeps the rest. */

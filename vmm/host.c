@@ -10,7 +10,7 @@
 #include <pksvisor/log.h>
 #include "exit.h"
 #include "host.h"
-#include "memory.h"
+#include <pksvisor/page_pool.h>
 #include "vmx.h"
 
 struct host_frame {

@@ -14,37 +14,16 @@
 #include <pksvisor/mtrr.h>
 #include <pksvisor/pks.h>
 #include <pksvisor/stats.h>
+#include <pksvisor/spinlock.h>
+#include <pksvisor/page_pool.h>
+#include <pksvisor/x86.h>
 #include "vmx_caps.h"
+#include "../pks/pks_state.h"
 
 /* Guest GPRs as the exit stub (vmm/vmx_asm.asm) pushes them. */
 struct guest_regs {
 	u64 rax, rcx, rdx, rbx, rbp, rsi, rdi;
 	u64 r8, r9, r10, r11, r12, r13, r14, r15;
-};
-
-struct spinlock {
-	volatile u32 locked;
-};
-
-static inline void spin_lock(struct spinlock *l)
-{
-	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
-		while (l->locked)
-			asm volatile("pause");
-}
-
-static inline void spin_unlock(struct spinlock *l)
-{
-	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
-}
-
-/* Page pool in EfiReservedMemoryType memory (boot/memory.c). */
-struct page_pool {
-	struct spinlock lock;
-	u64 base, size;		/* the whole reservation: hidden from the guest */
-	u64 next;		/* bump pointer */
-	u64 free_list;		/* freed single pages, linked through their first word */
-	u64 free_pages;
 };
 
 #define MAX_RAM_RANGES	128
@@ -53,63 +32,19 @@ struct ram_range {
 	u64 start, end;		/* [start, end) conventional-type guest RAM */
 };
 
-#define PKS_MAX_VIEWS	8	/* slot 0 is the base (permissive) EPT */
-#define PKS_MAX_TABLES	1024	/* guest paging-structure pages tracked */
-#define PKS_WARN_SLOTS	64
-#define PKS_MAX_MULTI	64
-#define PKS_MAX_ROOTS	32	/* address spaces scanned in this epoch */
-#define PKS_RESCAN_NONE	0
-#define PKS_RESCAN_ROOT	1	/* a root not scanned yet was loaded */
-#define PKS_RESCAN_ALL	2	/* a tracked page table was written */
-#define PKS_MAX_OVERRIDES 16	/* pages opened for one stepped instruction */
-
-/* One EPT per distinct (effective PKRS, CR0.WP): the soft backend's views. */
-struct pks_view {
-	bool valid;
-	bool pinned;			/* index handed to the guest for VMFUNC */
-	u32 pkrs;
-	bool wp;
-	u64 generation;			/* keymap/table generation it reflects */
-	u64 last_used;
-	struct ept ept;
-	u64 eptp;
-};
-
-struct pks_global {
-	int backend;			/* PKS_BACKEND_* */
-	int mode;			/* PKSV_MODE_* pksvisor acts on */
-	int guest_mode;			/* the mode GET_MODE reports (SET_MODE's) */
-	bool guest_policy;		/* the guest decides PK faults: mode STRICT/OFF */
-	struct spinlock lock;		/* everything below */
-	struct keymap keymap;		/* keyed guest-physical ranges */
-	bool discovery;			/* no PV registration: scan guest tables */
-	/* Discovered pages mapped with more than one key (aliases). */
-	struct { u64 start, end; u16 keys; } multi[PKS_MAX_MULTI];
-	unsigned int nr_multi;
-	u64 tables[PKS_MAX_TABLES];	/* write-protected guest table pages */
-	u8 table_level[PKS_MAX_TABLES];	/* their paging level (1 = PT) */
-	unsigned int nr_tables;
-	u64 roots[PKS_MAX_ROOTS];	/* CR3 roots scanned in this epoch */
-	unsigned int nr_roots;
-	u64 generation;			/* bumped when keymap or tables change */
-	struct pks_view views[PKS_MAX_VIEWS];
-	u64 use_clock;
-	u64 eptp_list_pa;		/* VMFUNC leaf 0 list (slot = index) */
-	bool vmfunc;
-	struct { u64 rip; u8 key; } warned[PKS_WARN_SLOTS];
-	unsigned int nr_warned;
-	u32 lock_bits;			/* AD|WD of locked keys: always enforced */
-	struct unprotect_table unprotect;	/* kmap()ed pages open to all */
-};
-
+/*
+ * Shared by every vCPU.  hv_prepare() (vmm/build.c) fills it on the boot
+ * CPU before the guest runs; afterwards every field is read-only except
+ * those naming their lock below.
+ */
 struct hv {
 	struct pksv_config cfg;
 	struct vmx_msrs msrs;
 	struct vmx_setup vmx;
-	struct page_pool pool;
+	struct page_pool pool;		/* guarded by pool.lock */
 	struct mtrr_state mtrr;
-	struct ept ept;			/* the guest's identity EPT */
-	struct spinlock ept_lock;	/* EPT changes after launch */
+	struct ept ept;			/* the guest's identity EPT, guarded by ept_lock */
+	struct spinlock ept_lock;	/* EPT changes after launch (MMIO on demand, hidden pages) */
 	u64 eptp;
 	u64 scratch_hpa;		/* 0xff page standing in for hidden memory */
 	u64 phys_limit;			/* EPT maps [0, phys_limit) */
@@ -118,8 +53,13 @@ struct hv {
 	u64 host_cr3;
 	u64 host_gdt, host_idt, host_tss;
 	u64 tsc_per_sec;
-	struct acpi_pm acpi;		/* ACPI PM1 sleep registers (docs/power.md) */
-	struct pks_global pks;
+	/*
+	 * ACPI PM1 sleep registers (docs/power.md).  wake_pending is written
+	 * at exits (vmm/exit_io.c) without a lock: one vCPU today; a second
+	 * vCPU needs an atomic or a lock here ([all-cpus]).
+	 */
+	struct acpi_pm acpi;
+	struct pks_global pks;		/* guarded by pks.lock (pks/pks_state.h) */
 };
 
 #define EXIT_HISTORY	16
@@ -150,6 +90,11 @@ struct exit_record {
 	u64 qual;
 };
 
+/*
+ * Per vCPU: only the CPU running it touches it (in VMX root), so no lock;
+ * the one exception, nmi_pending, is also written by that CPU's host NMI
+ * handler and is accessed atomically.
+ */
 struct vcpu {
 	struct vcpu *self;		/* host GS:0 points here */
 	unsigned int id;
@@ -200,28 +145,27 @@ struct vcpu {
 	bool vmcs_ready;		/* the host NMI handler may touch the VMCS */
 	volatile u32 nmi_pending;
 
-	/* PKS (pks/): the guest's IA32_PKRS and what pksvisor does with it */
-	u64 pkrs;			/* architectural value the guest wrote */
-	u32 pkrs_open;			/* keys opened by RELAXED/SILENT until the next write */
-	u32 pkrs_grant;			/* AD/WD bits cleared by GRANT until REVOKE or the next write */
-	bool pkrs_passthrough;		/* hw: PKRS RDMSR/WRMSR do not exit (pks/hw_pkrs.c) */
-	int pks_view;			/* soft: view slot in use */
-	u64 pks_root;			/* soft discovery: root last scanned */
-	struct pks_override {		/* pages opened for one stepped instruction */
-		u64 gpa, perms;
-		u8 slot;		/* view they were opened in */
-	} pks_override[PKS_MAX_OVERRIDES];
-	unsigned int pks_nr_override;
-	u64 pks_retry_rip, pks_retry_gpa;	/* last access retried (walk mismatch) */
-	u64 pks_table_gpa;		/* tracked table being written (step) */
-	u64 pks_table_snap[512];	/* its content before the write */
-	u8 pks_rescan;			/* soft discovery: PKS_RESCAN_* */
+	/* PKS (pks/pks_state.h): the guest's IA32_PKRS and its views */
+	struct pks_vcpu pks;
 
 	u64 last_stats_tsc;
 	struct vcpu_stats stats;
 	struct exit_record history[EXIT_HISTORY];
 	unsigned int history_next;
 };
+
+/*
+ * The VPID tagging this vCPU's linear translations: the one numbering,
+ * used by the VMCS field and by every INVVPID (vmm/flush.c).  VPID 0 is
+ * VMX root's own (SDM Vol. 3C 29.1; VM entry refuses it when "enable
+ * VPID" is 1, 26.2.1.1), so vCPU n runs with VPID 1 + n.
+ */
+#define VPID_FIRST	1
+
+static inline u16 vcpu_vpid(const struct vcpu *vcpu)
+{
+	return (u16)(VPID_FIRST + vcpu->id);
+}
 
 /* Host per-CPU pointer (GS base). */
 static inline struct vcpu *this_vcpu(void)

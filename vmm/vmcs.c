@@ -6,14 +6,13 @@
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
 #include "host.h"
-#include "memory.h"
+#include <pksvisor/page_pool.h>
 #include "vmcs.h"
 #include "guest_refuse.h"
 #include "vmx.h"
 #include "../pks/pks_vmm.h"
 
 #define HOST_STACK_PAGES	8
-#define VPID_BOOT_CPU		1
 
 extern char vmx_exit_stub[];
 
@@ -338,7 +337,7 @@ int vmcs_setup(struct vcpu *vcpu)
 	vmwrite(VMCS_IO_BITMAP_B, vcpu->io_bitmap_b_pa);
 	vmwrite(VMCS_EPTP, hv->eptp);
 	if (s->has_vpid)
-		vmwrite(VMCS_VPID, VPID_BOOT_CPU + vcpu->id);
+		vmwrite(VMCS_VPID, vcpu_vpid(vcpu));
 	if (s->has_preemption_timer)
 		vmwrite(VMCS_PREEMPTION_TIMER, 0xffffffff);
 

@@ -3,6 +3,7 @@
 #define PKSVISOR_VMCS_H
 
 #include "vcpu.h"
+#include "seam.h"
 
 /* The vCPU whose VMCS is current (the VMX error path dumps it). */
 extern struct vcpu *vmx_check_vcpu;
@@ -19,12 +20,6 @@ int vmcs_setup(struct vcpu *vcpu);
 int vmx_launch(void);
 /* Intercept the given MSR's reads and/or writes. */
 void msr_bitmap_intercept(struct vcpu *vcpu, u32 msr, bool read, bool write);
-/*
- * Set exactly: each half exits iff asked.  The CPU reads the bitmap at
- * every RDMSR/WRMSR, so a change made during an exit applies from the next
- * VM entry; nothing to flush (SDM Vol. 3C 25.1.3, 25.6.9).
- */
-void msr_bitmap_set(struct vcpu *vcpu, u32 msr, bool read, bool write);
 void io_bitmap_intercept(struct vcpu *vcpu, u16 port);
 
 #endif

@@ -13,7 +13,12 @@
 #include "vmx.h"
 #include "vmx_caps.h"
 
-/* The vCPU whose VMCS is current on this CPU (set by vmcs_setup). */
+/*
+ * The vCPU whose VMCS is current on this CPU (set by vmcs_setup), and
+ * whether this error path is already running (a failure inside the dump).
+ * Written by the boot CPU only: with more CPUs both become per-CPU
+ * (struct vcpu), not locked ([all-cpus]).
+ */
 struct vcpu *vmx_check_vcpu;
 
 static bool failing;

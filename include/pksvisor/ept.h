@@ -26,6 +26,11 @@
 /* Page allocator: returns a zeroed, 4 KiB aligned page, or 0. */
 typedef u64 (*ept_alloc_fn)(void *ctx);
 
+/*
+ * No lock of its own: the owner guards it.  hv->ept changes after launch
+ * only under hv->ept_lock; the soft backend's views (pks_global.views)
+ * under pks_global.lock.
+ */
 struct ept {
 	u64 pml4;		/* physical address of the PML4 */
 	ept_alloc_fn alloc;

@@ -19,6 +19,7 @@
 
 #define MTRR_MAX_VAR	32
 
+/* Read at boot (mtrr_read()), read-only afterwards: no lock. */
 struct mtrr_state {
 	u64 cap;		/* IA32_MTRRCAP (0xfe) */
 	u64 def_type;		/* IA32_MTRR_DEF_TYPE (0x2ff) */

@@ -146,6 +146,7 @@ struct keymap_range {
 #define KEYMAP_PV		1
 #define KEYMAP_DISCOVERED	2
 
+/* No lock of its own: hv->pks.keymap is guarded by pks_global.lock. */
 struct keymap {
 	struct keymap_range r[KEYMAP_MAX];
 	unsigned int n;
@@ -178,6 +179,7 @@ struct unprotect_entry {
 	u8 access;		/* PKSV_ACCESS_READ / _WRITE, union of all refs */
 };
 
+/* No lock of its own: hv->pks.unprotect is guarded by pks_global.lock. */
 struct unprotect_table {
 	struct unprotect_entry e[UNPROTECT_SLOTS];
 	unsigned int count;	/* live entries */

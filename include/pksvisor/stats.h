@@ -12,6 +12,7 @@
 
 #define EXIT_REASON_MAX	80	/* SDM Vol. 3D Appendix C; 0..79 covers all defined */
 
+/* Per vCPU (vcpu->stats): only its own CPU writes it, no lock. */
 struct vcpu_stats {
 	u64 exits;			/* all VM exits */
 	u64 exit_reason[EXIT_REASON_MAX];

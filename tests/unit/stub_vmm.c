@@ -12,7 +12,7 @@
 
 #include "../../pks/pks_internal.h"
 #include "../../vmm/exit.h"
-#include "../../vmm/memory.h"
+#include <pksvisor/page_pool.h>
 #include "stub_vmm.h"
 
 #define MAX_PAGES	65536
@@ -143,7 +143,7 @@ void pksv_log(const char *fmt, ...)
 /* pks/pks.c, pks/discover.c */
 u32 pks_effective_pkrs(const struct vcpu *vcpu)
 {
-	return (u32)vcpu->pkrs | vcpu->hv->pks.lock_bits;
+	return (u32)vcpu->pks.pkrs | vcpu->hv->pks.lock_bits;
 }
 
 void pks_apply(struct vcpu *vcpu)

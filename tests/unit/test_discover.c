@@ -120,7 +120,7 @@ static void test_leaf_change_adds_key(void **state)
 	assert_int_equal(keymap_lookup(&pks->keymap, 0x1234000ull), 5);
 	assert_int_equal(keymap_lookup(&pks->keymap, 0x1235000ull), 0);
 	assert_int_equal(invalidated, 1);
-	assert_int_equal(f->vcpu->pks_rescan, PKS_RESCAN_NONE);
+	assert_int_equal(f->vcpu->pks.rescan, PKS_RESCAN_NONE);
 }
 
 static void test_ad_bits_and_absent_ignored(void **state)
@@ -134,7 +134,7 @@ static void test_ad_bits_and_absent_ignored(void **state)
 	discover_table_written(f->vcpu, (u64)(uintptr_t)f->table, f->snap);
 	assert_int_equal(keymap_lookup(&f->hv->pks.keymap, 0x6000ull), 0);
 	assert_int_equal(invalidated, 0);
-	assert_int_equal(f->vcpu->pks_rescan, PKS_RESCAN_NONE);
+	assert_int_equal(f->vcpu->pks.rescan, PKS_RESCAN_NONE);
 }
 
 static void test_large_leaf(void **state)
@@ -156,7 +156,7 @@ static void test_pointer_change_rescans(void **state)
 	track(f, 2);
 	f->table[2] = 0x7000ull | 0x3;	/* PDE pointing to a new PT */
 	discover_table_written(f->vcpu, (u64)(uintptr_t)f->table, f->snap);
-	assert_int_equal(f->vcpu->pks_rescan, PKS_RESCAN_ALL);
+	assert_int_equal(f->vcpu->pks.rescan, PKS_RESCAN_ALL);
 }
 
 static void test_unknown_table_rescans(void **state)
@@ -167,7 +167,7 @@ static void test_unknown_table_rescans(void **state)
 	f->table[0] = LEAF(0x8000ull, 1);
 	discover_table_written(f->vcpu, (u64)(uintptr_t)f->table, f->snap);
 	assert_int_equal(keymap_lookup(&f->hv->pks.keymap, 0x8000ull), 0);
-	assert_int_equal(f->vcpu->pks_rescan, PKS_RESCAN_ALL);
+	assert_int_equal(f->vcpu->pks.rescan, PKS_RESCAN_ALL);
 }
 
 static void test_alias_with_second_key(void **state)

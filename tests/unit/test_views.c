@@ -10,7 +10,7 @@
  *
  * The guest-physical space is abstract: [0, 64 MiB) identity mapped, the
  * "reservation" (page pool) at [16 MiB, 17 MiB) hidden in the base EPT as
- * boot/hv_start.c does.  What is checked:
+ * vmm/build.c does.  What is checked:
  *  - hidden pages have no right in any view, for every key mix (keymap
  *    ranges and multi-key aliases over the reservation, unprotect entries,
  *    tracked tables, a base EPT mid-way through a refused access);
@@ -29,7 +29,7 @@
 
 #include <pksvisor/hypercall.h>
 #include "../../pks/pks_internal.h"
-#include "../../vmm/memory.h"
+#include <pksvisor/page_pool.h>
 #include "stub_vmm.h"
 
 #define MiB		(1ull << 20)
@@ -348,7 +348,7 @@ static void test_degraded_fails_closed(void **state)
 	unpinned = views_slot_degraded(vcpu, PKRS_AD(2), true);
 	assert_true(unpinned > 0);
 	assert_false(hv->pks.views[unpinned].pinned);
-	vcpu->pks_view = unpinned;
+	vcpu->pks.view = unpinned;
 
 	/* Pool empty: only the pinned AD(1) view is left; it beats the base. */
 	stub_fail_allocs_after(0);
@@ -357,7 +357,7 @@ static void test_degraded_fails_closed(void **state)
 	assert_int_equal(slot, (int)idx1);
 	assert_true(hv->pks.views[slot].valid);
 	assert_false(hv->pks.views[unpinned].valid);
-	assert_int_not_equal(vcpu->pks_view, unpinned);	/* never a freed slot */
+	assert_int_not_equal(vcpu->pks.view, unpinned);	/* never a freed slot */
 	assert_list_consistent();
 
 	/* A view covering the wanted one wins over one that does not. */

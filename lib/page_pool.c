@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
+/* The page pool of include/pksvisor/page_pool.h. */
 #include <pksvisor/format.h>
-#include "memory.h"
+#include <pksvisor/page_pool.h>
 
 void pool_init(struct page_pool *pool, u64 base, u64 size)
 {

@@ -1,18 +1,37 @@
 // SPDX-License-Identifier: MIT
 /*
- * Runs in the resident copy of pksvisor (boot/relocate.c): everything that
- * must survive the firmware is allocated here, from the reserved pool.
+ * The build entry of vmm/build.h.  hv_prepare() runs in the resident copy
+ * of pksvisor (boot/relocate.c): everything that must survive the
+ * firmware is allocated here, from the reserved pool.
  */
-#include <efi.h>
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
-#include "boot.h"
-#include "../vmm/exit.h"
-#include "../vmm/host.h"
-#include "../vmm/memory.h"
-#include "../vmm/vmcs.h"
-#include "../vmm/vmx.h"
+#include <pksvisor/page_pool.h>
+#include "build.h"
+#include "exit.h"
+#include "host.h"
+#include "vmcs.h"
+#include "vmx.h"
 #include "../pks/pks_vmm.h"
+
+/* What pksvisor asks of VMX for this configuration. */
+static void build_wants(const struct pksv_config *cfg, struct vmx_wants *wants)
+{
+	wants->preemption_timer = cfg->stats_interval_s != 0;
+	wants->pks_hw = cfg->pks == PKS_REQ_AUTO || cfg->pks == PKS_REQ_HW;
+	wants->vmfunc_eptp = cfg->pks != PKS_REQ_OFF;
+}
+
+int vmm_probe(const struct pksv_config *cfg, struct vmm_probe *probe,
+	      char *err, size_t errlen)
+{
+	struct vmx_wants wants = { 0 };
+
+	vmx_read_msrs(&probe->msrs);
+	build_wants(cfg, &wants);
+	return vmx_compute_setup(&probe->msrs, &wants, &probe->setup,
+				 &probe->lock_needed, err, errlen);
+}
 
 static int build_guest_ept(struct hv *hv)
 {
@@ -35,18 +54,13 @@ static int build_guest_ept(struct hv *hv)
 	return 0;
 }
 
-
 int hv_prepare(struct boot_info *bi)
 {
 	u64 first = bi->pool_base + bi->image_size;
 	struct hv *hv = (struct hv *)(uintptr_t)first;
 	struct vcpu *vcpu;
 	bool lock;
-	struct vmx_wants wants = {
-		.preemption_timer = bi->cfg.stats_interval_s != 0,
-		.pks_hw = bi->cfg.pks == PKS_REQ_AUTO || bi->cfg.pks == PKS_REQ_HW,
-		.vmfunc_eptp = bi->cfg.pks != PKS_REQ_OFF,
-	};
+	struct vmx_wants wants = { 0 };
 	u64 hv_pages = ALIGN_UP(sizeof(*hv), PAGE_SIZE) / PAGE_SIZE;
 
 	pksv_memset(hv, 0, hv_pages * PAGE_SIZE);
@@ -62,6 +76,7 @@ int hv_prepare(struct boot_info *bi)
 		hv->nr_ram++;
 	}
 	vmx_read_msrs(&hv->msrs);
+	build_wants(&bi->cfg, &wants);
 	if (vmx_compute_setup(&hv->msrs, &wants, &hv->vmx, &lock, bi->err, sizeof(bi->err)))
 		return -1;
 	mtrr_read(&hv->mtrr);
@@ -95,6 +110,12 @@ int hv_prepare(struct boot_info *bi)
 		 hv->ept.pages_used, (hv->pool.next - hv->pool.base) >> 10,
 		 hv->pool.size >> 10);
 	return 0;
+}
+
+int vmm_launch(u64 guest_rflags)
+{
+	vmwrite(VMCS_GUEST_RFLAGS, guest_rflags);
+	return vmx_launch();
 }
 
 void hv_launch_failed(void)

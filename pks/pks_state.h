@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PKS state, owned by pks/ (docs/pks.md): struct pks_vcpu is one vCPU's
+ * (embedded in struct vcpu as vcpu->pks, touched only by that vCPU's CPU
+ * in VMX root, so it takes no lock); struct pks_global is shared by all
+ * vCPUs (embedded in struct hv as hv->pks, guarded by its lock).  vmm/
+ * embeds both and asks pks/ through pks/pks_vmm.h; it reads only a few
+ * fields directly (backend and mode for hypercalls, the unprotect count
+ * for statistics, the views' EPTPs in vmm/flush.c).
+ */
+#ifndef PKSVISOR_PKS_STATE_H
+#define PKSVISOR_PKS_STATE_H
+
+#include <pksvisor/types.h>
+#include <pksvisor/ept.h>
+#include <pksvisor/pks.h>
+#include <pksvisor/spinlock.h>
+
+#define PKS_MAX_VIEWS	8	/* slot 0 is the base (permissive) EPT */
+#define PKS_MAX_TABLES	1024	/* guest paging-structure pages tracked */
+#define PKS_WARN_SLOTS	64
+#define PKS_MAX_MULTI	64
+#define PKS_MAX_ROOTS	32	/* address spaces scanned in this epoch */
+#define PKS_RESCAN_NONE	0
+#define PKS_RESCAN_ROOT	1	/* a root not scanned yet was loaded */
+#define PKS_RESCAN_ALL	2	/* a tracked page table was written */
+#define PKS_MAX_OVERRIDES 16	/* pages opened for one stepped instruction */
+
+/*
+ * One EPT per distinct (effective PKRS, CR0.WP): the soft backend's views.
+ * Shared: an element of pks_global.views, guarded by pks_global.lock.
+ */
+struct pks_view {
+	bool valid;
+	bool pinned;			/* index handed to the guest for VMFUNC */
+	u32 pkrs;
+	bool wp;
+	u64 generation;			/* keymap/table generation it reflects */
+	u64 last_used;
+	struct ept ept;
+	u64 eptp;
+};
+
+/*
+ * PKS state shared by every vCPU (hv->pks).  backend is set at boot and
+ * read-only afterwards; everything from lock on is guarded by lock.
+ * Changes (keymap, tables, views built or evicted, unprotect, LOCK_KEY)
+ * take it; a few exit-path reads of single words (mode, lock_bits, the
+ * EPTP of the view in use) do not, which is safe with one vCPU and is
+ * what the multi-CPU work settles (docs/architecture.md, "SMP").
+ */
+struct pks_global {
+	int backend;			/* PKS_BACKEND_*: set at boot */
+	int mode;			/* PKSV_MODE_* pksvisor acts on */
+	int guest_mode;			/* GET_MODE reports it; written under lock */
+	bool guest_policy;		/* guest decides PK faults; under lock */
+	struct spinlock lock;		/* guards everything below */
+	struct keymap keymap;		/* keyed guest-physical ranges */
+	bool discovery;			/* no PV registration: scan guest tables */
+	/* Discovered pages mapped with more than one key (aliases). */
+	struct { u64 start, end; u16 keys; } multi[PKS_MAX_MULTI];
+	unsigned int nr_multi;
+	u64 tables[PKS_MAX_TABLES];	/* write-protected guest table pages */
+	u8 table_level[PKS_MAX_TABLES];	/* their paging level (1 = PT) */
+	unsigned int nr_tables;
+	u64 roots[PKS_MAX_ROOTS];	/* CR3 roots scanned in this epoch */
+	unsigned int nr_roots;
+	u64 generation;			/* bumped when keymap or tables change */
+	struct pks_view views[PKS_MAX_VIEWS];
+	u64 use_clock;
+	u64 eptp_list_pa;		/* VMFUNC leaf 0 list (slot = index) */
+	bool vmfunc;
+	struct { u64 rip; u8 key; } warned[PKS_WARN_SLOTS];
+	unsigned int nr_warned;
+	u32 lock_bits;			/* AD|WD of locked keys: always enforced */
+	struct unprotect_table unprotect;	/* kmap()ed pages open to all */
+};
+
+/* Per vCPU: no lock (only its own CPU touches it). */
+struct pks_vcpu {
+	u64 pkrs;			/* architectural IA32_PKRS the guest wrote */
+	u32 pkrs_open;			/* keys opened by RELAXED/SILENT until the next write */
+	u32 pkrs_grant;			/* AD/WD bits cleared by GRANT until REVOKE or the next write */
+	bool pkrs_passthrough;		/* hw: PKRS RDMSR/WRMSR do not exit (pks/hw_pkrs.c) */
+	int view;			/* soft: view slot in use */
+	u64 root;			/* soft discovery: root last scanned */
+	struct pks_override {		/* pages opened for one stepped instruction */
+		u64 gpa, perms;
+		u8 slot;		/* view they were opened in */
+	} override[PKS_MAX_OVERRIDES];
+	unsigned int nr_override;
+	u64 retry_rip, retry_gpa;	/* last access retried (walk mismatch) */
+	u64 table_gpa;			/* tracked table being written (step) */
+	u64 table_snap[512];		/* its content before the write */
+	u8 rescan;			/* soft discovery: PKS_RESCAN_* */
+};
+
+#endif

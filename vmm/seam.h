@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The seam: everything pks/ may use of vmm/, and nothing more.  pks/
+ * includes this header and no other vmm/ header (the layering check,
+ * tests/harness/check-layering.sh, enforces it).  It offers the vCPU and
+ * hypervisor state (vcpu.h), the VMCS accessors and field encodings
+ * (vmx.h: pks/ reads guest CR3/CR4/PKRS and writes its own controls),
+ * and five services: inject an exception, read the CPL, single-step one
+ * instruction, set an MSR intercept, invalidate cached translations.
+ * A new need of pks/ is added here on purpose, not by including one more
+ * vmm/ header.
+ */
+#ifndef PKSVISOR_SEAM_H
+#define PKSVISOR_SEAM_H
+
+#include "vcpu.h"
+#include "vmx.h"
+
+/*
+ * Event injection (vmm/inject.c): queue a hardware exception for the next
+ * VM entry; merged with an event already queued (SDM Vol. 3A 6.15).
+ */
+void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error, u32 error);
+void vcpu_inject_gp(struct vcpu *vcpu);
+void vcpu_inject_ud(struct vcpu *vcpu);
+
+/* Guest CPL from SS.DPL (SDM 25.4.1). */
+unsigned int vcpu_cpl(void);
+
+/*
+ * Single-stepping (vmm/single_step.c): run the current guest instruction
+ * alone, then report 'why' back (pks_step_done(), hidden_access_done(),
+ * ...); cancel drops a step begun in this exit.
+ */
+void vcpu_step_begin(struct vcpu *vcpu, enum step_reason why);
+void vcpu_step_cancel(struct vcpu *vcpu);
+
+/*
+ * Set exactly: each half exits iff asked.  The CPU reads the bitmap at
+ * every RDMSR/WRMSR, so a change made during an exit applies from the next
+ * VM entry; nothing to flush (SDM Vol. 3C 25.1.3, 25.6.9).
+ */
+void msr_bitmap_set(struct vcpu *vcpu, u32 msr, bool read, bool write);
+
+/* Invalidation, all of it (vmm/flush.c). */
+/* Drop cached translations of one EPT (a view or the base). */
+void ept_flush(struct hv *hv, u64 eptp);
+/* Drop cached translations of every EPT (base and views). */
+void ept_flush_all(struct hv *hv);
+/* Drop this vCPU's VPID-tagged guest translations. */
+void vcpu_flush_vpid(struct vcpu *vcpu);
+/* The same, keeping global translations when the CPU can (a CR3 load). */
+void vcpu_flush_vpid_nonglobal(struct vcpu *vcpu);
+
+#endif
