@@ -45,7 +45,8 @@
 # Every case must pass in both runs (no "not ok"), and in Bochs pksvisor must
 # print its statistics at power-off with no FATAL line.
 #
-# Environment: BUILD (default <repo>/build), PKSV_TIMEOUT (Bochs seconds,
+# Environment: PKSV_KERNEL (a bzImage to test instead of building the
+# series), BUILD (default <repo>/build), PKSV_TIMEOUT (Bochs seconds,
 # default 600), PKSV_STATS (pksvisor stats=, default off), PKSV_EXTRA_ARGS
 # (appended to the kernel command line of both runs), PKSV_HV_MODE (pksvisor
 # pks_mode=, default strict; for experiments only).
@@ -80,7 +81,9 @@ OUT="$BUILD/test-linux-pks-bochs"
 [ "$PKS/$EMULATOR" = soft/2.7 ] || OUT="$OUT-$PKS-$EMULATOR"
 mkdir -p "$OUT"
 
-KERNEL=$("$ROOT/guest-patches/build-kernel.sh" | tail -n 1)
+# PKSV_KERNEL: a bzImage from a kernel development tree instead of the
+# series (e.g. to show that a new case fails on the old series).
+KERNEL=${PKSV_KERNEL:-$("$ROOT/guest-patches/build-kernel.sh" | tail -n 1)}
 INITRD=$("$ROOT/tests/linux/build-initramfs.sh" "$OUT/initrd.img" | tail -n 1)
 ARGS="$(tr -s ' \n' ' ' <"$ROOT/tests/linux/cmdline")${PKSV_EXTRA_ARGS:-}"
 ARGS="${ARGS% }"
