@@ -116,6 +116,22 @@ static void discovery_forget(struct pks_global *pks)
 	pks->nr_roots = 0;
 }
 
+/*
+ * The guest is the authority on its keys from now on (lock held): forget
+ * what discovery learnt, including its write-protection of table pages,
+ * and stop scanning for good.  Nothing if discovery already ended.
+ */
+static void discovery_end(struct hv *hv)
+{
+	struct pks_global *pks = &hv->pks;
+
+	if (!pks->discovery)
+		return;
+	pks->discovery = false;
+	discovery_forget(pks);
+	views_invalidate(hv);
+}
+
 void discover_rescan(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
@@ -249,11 +265,8 @@ s64 pks_hc_range(struct vcpu *vcpu, u64 gpa, u64 len, u64 key, bool add)
 	 * drop what discovery learnt first, so that the registered range may
 	 * cover pages discovery had already seen.
 	 */
-	if (add && pks->discovery) {
-		pks->discovery = false;
-		discovery_forget(pks);
-		views_invalidate(hv);
-	}
+	if (add)
+		discovery_end(hv);
 	if (add) {
 		ret = keymap_add(&pks->keymap, gpa, len, (unsigned int)key, KEYMAP_PV);
 		/* A range no view could restrict is refused, never half enforced. */
@@ -272,4 +285,33 @@ s64 pks_hc_range(struct vcpu *vcpu, u64 gpa, u64 len, u64 key, bool add)
 	 */
 	pks_apply(vcpu);
 	return ret;
+}
+
+/*
+ * PKSV_HC_PV_RANGES (ABI 1.1): "I register every keyed range myself",
+ * said before any exists (docs/hypercalls.md).  Discovery ends exactly as
+ * at a first RANGE_REGISTER: keys it learnt are forgotten (the guest's
+ * registrations replace them), tracked table pages become writable again
+ * and CR3 loads stop exiting.  Idempotent: a second call, or a call after
+ * ranges were registered, changes nothing and succeeds; registered ranges
+ * are never touched.  RBX is reserved for flags and must be 0.
+ */
+s64 pks_hc_pv_ranges(struct vcpu *vcpu, u64 flags)
+{
+	struct hv *hv = vcpu->hv;
+	bool ended;
+
+	if (flags)
+		return -PKSV_EINVAL;
+	if (!pks_exposed(hv))
+		return -PKSV_ENOTSUP;
+	spin_lock(&hv->pks.lock);
+	ended = hv->pks.discovery;
+	discovery_end(hv);
+	spin_unlock(&hv->pks.lock);
+	if (ended) {
+		pksv_log("PKS: the guest registers its keyed ranges: page-table discovery off");
+		pks_apply(vcpu);	/* leave a view built from discovered keys */
+	}
+	return 0;
 }

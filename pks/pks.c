@@ -28,6 +28,7 @@ int pks_init(struct hv *hv, char *err, size_t errlen)
 		return -1;
 	pks->backend = backend;
 	pks->mode = hv->cfg.pks_mode;
+	pks->guest_mode = pks->mode;
 	keymap_init(&pks->keymap);
 	unprotect_init(&pks->unprotect);
 	pks->discovery = true;
@@ -48,10 +49,11 @@ const char *pks_backend_str(const struct hv *hv)
 
 u32 pksv_features(const struct hv *hv)
 {
-	u32 f = PKSV_FEAT_STATS;
+	u32 f = PKSV_FEAT_STATS | PKSV_FEAT_GET_STATS;
 
 	if (hv->pks.backend != PKS_BACKEND_NONE)
-		f |= PKSV_FEAT_UNPROTECT;
+		f |= PKSV_FEAT_UNPROTECT | PKSV_FEAT_PV_RANGES |
+		     PKSV_FEAT_GUEST_POLICY;
 	if (hv->pks.backend == PKS_BACKEND_HW)
 		f |= PKSV_FEAT_PKS | PKSV_FEAT_PKS_HW;
 	if (hv->pks.backend == PKS_BACKEND_SOFT) {
@@ -329,14 +331,41 @@ bool pks_page_fault(struct vcpu *vcpu)
 	return true;
 }
 
-s64 pks_hc_set_mode(struct vcpu *vcpu, u64 mode)
+/*
+ * SET_MODE: mode in bits 7:0, PKSV_MODE_GUEST_POLICY in bit 8, the rest
+ * reserved.  With the flag the guest has a fault policy of its own (the
+ * Linux series' pks_mode=): pksvisor records the guest's mode for GET_MODE
+ * and acts as STRICT, so every PK fault reaches the guest's handler, which
+ * decides (a pksvisor-side pardon would open the key for the whole vCPU
+ * until the next PKRS write, behind the guest's back).  The guest's OFF
+ * (it clears CR4.PKS itself) is pksvisor's OFF: only locked keys stay
+ * enforced.  Without the flag: ABI 1.0 behaviour, pksvisor's own policy.
+ */
+s64 pks_hc_set_mode(struct vcpu *vcpu, u64 arg)
 {
+	struct pks_global *pks = &vcpu->hv->pks;
+	u64 mode = arg & ~(u64)PKSV_MODE_GUEST_POLICY;
+	bool policy = arg & PKSV_MODE_GUEST_POLICY;
+	bool announce;
+
 	if (mode > PKSV_MODE_OFF)
 		return -PKSV_EINVAL;
 	if (!pks_exposed(vcpu->hv))
 		return -PKSV_ENOTSUP;
-	vcpu->hv->pks.mode = (int)mode;
-	pksv_log("PKS: fault mode set to %s by hypercall", config_mode_name((int)mode));
+	spin_lock(&pks->lock);
+	announce = !policy || !pks->guest_policy;
+	pks->guest_mode = (int)mode;
+	pks->guest_policy = policy;
+	pks->mode = policy && mode != PKSV_MODE_OFF ? PKSV_MODE_STRICT : (int)mode;
+	spin_unlock(&pks->lock);
+	/*
+	 * A guest with its own policy reports its mode changes itself and may
+	 * switch often (its tests do): only the first declaration is logged,
+	 * so pksvisor's lines do not cut into the guest's console output.
+	 */
+	if (announce)
+		pksv_log("PKS: fault mode set to %s by hypercall%s", config_mode_name((int)mode),
+			 policy ? " (guest policy: every PK fault injected)" : "");
 	pks_apply(vcpu);
 	return 0;
 }

@@ -51,7 +51,9 @@ struct pks_view {
  */
 struct pks_global {
 	int backend;			/* PKS_BACKEND_*: set at boot */
-	int mode;			/* PKSV_MODE_*, changeable by hypercall */
+	int mode;			/* PKSV_MODE_* pksvisor acts on */
+	int guest_mode;			/* GET_MODE reports it; written under lock */
+	bool guest_policy;		/* guest decides PK faults; under lock */
 	struct spinlock lock;		/* guards everything below */
 	struct keymap keymap;		/* keyed guest-physical ranges */
 	bool discovery;			/* no PV registration: scan guest tables */

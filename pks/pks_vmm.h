@@ -47,6 +47,15 @@ s64 pks_hc_grant(struct vcpu *vcpu, u64 key, u64 access);
 s64 pks_hc_revoke(struct vcpu *vcpu, u64 key);
 s64 pks_hc_lock_key(struct vcpu *vcpu, u64 key);
 s64 pks_hc_view_index(struct vcpu *vcpu, u64 pkrs, u64 *index);
+s64 pks_hc_pv_ranges(struct vcpu *vcpu, u64 flags);
+
+/*
+ * Write into a guest buffer of len bytes at gpa (pks/guest_buffer.c):
+ * refused unless it is one unkeyed page of guest RAM outside pksvisor;
+ * -PKSV_ENOSPC when need > len.  fill runs under the PKS lock.
+ */
+s64 pks_guest_buffer_write(struct hv *hv, u64 gpa, u64 len, u64 need,
+			   void (*fill)(void *dst, u64 len, void *ctx), void *ctx);
 
 /* Map gpa's MMIO region into every view as well (ept_map_mmio_region()). */
 int pks_views_map(struct hv *hv, u64 gpa);

@@ -93,12 +93,24 @@ static s64 hc_set_mode(struct vcpu *vcpu, struct hc_args *a)
 	return pks_hc_set_mode(vcpu, a->in[0]);
 }
 
+/*
+ * RBX: the mode the guest set (or pks_mode= from the configuration);
+ * RCX: PKSV_MODE_GUEST_POLICY if the guest decides PK faults itself;
+ * RDX: the mode pksvisor acts on (STRICT under a guest policy).
+ */
 static s64 hc_get_mode(struct vcpu *vcpu, struct hc_args *a)
 {
 	if (!pks_exposed(vcpu->hv))
 		return -PKSV_ENOTSUP;
-	a->out[0] = vcpu->hv->pks.mode;
+	a->out[0] = vcpu->hv->pks.guest_mode;
+	a->out[1] = vcpu->hv->pks.guest_policy ? PKSV_MODE_GUEST_POLICY : 0;
+	a->out[2] = vcpu->hv->pks.mode;
 	return 0;
+}
+
+static s64 hc_pv_ranges(struct vcpu *vcpu, struct hc_args *a)
+{
+	return pks_hc_pv_ranges(vcpu, a->in[0]);
 }
 
 static s64 hc_view_index(struct vcpu *vcpu, struct hc_args *a)
@@ -147,6 +159,8 @@ static const hypercall_fn hypercalls[PKSV_HC_MAX] = {
 	[PKSV_HC_SET_MODE]	= hc_set_mode,
 	[PKSV_HC_GET_MODE]	= hc_get_mode,
 	[PKSV_HC_VIEW_INDEX]	= hc_view_index,
+	[PKSV_HC_PV_RANGES]	= hc_pv_ranges,
+	[PKSV_HC_GET_STATS]	= hc_get_stats,
 };
 
 void handle_vmcall(struct vcpu *vcpu)

@@ -17,6 +17,10 @@ struct hc_args {
  */
 int hypercall_decode(u64 rax, unsigned int cpl, u32 *nr);
 
+/* PKSV_HC_GET_STATS (vmm/hypercall_stats.c) */
+struct vcpu;
+s64 hc_get_stats(struct vcpu *vcpu, struct hc_args *a);
+
 /* Validate a counter id for PKSV_HC_GET_COUNTER. */
 static inline bool hypercall_counter_valid(u64 id)
 {

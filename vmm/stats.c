@@ -116,6 +116,8 @@ static const char *const hc_names[PKSV_HC_MAX] = {
 	[PKSV_HC_GET_MODE] = "get_mode",
 	[PKSV_HC_LOCK_KEY] = "lock_key",
 	[PKSV_HC_VIEW_INDEX] = "view_index",
+	[PKSV_HC_PV_RANGES] = "pv_ranges",
+	[PKSV_HC_GET_STATS] = "get_stats",
 };
 
 const char *exit_reason_name(unsigned int reason)
@@ -210,15 +212,21 @@ static void sb_printf(struct sbuf *sb, const char *fmt, ...)
 	sb->pos += n;
 }
 
-int stats_format_line(char *buf, size_t size, unsigned int vcpu_id,
-		      const char *backend, const struct vcpu_stats *st)
+/*
+ * The machine line with or without its "pksvisor: stats " prefix: the
+ * serial line and the guest's copy (PKSV_HC_GET_STATS) come from this one
+ * formatter, so the two can never disagree.
+ */
+static int format_line(char *buf, size_t size, const char *prefix,
+		       unsigned int vcpu_id, const char *backend,
+		       const struct vcpu_stats *st)
 {
 	struct sbuf sb = { .buf = buf, .size = size, .pos = 0 };
 	unsigned int i;
 
 	if (size)
 		buf[0] = '\0';
-	sb_printf(&sb, "pksvisor: stats vcpu=%u backend=%s", vcpu_id,
+	sb_printf(&sb, "%svcpu=%u backend=%s", prefix, vcpu_id,
 		  backend ? backend : "off");
 	for (i = 0; i < ARRAY_SIZE(fixed_counters); i++)
 		sb_printf(&sb, " %s=%llu", fixed_counters[i].key,
@@ -246,6 +254,18 @@ int stats_format_line(char *buf, size_t size, unsigned int vcpu_id,
 				  (unsigned long long)st->hypercalls[i]);
 	}
 	return (int)sb.pos;
+}
+
+int stats_format_line(char *buf, size_t size, unsigned int vcpu_id,
+		      const char *backend, const struct vcpu_stats *st)
+{
+	return format_line(buf, size, "pksvisor: stats ", vcpu_id, backend, st);
+}
+
+int stats_format_body(char *buf, size_t size, unsigned int vcpu_id,
+		      const char *backend, const struct vcpu_stats *st)
+{
+	return format_line(buf, size, "", vcpu_id, backend, st);
 }
 
 #define TABLE_LINE_MAX	128

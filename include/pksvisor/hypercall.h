@@ -30,7 +30,8 @@
 #define PKSV_CPUID_SIG_ECX	0x726f7369u	/* "isor" */
 #define PKSV_CPUID_SIG_EDX	0x00000000u
 
-#define PKSV_ABI_VERSION	0x00010000u	/* major 1, minor 0 */
+#define PKSV_ABI_VERSION	0x00010001u	/* major 1, minor 1 (PV_RANGES, GET_STATS,
+					 * SET_MODE guest policy) */
 
 #define PKSV_HC_MAGIC		0x504b5356u	/* "PKSV" */
 #define PKSV_HC_RAX(nr)		(((unsigned long long)PKSV_HC_MAGIC << 32) | (nr))
@@ -53,7 +54,13 @@
 #define PKSV_HC_GET_MODE	0x17	/* -> RBX=PKSV_MODE_* */
 #define PKSV_HC_LOCK_KEY	0x18	/* RBX=key */
 #define PKSV_HC_VIEW_INDEX	0x19	/* RBX=pkrs -> RBX=EPTP-list index for VMFUNC 0 */
-#define PKSV_HC_MAX		0x1a
+/* ABI 1.1 */
+#define PKSV_HC_PV_RANGES	0x1a	/* RBX=0: the guest registers all its keyed
+				 * ranges itself: page-table discovery off */
+#define PKSV_HC_GET_STATS	0x1b	/* RBX=gpa (page aligned), RCX=length (1..4096)
+				 * -> the calling vCPU's stats line written
+				 * there, NUL-terminated; RBX=its length */
+#define PKSV_HC_MAX		0x1c
 
 /* Errors, returned in RAX as negative numbers */
 #define PKSV_OK			0
@@ -66,7 +73,7 @@
 #define PKSV_ENOENT		7	/* no such range / page / grant */
 #define PKSV_ERANGE		8	/* counter would underflow or overflow */
 #define PKSV_ENOTSUP		9	/* feature absent on this CPU or disabled */
-#define PKSV_EPERM		10	/* reserved (no ABI 1.0 call returns it) */
+#define PKSV_EPERM		10	/* GET_STATS: buffer on a keyed or guarded page */
 
 /* Feature bits (PKSV_HC_VERSION RCX, CPUID leaf INFO EBX) */
 #define PKSV_FEAT_STATS		(1u << 0)
@@ -75,6 +82,9 @@
 #define PKSV_FEAT_PKS_HW	(1u << 3)	/* hardware PKS passthrough */
 #define PKSV_FEAT_VMFUNC_VIEWS	(1u << 4)	/* PKRS switch via VMFUNC 0 */
 #define PKSV_FEAT_UNPROTECT	(1u << 5)	/* global unprotect table */
+#define PKSV_FEAT_PV_RANGES	(1u << 6)	/* PKSV_HC_PV_RANGES (ABI 1.1) */
+#define PKSV_FEAT_GET_STATS	(1u << 7)	/* PKSV_HC_GET_STATS (ABI 1.1) */
+#define PKSV_FEAT_GUEST_POLICY	(1u << 8)	/* SET_MODE PKSV_MODE_GUEST_POLICY (1.1) */
 
 /* PKS backends (PKSV_HC_VERSION RDX) */
 #define PKSV_BACKEND_OFF	0
@@ -86,6 +96,12 @@
 #define PKSV_MODE_RELAXED	1
 #define PKSV_MODE_SILENT	2
 #define PKSV_MODE_OFF		3
+/*
+ * SET_MODE flag (ABI 1.1): the guest handles PK faults with its own policy
+ * in this mode; pksvisor injects every PK fault (OFF: enforces only locked
+ * keys) and GET_MODE reports the guest's mode with this flag in RCX.
+ */
+#define PKSV_MODE_GUEST_POLICY	(1u << 8)
 
 /* Access bits for unprotect and grant */
 #define PKSV_ACCESS_READ	(1u << 0)

@@ -69,6 +69,14 @@ int stats_format_line(char *buf, size_t size, unsigned int vcpu_id,
 		      const char *backend, const struct vcpu_stats *st);
 
 /*
+ * The same line without its "pksvisor: stats " prefix ("vcpu=N backend=..."):
+ * what PKSV_HC_GET_STATS hands the guest.  buf may be NULL with size 0 to
+ * learn the length.  Returns length (as snprintf).
+ */
+int stats_format_body(char *buf, size_t size, unsigned int vcpu_id,
+		      const char *backend, const struct vcpu_stats *st);
+
+/*
  * Human table, one line per call of emit (each line already prefixed with
  * "pksvisor: ").  emit receives NUL-terminated lines without newline.
  */

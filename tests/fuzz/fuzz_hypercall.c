@@ -21,6 +21,12 @@
  *              return values, changed / gone and lookups must agree, every
  *              live slot must be in the shadow with the same refs (no
  *              underflow, no wrap) and reachable from its home slot.
+ *   GET_STATS: pks_guest_buffer_write() (pks/guest_buffer.c) on a fake
+ *              machine (RAM pages 0..95, pksvisor's pool 96..111, EPT
+ *              limit 128 pages) holding the current keymap and unprotect
+ *              table: its verdict must be the documented one (EINVAL,
+ *              EALIGN, EFAULT, EPERM for a keyed or unprotected page,
+ *              ENOSPC), and the buffer is written exactly when it is 0.
  *
  * Argument bytes are biased towards small values (a few pages, gfns that
  * collide in the unprotect hash) with an escape to raw 64-bit values.
@@ -35,6 +41,7 @@
 #include <pksvisor/pks.h>
 #include <pksvisor/hypercall.h>
 #include "../../vmm/hypercall.h"
+#include "../../pks/pks_vmm.h"
 
 #define CHECK(cond, ...)						\
 	do {								\
@@ -564,6 +571,9 @@ static void op_u_saturate(u64 gfn, unsigned int below)
 
 /* ---- hypercalls ------------------------------------------------------ */
 
+static void op_guest_write(u64 gpa, u64 len, u64 need);
+
+
 /*
  * A VMCALL: decode RAX at cpl, then the argument checks the dispatcher
  * makes before calling the pure code (pks_hc_range, pks_hc_unprotect,
@@ -618,9 +628,74 @@ static void op_vmcall(struct in *in)
 		op_u_put(gfn);
 		break;
 	}
+	case PKSV_HC_GET_STATS: {
+		u64 gpa = arg_addr(in), len = bytes(in, 2) % (PG + 2);
+
+		/* need: the line length + 1 pksvisor computed (1..PG+100) */
+		op_guest_write(gpa + (byte(in) == 0xff), len, 1 + bytes(in, 2) % (PG + 100));
+		break;
+	}
 	default:
 		break;
 	}
+}
+
+/* ---- guest buffers (GET_STATS) ---------------------------------------- */
+
+#define FAKE_RAM_PAGES	96
+#define FAKE_POOL_PAGES	16
+#define FAKE_LIMIT	(128 * PG)
+
+static struct hv fhv;
+
+struct fill_rec {
+	bool called;
+	u64 dst, len;
+};
+
+/* Records the write instead of doing it: the fake machine has no memory. */
+static void fill_record(void *dst, u64 len, void *p)
+{
+	struct fill_rec *r = p;
+
+	r->called = true;
+	r->dst = (u64)(uintptr_t)dst;
+	r->len = len;
+}
+
+static void op_guest_write(u64 gpa, u64 len, u64 need)
+{
+	struct fill_rec rec = { false, 0, 0 };
+	bool found = false;
+	s64 want = 0, got;
+
+	fhv.phys_limit = FAKE_LIMIT;
+	fhv.nr_ram = 1;
+	fhv.ram[0].start = 0;
+	fhv.ram[0].end = FAKE_RAM_PAGES * PG;
+	fhv.pool.base = FAKE_RAM_PAGES * PG;
+	fhv.pool.size = FAKE_POOL_PAGES * PG;
+	fhv.pks.keymap = km;
+	fhv.pks.unprotect = ut;
+	if (!(gpa & (PG - 1)) && gpa < FAKE_LIMIT)
+		us_find(gpa >> PAGE_SHIFT, &found);
+	if (!len || len > PG)
+		want = -PKSV_EINVAL;
+	else if (gpa & (PG - 1))
+		want = -PKSV_EALIGN;
+	else if (gpa >= FAKE_LIMIT || gpa + len > FAKE_RAM_PAGES * PG)
+		want = -PKSV_EFAULT;	/* the pool and the MMIO above RAM */
+	else if (kshadow_lookup(&ks, gpa) || found)
+		want = -PKSV_EPERM;
+	else if (need > len)
+		want = -PKSV_ENOSPC;
+	got = pks_guest_buffer_write(&fhv, gpa, len, need, fill_record, &rec);
+	TRACE("guest_buffer_write(%llx, %llx, need %llx) = %lld\n", gpa, len, need, got);
+	CHECK(got == want, "guest_buffer_write(%llx, %llx, need %llx) = %lld, want %lld",
+	      gpa, len, need, got, want);
+	CHECK(rec.called == !want && (!rec.called || (rec.dst == gpa && rec.len == len)),
+	      "guest_buffer_write(%llx, %llx) wrote %d at %llx+%llx", gpa, len,
+	      rec.called, rec.dst, rec.len);
 }
 
 /* ---- driver ---------------------------------------------------------- */

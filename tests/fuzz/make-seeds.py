@@ -15,6 +15,7 @@ OP_VMCALL, OP_KM_ADD, OP_KM_REMOVE, OP_KM_CLEAR, OP_KM_LOOKUP, OP_U_GET, \
 PV, DISC = 0x00, 0x01           # arg_source bytes
 R, W, RW = 1, 2, 3              # arg_access bytes (0, 4, 7 are invalid too)
 HC_REG, HC_UNREG, HC_UNPROT, HC_PROT = 0x10, 0x11, 0x12, 0x13
+HC_PV_RANGES, HC_GET_STATS = 0x1a, 0x1b
 
 
 def page(n):                    # arg_addr: page n (n < 128)
@@ -41,7 +42,31 @@ def vmcall(nr, cpl, *args):
     return [OP_VMCALL, nr, cpl] + [b for a in args for b in a]
 
 
+def stats(gpa, length, need, unaligned=False):
+    # GET_STATS on the fake machine: RAM pages 0..95, pool 96..111
+    return vmcall(HC_GET_STATS, 0, gpa, u16le(length),
+                  [0xff if unaligned else 0], u16le(need - 1))
+
+
 seeds = {
+    # ABI 1.1: PV_RANGES decodes; GET_STATS into a keyed page, a kmap()ed
+    # page, the pool, MMIO, bad lengths, too small, and a good page
+    "get-stats": (
+        vmcall(HC_PV_RANGES, 0) +
+        vmcall(HC_REG, 0, page(4), pages(2), [3]) +
+        stats(page(5), 4096, 900) +                         # EPERM: keyed
+        vmcall(HC_UNPROT, 0, small(9), [RW]) +
+        stats(page(9), 4096, 900) +                         # EPERM: table
+        stats(page(100), 4096, 900) +                       # EFAULT: pool
+        stats(page(120), 4096, 900) +                       # EFAULT: MMIO
+        stats(page(10), 0, 900) +                           # EINVAL
+        stats(page(10), 4097, 900) +                        # EINVAL
+        stats(page(10), 4096, 900, unaligned=True) +        # EALIGN
+        stats(page(10), 512, 900) +                         # ENOSPC
+        stats(page(10), 4096, 900) +                        # ok
+        stats(page(95), 4096, 4096) +                       # ok, last page
+        vmcall(HC_PROT, 0, small(9)) +
+        stats(page(9), 4096, 900) + [OP_CHECK]),
     # register, split by unregister, refused CPL 3 / wrong magic, lookups
     "vmcall-range": (
         vmcall(HC_REG, 0, page(4), pages(8), [3]) +

@@ -151,7 +151,18 @@ run_bochs() {
 		--forbid 'hypervisor does not know PKS key' \
 		--expect '^ok [0-9]+ pksv_kmap_workqueue' \
 		--expect '^ok [0-9]+ pksv_hc_errors' \
+		--expect 'pksvisor: PKS: the guest registers its keyed ranges: page-table discovery off' \
+		--expect 'pksvisor: PKS: fault mode set to relaxed by hypercall \(guest policy' \
+		--expect '^ok [0-9]+ pksv_mode_agrees$' \
+		--expect '^ok [0-9]+ pksv_kmap_table_full # table full' \
+		--expect '^ok [0-9]+ pksv_get_stats # vcpu line' \
+		--expect '^ok [0-9]+ pksv_debugfs_stats # [1-9]' \
 		--expect '^ok [0-9]+ pksv_user_vmcall_sigill' >&2 || check=$?
+	# The guest's debugfs statistics against pksvisor's power-off line,
+	# and pksvisor-stat's live mode on the tree rebuilt from the dump.
+	rm -rf "$OUT/guest-stats-tree"
+	"$HERE/check-guest-stats.py" "$serial" "$OUT/guest-stats-tree" \
+		--stat "$ROOT/tools/pksvisor-stat" >&2 || fail=1
 	# No SKIP in the PKS suite (pksv_* cases may skip only for a call that
 	# pksvisor does not implement yet, ENOSYS), at least one case ran, and
 	# no oops/BUG/WARNING outside the strict runner's markers.

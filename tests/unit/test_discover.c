@@ -275,6 +275,60 @@ static void test_discovery_too_big(void **state)
 	assert_int_equal(keymap_lookup(&pks->keymap, 0xe000ull), 0);
 }
 
+
+/*
+ * PKSV_HC_PV_RANGES: discovery ends as at a first registration (learnt
+ * keys and tracked tables forgotten, views invalidated), registered
+ * ranges are kept, and a second call or a call after registration is a
+ * successful no-op.  Reserved flags and an absent PKS are refused.
+ */
+static void test_pv_ranges_ends_discovery(void **state)
+{
+	struct fx *f = *state;
+	struct pks_global *pks = &f->hv->pks;
+	unsigned int inv;
+
+	track(f, 1);
+	f->table[0] = LEAF(0xa000ull, 2);
+	discover_table_written(f->vcpu, (u64)(uintptr_t)f->table, f->snap);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0xa000ull), 2);
+	assert_int_equal(pks->nr_tables, 1);
+
+	assert_int_equal(pks_hc_pv_ranges(f->vcpu, 1), -PKSV_EINVAL);
+	assert_true(pks->discovery);
+	inv = invalidated;
+	assert_int_equal(pks_hc_pv_ranges(f->vcpu, 0), 0);
+	assert_false(pks->discovery);
+	assert_int_equal(pks->nr_tables, 0);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0xa000ull), 0);
+	assert_int_equal(invalidated, inv + 1);
+	assert_true(applied >= 1);
+
+	/* Ranges registered afterwards survive a second call untouched. */
+	assert_int_equal(pks_hc_range(f->vcpu, 0xb000, 4096, 5, true), 0);
+	inv = invalidated;
+	assert_int_equal(pks_hc_pv_ranges(f->vcpu, 0), 0);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0xb000ull), 5);
+	assert_int_equal(invalidated, inv);
+	assert_false(pks->discovery);
+}
+
+static void test_pv_ranges_after_registration(void **state)
+{
+	struct fx *f = *state;
+	struct pks_global *pks = &f->hv->pks;
+	unsigned int inv;
+
+	assert_int_equal(pks_hc_range(f->vcpu, 0xc000, 8192, 4, true), 0);
+	inv = invalidated;
+	assert_int_equal(pks_hc_pv_ranges(f->vcpu, 0), 0);
+	assert_int_equal(invalidated, inv);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0xd000ull), 4);
+
+	f->hv->pks.backend = PKS_BACKEND_NONE;
+	assert_int_equal(pks_hc_pv_ranges(f->vcpu, 0), -PKSV_ENOTSUP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +343,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_first_registration_ends_discovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_range_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_discovery_too_big, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pv_ranges_ends_discovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pv_ranges_after_registration, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,7 +16,7 @@ static const u32 calls[] = {
 	PKSV_HC_SELFTEST_INFO, PKSV_HC_RANGE_REGISTER, PKSV_HC_RANGE_UNREGISTER,
 	PKSV_HC_UNPROTECT_PAGE, PKSV_HC_PROTECT_PAGE, PKSV_HC_GRANT,
 	PKSV_HC_REVOKE, PKSV_HC_SET_MODE, PKSV_HC_GET_MODE, PKSV_HC_LOCK_KEY,
-	PKSV_HC_VIEW_INDEX,
+	PKSV_HC_VIEW_INDEX, PKSV_HC_PV_RANGES, PKSV_HC_GET_STATS,
 };
 
 static void test_abi_constants(void **state)
@@ -27,8 +27,13 @@ static void test_abi_constants(void **state)
 	assert_true(PKSV_HC_RAX(0) == 0x504b535600000000ull);
 	assert_true(PKSV_HC_RAX(PKSV_HC_NOP) == 0x504b535600000003ull);
 	/* the last call is below PKSV_HC_MAX */
-	assert_int_equal(PKSV_HC_VIEW_INDEX + 1, PKSV_HC_MAX);
-	assert_int_equal(sizeof(calls) / sizeof(calls[0]), 15);
+	assert_int_equal(PKSV_HC_GET_STATS + 1, PKSV_HC_MAX);
+	assert_int_equal(sizeof(calls) / sizeof(calls[0]), 17);
+	/* ABI 1.1: minor bumped, the new calls and SET_MODE flag advertised */
+	assert_int_equal(PKSV_ABI_VERSION, 0x00010001u);
+	assert_int_equal(PKSV_FEAT_PV_RANGES | PKSV_FEAT_GET_STATS | PKSV_FEAT_GUEST_POLICY,
+			 0x1c0u);
+	assert_int_equal(PKSV_MODE_GUEST_POLICY & 0xff, 0);
 }
 
 static void test_every_call_decodes(void **state)

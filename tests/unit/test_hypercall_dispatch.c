@@ -67,6 +67,17 @@ s64 pks_hc_grant(struct vcpu *vcpu, u64 key, u64 access) { (void)vcpu; record("g
 s64 pks_hc_revoke(struct vcpu *vcpu, u64 key) { (void)vcpu; record("revoke", key, 0, 0, 0); return pks_ret; }
 s64 pks_hc_lock_key(struct vcpu *vcpu, u64 key) { (void)vcpu; record("lock_key", key, 0, 0, 0); return pks_ret; }
 
+s64 pks_hc_pv_ranges(struct vcpu *vcpu, u64 flags) { (void)vcpu; record("pv_ranges", flags, 0, 0, 0); return pks_ret; }
+
+/* The real one is tested in test_get_stats.c; here only the routing. */
+s64 hc_get_stats(struct vcpu *vcpu, struct hc_args *a)
+{
+	(void)vcpu;
+	record("get_stats", a->in[0], a->in[1], 0, 0);
+	a->out[0] = 0x5555;	/* written even on failure: must not leak out */
+	return pks_ret;
+}
+
 s64 pks_hc_view_index(struct vcpu *vcpu, u64 pkrs, u64 *index)
 {
 	(void)vcpu;
@@ -91,6 +102,7 @@ static int setup(void **state)
 	hv_s.pool.base = 0x7e000000;
 	hv_s.pks.backend = PKS_BACKEND_SOFT;
 	hv_s.pks.mode = PKSV_MODE_RELAXED;
+	hv_s.pks.guest_mode = PKSV_MODE_RELAXED;
 	/* Every register a distinct value. */
 	for (unsigned int i = 0; i < sizeof(regs) / 8; i++)
 		((u64 *)&regs)[i] = 0x1111111111111111ull * (i + 1);
@@ -186,12 +198,22 @@ static void test_simple_calls(void **state)
 
 	call(PKSV_HC_RAX(PKSV_HC_GET_MODE));
 	assert_int_equal(regs.rbx, PKSV_MODE_RELAXED);
+	assert_int_equal(regs.rcx, 0);
+	assert_int_equal(regs.rdx, PKSV_MODE_RELAXED);
+	/* ABI 1.1: a guest policy reports the guest's mode, the flag, STRICT. */
+	hv_s.pks.guest_mode = PKSV_MODE_SILENT;
+	hv_s.pks.guest_policy = true;
+	hv_s.pks.mode = PKSV_MODE_STRICT;
+	call(PKSV_HC_RAX(PKSV_HC_GET_MODE));
+	assert_int_equal(regs.rbx, PKSV_MODE_SILENT);
+	assert_int_equal(regs.rcx, PKSV_MODE_GUEST_POLICY);
+	assert_int_equal(regs.rdx, PKSV_MODE_STRICT);
 	exposed = false;
 	regs.rbx = 5;
 	call(PKSV_HC_RAX(PKSV_HC_GET_MODE));
 	assert_int_equal((s64)regs.rax, -PKSV_ENOTSUP);
 	assert_int_equal(regs.rbx, 5);
-	assert_int_equal(skip_calls, 6);
+	assert_int_equal(skip_calls, 7);
 }
 
 static void test_get_counter(void **state)
@@ -255,6 +277,8 @@ static void test_arguments_routed(void **state)
 		{ PKSV_HC_SET_MODE, "set_mode", 1, -1 },
 		{ PKSV_HC_LOCK_KEY, "lock_key", 1, -1 },
 		{ PKSV_HC_VIEW_INDEX, "view_index", 1, -1 },
+		{ PKSV_HC_PV_RANGES, "pv_ranges", 1, -1 },
+		{ PKSV_HC_GET_STATS, "get_stats", 2, -1 },
 	};
 
 	(void)state;
@@ -291,7 +315,7 @@ static void test_failure_changes_only_rax(void **state)
 	const u32 nrs[] = {
 		PKSV_HC_RANGE_REGISTER, PKSV_HC_RANGE_UNREGISTER, PKSV_HC_UNPROTECT_PAGE,
 		PKSV_HC_PROTECT_PAGE, PKSV_HC_GRANT, PKSV_HC_REVOKE, PKSV_HC_SET_MODE,
-		PKSV_HC_LOCK_KEY, PKSV_HC_VIEW_INDEX,
+		PKSV_HC_LOCK_KEY, PKSV_HC_VIEW_INDEX, PKSV_HC_PV_RANGES, PKSV_HC_GET_STATS,
 	};
 	unsigned int n = 0;
 

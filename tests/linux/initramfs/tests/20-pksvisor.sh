@@ -5,7 +5,9 @@
 D=/sys/kernel/debug/pks_test
 CASES="pksv_available pksv_kmap_workqueue pksv_kmap_nested
 pksv_stray_write_neighbour pksv_read_only pksv_hc_errors pksv_exit_costs
-pksv_vmfunc_views pksv_nmi_cost"
+pksv_vmfunc_views pksv_nmi_cost pksv_mode_agrees pksv_kmap_table_full
+pksv_get_stats"
+STATS=/sys/kernel/debug/pksvisor
 echo "KTAP version 1"
 if [ ! -d $D ]; then
 	echo "1..0 # SKIP no $D (CONFIG_PKS_TEST?)"
@@ -18,7 +20,7 @@ skip*) echo "1..0 # SKIP ${r#skip }"; exit 0 ;;
 esac
 n=0
 for c in $CASES; do n=$((n + 1)); done
-echo "1..$((n + 2))"
+echo "1..$((n + 3))"
 i=0
 for c in $CASES; do
 	i=$((i + 1))
@@ -54,3 +56,40 @@ case "$r" in
 skip*) echo "ok $i pksv_user_vmfunc_reassert # SKIP ${r#skip }" ;;
 *) echo "not ok $i pksv_user_vmfunc_reassert # ${r#fail }" ;;
 esac
+
+# /sys/kernel/debug/pksvisor/vcpuN/stats (docs/statistics.md, "Guest
+# interface"): one line per vCPU whose vcpu= is N, read twice (two
+# snapshots: exits grow).  Every file is then dumped between markers so
+# that the harness rebuilds the tree on the host, compares it with the
+# power-off statistics and runs pksvisor-stat's live mode on it
+# (tests/harness/check-guest-stats.sh).
+i=$((i + 1))
+why=""
+nfiles=0
+for f in $STATS/vcpu*/stats; do
+	[ -r "$f" ] || { why="no $STATS/vcpu*/stats"; break; }
+	d=${f%/stats}; d=${d##*/}
+	a=$(cat "$f"); b=$(cat "$f")
+	case "$a" in
+	"vcpu=${d#vcpu} "*) ;;
+	*) why="$f: '$(echo "$a" | cut -c1-40)' does not start with vcpu=${d#vcpu}"; break ;;
+	esac
+	ea=$(echo "$a" | sed -n 's/.* exits=\([0-9]*\).*/\1/p')
+	eb=$(echo "$b" | sed -n 's/.* exits=\([0-9]*\).*/\1/p')
+	if [ -z "$ea" ] || [ -z "$eb" ] || [ "$eb" -le "$ea" ]; then
+		why="$f: exits '$ea' then '$eb' (a read is a hypercall: must grow)"; break
+	fi
+	nfiles=$((nfiles + 1))
+done
+if [ -z "$why" ]; then
+	echo "ok $i pksv_debugfs_stats # $nfiles vCPU file(s)"
+else
+	echo "not ok $i pksv_debugfs_stats # $why"
+fi
+echo "PKSV-STATS-TREE: begin"
+for f in $STATS/vcpu*/stats; do
+	[ -r "$f" ] || continue
+	d=${f%/stats}; d=${d##*/}
+	echo "PKSV-STATS-FILE: $d $(cat "$f")"
+done
+echo "PKSV-STATS-TREE: end"
