@@ -48,15 +48,6 @@ static inline u64 rdtsc(void)
 	return lo | (u64)hi << 32;
 }
 
-static inline long long hc(u32 nr, u64 a0, u64 a1, u64 a2)
-{
-	u64 rax = PKSV_HC_RAX(nr), rbx = a0, rcx = a1, rdx = a2;
-
-	__asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx)
-			 : : "memory");
-	return (long long)rax;
-}
-
 /* ---- the stray write (pksv-pv.c's page layout) ---------------------- */
 
 enum { PG_PML4, PG_PDPT, PG_PD, PG_PT, PG_IDT, PG_P, PG_COUNT };
@@ -92,7 +83,7 @@ static void do_pk_fault(void)
 	ident = page_pa(PG_P) + 0x100;
 	*(volatile u64 *)ident = 0x1111;
 
-	rax = hc(PKSV_HC_RANGE_REGISTER, page_pa(PG_P), 4096, KEY);
+	rax = pksv_hc(PKSV_HC_RANGE_REGISTER, page_pa(PG_P), 4096, KEY, NULL);
 	tap_ok(rax == 0, "pk-fault: range_register(P, key %u) returns 0 (got %lld)", KEY, rax);
 	pks_env_enter(page_pa(PG_PML4), (void *)page_pa(PG_IDT), CR0_WP);
 	for (i = 1; i <= 2; i++) {
@@ -107,7 +98,7 @@ static void do_pk_fault(void)
 	}
 	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
 	pks_env_leave();
-	rax = hc(PKSV_HC_RANGE_UNREGISTER, page_pa(PG_P), 4096, 0);
+	rax = pksv_hc(PKSV_HC_RANGE_UNREGISTER, page_pa(PG_P), 4096, 0, NULL);
 	tap_ok(rax == 0, "pk-fault: range_unregister returns 0 (got %lld)", rax);
 }
 
@@ -232,7 +223,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		} else if (n > 5 && word_is(w, 5, "spin=")) {
 			do_spin(w[5] - '0');
 		} else if (word_is(w, n, "stats")) {
-			hc(PKSV_HC_PRINT_STATS, 0, 0, 0);
+			pksv_hc(PKSV_HC_PRINT_STATS, 0, 0, 0, NULL);
 		} else if (word_is(w, n, "fatal-hook")) {
 			plan();
 			say("PKSV-FEATURES: fatal-hook: CPUID 0x400000fe, ECX \"FATA\"");

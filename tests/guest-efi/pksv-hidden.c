@@ -35,22 +35,11 @@
 #define MSR_IA32_RTIT_OUTPUT_BASE 0x560
 #define MSR_IA32_RTIT_CTL	0x570
 
-static inline long long hc(u32 nr, u64 a0, u64 *out)
-{
-	u64 rax = PKSV_HC_RAX(nr), rbx = a0, rcx = 0, rdx = 0;
-
-	__asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx)
-			 : : "memory");
-	if (out)
-		*out = rbx;
-	return (long long)rax;
-}
-
 static u64 counter(u64 id)
 {
 	u64 v = 0;
 
-	return hc(PKSV_HC_GET_COUNTER, id, &v) == 0 ? v : ~0ull;
+	return pksv_hc(PKSV_HC_GET_COUNTER, id, 0, 0, &v) == 0 ? v : ~0ull;
 }
 
 static EFI_SYSTEM_TABLE *g_st;
@@ -592,7 +581,7 @@ static void run_cases(void)
 
 	/* 20: still alive, hypercalls answer */
 	v = 0;
-	rax = hc(PKSV_HC_NOP, 0x1234, &v);
+	rax = pksv_hc(PKSV_HC_NOP, 0x1234, 0, 0, &v);
 	tap_ok(rax == 0 && v == ~0x1234ull,
 	       "the guest continues: NOP hypercall answers (rax %lld, 0x%llx)", rax, v);
 }
@@ -617,7 +606,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		say("Bail out! CPUID.(7,0):ECX[31] (PKS) is clear");
 	} else if (read_cr4() & CR4_LA57) {
 		say("Bail out! 5-level paging is active; this app builds 4-level tables");
-	} else if (hc(PKSV_HC_SELFTEST_INFO, 0, &g_r) != 0 || !g_r || (g_r & 0xfff)) {
+	} else if (pksv_hc(PKSV_HC_SELFTEST_INFO, 0, 0, 0, &g_r) != 0 || !g_r || (g_r & 0xfff)) {
 		say("Bail out! SELFTEST_INFO gave no page of pksvisor memory");
 	} else if ((g_r2 = g_r + 0x1000), setup_tables() < 0) {
 		say("Bail out! could not set up page tables");
