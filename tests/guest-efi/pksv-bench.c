@@ -209,7 +209,7 @@ static void report(const char *name, u64 exits, u64 tsc, unsigned int n)
  * the handler resumes after the probe.  The native baseline reads the
  * not-present page instead: the same #PF delivery and handler, natively.
  */
-enum { PG_PML4, PG_PDPT, PG_PD, PG_PT, PG_IDT, PG_COUNT };
+enum { PG_IDT = PKS_PG_APP, PG_COUNT };
 
 static u64 g_fault_pages, g_fault_base;
 
@@ -220,19 +220,11 @@ static u64 fault_page(unsigned int pg)
 
 static int fault_env_setup(u64 data_pa)
 {
-	unsigned int idx;
-	u64 *pd, *pt;
+	u64 *pt;
 
-	if (pks_env_alloc_pages(PG_COUNT, &g_fault_pages) < 0)
+	if (!pks_env_map_region(PG_COUNT, &g_fault_pages, &g_fault_base))
 		return -1;
-	idx = pks_env_add_region((u64 *)fault_page(PG_PML4), fault_page(PG_PDPT),
-				 fault_page(PG_PD));
-	if (!idx)
-		return -1;
-	g_fault_base = (u64)idx << 39;
-	pd = (u64 *)fault_page(PG_PD);
-	pt = (u64 *)fault_page(PG_PT);
-	pd[0] = fault_page(PG_PT) | PTE_P | PTE_RW | PTE_A;
+	pt = (u64 *)fault_page(PKS_PG_PT);
 	pt[0] = data_pa | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(1);
 	pt[1] = 0;
 	return 0;
@@ -290,7 +282,7 @@ static void native_fault(void)
 		say("PKSV-BENCH: native pk_fault failed (no page tables)");
 		return;
 	}
-	pks_env_enter(fault_page(PG_PML4), (void *)fault_page(PG_IDT), 0);
+	pks_env_enter(fault_page(PKS_PG_PML4), (void *)fault_page(PG_IDT), 0);
 	faults = fault_loop(g_fault_base + 4096, 0, &t);	/* not present, read */
 	pks_env_leave();
 	if (faults != N_OPS)
@@ -542,7 +534,7 @@ static void bench(EFI_SYSTEM_TABLE *st)
 			/* Strict: every PK fault is injected, none opens the key. */
 			pksv_hc(PKSV_HC_GET_MODE, 0, 0, 0, &mode);
 			pksv_hc(PKSV_HC_SET_MODE, PKSV_MODE_STRICT, 0, 0, NULL);
-			pks_env_enter(fault_page(PG_PML4), (void *)fault_page(PG_IDT), 0);
+			pks_env_enter(fault_page(PKS_PG_PML4), (void *)fault_page(PG_IDT), 0);
 			pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(1));
 			/* Warm-up (views built), then measured; P | PK: 0x21. */
 			faults = fault_loop(g_fault_base, 0x21, &t);
@@ -579,8 +571,6 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	InitializeLib(image, st);
 	g_st = st;
 	pks_env_init(st, "PKSV-BENCH: done", NULL);
-	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
-	com1_init();
 
 	say("PKSV-BENCH: start");
 	if (pksv_present()) {
