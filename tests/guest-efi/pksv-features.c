@@ -65,7 +65,7 @@ static void do_pk_fault(void)
 	unsigned int i;
 	long long rax;
 
-	if (!pksv_present() || !(cpuid(7, 0).ecx & (1u << 31)) || (read_cr4() & CR4_LA57)) {
+	if (pks_env_missing()) {
 		tap_ok(0, "pk-fault: needs pksvisor with PKS and 4-level paging");
 		return;
 	}
