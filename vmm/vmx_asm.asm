@@ -246,3 +246,7 @@ host_fixups:
 	dq safe_xsetbv.insn, safe_xsetbv.fix
 host_fixups_count:
 	dq 3
+
+; An empty .note.GNU-stack: the stack needs no execute permission (without
+; it ld assumes it does and warns).
+section .note.GNU-stack noalloc noexec nowrite progbits

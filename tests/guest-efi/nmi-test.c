@@ -275,10 +275,7 @@ static void test_async_nmis(void)
 
 static void print_stats(void)
 {
-	u64 rax = PKSV_HC_RAX(PKSV_HC_PRINT_STATS), rbx = 0, rcx = 0, rdx = 0;
-
-	__asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx)
-			 : : "memory");
+	(void)pksv_hc(PKSV_HC_PRINT_STATS, 0, 0, 0, NULL);
 }
 
 static int apic_setup(void)

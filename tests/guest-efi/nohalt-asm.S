@@ -138,3 +138,6 @@ nh_tf_load_after:
 	andq	$~0x100, (%rsp)
 	popfq
 	ret
+
+	/* No executable stack (ld assumes one without this note). */
+	.section .note.GNU-stack, "", @progbits

@@ -69,7 +69,8 @@ static int resume_fetch(struct pks_frame *f)
 
 /* Pages allocated from the firmware (identity mapped). */
 enum {
-	PG_PML4, PG_PDPT, PG_PD, PG_PT_A, PG_PT_B, PG_IDT, PG_DATA,
+	PG_PT_A = PKS_PG_PT,		/* pks_env_map_region's PT: PD[0], user */
+	PG_PT_B = PKS_PG_APP, PG_IDT, PG_DATA,
 	PG_KEY0,			/* 16 pages, one per key */
 	PG_COUNT = PG_KEY0 + 16
 };
@@ -715,16 +716,12 @@ static int setup_tables(void)
 	u64 *pd;
 	unsigned int idx;
 
-	if (pks_env_alloc_pages(PG_COUNT, &g_pages) < 0)
-		return -1;
-	idx = pks_env_add_region((u64 *)page_pa(PG_PML4), page_pa(PG_PDPT), page_pa(PG_PD));
+	idx = pks_env_map_region(PG_COUNT, &g_pages, &g_base);
 	if (!idx)
 		return -1;
-	g_base = (u64)idx << 39;
-	pd = (u64 *)page_pa(PG_PD);
+	pd = (u64 *)page_pa(PKS_PG_PD);
 	g_pt_a = (u64 *)page_pa(PG_PT_A);
 	g_pt_b = (u64 *)page_pa(PG_PT_B);
-	pd[0] = page_pa(PG_PT_A) | PTE_P | PTE_RW | PTE_US | PTE_A;
 	pd[1] = page_pa(PG_PT_B) | PTE_P | PTE_RW | PTE_A;	/* U/S = 0 here */
 
 	g_data = page_pa(PG_DATA);
@@ -742,8 +739,6 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	InitializeLib(image, st);
 	g_st = st;
 	pks_env_init(st, "PKSV-PKS-CONF: done", resume_fetch);
-	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
-	com1_init();
 
 	say("PKSV-PKS-CONF: start");
 	r = cpuid(0, 0);
@@ -769,7 +764,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	} else {
 		say("# PKS present; SMEP, SMAP and PKE are kept off during the cases");
 		g_mode = M_RUN;
-		pks_env_enter(page_pa(PG_PML4), (void *)page_pa(PG_IDT), 0);
+		pks_env_enter(page_pa(PKS_PG_PML4), (void *)page_pa(PG_IDT), 0);
 		g_cr4_readback = read_cr4();
 		g_run = 1;
 		run_all();

@@ -24,6 +24,8 @@ void pks_env_init(EFI_SYSTEM_TABLE *st, const char *done_line,
 	env_st = st;
 	env_done_line = done_line;
 	env_resume_other = resume_other;
+	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
+	com1_init();
 }
 
 void pks_exc_c(struct pks_frame *f)
@@ -107,6 +109,36 @@ unsigned int pks_env_add_region(u64 *pml4, u64 pdpt_pa, u64 pd_pa)
 	pml4[idx] = pdpt_pa | PTE_P | PTE_RW | PTE_US | PTE_A;
 	((u64 *)pdpt_pa)[0] = pd_pa | PTE_P | PTE_RW | PTE_US | PTE_A;
 	return idx;
+}
+
+unsigned int pks_env_map_region(unsigned int count, u64 *pages, u64 *base)
+{
+	u64 pg, *pd;
+	unsigned int slot;
+
+	if (count < PKS_PG_APP || pks_env_alloc_pages(count, pages) < 0)
+		return 0;
+	pg = *pages;
+	slot = pks_env_add_region((u64 *)(pg + PKS_PG_PML4 * 4096ull),
+				  pg + PKS_PG_PDPT * 4096ull, pg + PKS_PG_PD * 4096ull);
+	if (!slot)
+		return 0;
+	pd = (u64 *)(pg + PKS_PG_PD * 4096ull);
+	pd[0] = (pg + PKS_PG_PT * 4096ull) | PTE_P | PTE_RW | PTE_US | PTE_A;
+	*base = (u64)slot << 39;
+	return slot;
+}
+
+const char *pks_env_missing(void)
+{
+	if (!pksv_present())
+		return "pksvisor not present (CPUID 0x40000000)";
+	/* CPUID.(EAX=7,ECX=0):ECX[31] enumerates PKS (SDM Vol. 2A, CPUID). */
+	if (cpuid(0, 0).eax < 7 || !(cpuid(7, 0).ecx & (1u << 31)))
+		return "CPUID.(7,0):ECX[31] (PKS) is clear";
+	if (read_cr4() & CR4_LA57)
+		return "5-level paging is active; this app builds 4-level tables";
+	return NULL;
 }
 
 /* The firmware's IDT with our stubs on vectors 0-31 (not NMI). */

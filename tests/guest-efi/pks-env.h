@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
 /*
- * pks-env.h: the PKS test environment shared by pks-conformance.efi and
- * pksv-pv.efi.  Both apps probe supervisor pages with CR4.PKS set, under
- * page tables and an IDT of their own, interrupts off, and must give the
- * firmware its state back before they call it again.  Linked into each
- * app from pks-env.c, with the probes and exception stubs of pks-asm.S.
+ * pks-env.h: the PKS test environment shared by pks-conformance.efi,
+ * pksv-pv.efi, pksv-vmfunc.efi, pksv-hidden.efi, pksv-nohalt.efi,
+ * pksv-features.efi and pksv-bench.efi.  They probe supervisor pages with
+ * CR4.PKS set, under page tables and an IDT of their own, interrupts off,
+ * and must give the firmware its state back before they call it again.
+ * Linked into each app from pks-env.c, with the probes and exception stubs
+ * of pks-asm.S.
  *
- * What stays in each app: its page layout (which PTs, which test pages),
- * its cases, and (conformance) the resume of a faulting instruction fetch.
+ * What stays in each app: its page layout (what its PT maps, any further
+ * PTs and test pages), its cases, and the resume of exceptions outside the
+ * four probes (resume_other).
  */
 #ifndef PKSV_GUEST_EFI_PKS_ENV_H
 #define PKSV_GUEST_EFI_PKS_ENV_H
@@ -48,6 +51,20 @@ static inline u64 read_cr4(void) { u64 v; __asm__ volatile("mov %%cr4, %0" : "=r
 static inline void write_cr0(u64 v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
 static inline void write_cr3(u64 v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
 static inline void write_cr4(u64 v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+
+/* XCR0 (XGETBV/XSETBV with ECX = 0), for the AVX gathers' cases. */
+static inline u64 xgetbv0(void)
+{
+	u32 lo, hi;
+
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return lo | (u64)hi << 32;
+}
+
+static inline void xsetbv0(u64 v)
+{
+	__asm__ volatile("xsetbv" : : "a"((u32)v), "d"((u32)(v >> 32)), "c"(0));
+}
 
 static inline u64 read_rflags(void)
 {
@@ -116,7 +133,9 @@ void pks_fault_clear(void);
  * "Bail out!" so the harness sees a complete run), and an optional
  * resume_other(f) for exceptions outside the four probes; it returns 1
  * when it has changed f so that the exception may return.  Any other
- * exception restores the firmware's state and powers off.
+ * exception restores the firmware's state and powers off.  Then the
+ * firmware's watchdog is turned off (a run outlasts its 5 minutes under
+ * an emulator) and COM1 is set up, so the app may say() right away.
  */
 void pks_env_init(EFI_SYSTEM_TABLE *st, const char *done_line,
 		  int (*resume_other)(struct pks_frame *f));
@@ -131,6 +150,28 @@ int pks_env_alloc_pages(unsigned int count, u64 *base);
  * The PD entries are the app's.  Returns the slot, or 0 when none is free.
  */
 unsigned int pks_env_add_region(u64 *pml4, u64 pdpt_pa, u64 pd_pa);
+
+/*
+ * The first pages of an app's allocation for pks_env_map_region, in this
+ * order; the app's own pages (its IDT, test pages, more PTs) follow from
+ * PKS_PG_APP on.
+ */
+enum { PKS_PG_PML4, PKS_PG_PDPT, PKS_PG_PD, PKS_PG_PT, PKS_PG_APP };
+
+/*
+ * The tables every app starts from: count pages from pks_env_alloc_pages
+ * at *pages (laid out as above), pks_env_add_region's region over them,
+ * and PD[0] -> PT, user and writable so that the PT's leaves decide; the
+ * app fills the PT (and any further PD entries).  *base is the region's
+ * linear base.  Returns the PML4 slot, or 0 (said on COM1) on failure.
+ */
+unsigned int pks_env_map_region(unsigned int count, u64 *pages, u64 *base);
+
+/*
+ * For the apps that need pksvisor, PKS and 4-level paging: NULL when
+ * all are there, else what is missing (the app's "Bail out!" line).
+ */
+const char *pks_env_missing(void);
 
 /*
  * Save the firmware's RFLAGS.IF, CR0, CR3, CR4, IDT and PKRS, disable

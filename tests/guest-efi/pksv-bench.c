@@ -88,20 +88,8 @@ static inline void irq_restore(u64 flags)
 		__asm__ volatile("sti" : : : "memory");
 }
 
-/* VMCALL with three arguments; returns RAX, *out = RBX out. */
-static inline u64 hc(u32 nr, u64 a0, u64 a1, u64 a2, u64 *out)
-{
-	u64 rax = PKSV_HC_RAX(nr), rbx = a0, rcx = a1, rdx = a2;
-
-	__asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx)
-			 : : "memory");
-	if (out)
-		*out = rbx;
-	return rax;
-}
-
 /*
- * The native baseline (no pksvisor): the same register set-up as hc() and
+ * The native baseline (no pksvisor): the same register set-up as pksv_hc() and
  * wrmsr() with a NOP where the instruction that exits would be, so that
  * (TSC under pksvisor - TSC native) per operation counts pksvisor's work
  * plus the exiting instruction itself.
@@ -157,7 +145,7 @@ static inline u64 exits_now(void)
 {
 	u64 v = 0;
 
-	hc(PKSV_HC_GET_COUNTER, PKSV_CTR_EXITS, 0, 0, &v);
+	pksv_hc(PKSV_HC_GET_COUNTER, PKSV_CTR_EXITS, 0, 0, &v);
 	return v;
 }
 
@@ -221,7 +209,7 @@ static void report(const char *name, u64 exits, u64 tsc, unsigned int n)
  * the handler resumes after the probe.  The native baseline reads the
  * not-present page instead: the same #PF delivery and handler, natively.
  */
-enum { PG_PML4, PG_PDPT, PG_PD, PG_PT, PG_IDT, PG_COUNT };
+enum { PG_IDT = PKS_PG_APP, PG_COUNT };
 
 static u64 g_fault_pages, g_fault_base;
 
@@ -232,19 +220,11 @@ static u64 fault_page(unsigned int pg)
 
 static int fault_env_setup(u64 data_pa)
 {
-	unsigned int idx;
-	u64 *pd, *pt;
+	u64 *pt;
 
-	if (pks_env_alloc_pages(PG_COUNT, &g_fault_pages) < 0)
+	if (!pks_env_map_region(PG_COUNT, &g_fault_pages, &g_fault_base))
 		return -1;
-	idx = pks_env_add_region((u64 *)fault_page(PG_PML4), fault_page(PG_PDPT),
-				 fault_page(PG_PD));
-	if (!idx)
-		return -1;
-	g_fault_base = (u64)idx << 39;
-	pd = (u64 *)fault_page(PG_PD);
-	pt = (u64 *)fault_page(PG_PT);
-	pd[0] = fault_page(PG_PT) | PTE_P | PTE_RW | PTE_A;
+	pt = (u64 *)fault_page(PKS_PG_PT);
 	pt[0] = data_pa | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(1);
 	pt[1] = 0;
 	return 0;
@@ -302,7 +282,7 @@ static void native_fault(void)
 		say("PKSV-BENCH: native pk_fault failed (no page tables)");
 		return;
 	}
-	pks_env_enter(fault_page(PG_PML4), (void *)fault_page(PG_IDT), 0);
+	pks_env_enter(fault_page(PKS_PG_PML4), (void *)fault_page(PG_IDT), 0);
 	faults = fault_loop(g_fault_base + 4096, 0, &t);	/* not present, read */
 	pks_env_leave();
 	if (faults != N_OPS)
@@ -388,7 +368,7 @@ static void keyed_ram(u64 *base, u64 *pages)
 		say("PKSV-BENCH: keyed_ram failed (no free RAM region)");
 		return;
 	}
-	rax = hc(PKSV_HC_RANGE_REGISTER, *base, *pages << 12, 2, NULL);
+	rax = pksv_hc(PKSV_HC_RANGE_REGISTER, *base, *pages << 12, 2, NULL);
 	say("PKSV-BENCH: keyed_ram key=2 base=0x%llx mib=%llu: %s", *base, *pages >> 8,
 	    err_name(rax));
 	if (rax != 0) {
@@ -413,6 +393,10 @@ static void bench(EFI_SYSTEM_TABLE *st)
 	u32 a, b, c, d;
 	int pks, registered = 0, have_mem;
 
+	/*
+	 * Not pksv_hc(): VERSION answers in RBX, RCX and RDX (ABI, features,
+	 * backend) and pksv_hc() hands back RBX only.
+	 */
 	{
 		u64 rbx = 0, rcx = 0, rdx = 0;
 
@@ -437,7 +421,7 @@ static void bench(EFI_SYSTEM_TABLE *st)
 
 	MEASURE(N_OPS, e, t, cpuid_raw(0, &a, &b, &c, &d));
 	report("cpuid", e, t, N_OPS);
-	MEASURE(N_OPS, e, t, hc(PKSV_HC_NOP, i, 0, 0, NULL));
+	MEASURE(N_OPS, e, t, pksv_hc(PKSV_HC_NOP, i, 0, 0, NULL));
 	report("hypercall_nop", e, t, N_OPS);
 
 	s = uefi_call_wrapper(st->BootServices->AllocatePages, 4, AllocateAnyPages,
@@ -452,7 +436,7 @@ static void bench(EFI_SYSTEM_TABLE *st)
 	} else {
 		/* Paravirtual mode, like the Linux series: one keyed range. */
 		if (have_mem) {
-			rax = hc(PKSV_HC_RANGE_REGISTER, mem, RANGE_PAGES * 4096ull, 1, NULL);
+			rax = pksv_hc(PKSV_HC_RANGE_REGISTER, mem, RANGE_PAGES * 4096ull, 1, NULL);
 			registered = rax == 0;
 			say("PKSV-BENCH: range_register key=1 pages=%u: %s", RANGE_PAGES,
 			    err_name(rax));
@@ -471,9 +455,9 @@ static void bench(EFI_SYSTEM_TABLE *st)
 		MEASURE(N_OPS, e, t, (void)rdmsr(MSR_IA32_PKRS));
 		report("pkrs_rdmsr", e, t, N_OPS);
 
-		rax = hc(PKSV_HC_VIEW_INDEX, PKRS_OPEN, 0, 0, &idx[0]);
+		rax = pksv_hc(PKSV_HC_VIEW_INDEX, PKRS_OPEN, 0, 0, &idx[0]);
 		if (rax == 0)
-			rax = hc(PKSV_HC_VIEW_INDEX, PKRS_CLOSED, 0, 0, &idx[1]);
+			rax = pksv_hc(PKSV_HC_VIEW_INDEX, PKRS_CLOSED, 0, 0, &idx[1]);
 		if (rax != 0) {
 			say("PKSV-BENCH: pkrs_vmfunc unsupported (VIEW_INDEX returned %s)",
 			    err_name(rax));
@@ -500,18 +484,18 @@ static void bench(EFI_SYSTEM_TABLE *st)
 
 	if (have_mem && (features & PKSV_FEAT_UNPROTECT)) {
 		gfn = (mem >> 12) + 3;
-		rax = hc(PKSV_HC_UNPROTECT_PAGE, gfn, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL);
+		rax = pksv_hc(PKSV_HC_UNPROTECT_PAGE, gfn, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL);
 		if (rax == 0)
-			rax = hc(PKSV_HC_PROTECT_PAGE, gfn, 0, 0, NULL);
+			rax = pksv_hc(PKSV_HC_PROTECT_PAGE, gfn, 0, 0, NULL);
 		if (rax != 0) {
 			say("PKSV-BENCH: unprotect_protect unsupported (%s)", err_name(rax));
 		} else {
 			u64 errs = 0, su = 0, sp = 0;
 
 			MEASURE(N_OPS, e, t,
-				errs |= hc(PKSV_HC_UNPROTECT_PAGE, gfn,
-					   PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL) |
-					hc(PKSV_HC_PROTECT_PAGE, gfn, 0, 0, NULL));
+				errs |= pksv_hc(PKSV_HC_UNPROTECT_PAGE, gfn,
+						PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL) |
+					pksv_hc(PKSV_HC_PROTECT_PAGE, gfn, 0, 0, NULL));
 			report("unprotect_protect_pair", e, t, N_OPS);
 			/*
 			 * Each call of the pair on its own (RDTSC around each;
@@ -521,10 +505,10 @@ static void bench(EFI_SYSTEM_TABLE *st)
 			MEASURE(N_OPS, e, t, {
 				u64 t0 = rdtsc(), t1, t2;
 
-				errs |= hc(PKSV_HC_UNPROTECT_PAGE, gfn,
-					   PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL);
+				errs |= pksv_hc(PKSV_HC_UNPROTECT_PAGE, gfn,
+						PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL);
 				t1 = rdtsc();
-				errs |= hc(PKSV_HC_PROTECT_PAGE, gfn, 0, 0, NULL);
+				errs |= pksv_hc(PKSV_HC_PROTECT_PAGE, gfn, 0, 0, NULL);
 				t2 = rdtsc();
 				su += t1 - t0;
 				sp += t2 - t1;
@@ -548,9 +532,9 @@ static void bench(EFI_SYSTEM_TABLE *st)
 			unsigned int faults;
 
 			/* Strict: every PK fault is injected, none opens the key. */
-			hc(PKSV_HC_GET_MODE, 0, 0, 0, &mode);
-			hc(PKSV_HC_SET_MODE, PKSV_MODE_STRICT, 0, 0, NULL);
-			pks_env_enter(fault_page(PG_PML4), (void *)fault_page(PG_IDT), 0);
+			pksv_hc(PKSV_HC_GET_MODE, 0, 0, 0, &mode);
+			pksv_hc(PKSV_HC_SET_MODE, PKSV_MODE_STRICT, 0, 0, NULL);
+			pks_env_enter(fault_page(PKS_PG_PML4), (void *)fault_page(PG_IDT), 0);
 			pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(1));
 			/* Warm-up (views built), then measured; P | PK: 0x21. */
 			faults = fault_loop(g_fault_base, 0x21, &t);
@@ -559,13 +543,13 @@ static void bench(EFI_SYSTEM_TABLE *st)
 			e = exits_now() - e;
 			pks_probe_wrmsr(MSR_IA32_PKRS, 0);
 			pks_env_leave();
-			hc(PKSV_HC_SET_MODE, mode, 0, 0, NULL);
+			pksv_hc(PKSV_HC_SET_MODE, mode, 0, 0, NULL);
 			if (faults != N_OPS)
 				say("PKSV-BENCH: pk_fault failed (%u of %u reads faulted)", faults, N_OPS);
 			else
 				report("pk_fault", e, t, N_OPS);
 		}
-		hc(PKSV_HC_RANGE_UNREGISTER, mem, RANGE_PAGES * 4096ull, 0, NULL);
+		pksv_hc(PKSV_HC_RANGE_UNREGISTER, mem, RANGE_PAGES * 4096ull, 0, NULL);
 	}
 	if (have_mem)
 		uefi_call_wrapper(st->BootServices->FreePages, 2, mem, RANGE_PAGES);
@@ -574,11 +558,11 @@ static void bench(EFI_SYSTEM_TABLE *st)
 		u64 kbase, kpages;
 
 		keyed_ram(&kbase, &kpages);
-		hc(PKSV_HC_PRINT_STATS, 0, 0, 0, NULL);
+		pksv_hc(PKSV_HC_PRINT_STATS, 0, 0, 0, NULL);
 		if (kpages)
-			hc(PKSV_HC_RANGE_UNREGISTER, kbase, kpages << 12, 0, NULL);
+			pksv_hc(PKSV_HC_RANGE_UNREGISTER, kbase, kpages << 12, 0, NULL);
 	} else {
-		hc(PKSV_HC_PRINT_STATS, 0, 0, 0, NULL);
+		pksv_hc(PKSV_HC_PRINT_STATS, 0, 0, 0, NULL);
 	}
 }
 
@@ -587,8 +571,6 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	InitializeLib(image, st);
 	g_st = st;
 	pks_env_init(st, "PKSV-BENCH: done", NULL);
-	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
-	com1_init();
 
 	say("PKSV-BENCH: start");
 	if (pksv_present()) {

@@ -48,18 +48,9 @@ static inline u64 rdtsc(void)
 	return lo | (u64)hi << 32;
 }
 
-static inline long long hc(u32 nr, u64 a0, u64 a1, u64 a2)
-{
-	u64 rax = PKSV_HC_RAX(nr), rbx = a0, rcx = a1, rdx = a2;
-
-	__asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx)
-			 : : "memory");
-	return (long long)rax;
-}
-
 /* ---- the stray write (pksv-pv.c's page layout) ---------------------- */
 
-enum { PG_PML4, PG_PDPT, PG_PD, PG_PT, PG_IDT, PG_P, PG_COUNT };
+enum { PG_IDT = PKS_PG_APP, PG_P, PG_COUNT };
 
 static u64 g_pages;
 
@@ -70,31 +61,27 @@ static u64 page_pa(unsigned int pg)
 
 static void do_pk_fault(void)
 {
-	u64 *pd, *pt, alias, ident, m;
-	unsigned int idx, i;
+	u64 *pt, base, alias, ident, m;
+	unsigned int i;
 	long long rax;
 
-	if (!pksv_present() || !(cpuid(7, 0).ecx & (1u << 31)) || (read_cr4() & CR4_LA57)) {
+	if (pks_env_missing()) {
 		tap_ok(0, "pk-fault: needs pksvisor with PKS and 4-level paging");
 		return;
 	}
-	if (pks_env_alloc_pages(PG_COUNT, &g_pages) < 0 ||
-	    !(idx = pks_env_add_region((u64 *)page_pa(PG_PML4), page_pa(PG_PDPT),
-				       page_pa(PG_PD)))) {
+	if (!pks_env_map_region(PG_COUNT, &g_pages, &base)) {
 		tap_ok(0, "pk-fault: page tables");
 		return;
 	}
-	pd = (u64 *)page_pa(PG_PD);
-	pt = (u64 *)page_pa(PG_PT);
-	pd[0] = page_pa(PG_PT) | PTE_P | PTE_RW | PTE_US | PTE_A;
+	pt = (u64 *)page_pa(PKS_PG_PT);
 	pt[0] = page_pa(PG_P) | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(KEY);
-	alias = ((u64)idx << 39) + 0x100;
+	alias = base + 0x100;
 	ident = page_pa(PG_P) + 0x100;
 	*(volatile u64 *)ident = 0x1111;
 
-	rax = hc(PKSV_HC_RANGE_REGISTER, page_pa(PG_P), 4096, KEY);
+	rax = pksv_hc(PKSV_HC_RANGE_REGISTER, page_pa(PG_P), 4096, KEY, NULL);
 	tap_ok(rax == 0, "pk-fault: range_register(P, key %u) returns 0 (got %lld)", KEY, rax);
-	pks_env_enter(page_pa(PG_PML4), (void *)page_pa(PG_IDT), CR0_WP);
+	pks_env_enter(page_pa(PKS_PG_PML4), (void *)page_pa(PG_IDT), CR0_WP);
 	for (i = 1; i <= 2; i++) {
 		/* The kernel's default for a keyed range: no access. */
 		pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_AD(KEY) | PKRS_WD(KEY));
@@ -107,7 +94,7 @@ static void do_pk_fault(void)
 	}
 	pks_probe_wrmsr(MSR_IA32_PKRS, 0);
 	pks_env_leave();
-	rax = hc(PKSV_HC_RANGE_UNREGISTER, page_pa(PG_P), 4096, 0);
+	rax = pksv_hc(PKSV_HC_RANGE_UNREGISTER, page_pa(PG_P), 4096, 0, NULL);
 	tap_ok(rax == 0, "pk-fault: range_unregister returns 0 (got %lld)", rax);
 }
 
@@ -207,8 +194,6 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	InitializeLib(image, st);
 	g_st = st;
 	pks_env_init(st, "PKSV-FEATURES: done", NULL);
-	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
-	com1_init();
 	load_args(image);
 	say("PKSV-FEATURES: start args=%s", g_args);
 
@@ -232,7 +217,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		} else if (n > 5 && word_is(w, 5, "spin=")) {
 			do_spin(w[5] - '0');
 		} else if (word_is(w, n, "stats")) {
-			hc(PKSV_HC_PRINT_STATS, 0, 0, 0);
+			pksv_hc(PKSV_HC_PRINT_STATS, 0, 0, 0, NULL);
 		} else if (word_is(w, n, "fatal-hook")) {
 			plan();
 			say("PKSV-FEATURES: fatal-hook: CPUID 0x400000fe, ECX \"FATA\"");

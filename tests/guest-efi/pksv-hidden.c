@@ -35,27 +35,17 @@
 #define MSR_IA32_RTIT_OUTPUT_BASE 0x560
 #define MSR_IA32_RTIT_CTL	0x570
 
-static inline long long hc(u32 nr, u64 a0, u64 *out)
-{
-	u64 rax = PKSV_HC_RAX(nr), rbx = a0, rcx = 0, rdx = 0;
-
-	__asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx)
-			 : : "memory");
-	if (out)
-		*out = rbx;
-	return (long long)rax;
-}
-
 static u64 counter(u64 id)
 {
 	u64 v = 0;
 
-	return hc(PKSV_HC_GET_COUNTER, id, &v) == 0 ? v : ~0ull;
+	return pksv_hc(PKSV_HC_GET_COUNTER, id, 0, 0, &v) == 0 ? v : ~0ull;
 }
 
 static EFI_SYSTEM_TABLE *g_st;
 
-enum { PG_PML4, PG_PDPT, PG_PD, PG_PT, PG_IDT, PG_N, PG_N2, PG_COUNT };
+/* After pks_env_map_region's tables (PKS_PG_*). */
+enum { PG_IDT = PKS_PG_APP, PG_N, PG_N2, PG_COUNT };
 
 static u64 g_pages, g_base, g_r, g_r2;
 static u64 g_alias1;		/* R with key 1 */
@@ -107,19 +97,6 @@ __asm__(".text\n"
 	"	vmovdqu32 %zmm0, (%rdx)\n"
 	"	vzeroupper\n"
 	"	ret\n");
-
-static inline u64 xgetbv0(void)
-{
-	u32 lo, hi;
-
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return lo | (u64)hi << 32;
-}
-
-static inline void xsetbv0(u64 v)
-{
-	__asm__ volatile("xsetbv" : : "a"((u32)v), "d"((u32)(v >> 32)), "c"(0));
-}
 
 /*
  * Set by the case that takes a #PF in the middle of a stepped MOVSQ: what
@@ -182,18 +159,13 @@ static u64 page_pa(unsigned int pg)
 
 static int setup_tables(void)
 {
-	u64 *pd, *pt;
+	u64 *pt;
 	unsigned int idx;
 
-	if (pks_env_alloc_pages(PG_COUNT, &g_pages) < 0)
-		return -1;
-	idx = pks_env_add_region((u64 *)page_pa(PG_PML4), page_pa(PG_PDPT), page_pa(PG_PD));
+	idx = pks_env_map_region(PG_COUNT, &g_pages, &g_base);
 	if (!idx)
 		return -1;
-	g_base = (u64)idx << 39;
-	pd = (u64 *)page_pa(PG_PD);
-	pt = (u64 *)page_pa(PG_PT);
-	pd[0] = page_pa(PG_PT) | PTE_P | PTE_RW | PTE_US | PTE_A;
+	pt = (u64 *)page_pa(PKS_PG_PT);
 	/* R with two keys: discovery records a multi-key alias over it. */
 	pt[0] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(1);
 	pt[1] = g_r | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(2);
@@ -592,38 +564,30 @@ static void run_cases(void)
 
 	/* 20: still alive, hypercalls answer */
 	v = 0;
-	rax = hc(PKSV_HC_NOP, 0x1234, &v);
+	rax = pksv_hc(PKSV_HC_NOP, 0x1234, 0, 0, &v);
 	tap_ok(rax == 0 && v == ~0x1234ull,
 	       "the guest continues: NOP hypercall answers (rax %lld, 0x%llx)", rax, v);
 }
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
-	int pks = 0;
+	const char *missing;
 
 	InitializeLib(image, st);
 	g_st = st;
 	pks_env_init(st, "PKSV-HIDDEN: done", resume_fetch);
-	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
-	com1_init();
 
 	say("PKSV-HIDDEN: start");
 	say("1..%u", PLAN);
-	if (cpuid(0, 0).eax >= 7)
-		pks = !!(cpuid(7, 0).ecx & (1u << 31));
-	if (!pksv_present()) {
-		say("Bail out! pksvisor not present (CPUID 0x40000000)");
-	} else if (!pks) {
-		say("Bail out! CPUID.(7,0):ECX[31] (PKS) is clear");
-	} else if (read_cr4() & CR4_LA57) {
-		say("Bail out! 5-level paging is active; this app builds 4-level tables");
-	} else if (hc(PKSV_HC_SELFTEST_INFO, 0, &g_r) != 0 || !g_r || (g_r & 0xfff)) {
+	if ((missing = pks_env_missing())) {
+		say("Bail out! %s", missing);
+	} else if (pksv_hc(PKSV_HC_SELFTEST_INFO, 0, 0, 0, &g_r) != 0 || !g_r || (g_r & 0xfff)) {
 		say("Bail out! SELFTEST_INFO gave no page of pksvisor memory");
 	} else if ((g_r2 = g_r + 0x1000), setup_tables() < 0) {
 		say("Bail out! could not set up page tables");
 	} else {
 		/* CR4.PKS makes pksvisor scan our tables (discovery mode). */
-		pks_env_enter(page_pa(PG_PML4), (void *)page_pa(PG_IDT), CR0_WP);
+		pks_env_enter(page_pa(PKS_PG_PML4), (void *)page_pa(PG_IDT), CR0_WP);
 		run_cases();
 		pks_probe_wrmsr(MSR_IA32_PKRS, 0);
 		pks_env_leave();

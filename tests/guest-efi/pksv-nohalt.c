@@ -58,7 +58,8 @@ extern char nh_tf_load_after[];
 
 static EFI_SYSTEM_TABLE *g_st;
 
-enum { PG_PML4, PG_PDPT, PG_PD, PG_PT, PG_IDT, PG_DATA, PG_COUNT = PG_DATA + NPAGES };
+/* After pks_env_map_region's tables (PKS_PG_*). */
+enum { PG_IDT = PKS_PG_APP, PG_DATA, PG_COUNT = PG_DATA + NPAGES };
 
 static u64 g_pages, g_base;
 static u64 g_dr6;
@@ -89,15 +90,11 @@ static int setup_tables(unsigned int phys_bits)
 	u64 *pd, *pt;
 	unsigned int idx, i;
 
-	if (pks_env_alloc_pages(PG_COUNT, &g_pages) < 0)
-		return -1;
-	idx = pks_env_add_region((u64 *)page_pa(PG_PML4), page_pa(PG_PDPT), page_pa(PG_PD));
+	idx = pks_env_map_region(PG_COUNT, &g_pages, &g_base);
 	if (!idx)
 		return -1;
-	g_base = (u64)idx << 39;
-	pd = (u64 *)page_pa(PG_PD);
-	pt = (u64 *)page_pa(PG_PT);
-	pd[0] = page_pa(PG_PT) | PTE_P | PTE_RW | PTE_US | PTE_A;
+	pt = (u64 *)page_pa(PKS_PG_PT);
+	pd = (u64 *)page_pa(PKS_PG_PD);
 	for (i = 0; i < NPAGES; i++) {
 		u64 pa = page_pa(PG_DATA + i);
 
@@ -238,19 +235,6 @@ static void case_tf_stepped(void)
 }
 
 /* ---- a gather over 8 differently keyed pages ------------------------ */
-
-static inline u64 xgetbv0(void)
-{
-	u32 lo, hi;
-
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return lo | (u64)hi << 32;
-}
-
-static inline void xsetbv0(u64 v)
-{
-	__asm__ volatile("xsetbv" : : "a"((u32)v), "d"((u32)(v >> 32)), "c"(0));
-}
 
 static void case_gather(int avx2)
 {
@@ -456,19 +440,17 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
 	struct cpuid_regs r;
 	unsigned int phys_bits = 36;
-	int pks = 0, avx2 = 0, avx512 = 0;
+	const char *missing;
+	int avx2 = 0, avx512 = 0;
 
 	InitializeLib(image, st);
 	g_st = st;
 	pks_env_init(st, "PKSV-NOHALT: done", resume_other);
-	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
-	com1_init();
 
 	say("PKSV-NOHALT: start");
 	say("1..%u", PLAN);
 	r = cpuid(0, 0);
 	if (r.eax >= 7) {
-		pks = !!(cpuid(7, 0).ecx & (1u << 31));
 		avx2 = !!(cpuid(7, 0).ebx & (1u << 5)) &&
 		       (cpuid(1, 0).ecx & (1u << 28)) && (cpuid(1, 0).ecx & (1u << 26));
 		avx512 = avx2 && (cpuid(7, 0).ebx & (1u << 16)) &&
@@ -477,17 +459,13 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	if (cpuid(0x80000000, 0).eax >= 0x80000008)
 		phys_bits = cpuid(0x80000008, 0).eax & 0xff;
 
-	if (!pksv_present()) {
-		say("Bail out! pksvisor not present (CPUID 0x40000000)");
-	} else if (!pks) {
-		say("Bail out! CPUID.(7,0):ECX[31] (PKS) is clear");
-	} else if (read_cr4() & CR4_LA57) {
-		say("Bail out! 5-level paging is active; this app builds 4-level tables");
+	if ((missing = pks_env_missing())) {
+		say("Bail out! %s", missing);
 	} else if (setup_tables(phys_bits) < 0) {
 		say("Bail out! could not set up page tables");
 	} else {
 		say("# AVX2 %s, AVX-512F %s", avx2 ? "yes" : "no", avx512 ? "yes" : "no");
-		pks_env_enter(page_pa(PG_PML4), (void *)page_pa(PG_IDT), CR0_WP);
+		pks_env_enter(page_pa(PKS_PG_PML4), (void *)page_pa(PG_IDT), CR0_WP);
 		case_bar(phys_bits);
 		case_cr(phys_bits);
 		case_tf();

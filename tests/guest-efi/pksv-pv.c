@@ -41,7 +41,8 @@ static EFI_SYSTEM_TABLE *g_st;
 
 /* ---- page tables ---------------------------------------------------- */
 
-enum { PG_PML4, PG_PDPT, PG_PD, PG_PT, PG_IDT, PG_P, PG_COUNT };
+/* After pks_env_map_region's tables (PKS_PG_*). */
+enum { PG_IDT = PKS_PG_APP, PG_P, PG_COUNT };
 
 #define OFF_DATA	0x128		/* not page aligned: CR2 is exact */
 
@@ -59,18 +60,13 @@ static u64 page_pa(unsigned int pg)
 
 static int setup_tables(void)
 {
-	u64 *pd, *pt;
+	u64 *pt;
 	unsigned int idx;
 
-	if (pks_env_alloc_pages(PG_COUNT, &g_pages) < 0)
-		return -1;
-	idx = pks_env_add_region((u64 *)page_pa(PG_PML4), page_pa(PG_PDPT), page_pa(PG_PD));
+	idx = pks_env_map_region(PG_COUNT, &g_pages, &g_base);
 	if (!idx)
 		return -1;
-	g_base = (u64)idx << 39;
-	pd = (u64 *)page_pa(PG_PD);
-	pt = (u64 *)page_pa(PG_PT);
-	pd[0] = page_pa(PG_PT) | PTE_P | PTE_RW | PTE_US | PTE_A;
+	pt = (u64 *)page_pa(PKS_PG_PT);
 
 	g_p = page_pa(PG_P);
 	/* The keyed alias: a supervisor leaf (U/S = 0) with key 3. */
@@ -318,28 +314,17 @@ out:
 /* gnu-efi: efi_main is called through its own wrapper, so no EFIAPI. */
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
-	struct cpuid_regs r;
+	const char *missing;
 	u64 ver = 0;
-	int pks = 0;
 
 	InitializeLib(image, st);
 	g_st = st;
 	pks_env_init(st, "PKSV-PV: done", NULL);
-	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
-	com1_init();
 
 	say("PKSV-PV: start");
 	say("1..%u", PLAN);
-	r = cpuid(0, 0);
-	if (r.eax >= 7)
-		pks = !!(cpuid(7, 0).ecx & (1u << 31));
-
-	if (!pksv_present()) {
-		say("Bail out! pksvisor not present (CPUID 0x40000000)");
-	} else if (!pks) {
-		say("Bail out! CPUID.(7,0):ECX[31] (PKS) is clear");
-	} else if (read_cr4() & CR4_LA57) {
-		say("Bail out! 5-level paging is active; this app builds 4-level tables");
+	if ((missing = pks_env_missing())) {
+		say("Bail out! %s", missing);
 	} else if (setup_tables() < 0) {
 		say("Bail out! could not set up page tables");
 	} else {
@@ -350,7 +335,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		ver = rbx;
 		say("# pksvisor ABI 0x%llx; SMEP, SMAP and PKE are kept off during the cases", ver);
 		/* CR0.WP once, for all cases (pks-conformance sets it per case). */
-		pks_env_enter(page_pa(PG_PML4), (void *)page_pa(PG_IDT), CR0_WP);
+		pks_env_enter(page_pa(PKS_PG_PML4), (void *)page_pa(PG_IDT), CR0_WP);
 		run_cases();
 		check_pkru_modes();
 		pks_probe_wrmsr(MSR_IA32_PKRS, 0);

@@ -49,8 +49,9 @@ static EFI_SYSTEM_TABLE *g_st;
 
 /* ---- pages ----------------------------------------------------------- */
 
-enum { PG_PML4, PG_PDPT, PG_PD, PG_PT, PG_IDT, PG_P, PG_UCODE, PG_USTACK,
-       PG_GDT, PG_TSS, PG_KSTACK, PG_COUNT };
+/* After pks_env_map_region's tables (PKS_PG_*). */
+enum { PG_IDT = PKS_PG_APP, PG_P, PG_UCODE, PG_USTACK, PG_GDT, PG_TSS, PG_KSTACK,
+       PG_COUNT };
 
 #define OFF_DATA	0x128
 
@@ -113,19 +114,14 @@ static void restore_gdt(void)
 
 static int setup_tables(void)
 {
-	u64 *pd, *pt;
+	u64 *pt;
 	unsigned int idx;
 	u8 *code;
 
-	if (pks_env_alloc_pages(PG_COUNT, &g_pages) < 0)
-		return -1;
-	idx = pks_env_add_region((u64 *)page_pa(PG_PML4), page_pa(PG_PDPT), page_pa(PG_PD));
+	idx = pks_env_map_region(PG_COUNT, &g_pages, &g_base);
 	if (!idx)
 		return -1;
-	g_base = (u64)idx << 39;
-	pd = (u64 *)page_pa(PG_PD);
-	pt = (u64 *)page_pa(PG_PT);
-	pd[0] = page_pa(PG_PT) | PTE_P | PTE_RW | PTE_US | PTE_A;
+	pt = (u64 *)page_pa(PKS_PG_PT);
 	g_p = page_pa(PG_P);
 	pt[0] = g_p | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_KEY(KEY);
 	pt[1] = page_pa(PG_UCODE) | PTE_P | PTE_US | PTE_A;
@@ -330,32 +326,24 @@ static void run_cases(void)
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
-	int pks = 0;
+	const char *missing;
 
 	InitializeLib(image, st);
 	g_st = st;
 	pks_env_init(st, "PKSV-VMFUNC: done", resume);
-	uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
-	com1_init();
 
 	say("PKSV-VMFUNC: start");
 	say("1..%u", PLAN);
-	if (cpuid(0, 0).eax >= 7)
-		pks = !!(cpuid(7, 0).ecx & (1u << 31));
-	if (!pksv_present()) {
-		say("Bail out! pksvisor not present (CPUID 0x40000000)");
-	} else if (!pks) {
-		say("Bail out! CPUID.(7,0):ECX[31] (PKS) is clear");
+	if ((missing = pks_env_missing())) {
+		say("Bail out! %s", missing);
 	} else if (!(cpuid(PKSV_CPUID_LEAF_INFO, 0).ebx & PKSV_FEAT_VMFUNC_VIEWS)) {
 		say("Bail out! pksvisor offers no VMFUNC views (PKSV_FEAT_VMFUNC_VIEWS)");
-	} else if (read_cr4() & CR4_LA57) {
-		say("Bail out! 5-level paging is active; this app builds 4-level tables");
 	} else if (pksv_hc(PKSV_HC_SELFTEST_INFO, 0, 0, 0, &g_hidden) != 0 || !g_hidden) {
 		say("Bail out! SELFTEST_INFO gave no pksvisor address");
 	} else if (setup_tables() < 0) {
 		say("Bail out! could not set up page tables");
 	} else {
-		pks_env_enter(page_pa(PG_PML4), (void *)page_pa(PG_IDT), CR0_WP);
+		pks_env_enter(page_pa(PKS_PG_PML4), (void *)page_pa(PG_IDT), CR0_WP);
 		if (setup_gdt_tss() < 0) {
 			say("Bail out! firmware GDT too large");
 		} else {
