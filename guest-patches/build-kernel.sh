@@ -1,7 +1,12 @@
 #!/bin/bash
 # Build the pksvisor Linux 6.1 guest kernel (bzImage with the EFI stub).
 #
-#   guest-patches/build-kernel.sh [--force]
+#   guest-patches/build-kernel.sh [--force] [--variant NAME]
+#
+# --variant NAME merges linux-6.1/variant-NAME.config after guest.config
+# (a build-only configuration check, e.g. "nozonedevice": PKS and its test
+# without ZONE_DEVICE); only the variant fragment's values are enforced then,
+# since turning one option off may legitimately drop others of guest.config.
 #
 # Inputs: Debian's linux-source-6.1 (/usr/src/linux-source-6.1.tar.xz), the
 # patch series guest-patches/linux-6.1/series (git format-patch files applied
@@ -22,7 +27,19 @@ SRC_TAR=/usr/src/linux-source-6.1.tar.xz
 CACHE=${PKSV_CACHE:-$HOME/.cache/pksvisor}
 JOBS=${PKSV_JOBS:-2}
 FORCE=0
-[ "${1:-}" = "--force" ] && FORCE=1
+VARIANT=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--force) FORCE=1; shift ;;
+	--variant) VARIANT=${2:?--variant needs a name}; shift 2 ;;
+	*) echo "build-kernel: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+VARIANT_FRAG=
+if [ -n "$VARIANT" ]; then
+	VARIANT_FRAG=$PATCHDIR/variant-$VARIANT.config
+	[ -f "$VARIANT_FRAG" ] || { echo "build-kernel: no $VARIANT_FRAG" >&2; exit 2; }
+fi
 
 log() { echo "build-kernel: $*" >&2; }
 die() { echo "build-kernel: ERROR: $*" >&2; exit 1; }
@@ -51,6 +68,7 @@ KEY=$( {
 		echo "--- $p"; cat "$PATCHDIR/$p"
 	done
 	echo "--- guest.config"; cat "$FRAGMENT"
+	[ -z "$VARIANT_FRAG" ] || { echo "--- variant $VARIANT"; cat "$VARIANT_FRAG"; }
 	echo "--- build-kernel.sh"; cat "${BASH_SOURCE[0]}"
 } | sha256sum | cut -c1-16)
 OUT=$CACHE/kernel-$KEY
@@ -85,7 +103,7 @@ MK=(make -s ARCH=x86_64 -j"$JOBS")
 log "configuring: tinyconfig + guest.config (log: $KSRC/config.log)"
 {
 	"${MK[@]}" tinyconfig &&
-	scripts/kconfig/merge_config.sh -m .config "$FRAGMENT" &&
+	scripts/kconfig/merge_config.sh -m .config "$FRAGMENT" $VARIANT_FRAG &&
 	"${MK[@]}" olddefconfig
 } >config.log 2>&1 || { tail -n 30 config.log >&2; die "configuration failed"; }
 
@@ -104,8 +122,8 @@ while IFS= read -r line; do
 			log "config: $opt wanted unset, got $(grep -E "^$opt=" .config)"; bad=1
 		fi
 	fi
-done <"$FRAGMENT"
-[ $bad -eq 0 ] || die "kernel config does not match guest.config (missing dependency?)"
+done <"${VARIANT_FRAG:-$FRAGMENT}"
+[ $bad -eq 0 ] || die "kernel config does not match ${VARIANT_FRAG:-guest.config} (missing dependency?)"
 
 # --- build -------------------------------------------------------------------
 log "building bzImage with -j$JOBS (a cold build takes several minutes)"

@@ -20,7 +20,8 @@ PKGS=(
 	mtools dosfstools				# ESP images without root
 	linux-source-6.1 build-essential flex bison bc	# guest kernel
 	libelf-dev libssl-dev cpio xz-utils lz4 patch python3
-	busybox-static					# guest initramfs
+	busybox-static xfsprogs				# guest initramfs (xfsprogs: the XFS
+						# image of the fsdax dedupe test)
 	sbsigntool openssl				# make sign, its test
 	groff-base man-db				# man --warnings on man/
 	python3-matplotlib				# pksvisor-stat --png, make bench chart

@@ -22,6 +22,8 @@
 #                build (four Bochs runs, about 2 minutes)
 #   linux-bochs  Linux guest under pksvisor in Bochs, stats at power-off
 #   linux-qemu   Linux guest PKS suite on QEMU TCG (-cpu max, -cpu max,-pks)
+#   linux-nozd   build-only: the series with PKS and its test but without
+#                ZONE_DEVICE (build-kernel.sh --variant nozonedevice, cached)
 #   pks-conf     PKS conformance guest: QEMU -cpu max (reference) and under
 #                pksvisor pks=soft in Bochs, results compared line by line
 #   pks-conf-nopks  the same guest on QEMU -cpu max,-pks: every case skips
@@ -95,7 +97,7 @@ if ! tests/install-deps.sh; then
 fi
 # The host unit tests finish in seconds; a hang must not stall the run.
 UNIT_TIMEOUT=${PKSV_UNIT_TIMEOUT:-300}
-STAGES=${PKSV_STAGES:-"judges layering unit tools efi-bochs cfg-limit sign-bochs efi-qemu features-qemu features-bochs pks-conf pks-conf-nopks linux-bochs stat-bochs linux-qemu linux-pks-bochs grub-bochs shim-bochs fuzz bench pv-calls nmi-bochs vmfunc hidden nohalt hw-conf hw-efi hw-pv hw-linux hw-bench make-bench smp-efi smp-native smp-2"}
+STAGES=${PKSV_STAGES:-"judges layering unit tools efi-bochs cfg-limit sign-bochs efi-qemu features-qemu features-bochs pks-conf pks-conf-nopks linux-bochs stat-bochs linux-qemu linux-nozd linux-pks-bochs grub-bochs shim-bochs fuzz bench pv-calls nmi-bochs vmfunc hidden nohalt hw-conf hw-efi hw-pv hw-linux hw-bench make-bench smp-efi smp-native smp-2"}
 
 # A stage whose script has not landed yet fails loudly rather than passing.
 optional() {
@@ -118,6 +120,7 @@ stage_cmd() {
 	cfg-limit)	tests/harness/run-cfg-limit-bochs.sh ;;
 	linux-bochs)	tests/harness/run-linux-bochs.sh ;;
 	linux-qemu)	tests/linux/run-tests.sh ;;
+	linux-nozd)	guest-patches/build-kernel.sh --variant nozonedevice >/dev/null ;;
 	stat-bochs)	PKSV_STATS=2 tests/harness/run-linux-bochs.sh &&
 			PKSV_STAT_LOG="${BUILD:-build}/test-linux-bochs/serial.txt" tests/tools/test-stat.sh ;;
 	pks-conf)	tests/harness/run-pks-conformance.sh compare ;;

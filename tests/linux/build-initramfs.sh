@@ -7,9 +7,11 @@
 # to ~/.cache/pksvisor).  The image is an uncompressed cpio (newc) archive
 # that the EFI stub loads via initrd=\initrd.img (see tests/linux/cmdline),
 # so test changes never require a kernel rebuild.  Contents: busybox,
-# /bin/pksv-poweroff, pksv-vmcall, pksv-vmfunc-user, pksv-workload and
-# pksv-clock (built here from pksv-*.c), /init
-# and the test runners of tests/linux/initramfs/.  Prints the image path as the last line.
+# /bin/pksv-poweroff, pksv-vmcall, pksv-vmfunc-user, pksv-workload,
+# pksv-clock and pksv-dedupe (built here from pksv-*.c), /xfs.img.gz (an
+# empty XFS made here), /bin/pks_test.sh (the series' kselftest runner),
+# /init and the test runners of tests/linux/initramfs/.  Prints the image
+# path as the last line.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${PKSV_CACHE:-$HOME/.cache/pksvisor}
@@ -17,7 +19,7 @@ OUT=${1:-$CACHE/initramfs/initrd.img}
 
 # shellcheck source=../harness/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../harness/lib.sh"
-need_pkg busybox-static cpio gcc libc6-dev
+need_pkg busybox-static cpio gcc libc6-dev xfsprogs
 
 ROOT=$(mktemp -d)
 trap 'rm -rf "$ROOT"' EXIT
@@ -34,6 +36,30 @@ for prog in pksv-vmfunc-user pksv-workload pksv-clock; do
 	gcc -static -O2 -Wall -Wextra -Werror -o "$ROOT/bin/$prog" "$HERE/$prog.c"
 	strip "$ROOT/bin/$prog"
 done
+gcc -static -Os -Wall -Wextra -Werror -o "$ROOT/bin/pksv-dedupe" \
+	"$HERE/pksv-dedupe.c"
+strip "$ROOT/bin/pksv-dedupe"
+# An empty XFS (reflink, 4 KiB blocks) for /dev/pmem0 (64 MiB): the fsdax
+# dedupe test needs reflink, which ext4 lacks.  mkfs.xfs refuses file
+# systems under 300 MiB unless it believes it runs under xfstests
+# (TEST_DIR/TEST_DEV/QA_CHECK_FS), which is what this small scratch
+# file system is.  Stored gzipped (~70 KiB); the runner zcats it.
+truncate -s 64M "$ROOT/xfs.img"
+TEST_DIR=/tmp TEST_DEV="$ROOT/xfs.img" QA_CHECK_FS=1 \
+	mkfs.xfs -q -f -m reflink=1 -b size=4096 "$ROOT/xfs.img"
+gzip -9n "$ROOT/xfs.img"
+# The kselftest-style runner of the PKS cases lives in the guest series
+# (tools/testing/selftests/pks/pks_test.sh): take it from the patch that
+# adds it, applied to an empty directory, so the runners use that very file.
+PATCHDIR=$HERE/../../guest-patches/linux-6.1
+SELFTEST_PATCH=$(grep -l '^+++ b/tools/testing/selftests/pks/pks_test.sh' "$PATCHDIR"/0*.patch | head -n1)
+[ -n "$SELFTEST_PATCH" ] || { echo "build-initramfs: no patch adds pks_test.sh" >&2; exit 1; }
+mkdir "$ROOT/.st"
+patch -d "$ROOT/.st" -p1 --batch --quiet <"$SELFTEST_PATCH" >/dev/null 2>&1 || true
+[ -s "$ROOT/.st/tools/testing/selftests/pks/pks_test.sh" ] ||
+	{ echo "build-initramfs: $SELFTEST_PATCH did not give pks_test.sh" >&2; exit 1; }
+install -m 755 "$ROOT/.st/tools/testing/selftests/pks/pks_test.sh" "$ROOT/bin/pks_test.sh"
+rm -rf "$ROOT/.st"
 cp -a "$HERE/initramfs/." "$ROOT/"
 chmod 755 "$ROOT/init" "$ROOT"/tests/* 2>/dev/null || true
 

@@ -35,6 +35,10 @@ run() {
 run pks --cpu max --expect '^ok [0-9]+ pks_available$' --expect 'cpu flags: erms=yes' \
 	--expect '^ok [0-9]+ relaxed_pardon_scope # pardoned once' \
 	--expect '^ok [0-9]+ relaxed_pardon_work$' \
+	--expect '^ok [0-9]+ fork_access$' --expect '^ok [0-9]+ key_free_overrides$' \
+	--expect '^ok [0-9]+ nmi_default$' --expect '^ok [0-9]+ fsdax_xfs_io # 1 MiB' \
+	--expect '^ok [0-9]+ fsdax_xfs_dedupe # a=b deduplicated' \
+	--expect '^ok [0-9]+ devdax_mapping # /dev/dax[0-9.]+: protected' \
 	--expect '^ok 1 strict_oops # oopsed' --expect '^ok 2 strict_copy_mc # oopsed' \
 	--expect '^ok 3 strict_then_usable' --reject '^ok [0-9]+ .*# SKIP'
 # -cpu max, 2 CPUs: CPU offline/online and one S3 suspend/resume cycle
@@ -47,6 +51,8 @@ run power --cpu max --smp 2 --timeout 180 --append pksv_tests=smoke,power \
 # 0001, FSRM (QEMU 7.2's TCG offers no FSRM, so only ERMS is observable).
 run nopks --cpu max,-pks --append clearcpuid=erms --expect 'cpu flags: erms=no fsrm=no' \
 	--expect '^ok [0-9]+ pks_available # SKIP PKS not supported' \
-	--expect '^ok [0-9]+ pmem_dax_file' --expect '^ok [0-9]+ pmem_kmap_local_write # SKIP pmem not protected'
+	--expect '^ok [0-9]+ pmem_dax_file' --expect '^ok [0-9]+ pmem_kmap_local_write # SKIP pmem not protected' \
+	--expect '^ok [0-9]+ fsdax_xfs_dedupe # SKIP .*data path checked' \
+	--expect '^ok [0-9]+ devdax_mapping # SKIP pmem not protected'
 [ $fails -eq 0 ] && echo "run-tests: all Linux guest runs passed" || echo "run-tests: $fails run(s) failed"
 exit $((fails != 0))
