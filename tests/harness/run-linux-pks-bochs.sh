@@ -154,6 +154,7 @@ run_bochs() {
 		--expect 'pksvisor: PKS: the guest registers its keyed ranges: page-table discovery off' \
 		--expect 'pksvisor: PKS: fault mode set to relaxed by hypercall \(guest policy' \
 		--expect '^ok [0-9]+ pksv_mode_agrees$' \
+		--expect '^ok [0-9]+ mode_off_runtime$' \
 		--expect '^ok [0-9]+ pksv_kmap_table_full # table full' \
 		--expect '^ok [0-9]+ pksv_get_stats # vcpu line' \
 		--expect '^ok [0-9]+ pksv_debugfs_stats # [1-9]' \

@@ -36,7 +36,8 @@ run pks --cpu max --expect '^ok [0-9]+ pks_available$' --expect 'cpu flags: erms
 	--expect '^ok [0-9]+ relaxed_pardon_scope # pardoned once' \
 	--expect '^ok [0-9]+ relaxed_pardon_work$' \
 	--expect '^ok [0-9]+ fork_access$' --expect '^ok [0-9]+ key_free_overrides$' \
-	--expect '^ok [0-9]+ nmi_default$' --expect '^ok [0-9]+ fsdax_xfs_io # 1 MiB' \
+	--expect '^ok [0-9]+ nmi_default$' --expect '^ok [0-9]+ mode_off_runtime$' \
+	--expect '^ok [0-9]+ fsdax_xfs_io # 1 MiB' \
 	--expect '^ok [0-9]+ fsdax_xfs_dedupe # a=b deduplicated' \
 	--expect '^ok [0-9]+ devdax_mapping # /dev/dax[0-9.]+: protected' \
 	--expect '^ok 1 strict_oops # oopsed' --expect '^ok 2 strict_copy_mc # oopsed' \

@@ -1,12 +1,13 @@
 #!/bin/sh
 # PKS and PMEM stray-write protection tests (lib/test_pks.c via debugfs),
 # then a DAX-mounted filesystem on /dev/pmem0 end to end.  Prints KTAP.
+# mode_off_runtime runs twice: switching off and back must be repeatable.
 D=/sys/kernel/debug/pks_test
 CASES="pks_available defaults_all_cpus key_ad key_wd key_rw context_switch
 irq_default exception_default relaxed_warns_once silent_quiet all_keys
 pmem_stray_write_blocked pmem_kmap_local_write pmem_kmap_nesting
 pmem_kmap_global pmem_kmap_per_page relaxed_pardon_work fork_access
-key_free_overrides nmi_default"
+key_free_overrides nmi_default mode_off_runtime mode_off_runtime"
 n=0
 for c in $CASES; do n=$((n + 1)); done
 echo "KTAP version 1"
