@@ -88,6 +88,14 @@ void pksv_log(const char *fmt, ...)
 	spin_unlock(&log_lock);
 }
 
+void pksv_log_line(const char *line)
+{
+	spin_lock(&log_lock);
+	serial_write(line, pksv_strlen(line));
+	serial_write("\n", 1);
+	spin_unlock(&log_lock);
+}
+
 void pksv_halt(void)
 {
 	for (;;)

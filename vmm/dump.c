@@ -15,8 +15,7 @@ static void emit_line(void *ctx, const char *line)
 {
 	(void)ctx;
 	/* stats_format_table prefixes "pksvisor: " itself */
-	serial_write(line, pksv_strlen(line));
-	serial_write("\n", 1);
+	pksv_log_line(line);
 }
 
 static const char *backend_name(struct vcpu *vcpu)

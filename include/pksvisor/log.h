@@ -18,6 +18,13 @@ void serial_drain(void);
  */
 void pksv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * A line already formatted (prefix included), written under the same lock:
+ * for the statistics table, whose lines a raw serial_write from two CPUs
+ * printing at once interleaved character by character.
+ */
+void pksv_log_line(const char *line);
+
 /* Stop this CPU for good after a fatal error (interrupts off, hlt loop). */
 void __attribute__((noreturn)) pksv_halt(void);
 

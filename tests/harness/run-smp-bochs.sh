@@ -23,10 +23,13 @@
 # log: tables for CPUS CPUs, every CPU online and running, every KTAP case
 # passed, and in linux mode every CPU a pksvisor guest with statistics.
 # Emulator: the patched upstream Bochs with CPU model tigerlake (VMX, no
-# PKS: the soft backend), PKSV_EMULATOR/PKSV_BOCHS_MODEL override.  Not
-# Debian's Bochs 2.7: there a SIPI exit of an AP in VMX non-root (it is
-# delivered from the sending CPU's instruction) leaves the AP stuck in
-# wait-for-SIPI after the firmware's next INIT; docs/testing.md.
+# PKS: the soft backend), PKSV_EMULATOR/PKSV_BOCHS_MODEL override.  Its
+# patch (item 4) makes the target CPU take a SIPI's VM exit itself: taken
+# inside the sender's APIC write it cut a broadcast SIPI short, and with
+# 4 CPUs the firmware's INIT-SIPI-SIPI at ExitBootServices never reached
+# CPU 3.  Not Debian's Bochs 2.7: it has the same fault and re-delivers
+# an INIT already taken as a VM exit, so its APs stay in wait-for-SIPI;
+# docs/testing.md, "Every CPU".
 # The kernel gets cpu_init_udelay=10000: Linux waits the MP spec's 10 ms
 # between INIT and SIPI instead of 0 on modern CPUs, because in Bochs
 # pksvisor's INIT exit takes longer than the 10 us before Linux's second
