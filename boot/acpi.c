@@ -8,16 +8,9 @@
  */
 #include <efi.h>
 #include <efilib.h>
+#include <pksvisor/acpi_table.h>
 #include <pksvisor/format.h>
 #include "boot.h"
-
-struct acpi_header {
-	char signature[4];
-	u32 length;
-	u8 revision, checksum;
-	char oem_id[6], oem_table_id[8];
-	u32 oem_revision, creator_id, creator_revision;
-} __attribute__((packed));
 
 /* Tables above this size are not ACPI tables but a bad pointer. */
 #define ACPI_TABLE_MAX	(16u << 20)

@@ -29,6 +29,7 @@
  */
 #include "common.h"
 
+#include <pksvisor/acpi_table.h>
 #include <pksvisor/efi_mp.h>
 
 #define ACPI_TABLE_PROTOCOL_GUID \
@@ -45,14 +46,6 @@ struct acpi_table_protocol {
 #define LAPIC_BASE		0xfee00000u
 #define PIIX4_PM_BASE		0x600u
 #define SCI_IRQ			9
-
-struct acpi_header {
-	char signature[4];
-	u32 length;
-	u8 revision, checksum;
-	char oem_id[6], oem_table_id[8];
-	u32 oem_revision, creator_id, creator_revision;
-} __attribute__((packed));
 
 /* ACPI 6.5 5.2.3.2 Generic Address Structure. */
 struct acpi_gas {
