@@ -16,6 +16,14 @@ static bool entry_is_table(u64 e, int level)
 	return e && level > 1 && (level == 4 || !(e & EPT_LARGE));
 }
 
+/*
+ * Copy the table at src_pa (level) into a new page, which is linked into
+ * the tree (*out_pa) before its children are cloned: if an allocation
+ * fails half-way, everything allocated so far is reachable from
+ * dst->pml4 and the caller's ept_destroy() frees it all.  Entries not
+ * copied yet are zero (pool pages come zeroed; the failing entry is
+ * cleared), so the partial tree holds no pointer into the source.
+ */
 static int clone_table(struct ept *dst, u64 src_pa, int level, u64 *out_pa)
 {
 	u64 pa = dst->alloc(dst->alloc_ctx);
@@ -24,27 +32,31 @@ static int clone_table(struct ept *dst, u64 src_pa, int level, u64 *out_pa)
 	if (!pa)
 		return -1;
 	dst->pages_used++;
+	*out_pa = pa;
 	d = (u64 *)(uintptr_t)pa;
 	for (unsigned int i = 0; i < 512; i++) {
-		d[i] = s[i];
 		if (entry_is_table(s[i], level)) {
-			u64 child;
+			u64 child = 0;
 
 			if (clone_table(dst, s[i] & EPT_ADDR_MASK, level - 1, &child)) {
-				d[i] = 0;
+				/* The child, if allocated, is linked for ept_destroy(). */
+				d[i] = child ? (s[i] & ~EPT_ADDR_MASK) | child : 0;
 				return -1;
 			}
 			d[i] = (s[i] & ~EPT_ADDR_MASK) | child;
+		} else {
+			d[i] = s[i];
 		}
 	}
-	*out_pa = pa;
 	return 0;
 }
 
+/* 0, or -1 out of memory: then dst holds a partial tree for ept_destroy(). */
 int ept_clone(struct ept *dst, const struct ept *src)
 {
 	dst->pages_used = 0;
 	dst->allow_1g = src->allow_1g;
+	dst->pml4 = 0;
 	return clone_table(dst, src->pml4, 4, &dst->pml4);
 }
 
