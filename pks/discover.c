@@ -143,6 +143,12 @@ void discover_rescan(struct vcpu *vcpu)
 	unsigned int before;
 
 	spin_lock(&pks->lock);
+	/* Discovery ended since the caller looked (another vCPU registered). */
+	if (!pks->discovery) {
+		vcpu->pks.rescan = PKS_RESCAN_NONE;
+		spin_unlock(&pks->lock);
+		return;
+	}
 	/*
 	 * A table write starts a new epoch: keys and tracked tables are learnt
 	 * again from the roots as they are loaded (pages that stopped being
@@ -189,6 +195,16 @@ void discover_table_written(struct vcpu *vcpu, u64 table_gpa, const u64 *snap)
 	u64 gen;
 
 	spin_lock(&pks->lock);
+	/*
+	 * Discovery may have ended (PV_RANGES, RANGE_REGISTER on another
+	 * vCPU) while this write was stepped: the guest's registrations are
+	 * the keymap now, and a discovered range added after them would
+	 * never be forgotten (and would make a later registration overlap).
+	 */
+	if (!pks->discovery) {
+		spin_unlock(&pks->lock);
+		return;
+	}
 	for (unsigned int i = 0; i < pks->nr_tables; i++)
 		if (pks->tables[i] == table_gpa)
 			level = pks->table_level[i];

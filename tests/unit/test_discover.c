@@ -7,9 +7,12 @@
  *    table, or a table whose level is unknown, asks for a full rescan;
  *  - pks_hc_range(): argument checks (never pksvisor's pool, never above
  *    the EPT limit), and the first registration ends discovery and forgets
- *    what it had learnt.
- * pks_cr3_load() and discover_rescan() read the VMCS and are covered by
- * the Bochs runs.
+ *    what it had learnt;
+ *  - a table write stepped across the end of discovery adds nothing
+ *    (review finding 12).
+ *  - discover_rescan() after discovery ended (a fake VMCS gives CR3,
+ *    the scan is stubbed) learns nothing (review finding 12).
+ * pks_cr3_load() is covered by the Bochs runs.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,10 +52,28 @@ void vmx_insn_failed(enum vmx_insn insn, u64 operand, u64 value, bool fail_inval
 	(void)insn; (void)operand; (void)value; (void)fail_invalid; (void)file; (void)line;
 	abort();
 }
+/* The guest tables a scan finds: one keyed 4 KiB leaf when scan_gpa. */
+static u64 scan_gpa;
+static unsigned int scan_key;
+
 int guest_scan_current(struct vcpu *vcpu, const struct guest_scan_ops *ops, void *ctx)
 {
-	(void)vcpu; (void)ops; (void)ctx;
+	(void)vcpu;
+	if (scan_gpa)
+		ops->keyed(ctx, scan_gpa, PAGE_SIZE, scan_key);
 	return 0;
+}
+
+/* A fake VMCS (PKSV_HOST_TEST): only the guest CR3 is read. */
+u64 vmread_at(u64 field, const char *file, int line)
+{
+	(void)file; (void)line;
+	return field == VMCS_GUEST_CR3 ? 0x7000 : 0;
+}
+
+void vmwrite_at(u64 field, u64 value, const char *file, int line)
+{
+	(void)field; (void)value; (void)file; (void)line;
 }
 
 /* ---- fixture ---------------------------------------------------------- */
@@ -80,6 +101,7 @@ static int setup(void **state)
 	f->hv->pool.base = 0x40000000;
 	f->hv->pool.size = 0x1000000;
 	invalidated = applied = selected = 0;
+	scan_gpa = 0;
 	fits_limit = ~0ull;
 	*state = f;
 	return 0;
@@ -313,6 +335,68 @@ static void test_pv_ranges_ends_discovery(void **state)
 	assert_false(pks->discovery);
 }
 
+/*
+ * Review finding 12: vCPU B single-steps a write to a tracked table while
+ * vCPU A's PV_RANGES ends discovery; B's step ends afterwards.  The
+ * discovered key must not come back: the keymap is the guest's now.
+ */
+static void test_table_write_after_pv_ranges(void **state)
+{
+	struct fx *f = *state;
+	struct pks_global *pks = &f->hv->pks;
+	unsigned int inv;
+
+	track(f, 1);				/* B's step begins: snapshot */
+	f->table[9] = LEAF(0xe000ull, 6);	/* B's stepped write */
+	assert_int_equal(pks_hc_pv_ranges(f->vcpu, 0), 0);	/* A */
+	inv = invalidated;
+	discover_table_written(f->vcpu, (u64)(uintptr_t)f->table, f->snap);	/* B's step ends */
+	assert_int_equal(keymap_lookup(&pks->keymap, 0xe000ull), 0);
+	assert_int_equal(pks->keymap.n, 0);
+	assert_int_equal(invalidated, inv);
+	assert_false(pks->discovery);
+	/* A registration of that page under another key still works. */
+	assert_int_equal(pks_hc_range(f->vcpu, 0xe000, 4096, 3, true), 0);
+	assert_int_equal(keymap_lookup(&pks->keymap, 0xe000ull), 3);
+}
+
+/*
+ * The same race through the rescan: views_select() saw discovery on and a
+ * rescan due, then vCPU A's PV_RANGES ended discovery before B's
+ * discover_rescan() took the lock.  The scan must not learn keys.
+ */
+static void test_rescan_after_pv_ranges(void **state)
+{
+	struct fx *f = *state;
+	struct pks_global *pks = &f->hv->pks;
+	unsigned int inv;
+
+	f->vcpu->pks.rescan = PKS_RESCAN_ALL;	/* B: a table write stepped */
+	assert_int_equal(pks_hc_pv_ranges(f->vcpu, 0), 0);	/* A */
+	inv = invalidated;
+	scan_gpa = 0xf000;
+	scan_key = 7;
+	discover_rescan(f->vcpu);		/* B, past its unlocked check */
+	assert_int_equal(keymap_lookup(&pks->keymap, 0xf000ull), 0);
+	assert_int_equal(pks->keymap.n, 0);
+	assert_int_equal(pks->nr_roots, 0);
+	assert_int_equal(invalidated, inv);
+	assert_int_equal(f->vcpu->pks.rescan, PKS_RESCAN_NONE);
+	assert_int_equal(pks_hc_range(f->vcpu, 0xf000, 4096, 3, true), 0);
+}
+
+/* The scan stub itself is live: with discovery on it does learn the key. */
+static void test_rescan_learns_during_discovery(void **state)
+{
+	struct fx *f = *state;
+
+	f->vcpu->pks.rescan = PKS_RESCAN_ALL;
+	scan_gpa = 0xf000;
+	scan_key = 7;
+	discover_rescan(f->vcpu);
+	assert_int_equal(keymap_lookup(&f->hv->pks.keymap, 0xf000ull), 7);
+}
+
 static void test_pv_ranges_after_registration(void **state)
 {
 	struct fx *f = *state;
@@ -345,6 +429,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_discovery_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pv_ranges_ends_discovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pv_ranges_after_registration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_table_write_after_pv_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rescan_after_pv_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rescan_learns_during_discovery, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
