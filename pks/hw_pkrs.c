@@ -69,8 +69,12 @@ void pks_hw_exit_sync(struct vcpu *vcpu, u32 basic)
 	if (pks->backend != PKS_BACKEND_HW)
 		return;
 	if (!vcpu->pks.pkrs_passthrough) {
-		/* Another vCPU may have left OFF: interception may go off. */
-		if (!(vcpu->step & STEP_PKS_HW) && !hw_wants_intercept(vcpu))
+		/*
+		 * Another vCPU may have left OFF (interception may go off) or
+		 * changed the locks or the mode: the VMCS value follows.
+		 */
+		if (!(vcpu->step & STEP_PKS_HW) &&
+		    (!hw_wants_intercept(vcpu) || pks_hw_inputs_moved(vcpu)))
 			pks_apply(vcpu);
 		return;
 	}

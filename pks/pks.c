@@ -108,8 +108,13 @@ u32 pks_effective_pkrs(const struct vcpu *vcpu)
 /* Make the enforced PKRS follow vcpu->pks.pkrs / pkrs_open / mode / CRs. */
 void pks_apply(struct vcpu *vcpu)
 {
-	switch (vcpu->hv->pks.backend) {
+	const struct pks_global *pks = &vcpu->hv->pks;
+
+	switch (pks->backend) {
 	case PKS_BACKEND_HW:
+		/* Recorded first: a change after this read re-applies. */
+		vcpu->pks.applied_lock_bits = __atomic_load_n(&pks->lock_bits, __ATOMIC_RELAXED);
+		vcpu->pks.applied_mode = __atomic_load_n(&pks->mode, __ATOMIC_RELAXED);
 		vmwrite(VMCS_GUEST_PKRS, pks_effective_pkrs(vcpu));
 		pks_hw_pkrs_update(vcpu);	/* pass-through when nothing needs the exit */
 		break;

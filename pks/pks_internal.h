@@ -11,6 +11,29 @@ bool pks_fault_policy(struct vcpu *vcpu, u64 gla, unsigned int key, bool write);
 void pks_inject_pf(struct vcpu *vcpu, u64 gla, u32 error_code);
 int guest_walk_current(struct vcpu *vcpu, u64 gla, struct guest_walk *w);
 
+/*
+ * Did another vCPU change a global input of this vCPU's enforced PKRS
+ * since it was applied (pks_vcpu.applied_*)?  Racy reads of single words
+ * on purpose: the writer changes them under pks.lock and then either the
+ * vCPU is in VMX root and sees them before its next entry, or it is
+ * forced out (shootdown) and sees them at that exit.  hw: locks and mode;
+ * soft also the keymap/table generation its view reflects.
+ */
+static inline bool pks_hw_inputs_moved(const struct vcpu *vcpu)
+{
+	const struct pks_global *pks = &vcpu->hv->pks;
+
+	return vcpu->pks.applied_lock_bits != __atomic_load_n(&pks->lock_bits, __ATOMIC_RELAXED) ||
+	       vcpu->pks.applied_mode != __atomic_load_n(&pks->mode, __ATOMIC_RELAXED);
+}
+
+static inline bool pks_inputs_moved(const struct vcpu *vcpu)
+{
+	return vcpu->pks.applied_generation !=
+	       __atomic_load_n(&vcpu->hv->pks.generation, __ATOMIC_RELAXED) ||
+	       pks_hw_inputs_moved(vcpu);
+}
+
 /* pks/views.c */
 int views_init(struct hv *hv);
 int views_vcpu_init(struct vcpu *vcpu);

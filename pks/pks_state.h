@@ -39,6 +39,20 @@ struct pks_view {
 	u64 last_used;
 	struct ept ept;
 	u64 eptp;
+	/*
+	 * Which build of the slot this is (pks_global.build_seq when it was
+	 * built, never 0): a vCPU that chose it remembers the value
+	 * (pks_vcpu.view_seq) and re-selects when it changed.  The EPTP
+	 * cannot tell builds apart: a rebuilt slot may get the freed root
+	 * back (docs/architecture.md, "SMP views").
+	 */
+	u64 build_seq;
+	/*
+	 * vCPUs (BIT_ULL(vcpu->id)) whose pks.view names this slot: a view
+	 * with another vCPU's bit set is never evicted or freed for a
+	 * different PKRS (views_select() keeps the bits, under the lock).
+	 */
+	u64 users;
 };
 
 /*
@@ -66,6 +80,7 @@ struct pks_global {
 	u64 roots[PKS_MAX_ROOTS];	/* CR3 roots scanned in this epoch */
 	unsigned int nr_roots;
 	u64 generation;			/* bumped when keymap or tables change */
+	u64 build_seq;			/* last pks_view.build_seq handed out */
 	struct pks_view views[PKS_MAX_VIEWS];
 	u64 use_clock;
 	/*
@@ -88,13 +103,28 @@ struct pks_vcpu {
 	u32 pkrs_grant;			/* AD/WD bits cleared by GRANT until REVOKE or the next write */
 	bool pkrs_passthrough;		/* hw: PKRS RDMSR/WRMSR do not exit (pks/hw_pkrs.c) */
 	int view;			/* soft: view slot in use */
+	u64 view_seq;			/* soft: its build_seq when chosen (0: slot 0) */
+	/*
+	 * The global inputs the enforced PKRS (hw: VMCS guest PKRS; soft:
+	 * the view) was last derived from.  Another vCPU changes them
+	 * (RANGE_REGISTER, discovery, LOCK_KEY, SET_MODE): pks_entry_check()
+	 * / pks_hw_exit_sync() compare and re-apply.
+	 */
+	u64 applied_generation;
+	u32 applied_lock_bits;
+	int applied_mode;
+	/* soft: the view a hidden-page redirect was written into (pks_hidden_*) */
+	u8 hidden_slot;
+	u64 hidden_seq;
 	u64 root;			/* soft discovery: root last scanned */
 	struct pks_override {		/* pages opened for one stepped instruction */
 		u64 gpa, perms;
 		u8 slot;		/* view they were opened in */
+		u64 build_seq;		/* that view's build: restore only into it */
 		u8 split_level;		/* > 1: a large leaf of that level was split */
 	} override[PKS_MAX_OVERRIDES];
 	unsigned int nr_override;
+	u32 allow_failed;		/* overrides that could not be made (logged) */
 	u64 retry_rip, retry_gpa;	/* last access retried (walk mismatch) */
 	u64 table_gpa;			/* tracked table being written (step) */
 	u64 table_snap[512];		/* its content before the write */

@@ -50,15 +50,25 @@ int guest_scan_current(struct vcpu *vcpu, const struct guest_scan_ops *ops, void
  * Give the page its rights in the view back (o->slot may not be current),
  * and undo the split of a large page the override needed: its tables came
  * from the pool's reserve (allow_page) and must go back to it.  The
- * caller flushes the view's EPTP.
+ * caller flushes the view's EPTP.  Lock held.
+ *
+ * The rights are derived again (view_page_perms()), never the ones seen
+ * when the page was opened: meanwhile another vCPU may have narrowed the
+ * page in place (PROTECT_PAGE), or opened it for its own step (its
+ * override then reads as the page's rights).  If the slot was rebuilt
+ * (LOCK_KEY, RANGE_REGISTER, discovery) or freed since, the override is
+ * not in it: nothing to restore, nothing to merge (those tables went with
+ * the old build, back to the pool).
  */
 static void restore_one(struct hv *hv, const struct pks_override *o)
 {
-	struct ept *ept = &hv->pks.views[o->slot].ept;
+	struct pks_view *v = &hv->pks.views[o->slot];
 
-	ept_protect_4k(ept, o->gpa, o->perms);
+	if (!v->valid || v->build_seq != o->build_seq)
+		return;
+	ept_protect_4k(&v->ept, o->gpa, view_page_perms(hv, v, o->gpa));
 	if (o->split_level > 1)
-		ept_merge(ept, o->gpa, o->split_level, pool_free_ept, &hv->pool);
+		ept_merge(&v->ept, o->gpa, o->split_level, pool_free_ept, &hv->pool);
 }
 
 /*
@@ -75,7 +85,7 @@ static void hand_over_split(struct vcpu *vcpu, const struct pks_override *old)
 	for (unsigned int i = 1; i < vcpu->pks.nr_override; i++) {
 		struct pks_override *o = &vcpu->pks.override[i];
 
-		if (o->slot == old->slot &&
+		if (o->slot == old->slot && o->build_seq == old->build_seq &&
 		    (o->gpa & ~(block - 1)) == (old->gpa & ~(block - 1))) {
 			if (o->split_level < old->split_level)
 				o->split_level = old->split_level;
@@ -119,9 +129,10 @@ static void make_room(struct vcpu *vcpu)
  * Let the current instruction through one page: add the rights it needs to
  * that page in the current view only (not the whole base view, so a second
  * keyed page the same instruction touches is still checked), single-step,
- * then take them back (pks_step_done).
+ * then take them back (pks_step_done).  False: the page could not be
+ * opened (allow_page() fails closed).
  */
-static bool allow_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why)
+static bool open_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why)
 {
 	struct hv *hv = vcpu->hv;
 	struct pks_view *v = &hv->pks.views[vcpu->pks.view];
@@ -141,12 +152,13 @@ static bool allow_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why
 	o->gpa = gpa & PAGE_MASK;
 	o->perms = *e & EPT_RWX;
 	o->slot = (u8)vcpu->pks.view;
+	o->build_seq = v->build_seq;
 	o->split_level = (u8)level;
 	/*
 	 * A page inside a block the view restricts as one large page (views.c
 	 * restrict_range) needs a split; its tables come from the pool's
-	 * reserve and go back when the step ends (restore_one), so this
-	 * cannot fail for lack of memory.
+	 * reserve (PKS_MAX_OVERRIDES pages' worth per vCPU, views_init())
+	 * and go back when the step ends (restore_one).
 	 */
 	v->ept.alloc = pool_alloc_ept_reserved;
 	r = ept_protect_4k(&v->ept, o->gpa, o->perms | add);
@@ -159,6 +171,35 @@ static bool allow_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why
 	vcpu->pks.nr_override++;
 	ept_flush(hv, v->eptp);
 	vcpu_step_begin(vcpu, why);
+	return true;
+}
+
+static void restore_overrides(struct vcpu *vcpu);
+
+/* Log the first few failures per vCPU; a guest must not flood the console. */
+#define ALLOW_FAILED_LOG_LIMIT	4
+
+/*
+ * Open the page for the access PKS allows.  If that fails (no reserve
+ * page to split a large page: a pksvisor sizing bug, or a view without
+ * the mapping), fail closed, never halt: end the step in progress (its
+ * overrides hand their split tables back to the reserve) and try once
+ * more; if that fails too, the instruction is abandoned with #GP(0), as
+ * for an over-long access to the reservation (vmm/hidden.c).  A false
+ * return here would reach vcpu_fatal() in vmm/exit_ept.c.
+ */
+static bool allow_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why)
+{
+	if (open_page(vcpu, gpa, add, why))
+		return true;
+	vcpu_step_cancel(vcpu);
+	restore_overrides(vcpu);
+	if (open_page(vcpu, gpa, add, why))
+		return true;
+	if (++vcpu->pks.allow_failed <= ALLOW_FAILED_LOG_LIMIT)
+		pksv_log("PKS: cannot open gpa 0x%llx in view %d for an allowed access at rip 0x%llx: instruction abandoned with #GP(0)",
+			 gpa, vcpu->pks.view, vcpu->guest_rip);
+	vcpu_inject_gp(vcpu);
 	return true;
 }
 

@@ -46,11 +46,13 @@ int views_init(struct hv *hv)
 
 	/*
 	 * A page override (soft_fault.c) may split a large page of a view:
-	 * at most a PD and a PT for each of PKS_MAX_OVERRIDES pages.  Those
-	 * come from a reserve nothing else may take, and are merged back
-	 * when the step ends, so an allowed access never fails for memory.
+	 * at most a PD and a PT for each of PKS_MAX_OVERRIDES pages, on
+	 * every vCPU at once (each steps on its own).  Those come from a
+	 * reserve nothing else may take, and are merged back when the step
+	 * ends, so an allowed access does not fail for memory (and if it
+	 * ever did, soft_fault.c fails closed: allow_failed()).
 	 */
-	hv->pool.reserve = 2 * PKS_MAX_OVERRIDES;
+	hv->pool.reserve = 2ull * PKS_MAX_OVERRIDES * (hv->nr_vcpus ? hv->nr_vcpus : 1);
 	pks->views[0].valid = true;
 	pks->views[0].pinned = true;
 	pks->views[0].ept = hv->ept;
@@ -340,6 +342,7 @@ static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp, bool 
 {
 	struct pks_global *pks = &hv->pks;
 	struct pks_view *v = &pks->views[slot];
+	int r;
 
 	/*
 	 * A view that cannot be rebuilt must not stay reachable with its old
@@ -353,10 +356,19 @@ static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp, bool 
 	v->ept.alloc_ctx = &hv->pool;
 	v->pkrs = pkrs;
 	v->wp = wp;
-	if (ept_clone(&v->ept, &hv->ept) || apply_restrictions(hv, v)) {
+	/*
+	 * The base EPT changes under ept_lock (vmm/exit_ept.c MMIO on demand,
+	 * vmm/hidden.c): the clone copies it under that lock too.  Lock
+	 * order: pks.lock, then ept_lock (docs/architecture.md, locks).
+	 */
+	spin_lock(&hv->ept_lock);
+	r = ept_clone(&v->ept, &hv->ept);
+	spin_unlock(&hv->ept_lock);
+	if (r || apply_restrictions(hv, v)) {
 		free_view(hv, v);
 		return -1;
 	}
+	v->build_seq = ++pks->build_seq;
 	v->generation = pks->generation;
 	v->eptp = ept_eptp(&v->ept, false);
 	v->valid = true;
@@ -401,13 +413,19 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 	struct hv *hv = vcpu->hv;
 	struct pks_global *pks = &hv->pks;
 	int free_slot = -1, lru = -1;
-
+	u64 others = ~BIT(vcpu->id);
 	unsigned int pinned = 0;
 
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
 		struct pks_view *v = &pks->views[i];
 
-		if (v->valid && v->pkrs == pkrs && v->wp == wp) {
+		/*
+		 * A stale unpinned view other vCPUs still run on is not
+		 * rebuilt under them: they move at their next entry
+		 * (pks_entry_check()), this vCPU gets a view of its own.
+		 */
+		if (v->valid && v->pkrs == pkrs && v->wp == wp &&
+		    (v->generation == pks->generation || v->pinned || !(v->users & others))) {
 			bool was_pinned = v->pinned;
 
 			if (pin && !was_pinned &&
@@ -427,8 +445,8 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 			pinned++;
 		if (!v->valid && free_slot < 0)
 			free_slot = i;
-		/* Never evict a pinned view or the one this vCPU runs on. */
-		if (v->valid && !v->pinned && (int)i != vcpu->pks.view &&
+		/* Never evict a pinned view or one any vCPU runs on. */
+		if (v->valid && !v->pinned && !v->users && (int)i != vcpu->pks.view &&
 		    (lru < 0 || v->last_used < pks->views[lru].last_used))
 			lru = i;
 	}
@@ -541,14 +559,14 @@ int views_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp)
 
 	vcpu->stats.view_degraded++;
 	/*
-	 * Every unpinned view goes, the one in use included: the vCPU is
-	 * switched to the result before it runs again, and no step refers to
-	 * a view here (steps end before views_select()).
+	 * Every unpinned view no other vCPU runs on goes, this vCPU's own
+	 * included: it is switched to the result before it runs again, and
+	 * no step refers to a view here (steps end before views_select()).
 	 */
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
 		struct pks_view *v = &pks->views[i];
 
-		if (v->valid && !v->pinned) {
+		if (v->valid && !v->pinned && !(v->users & ~BIT(vcpu->id))) {
 			if ((int)i == vcpu->pks.view)
 				vcpu->pks.view = 0;
 			free_view(hv, v);
@@ -579,6 +597,26 @@ int views_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp)
 	return 0;
 }
 
+/*
+ * This vCPU now runs on slot (lock held): its bit moves to that view's
+ * users, and it remembers which build it chose and the global inputs the
+ * choice was made from, for pks_entry_check().
+ */
+static void view_take(struct vcpu *vcpu, int slot)
+{
+	struct pks_global *pks = &vcpu->hv->pks;
+	u64 me = BIT(vcpu->id);
+
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
+		pks->views[i].users &= ~me;
+	if (slot)
+		pks->views[slot].users |= me;
+	vcpu->pks.view_seq = pks->views[slot].build_seq;
+	vcpu->pks.applied_generation = pks->generation;
+	vcpu->pks.applied_lock_bits = pks->lock_bits;
+	vcpu->pks.applied_mode = pks->mode;
+}
+
 void views_select(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
@@ -586,18 +624,20 @@ void views_select(struct vcpu *vcpu)
 	int slot = 0;
 
 	update_cr3_exiting(vcpu);
+	if ((vcpu->cr4_shadow & CR4_PKS) && (pks->mode != PKSV_MODE_OFF || pks->lock_bits) &&
+	    pks->discovery && vcpu->pks.rescan != PKS_RESCAN_NONE)
+		discover_rescan(vcpu);
+	spin_lock(&pks->lock);
 	/* Mode OFF still enforces locked keys (pks_effective_pkrs()). */
 	if ((vcpu->cr4_shadow & CR4_PKS) &&
 	    (pks->mode != PKSV_MODE_OFF || pks->lock_bits)) {
-		if (pks->discovery && vcpu->pks.rescan != PKS_RESCAN_NONE)
-			discover_rescan(vcpu);
-		spin_lock(&pks->lock);
 		slot = view_slot(vcpu, pks_effective_pkrs(vcpu), guest_cr0_wp(vcpu), false);
 		if (slot < 0)
 			slot = views_slot_degraded(vcpu, pks_effective_pkrs(vcpu),
 						   guest_cr0_wp(vcpu));
-		spin_unlock(&pks->lock);
 	}
+	view_take(vcpu, slot);
+	spin_unlock(&pks->lock);
 	use_slot(vcpu, slot);
 }
 
@@ -656,6 +696,9 @@ void pks_exit_sync(struct vcpu *vcpu)
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
 		if (pks->views[i].valid && pks->views[i].pinned &&
 		    pks->views[i].eptp == eptp) {
+			spin_lock(&pks->lock);
+			view_take(vcpu, (int)i);
+			spin_unlock(&pks->lock);
 			vcpu->pks.view = i;
 			vcpu->pks.pkrs = pks->views[i].pkrs;
 			vcpu->pks.pkrs_open = 0;
@@ -671,12 +714,14 @@ void pks_exit_sync(struct vcpu *vcpu)
 }
 
 /*
- * Before every VM entry: the vCPU runs on a valid view, the VMCS EPTP
- * is that view's, and its EPTP list is current.  Every path that frees or
- * rebuilds a view re-selects (pks_apply) before entry; this catches one
- * that does not (a pinned view dropped by views_invalidate() on a
- * hypercall that then failed) instead of entering the guest on freed EPT
- * tables.  One VMREAD, and one compare for the list.
+ * Before every VM entry (and at the entry after a forced exit): is this
+ * vCPU's view still right?  It is when the slot still holds the build the
+ * vCPU chose (a slot rebuilt for another vCPU may have the same EPTP, so
+ * the build sequence decides, not the EPTP) and none of the global inputs
+ * it was chosen from moved: the keymap/table generation (RANGE_REGISTER,
+ * discovery), the locked keys (LOCK_KEY) and the mode (SET_MODE), changed
+ * by any vCPU.  Otherwise re-select, which also rebuilds a stale view.
+ * Words compared, no VMREAD; then one compare for the EPTP list.
  */
 void pks_entry_check(struct vcpu *vcpu)
 {
@@ -685,10 +730,12 @@ void pks_entry_check(struct vcpu *vcpu)
 
 	if (pks->backend != PKS_BACKEND_SOFT)
 		return;
-	if (!v->valid || vmread(VMCS_EPTP) != v->eptp) {
+	if (!v->valid) {
 		pksv_log("PKS: view %d no longer valid at VM entry: re-selecting",
 			 vcpu->pks.view);
 		vcpu->pks.view = 0;
+		views_select(vcpu);
+	} else if (v->build_seq != vcpu->pks.view_seq || pks_inputs_moved(vcpu)) {
 		views_select(vcpu);
 	}
 	/* Last: the re-selection above may build a view.  Inline test first. */

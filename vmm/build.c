@@ -84,6 +84,8 @@ int hv_prepare(struct boot_info *bi)
 		pksv_snprintf(bi->err, sizeof(bi->err), "out of memory building EPT");
 		return -1;
 	}
+	/* Known before pks_init(): the override reserve is per vCPU (views_init). */
+	hv->nr_vcpus = bi->nr_cpus;
 	if (pks_init(hv, bi->err, sizeof(bi->err)))
 		return -1;
 	pksv_log("PKS: backend %s (requested pks=%s), fault mode %s",
@@ -106,7 +108,6 @@ int hv_prepare(struct boot_info *bi)
 		vcpu->apic_id = bi->apic_id[i];
 		hv->vcpus[i] = vcpu;
 	}
-	hv->nr_vcpus = bi->nr_cpus;
 	bi->hv = hv;
 	vcpu = hv->vcpus[0];
 	if (vmx_enable(vcpu, bi->err, sizeof(bi->err)))
