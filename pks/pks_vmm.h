@@ -59,6 +59,9 @@ s64 pks_guest_buffer_write(struct hv *hv, u64 gpa, u64 len, u64 need,
 
 /* Map gpa's MMIO region into every view as well (ept_map_mmio_region()). */
 int pks_views_map(struct hv *hv, u64 gpa);
+/* Hidden-page redirects in the EPT the vCPU runs on (pks/views_map.c). */
+int pks_hidden_redirect(struct vcpu *vcpu, u64 gpa, u64 hpa, bool first, u64 *eptp);
+u64 pks_hidden_restore(struct vcpu *vcpu, const u64 *gpa, unsigned int n);
 
 const char *pks_backend_str(const struct hv *hv);
 struct ept *pks_current_ept(struct vcpu *vcpu, u64 *eptp);

@@ -45,12 +45,11 @@ static void fill_scratch(struct hv *hv)
 void hidden_access_done(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
+	u64 eptp = pks_hidden_restore(vcpu, vcpu->hidden_gpa, vcpu->hidden_nr);
 
-	spin_lock(&hv->ept_lock);
-	for (unsigned int i = 0; i < vcpu->hidden_nr; i++)
-		ept_protect_4k(vcpu->hidden_ept, vcpu->hidden_gpa[i], 0);
-	spin_unlock(&hv->ept_lock);
-	ept_flush(hv, vcpu->hidden_eptp);
+	/* 0: the view was rebuilt meanwhile, without the redirects. */
+	if (eptp)
+		ept_flush(hv, eptp);
 	fill_scratch(hv);
 	vcpu->hidden_nr = 0;
 	vcpu->hidden_pending = false;
@@ -73,6 +72,7 @@ static void refuse_page(struct vcpu *vcpu, u64 gpa, u64 q, const char *whose)
 {
 	struct hv *hv = vcpu->hv;
 	const char *what = q & EPTQ_FETCH ? "fetch" : q & EPTQ_WRITE ? "write" : "read";
+	u64 eptp;
 
 	gpa &= PAGE_MASK;
 	vcpu->stats.hidden_access++;
@@ -91,17 +91,13 @@ static void refuse_page(struct vcpu *vcpu, u64 gpa, u64 q, const char *whose)
 			goto abandon;	/* redirected already, yet it faulted */
 	if (vcpu->hidden_nr == HIDDEN_MAX_PAGES)
 		goto abandon;
-	/* The EPT in use may be a PKS view: redirect the page there. */
-	if (!vcpu->hidden_pending)
-		vcpu->hidden_ept = pks_current_ept(vcpu, &vcpu->hidden_eptp);
-	spin_lock(&hv->ept_lock);
-	if (ept_set_4k(vcpu->hidden_ept, gpa, hv->scratch_hpa,
-		       EPT_READ | EPT_WRITE, MTRR_TYPE_WB)) {
-		spin_unlock(&hv->ept_lock);
+	/*
+	 * The EPT in use may be a PKS view: redirect the page there, under
+	 * the lock that guards that EPT (pks/views_map.c).
+	 */
+	if (pks_hidden_redirect(vcpu, gpa, hv->scratch_hpa, !vcpu->hidden_pending, &eptp))
 		goto abandon;
-	}
-	spin_unlock(&hv->ept_lock);
-	ept_flush(hv, vcpu->hidden_eptp);
+	ept_flush(hv, eptp);
 	vcpu->hidden_gpa[vcpu->hidden_nr++] = gpa;
 	vcpu->hidden_pending = true;
 	/*

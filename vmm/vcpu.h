@@ -141,8 +141,6 @@ struct vcpu {
 	bool hidden_pending;
 	unsigned int hidden_nr;		/* reserved pages redirected for this instruction */
 	u64 hidden_gpa[HIDDEN_MAX_PAGES];
-	struct ept *hidden_ept;		/* the EPT (base or PKS view) redirected */
-	u64 hidden_eptp;
 
 	/*
 	 * Event injection (vmm/inject.c): the event the next entry delivers,
