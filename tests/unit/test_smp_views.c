@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Soft views shared by several vCPUs (review findings 1, 2, 3, 5, 11 of
+ * main at 61f577b; docs/architecture.md "SMP views").  The real
+ * pks/views.c and soft_fault.c (included for their static view_slot(),
+ * build_view(), allow_page()), view_perms.c, views_map.c, hw_pkrs.c and unprotect_vmm.c
+ * over the real EPT code and the real page pool (lib/page_pool.c: a LIFO
+ * free list, so a rebuilt view gets the root just freed back - the case
+ * an EPTP compare cannot see).  vmm/ is stubbed (stub_vmm.c without its
+ * pool, STUB_REAL_POOL) and each vCPU has a fake VMCS (PKSV_HOST_TEST).
+ *
+ * Each test drives two vCPUs the way two CPUs would interleave under the
+ * PKS lock, then checks what the victim vCPU's next VM entry
+ * (pks_entry_check()) leaves it running on.  On main at 61f577b every
+ * test here fails (the reviewer's PoC asserted the opposite).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../pks/views.c"
+#include "../../pks/soft_fault.c"
+#include "stub_vmm.h"
+
+#define MiB		(1ull << 20)
+#define KEYED1		(8 * MiB)	/* key 1, 4 KiB */
+#define KEYED2		(10 * MiB)	/* key 2, registered by a test */
+#define BLOCK3		(32 * MiB)	/* key 3, a whole 2 MiB block */
+#define POOL_BYTES	(4 * MiB)
+
+static struct hv *hv;
+static struct vcpu *a, *b;
+static void *pool_mem;
+
+/* ---- fake VMCS, one per vCPU (the one "running" is cur) --------------- */
+
+#define VMCS_SLOTS	32
+static struct vmcs_fake {
+	u64 field[VMCS_SLOTS], value[VMCS_SLOTS];
+	unsigned int n;
+} vmcs[2];
+static struct vcpu *cur;
+static unsigned int gp_injected, steps_begun;
+
+static struct vmcs_fake *cur_vmcs(void)
+{
+	return &vmcs[cur == b];
+}
+
+u64 vmread_at(u64 field, const char *file, int line)
+{
+	struct vmcs_fake *v = cur_vmcs();
+
+	(void)file;
+	(void)line;
+	for (unsigned int i = 0; i < v->n; i++)
+		if (v->field[i] == field)
+			return v->value[i];
+	return 0;
+}
+
+void vmwrite_at(u64 field, u64 value, const char *file, int line)
+{
+	struct vmcs_fake *v = cur_vmcs();
+
+	(void)file;
+	(void)line;
+	for (unsigned int i = 0; i < v->n; i++)
+		if (v->field[i] == field) {
+			v->value[i] = value;
+			return;
+		}
+	assert_true(v->n < VMCS_SLOTS);
+	v->field[v->n] = field;
+	v->value[v->n++] = value;
+}
+
+/* ---- vmm/ and pks/ stubs soft_fault.c and hw_pkrs.c need ------------- */
+
+void vcpu_step_begin(struct vcpu *vcpu, enum step_reason why)
+{
+	vcpu->step |= why;
+	steps_begun++;
+}
+
+void vcpu_step_cancel(struct vcpu *vcpu)
+{
+	unsigned int why = vcpu->step;
+
+	if (why == STEP_NONE)
+		return;
+	vcpu->step = STEP_NONE;
+	pks_step_done(vcpu, why);
+}
+
+void vcpu_flush_vpid(struct vcpu *vcpu) { (void)vcpu; }
+unsigned int vcpu_cpl(void) { return 0; }
+void vcpu_inject_gp(struct vcpu *vcpu) { (void)vcpu; gp_injected++; }
+void discover_table_written(struct vcpu *vcpu, u64 table_gpa, const u64 *snap)
+{
+	(void)vcpu; (void)table_gpa; (void)snap;
+}
+bool pks_fault_policy(struct vcpu *vcpu, u64 gla, unsigned int key, bool write)
+{
+	(void)vcpu; (void)gla; (void)key; (void)write;
+	return false;
+}
+void pks_inject_pf(struct vcpu *vcpu, u64 gla, u32 error_code)
+{
+	(void)vcpu; (void)gla; (void)error_code;
+}
+void msr_bitmap_set(struct vcpu *vcpu, u32 msr, bool read, bool write)
+{
+	(void)vcpu; (void)msr; (void)read; (void)write;
+}
+
+/* ---- fixture ------------------------------------------------------------ */
+
+static u64 perms_in(struct ept *e, u64 gpa)
+{
+	int level;
+	u64 *p = ept_lookup(e, gpa, &level);
+
+	return p ? *p & EPT_RWX : 0;
+}
+
+/* What the vCPU runs on: its view's rights for gpa. */
+static u64 runs_with(struct vcpu *v, u64 gpa)
+{
+	return perms_in(&hv->pks.views[v->pks.view].ept, gpa);
+}
+
+static void on(struct vcpu *v)
+{
+	cur = v;
+}
+
+/* A guest WRMSR of IA32_PKRS on v (pks_wrmsr() without the counters). */
+static void wrmsr_pkrs(struct vcpu *v, u32 pkrs)
+{
+	on(v);
+	v->pks.pkrs = pkrs;
+	views_select(v);
+}
+
+/* v's next VM entry. */
+static void enter(struct vcpu *v)
+{
+	on(v);
+	pks_entry_check(v);
+}
+
+static struct vcpu *new_vcpu(unsigned int id)
+{
+	struct vcpu *v = calloc(1, sizeof(*v));
+
+	assert_non_null(v);
+	v->hv = hv;
+	v->id = id;
+	v->cr4_shadow = CR4_PKS;
+	v->cr0_shadow = CR0_WP;
+	hv->vcpus[id] = v;
+	return v;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	stub_reset();
+	memset(vmcs, 0, sizeof(vmcs));
+	gp_injected = steps_begun = 0;
+	pool_mem = aligned_alloc(4096, POOL_BYTES);
+	hv = calloc(1, sizeof(*hv));
+	assert_non_null(pool_mem);
+	assert_non_null(hv);
+	hv->nr_vcpus = 2;
+	a = new_vcpu(0);
+	b = new_vcpu(1);
+	pool_init(&hv->pool, (u64)(uintptr_t)pool_mem, POOL_BYTES);
+	hv->phys_limit = 64 * MiB;
+	hv->msrs.ept_vpid_cap = BIT(0);
+	assert_int_equal(ept_init(&hv->ept, pool_alloc_ept, &hv->pool, false), 0);
+	assert_int_equal(ept_map_identity(&hv->ept, 0, hv->phys_limit, NULL), 0);
+	hv->eptp = ept_eptp(&hv->ept, false);
+	hv->pks.backend = PKS_BACKEND_SOFT;
+	hv->pks.mode = PKSV_MODE_STRICT;
+	hv->pks.generation = 1;
+	keymap_init(&hv->pks.keymap);
+	unprotect_init(&hv->pks.unprotect);
+	assert_int_equal(views_init(hv), 0);
+	assert_int_equal(keymap_add(&hv->pks.keymap, KEYED1, PAGE_SIZE, 1, KEYMAP_PV), 0);
+	assert_int_equal(keymap_add(&hv->pks.keymap, BLOCK3, 2 * MiB, 3, KEYMAP_PV), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(a);
+	free(b);
+	free(hv);
+	free(pool_mem);
+	return 0;
+}
+
+/* ---- finding 1: eviction of a view another vCPU runs on ---------------- */
+
+static void test_other_vcpus_view_never_evicted(void **state)
+{
+	const u32 pkrs_b = PKRS_AD(1) | PKRS_WD(1);
+	const u32 others[] = { PKRS_WD(2), PKRS_WD(4), PKRS_WD(5), PKRS_WD(6),
+			       PKRS_WD(7), PKRS_WD(8), 0 };
+	int sb;
+
+	(void)state;
+	wrmsr_pkrs(b, pkrs_b);
+	enter(b);
+	sb = b->pks.view;
+	assert_true(sb > 0);
+	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+	/* A goes through more distinct PKRS values than there are slots. */
+	for (unsigned int i = 0; i < ARRAY_SIZE(others); i++) {
+		wrmsr_pkrs(a, others[i]);
+		enter(a);
+		assert_true(a->pks.view > 0);
+		assert_int_not_equal(a->pks.view, sb);
+	}
+	/* B's slot still holds B's view: key 1 closed for B. */
+	enter(b);
+	assert_int_equal(b->pks.view, sb);
+	assert_int_equal(hv->pks.views[sb].pkrs, pkrs_b);
+	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+	/* A's last value (0) opens key 1 for A only. */
+	assert_int_equal(runs_with(a, KEYED1), EPT_RWX);
+}
+
+/*
+ * Even a slot rebuilt at the same EPTP (LIFO pool: the freed root comes
+ * back first) is caught: the entry check compares the build, not the EPTP.
+ * The degraded path (no pool for a view) is the other way a slot went.
+ */
+static void test_rebuilt_slot_same_eptp_caught(void **state)
+{
+	const u32 pkrs_b = PKRS_AD(1) | PKRS_WD(1);
+	u64 eptp_b;
+	int sb;
+
+	(void)state;
+	wrmsr_pkrs(b, pkrs_b);
+	sb = b->pks.view;
+	eptp_b = hv->pks.views[sb].eptp;
+	/* Another vCPU rebuilds B's slot for PKRS 0 (what main did). */
+	spin_lock(&hv->pks.lock);
+	assert_int_equal(build_view(hv, (unsigned int)sb, 0, true, false), 0);
+	spin_unlock(&hv->pks.lock);
+	assert_int_equal(hv->pks.views[sb].eptp, eptp_b);
+	assert_int_equal(runs_with(b, KEYED1), EPT_RWX);
+	enter(b);
+	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+	assert_int_equal(hv->pks.views[b->pks.view].pkrs, pkrs_b);
+}
+
+static void test_degraded_keeps_other_vcpus_view(void **state)
+{
+	const u32 pkrs_b = PKRS_AD(1) | PKRS_WD(1);
+	int sb;
+
+	(void)state;
+	wrmsr_pkrs(b, pkrs_b);
+	sb = b->pks.view;
+	on(a);
+	a->pks.pkrs = PKRS_WD(2);
+	spin_lock(&hv->pks.lock);
+	views_slot_degraded(a, PKRS_WD(2), true);
+	spin_unlock(&hv->pks.lock);
+	assert_true(hv->pks.views[sb].valid);
+	assert_int_equal(hv->pks.views[sb].pkrs, pkrs_b);
+	enter(b);
+	assert_int_equal(b->pks.view, sb);
+	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+}
+
+/* ---- finding 2: keymap / LOCK_KEY / SET_MODE reach every vCPU ---------- */
+
+static void test_keymap_change_reaches_other_vcpu(void **state)
+{
+	(void)state;
+	wrmsr_pkrs(b, PKRS_AD(2) | PKRS_WD(2));
+	enter(b);
+	assert_int_equal(runs_with(b, KEYED2), EPT_RWX);	/* not keyed yet */
+	/* RANGE_REGISTER(KEYED2, key 2) on vCPU A (discover.c pks_hc_range). */
+	on(a);
+	spin_lock(&hv->pks.lock);
+	assert_int_equal(keymap_add(&hv->pks.keymap, KEYED2, PAGE_SIZE, 2, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	spin_unlock(&hv->pks.lock);
+	enter(b);
+	assert_int_equal(hv->pks.views[b->pks.view].generation, hv->pks.generation);
+	assert_int_equal(runs_with(b, KEYED2), EPT_EXEC);
+}
+
+static void test_lock_key_reaches_vcpu_in_mode_off(void **state)
+{
+	(void)state;
+	hv->pks.mode = PKSV_MODE_OFF;
+	wrmsr_pkrs(b, 0);
+	enter(b);
+	assert_int_equal(b->pks.view, 0);			/* nothing enforced */
+	/* LOCK_KEY(1) on vCPU A (unprotect_vmm.c). */
+	on(a);
+	assert_int_equal(pks_hc_lock_key(a, 1), 0);
+	enter(b);
+	assert_true(b->pks.view > 0);
+	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+}
+
+static void test_set_mode_reaches_other_vcpu(void **state)
+{
+	(void)state;
+	hv->pks.mode = PKSV_MODE_OFF;
+	wrmsr_pkrs(b, PKRS_AD(1));
+	enter(b);
+	assert_int_equal(b->pks.view, 0);
+	/* SET_MODE(STRICT) on A: B's own PKRS applies again. */
+	spin_lock(&hv->pks.lock);
+	hv->pks.mode = PKSV_MODE_STRICT;
+	spin_unlock(&hv->pks.lock);
+	enter(b);
+	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+}
+
+/* hw backend: B intercepts PKRS (mode OFF) when A locks a key. */
+static void test_hw_lock_key_reaches_intercepting_vcpu(void **state)
+{
+	(void)state;
+	hv->pks.backend = PKS_BACKEND_HW;
+	hv->pks.mode = PKSV_MODE_OFF;
+	on(b);
+	pks_apply(b);				/* stub: counts only */
+	b->pks.applied_lock_bits = 0;
+	b->pks.applied_mode = PKSV_MODE_OFF;
+	b->pks.pkrs_passthrough = false;
+	stub_reset();
+	pks_hw_exit_sync(b, EXIT_CPUID);
+	assert_int_equal(stub_apply_calls(), 0);	/* nothing moved: hot path */
+	hv->pks.lock_bits = PKRS_AD(1) | PKRS_WD(1);	/* A: LOCK_KEY(1) */
+	pks_hw_exit_sync(b, EXIT_CPUID);
+	assert_int_equal(stub_apply_calls(), 1);
+}
+
+/* ---- finding 3: a step's override restored into a rebuilt view -------- */
+
+static void test_override_not_restored_into_rebuilt_view(void **state)
+{
+	int sb;
+
+	(void)state;
+	on(b);
+	spin_lock(&hv->pks.lock);
+	sb = view_slot(b, PKRS_WD(1), true, true);	/* pinned (VIEW_INDEX) */
+	spin_unlock(&hv->pks.lock);
+	assert_true(sb > 0);
+	wrmsr_pkrs(b, PKRS_WD(1));
+	assert_int_equal(b->pks.view, sb);
+	assert_int_equal(runs_with(b, KEYED1), EPT_READ | EPT_EXEC);
+	/* B steps a write PKS allows (a key-0 alias of KEYED1). */
+	assert_true(allow_page(b, KEYED1, EPT_READ | EPT_WRITE, STEP_PKS_ALLOW));
+	assert_int_equal(runs_with(b, KEYED1), EPT_RWX);
+	/* A: LOCK_KEY(1) rebuilds the pinned view with key 1 closed. */
+	on(a);
+	assert_int_equal(pks_hc_lock_key(a, 1), 0);
+	assert_int_equal(perms_in(&hv->pks.views[sb].ept, KEYED1), EPT_EXEC);
+	/* B's step ends: nothing of the old build goes into the new one. */
+	on(b);
+	b->step = STEP_NONE;
+	pks_step_done(b, STEP_PKS_ALLOW);
+	assert_int_equal(perms_in(&hv->pks.views[sb].ept, KEYED1), EPT_EXEC);
+	assert_int_equal(b->pks.nr_override, 0);
+}
+
+/* Restored rights are derived again: a PROTECT meanwhile is kept. */
+static void test_override_restore_rederives(void **state)
+{
+	u64 gfn = KEYED1 >> PAGE_SHIFT;
+
+	(void)state;
+	on(a);
+	assert_int_equal(pks_hc_unprotect(a, gfn, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE), 0);
+	wrmsr_pkrs(b, PKRS_AD(1) | PKRS_WD(1));
+	assert_int_equal(runs_with(b, KEYED1), EPT_RWX);	/* unprotected */
+	/* C-like case: B opens the page for a fetch the view allows anyway. */
+	assert_true(allow_page(b, KEYED1, EPT_EXEC, STEP_PKS_ALLOW));
+	on(a);
+	assert_int_equal(pks_hc_protect(a, gfn), 0);		/* narrows again */
+	on(b);
+	b->step = STEP_NONE;
+	pks_step_done(b, STEP_PKS_ALLOW);
+	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+}
+
+/* ---- finding 5: override reserve per vCPU, allow_page fails closed ---- */
+
+static void test_reserve_covers_every_vcpu(void **state)
+{
+	(void)state;
+	assert_int_equal(hv->pool.reserve, 2 * PKS_MAX_OVERRIDES * 2);
+}
+
+static void test_allow_page_failure_fails_closed(void **state)
+{
+	u64 left;
+
+	(void)state;
+	wrmsr_pkrs(b, PKRS_WD(3));
+	assert_int_equal(runs_with(b, BLOCK3), EPT_READ | EPT_EXEC);
+	/* Drain the pool, reserve included: the split cannot get a table. */
+	while (pool_alloc_ept_reserved(&hv->pool))
+		;
+	left = pool_pages_left(&hv->pool);
+	assert_int_equal(left, 0);
+	on(b);
+	assert_true(allow_page(b, BLOCK3 + PAGE_SIZE, EPT_READ | EPT_WRITE, STEP_PKS_ALLOW));
+	assert_int_equal(gp_injected, 1);
+	assert_int_equal(b->pks.nr_override, 0);
+	assert_int_equal(b->step, STEP_NONE);
+	assert_int_equal(runs_with(b, BLOCK3 + PAGE_SIZE), EPT_READ | EPT_EXEC);
+}
+
+/* ---- finding 11: a failed clone leaks nothing --------------------------- */
+
+static void test_failed_clone_frees_partial_tree(void **state)
+{
+	u64 before;
+
+	(void)state;
+	before = pool_pages_left(&hv->pool);
+	/* The base EPT has 3 tables (PML4, PDPT, PD): fail at each. */
+	for (int n = 0; n < 3; n++) {
+		struct ept e = { .alloc = pool_alloc_ept, .alloc_ctx = &hv->pool };
+		/* Leave exactly n pages above the reserve for the clone. */
+		u64 grab = pool_pages_left(&hv->pool) - (u64)n;
+		u64 *held = calloc(grab, sizeof(u64));
+
+		for (u64 i = 0; i < grab; i++)
+			held[i] = pool_alloc_ept(&hv->pool);
+		assert_int_equal(ept_clone(&e, &hv->ept), -1);
+		ept_destroy(&e, pool_free_ept, &hv->pool);
+		for (u64 i = 0; i < grab; i++)
+			pool_free_ept(&hv->pool, held[i]);
+		free(held);
+		assert_int_equal(pool_pages_left(&hv->pool), before);
+	}
+}
+
+/* ---- finding 8: hidden redirects into the build they were made in ----- */
+
+static void test_hidden_redirect_not_into_rebuilt_view(void **state)
+{
+	/* Above phys_limit, mapped nowhere (hidden_refuse_unmapped()). */
+	const u64 gpa = 100 * MiB;
+	u64 eptp, scratch = hv->pool.base;
+	u64 gpas[1] = { gpa };
+	int sb;
+
+	(void)state;
+	on(b);
+	spin_lock(&hv->pks.lock);
+	sb = view_slot(b, PKRS_WD(1), true, true);	/* pinned (VIEW_INDEX) */
+	spin_unlock(&hv->pks.lock);
+	wrmsr_pkrs(b, PKRS_WD(1));
+	assert_int_equal(b->pks.view, sb);
+	assert_int_equal(perms_in(&hv->pks.views[sb].ept, gpa), 0);
+	on(b);
+	assert_int_equal(pks_hidden_redirect(b, gpa, scratch, true, &eptp), 0);
+	assert_int_equal(eptp, hv->pks.views[sb].eptp);
+	assert_int_equal(perms_in(&hv->pks.views[sb].ept, gpa), EPT_READ | EPT_WRITE);
+	/* A changes the keymap: B's pinned slot is rebuilt in place. */
+	spin_lock(&hv->pks.lock);
+	views_invalidate(hv);
+	spin_unlock(&hv->pks.lock);
+	assert_true(hv->pks.views[sb].valid);
+	assert_int_equal(perms_in(&hv->pks.views[sb].ept, gpa), 0);
+	/* A later redirect of the same instruction and the undo: no writes. */
+	assert_int_equal(pks_hidden_redirect(b, gpa + PAGE_SIZE, scratch, false, &eptp), -1);
+	assert_int_equal(pks_hidden_restore(b, gpas, 1), 0);
+	assert_int_equal(perms_in(&hv->pks.views[sb].ept, gpa + PAGE_SIZE), 0);
+}
+
+int main(void)
+{
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_other_vcpus_view_never_evicted),
+		T(test_rebuilt_slot_same_eptp_caught),
+		T(test_degraded_keeps_other_vcpus_view),
+		T(test_keymap_change_reaches_other_vcpu),
+		T(test_lock_key_reaches_vcpu_in_mode_off),
+		T(test_set_mode_reaches_other_vcpu),
+		T(test_hw_lock_key_reaches_intercepting_vcpu),
+		T(test_override_not_restored_into_rebuilt_view),
+		T(test_override_restore_rederives),
+		T(test_reserve_covers_every_vcpu),
+		T(test_allow_page_failure_fails_closed),
+		T(test_failed_clone_frees_partial_tree),
+		T(test_hidden_redirect_not_into_rebuilt_view),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
