@@ -706,9 +706,14 @@ void pks_exit_sync(struct vcpu *vcpu)
 			vcpu->stats.view_switch_vmfunc++;
 			return;
 		}
-	/* Only pinned views are in the list: pksvisor lost track itself. */
-	pksv_log("PKS: EPTP 0x%llx is no pinned view (slot %d): re-selecting",
-		 eptp, vcpu->pks.view);
+	/*
+	 * Another vCPU rebuilt this vCPU's view in place (a pinned view after
+	 * a keymap or lock change): the new build has another root.  Else
+	 * only pinned views are in the list: pksvisor lost track itself.
+	 */
+	if (pks->views[vcpu->pks.view].build_seq == vcpu->pks.view_seq)
+		pksv_log("PKS: EPTP 0x%llx is no pinned view (slot %d): re-selecting",
+			 eptp, vcpu->pks.view);
 	vcpu->pks.view = 0;
 	views_select(vcpu);
 }
