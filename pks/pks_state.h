@@ -104,6 +104,7 @@ struct pks_vcpu {
 	bool pkrs_passthrough;		/* hw: PKRS RDMSR/WRMSR do not exit (pks/hw_pkrs.c) */
 	int view;			/* soft: view slot in use */
 	u64 view_seq;			/* soft: its build_seq when chosen (0: slot 0) */
+	u8 user_slot;			/* soft: the view whose users has this vCPU's bit */
 	/*
 	 * The global inputs the enforced PKRS (hw: VMCS guest PKRS; soft:
 	 * the view) was last derived from.  Another vCPU changes them

@@ -607,10 +607,12 @@ static void view_take(struct vcpu *vcpu, int slot)
 	struct pks_global *pks = &vcpu->hv->pks;
 	u64 me = BIT(vcpu->id);
 
-	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
-		pks->views[i].users &= ~me;
-	if (slot)
-		pks->views[slot].users |= me;
+	if (vcpu->pks.user_slot != slot) {
+		pks->views[vcpu->pks.user_slot].users &= ~me;
+		if (slot)
+			pks->views[slot].users |= me;
+		vcpu->pks.user_slot = (u8)slot;
+	}
 	vcpu->pks.view_seq = pks->views[slot].build_seq;
 	vcpu->pks.applied_generation = pks->generation;
 	vcpu->pks.applied_lock_bits = pks->lock_bits;
