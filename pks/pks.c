@@ -148,6 +148,7 @@ void pks_vmcs_setup(struct vcpu *vcpu)
 		break;
 	case PKS_BACKEND_SOFT:
 		vcpu->pks.view = 0;
+		vcpu->pks.cr3_exiting = false;	/* vmcs.c wrote the controls without it */
 		views_vmcs_setup(vcpu);
 		/*
 		 * A CPU without PKS raises a supervisor write fault on a
@@ -288,7 +289,7 @@ static void soft_page_fault(struct vcpu *vcpu, u64 gla, u32 ec)
 bool pks_page_fault(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
-	u64 gla = vcpu->exit_qual;	/* #PF exits put the linear address here */
+	u64 gla = vcpu_exit_qual(vcpu);	/* #PF exits put the linear address here */
 	u32 ec = vmread(VMCS_EXIT_INTR_ERROR);
 	struct guest_walk w;
 	bool unprotected = false;

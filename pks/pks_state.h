@@ -88,6 +88,7 @@ struct pks_vcpu {
 	u32 pkrs_grant;			/* AD/WD bits cleared by GRANT until REVOKE or the next write */
 	bool pkrs_passthrough;		/* hw: PKRS RDMSR/WRMSR do not exit (pks/hw_pkrs.c) */
 	int view;			/* soft: view slot in use */
+	bool cr3_exiting;		/* soft: "CR3-load exiting" as last written */
 	u64 root;			/* soft discovery: root last scanned */
 	struct pks_override {		/* pages opened for one stepped instruction */
 		u64 gpa, perms;

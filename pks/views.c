@@ -459,14 +459,14 @@ static void use_slot(struct vcpu *vcpu, int slot)
 {
 	struct pks_view *v = &vcpu->hv->pks.views[slot];
 
-	if (vcpu->pks.view == slot && vmread(VMCS_EPTP) == v->eptp)
-		return;
 	vcpu->pks.view = slot;
+	if (vcpu->eptp == v->eptp)
+		return;
 	/*
 	 * No INVEPT: EPT-derived translations are tagged by EPTP (SDM 29.4.1),
 	 * and build_view() flushes a slot's EPTP whenever it is (re)built.
 	 */
-	vmwrite(VMCS_EPTP, v->eptp);
+	vcpu_set_eptp(vcpu, v->eptp);
 }
 
 /* The EPT the vCPU runs on: its view, or the base EPT. */
@@ -489,11 +489,15 @@ struct ept *pks_current_ept(struct vcpu *vcpu, u64 *eptp)
 static void update_cr3_exiting(struct vcpu *vcpu)
 {
 	bool want = vcpu->hv->pks.discovery && (vcpu->cr4_shadow & CR4_PKS);
-	u64 proc = vmread(VMCS_PROC_CONTROLS);
-	u64 next = want ? proc | PROC_CR3_LOAD_EXITING : proc & ~PROC_CR3_LOAD_EXITING;
+	u64 proc;
 
-	if (next != proc)
-		vmwrite(VMCS_PROC_CONTROLS, next);
+	/* The control as last written (pks_vmcs_setup() clears it): no VMREAD. */
+	if (want == vcpu->pks.cr3_exiting)
+		return;
+	proc = vmread(VMCS_PROC_CONTROLS);
+	vmwrite(VMCS_PROC_CONTROLS, want ? proc | PROC_CR3_LOAD_EXITING :
+					   proc & ~PROC_CR3_LOAD_EXITING);
+	vcpu->pks.cr3_exiting = want;
 }
 
 /*
@@ -635,24 +639,19 @@ void views_invalidate(struct hv *hv)
 }
 
 /*
- * VMFUNC may have switched views behind pksvisor's back: follow it at every
- * exit, before any handler looks at vcpu->pks.view.  The VMCS EPTP field
- * holds the EPTP VMFUNC loaded (SDM 26.5.6.3); comparing it with the
- * views' EPTPs needs no "EPTP index" field (which exists only with
- * EPT-violation #VE support).  A switch is a PKRS change made by the guest:
- * pksvisor's notion of PKRS becomes the view's (its locked keys included),
- * and RELAXED/SILENT openings and grants end as on a WRMSR.
+ * VMFUNC switched views behind pksvisor's back (pks_exit_sync() saw an
+ * EPTP that is not the view's, or the view is gone): follow it, before
+ * any handler looks at vcpu->pks.view.  The VMCS EPTP field holds the
+ * EPTP VMFUNC loaded (SDM 26.5.6.3); comparing it with the views' EPTPs
+ * needs no "EPTP index" field (which exists only with EPT-violation #VE
+ * support).  A switch is a PKRS change made by the guest: pksvisor's
+ * notion of PKRS becomes the view's (its locked keys included), and
+ * RELAXED/SILENT openings and grants end as on a WRMSR.
  */
-void pks_exit_sync(struct vcpu *vcpu)
+void pks_exit_follow(struct vcpu *vcpu, u64 eptp)
 {
 	struct pks_global *pks = &vcpu->hv->pks;
-	u64 eptp;
 
-	if (pks->backend != PKS_BACKEND_SOFT || !pks->vmfunc)
-		return;
-	eptp = vmread(VMCS_EPTP);
-	if (pks->views[vcpu->pks.view].valid && eptp == pks->views[vcpu->pks.view].eptp)
-		return;
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
 		if (pks->views[i].valid && pks->views[i].pinned &&
 		    pks->views[i].eptp == eptp) {
@@ -671,30 +670,25 @@ void pks_exit_sync(struct vcpu *vcpu)
 }
 
 /*
- * Before every VM entry: the vCPU runs on a valid view, the VMCS EPTP
- * is that view's, and its EPTP list is current.  Every path that frees or
- * rebuilds a view re-selects (pks_apply) before entry; this catches one
- * that does not (a pinned view dropped by views_invalidate() on a
- * hypercall that then failed) instead of entering the guest on freed EPT
- * tables.  One VMREAD, and one compare for the list.
+ * pks_entry_check() found the vCPU's view freed or not the one in the
+ * VMCS, or its EPTP list behind.  Every path that frees or rebuilds a
+ * view re-selects (pks_apply) before entry; this catches one that does
+ * not (a pinned view dropped by views_invalidate() on a hypercall that
+ * then failed) instead of entering the guest on freed EPT tables.
  */
-void pks_entry_check(struct vcpu *vcpu)
+void pks_entry_fix(struct vcpu *vcpu)
 {
 	struct pks_global *pks = &vcpu->hv->pks;
 	const struct pks_view *v = &pks->views[vcpu->pks.view];
 
-	if (pks->backend != PKS_BACKEND_SOFT)
-		return;
-	if (!v->valid || vmread(VMCS_EPTP) != v->eptp) {
+	if (!v->valid || vcpu->eptp != v->eptp) {
 		pksv_log("PKS: view %d no longer valid at VM entry: re-selecting",
 			 vcpu->pks.view);
 		vcpu->pks.view = 0;
 		views_select(vcpu);
 	}
-	/* Last: the re-selection above may build a view.  Inline test first. */
-	if (pks->vmfunc && vcpu->pks.list_generation !=
-	    __atomic_load_n(&pks->list_generation, __ATOMIC_ACQUIRE))
-		views_list_refresh(vcpu);
+	/* Last: the re-selection above may build a view. */
+	views_list_refresh(vcpu);
 }
 
 /*

@@ -141,7 +141,7 @@ void handle_init(struct vcpu *vcpu)
  */
 void handle_sipi(struct vcpu *vcpu)
 {
-	u64 vector = vcpu->exit_qual & 0xff;
+	u64 vector = vcpu_exit_qual(vcpu) & 0xff;
 
 	set_segment(VMCS_GUEST_CS_SEL, vector << 8, vector << 12, 0x9b);
 	vmwrite(VMCS_GUEST_RIP, 0);

@@ -17,6 +17,41 @@
 #include "vmx.h"
 
 /*
+ * Exit fields read on first use.  Every exit needs its reason and RIP
+ * (vmexit_dispatch() reads them); the qualification (SDM Vol. 3C 28.2.1)
+ * and the instruction length (28.2.4) only some handlers, so each costs a
+ * VMREAD only in the exits that ask, once.  Both fields stay valid until
+ * the next VM entry: nothing pksvisor does in VMX root changes them.
+ */
+#define EXIT_FIELD_QUAL	BIT(0)
+#define EXIT_FIELD_LEN	BIT(1)
+
+static inline u64 vcpu_exit_qual(struct vcpu *vcpu)
+{
+	if (!(vcpu->exit_fields & EXIT_FIELD_QUAL)) {
+		vcpu->exit_qual = vmread(VMCS_EXIT_QUALIFICATION);
+		vcpu->exit_fields |= EXIT_FIELD_QUAL;
+	}
+	return vcpu->exit_qual;
+}
+
+static inline u32 vcpu_exit_instr_len(struct vcpu *vcpu)
+{
+	if (!(vcpu->exit_fields & EXIT_FIELD_LEN)) {
+		vcpu->exit_instr_len = (u32)vmread(VMCS_EXIT_INSTR_LEN);
+		vcpu->exit_fields |= EXIT_FIELD_LEN;
+	}
+	return vcpu->exit_instr_len;
+}
+
+/* Every VMWRITE of the EPTP field goes through here (vcpu->eptp). */
+static inline void vcpu_set_eptp(struct vcpu *vcpu, u64 eptp)
+{
+	vmwrite(VMCS_EPTP, eptp);
+	vcpu->eptp = eptp;
+}
+
+/*
  * Event injection (vmm/inject.c): queue a hardware exception for the next
  * VM entry; merged with an event already queued (SDM Vol. 3A 6.15).
  */
