@@ -188,8 +188,11 @@ bool pks_wrmsr(struct vcpu *vcpu, u64 value)
 	/* RELAXED/SILENT openings and grants end with the context. */
 	vcpu->pks.pkrs_open = 0;
 	vcpu->pks.pkrs_grant = 0;
-	if (vcpu->hv->pks.backend == PKS_BACKEND_SOFT)
+	if (vcpu->hv->pks.backend == PKS_BACKEND_SOFT) {
 		vcpu->stats.view_switch_exit++;
+		views_select(vcpu);	/* pks_apply() for soft, without the switch */
+		return true;
+	}
 	pks_apply(vcpu);
 	return true;
 }

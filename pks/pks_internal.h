@@ -46,6 +46,8 @@ void view_page_facts_known(struct hv *hv, u64 gpa, unsigned int access,
 u64 view_facts_perms(struct hv *hv, const struct pks_view *v,
 		     const struct view_page_facts *f);
 u64 views_list_entry(const struct pks_global *pks, unsigned int slot);
+/* Fill v->key_perms from v->pkrs and v->wp (every build of a view). */
+void views_key_perms(struct pks_view *v);
 bool views_keymap_fits(struct hv *hv);
 int views_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp);
 

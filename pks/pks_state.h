@@ -35,6 +35,12 @@ struct pks_view {
 	bool pinned;			/* index handed to the guest for VMFUNC */
 	u32 pkrs;
 	bool wp;
+	/*
+	 * pks_view_perms(pkrs, wp, key) for every key, computed when the view
+	 * is built (views_key_perms()): deriving a page is then a load per
+	 * key, not a call.
+	 */
+	u8 key_perms[PKS_NR_KEYS];
 	u64 generation;			/* keymap/table generation it reflects */
 	u64 last_used;
 	struct ept ept;
@@ -89,6 +95,8 @@ struct pks_vcpu {
 	bool pkrs_passthrough;		/* hw: PKRS RDMSR/WRMSR do not exit (pks/hw_pkrs.c) */
 	int view;			/* soft: view slot in use */
 	bool cr3_exiting;		/* soft: "CR3-load exiting" as last written */
+#define VIEW_HINTS	2
+	u8 view_hint[VIEW_HINTS];	/* soft: slots last selected (views.c view_hint()) */
 	u64 root;			/* soft discovery: root last scanned */
 	struct pks_override {		/* pages opened for one stepped instruction */
 		u64 gpa, perms;

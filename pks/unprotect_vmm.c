@@ -36,13 +36,56 @@ bool unprotect_allows(struct hv *hv, u64 gpa, bool write)
 	return !write || (acc & PKSV_ACCESS_WRITE);
 }
 
+/* facts_rights of an unprotect entry: the base rights, and this bit. */
+#define FACTS_TABLE	0x80
+
 /*
- * Re-derive one page in every built view (lock held).  Only what the
- * page's transition needs: its view-independent facts are gathered once
- * (the unprotect access is the one the call just set; a page unprotected
- * for writing needs no key lookup),
- * each view costs one EPT walk and is written only when its rights
- * differ (a view whose PKRS leaves the key open has nothing to change).
+ * What the cached facts of an unprotect entry must match: every input of
+ * view_page_facts() other than the base EPT - the keymap (its own
+ * generation counts every change, a failed registration's undo
+ * included) and whatever views_invalidate() announces (pks->generation).
+ * Both only grow, so their sum is unchanged only if neither moved.
+ * Never while discovering: its aliases and tables change on scans.
+ */
+static u64 facts_stamp(const struct pks_global *pks)
+{
+	return pks->discovery ? 0 : pks->generation + pks->keymap.generation;
+}
+
+/*
+ * The page's view-independent facts (lock held): the ones cached in its
+ * unprotect entry while current, else gathered - keys included, which
+ * PROTECT needs - and cached.  Only a mapped page's facts are cached:
+ * the base EPT changes after launch only by mapping MMIO that was absent
+ * (vmm/exit_ept.c) and by redirecting pksvisor's own pages (vmm/hidden.c,
+ * never an unprotect entry: check_gfn()), so mapped base rights stay.
+ */
+static void entry_facts(struct hv *hv, u64 gpa, struct unprotect_entry *e,
+			unsigned int access, struct view_page_facts *f)
+{
+	u64 stamp = facts_stamp(&hv->pks);
+
+	if (stamp && e->facts_gen == stamp) {
+		f->rights = e->facts_rights & EPT_RWX;
+		f->table = e->facts_rights & FACTS_TABLE;
+		f->keys = e->facts_keys;
+		f->access = access;
+		return;
+	}
+	view_page_facts_known(hv, gpa, 0, f);	/* access 0: keys looked up */
+	f->access = access;
+	if (!f->rights)
+		return;
+	e->facts_rights = (u8)(f->rights | (f->table ? FACTS_TABLE : 0));
+	e->facts_keys = f->keys;
+	e->facts_gen = stamp;
+}
+
+/*
+ * Re-derive one page in every built view (lock held), from its facts
+ * (entry_facts()): each view costs one EPT walk and a write only when
+ * its rights differ (a view whose PKRS leaves the key open has nothing
+ * to change).
  *
  * widened: the page only gained rights (UNPROTECT).  Then no INVEPT: a
  * stale cached translation can only deny more than the view now says,
@@ -50,17 +93,13 @@ bool unprotect_allows(struct hv *hv, u64 gpa, bool write)
  * for that guest-physical address (SDM Vol. 3C 29.4.3.1 "Operations that
  * Invalidate Cached Mappings"); pks_ept_violation() sees that the view
  * allows the access and lets it retry.  Rights taken away (PROTECT) must
- * be gone before the call returns: INVEPT, once, when some view changed.
+ * be gone before the call returns: protect_flush().
  */
-static void refresh_page(struct hv *hv, u64 gpa, unsigned int access, bool widened)
+static bool refresh_page(struct hv *hv, u64 gpa, const struct view_page_facts *f)
 {
 	struct pks_global *pks = &hv->pks;
-	struct view_page_facts f;
 	bool changed = false;
 
-	if (pks->backend != PKS_BACKEND_SOFT)
-		return;
-	view_page_facts_known(hv, gpa, access, &f);
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
 		struct pks_view *v = &pks->views[i];
 		u64 perms, *e;
@@ -68,7 +107,7 @@ static void refresh_page(struct hv *hv, u64 gpa, unsigned int access, bool widen
 
 		if (!v->valid)
 			continue;
-		perms = view_facts_perms(hv, v, &f);
+		perms = view_facts_perms(hv, v, f);
 		e = ept_lookup(&v->ept, gpa, &level);
 		if (!e || (*e & EPT_RWX) == perms)
 			continue;
@@ -86,8 +125,21 @@ static void refresh_page(struct hv *hv, u64 gpa, unsigned int access, bool widen
 		if (ept_protect_4k(&v->ept, gpa, perms))
 			views_drop(hv, i);
 	}
-	if (changed && !widened)
-		ept_flush_all(hv);
+	return changed;
+}
+
+/*
+ * The one place that decides how PROTECT's narrowed rights reach the
+ * TLBs.  Single CPU: no INVEPT here - the protection generation moves and
+ * this vCPU's vcpu_flush_stale() invalidates every EPTP before the VM
+ * entry that returns from the call (vmm/flush.c), one INVEPT instead of
+ * two; every other vCPU does the same before its next entry (a vCPU
+ * running guest code meanwhile is the shootdown's case,
+ * docs/architecture.md "SMP").
+ */
+static void protect_flush(struct hv *hv)
+{
+	ept_flush_at_entry(hv);
 }
 
 /* Common checks of UNPROTECT_PAGE and PROTECT_PAGE. */
@@ -106,6 +158,8 @@ static s64 check_gfn(struct hv *hv, u64 gfn)
 s64 pks_hc_unprotect(struct vcpu *vcpu, u64 gfn, u64 access)
 {
 	struct hv *hv = vcpu->hv;
+	struct unprotect_entry *entry;
+	struct view_page_facts f;
 	bool changed;
 	s64 ret;
 
@@ -115,10 +169,13 @@ s64 pks_hc_unprotect(struct vcpu *vcpu, u64 gfn, u64 access)
 	if (access >> 32)
 		return -PKSV_EINVAL;
 	spin_lock(&hv->pks.lock);
-	ret = unprotect_get(&hv->pks.unprotect, gfn, (unsigned int)access, &changed);
+	ret = unprotect_get_entry(&hv->pks.unprotect, gfn, (unsigned int)access,
+				  &changed, &entry);
 	/* Changed: a new entry, or READ raised to READ|WRITE: access it is. */
-	if (!ret && changed)
-		refresh_page(hv, gfn << PAGE_SHIFT, (unsigned int)access, true);
+	if (!ret && changed && hv->pks.backend == PKS_BACKEND_SOFT) {
+		entry_facts(hv, gfn << PAGE_SHIFT, entry, entry->access, &f);
+		refresh_page(hv, gfn << PAGE_SHIFT, &f);
+	}
 	spin_unlock(&hv->pks.lock);
 	return ret;
 }
@@ -126,6 +183,8 @@ s64 pks_hc_unprotect(struct vcpu *vcpu, u64 gfn, u64 access)
 s64 pks_hc_protect(struct vcpu *vcpu, u64 gfn)
 {
 	struct hv *hv = vcpu->hv;
+	struct unprotect_entry last;
+	struct view_page_facts f;
 	bool gone;
 	s64 ret;
 
@@ -133,9 +192,12 @@ s64 pks_hc_protect(struct vcpu *vcpu, u64 gfn)
 	if (ret)
 		return ret;
 	spin_lock(&hv->pks.lock);
-	ret = unprotect_put(&hv->pks.unprotect, gfn, &gone);
-	if (!ret && gone)
-		refresh_page(hv, gfn << PAGE_SHIFT, 0, false);
+	ret = unprotect_put_entry(&hv->pks.unprotect, gfn, &gone, &last);
+	if (!ret && gone && hv->pks.backend == PKS_BACKEND_SOFT) {
+		entry_facts(hv, gfn << PAGE_SHIFT, &last, 0, &f);
+		if (refresh_page(hv, gfn << PAGE_SHIFT, &f))
+			protect_flush(hv);
+	}
 	spin_unlock(&hv->pks.lock);
 	return ret;
 }

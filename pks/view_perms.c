@@ -112,14 +112,19 @@ u64 view_facts_perms(struct hv *hv, const struct pks_view *v,
 		perms = f->rights;	/* unprotected: base rights in every view */
 	} else {
 		for (unsigned int keys = f->keys; keys; keys &= keys - 1)
-			perms &= pks_view_perms(v->pkrs, v->wp,
-						(unsigned int)__builtin_ctz(keys));
+			perms &= v->key_perms[__builtin_ctz(keys)];
 		if (f->access & PKSV_ACCESS_READ)
 			perms |= f->rights & (EPT_READ | EPT_EXEC);
 	}
 	if (f->table)
 		perms &= ~EPT_WRITE;
 	return effective_view_perms(hv, perms);
+}
+
+void views_key_perms(struct pks_view *v)
+{
+	for (unsigned int key = 0; key < PKS_NR_KEYS; key++)
+		v->key_perms[key] = (u8)pks_view_perms(v->pkrs, v->wp, key);
 }
 
 u64 view_page_perms(struct hv *hv, const struct pks_view *v, u64 gpa)

@@ -163,8 +163,7 @@ static bool block_perms(struct hv *hv, const struct pks_view *v, u64 gpa,
 
 	if (!base || base_level < level)
 		return false;
-	*perms = effective_view_perms(hv, (*base & EPT_RWX) &
-				      pks_view_perms(v->pkrs, v->wp, key));
+	*perms = effective_view_perms(hv, (*base & EPT_RWX) & v->key_perms[key]);
 	return true;
 }
 
@@ -217,7 +216,7 @@ static int apply_restrictions(struct hv *hv, struct pks_view *v)
 	for (unsigned int i = 0; i < pks->keymap.n; i++) {
 		struct keymap_range *r = &pks->keymap.r[i];
 
-		if (pks_view_perms(v->pkrs, v->wp, r->key) != EPT_RWX &&
+		if (v->key_perms[r->key] != EPT_RWX &&
 		    restrict_range(hv, v, r->start, r->end, r->key))
 			return -1;
 	}
@@ -353,6 +352,7 @@ static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp, bool 
 	v->ept.alloc_ctx = &hv->pool;
 	v->pkrs = pkrs;
 	v->wp = wp;
+	views_key_perms(v);
 	if (ept_clone(&v->ept, &hv->ept) || apply_restrictions(hv, v)) {
 		free_view(hv, v);
 		return -1;
@@ -393,6 +393,38 @@ static bool pin_leaves_room(struct hv *hv, const struct pks_view *found)
 			freeable += pks->views[i].ept.pages_used;
 	freeable -= found ? found->ept.pages_used : 0;
 	return freeable >= (found ? 0 : cost) + cost;
+}
+
+/*
+ * The per-vCPU hint: the last two slots this vCPU selected for an exit-
+ * based switch (a kernel alternates between two PKRS values, default
+ * and open).  A hit is a slot that still holds a current view of exactly
+ * (pkrs, wp); anything else - evicted, rebuilt for another value, of an
+ * older keymap - falls through to the search.  Lock held.
+ */
+static int view_hint(struct vcpu *vcpu, u32 pkrs, bool wp)
+{
+	struct pks_global *pks = &vcpu->hv->pks;
+
+	for (unsigned int h = 0; h < VIEW_HINTS; h++) {
+		unsigned int i = vcpu->pks.view_hint[h];
+		struct pks_view *v = &pks->views[i];
+
+		if (i && v->valid && v->pkrs == pkrs && v->wp == wp &&
+		    v->generation == pks->generation) {
+			v->last_used = ++pks->use_clock;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+static void view_hint_add(struct vcpu *vcpu, int slot)
+{
+	if (vcpu->pks.view_hint[0] == slot)
+		return;
+	vcpu->pks.view_hint[1] = vcpu->pks.view_hint[0];
+	vcpu->pks.view_hint[0] = (u8)slot;
 }
 
 /* Find or build the view for (pkrs, wp); slot index, or -1. Lock held. */
@@ -593,13 +625,21 @@ void views_select(struct vcpu *vcpu)
 	/* Mode OFF still enforces locked keys (pks_effective_pkrs()). */
 	if ((vcpu->cr4_shadow & CR4_PKS) &&
 	    (pks->mode != PKSV_MODE_OFF || pks->lock_bits)) {
+		u32 pkrs;
+		bool wp;
+
 		if (pks->discovery && vcpu->pks.rescan != PKS_RESCAN_NONE)
 			discover_rescan(vcpu);
+		pkrs = pks_effective_pkrs(vcpu);
+		wp = guest_cr0_wp(vcpu);
 		spin_lock(&pks->lock);
-		slot = view_slot(vcpu, pks_effective_pkrs(vcpu), guest_cr0_wp(vcpu), false);
-		if (slot < 0)
-			slot = views_slot_degraded(vcpu, pks_effective_pkrs(vcpu),
-						   guest_cr0_wp(vcpu));
+		slot = view_hint(vcpu, pkrs, wp);
+		if (slot < 0) {
+			slot = view_slot(vcpu, pkrs, wp, false);
+			if (slot < 0)
+				slot = views_slot_degraded(vcpu, pkrs, wp);
+			view_hint_add(vcpu, slot);
+		}
 		spin_unlock(&pks->lock);
 	}
 	use_slot(vcpu, slot);

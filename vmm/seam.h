@@ -82,6 +82,8 @@ void msr_bitmap_set(struct vcpu *vcpu, u32 msr, bool read, bool write);
 void ept_flush(struct hv *hv, u64 eptp);
 /* Drop cached translations of every EPT (base and views). */
 void ept_flush_all(struct hv *hv);
+/* The same, done by each vCPU before its next VM entry (this one's too). */
+void ept_flush_at_entry(struct hv *hv);
 /* Drop this vCPU's VPID-tagged guest translations. */
 void vcpu_flush_vpid(struct vcpu *vcpu);
 /* The same, keeping global translations when the CPU can (a CR3 load). */

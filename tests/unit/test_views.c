@@ -335,8 +335,10 @@ static void test_hidden_stays_hidden(void **state)
 			u64 want = pks_view_perms(pkrs, true, 1) & pks_view_perms(pkrs, true, 2);
 
 			/* The alias outside the pool: restricted by both keys. */
+			views_key_perms(&v);	/* as build_view() does */
 			assert_int_equal(view_page_perms(hv, &v, ALIAS_PAGE), want);
 			v.wp = false;
+			views_key_perms(&v);
 			for (u64 pa = POOL_BASE; pa < POOL_BASE + POOL_SIZE; pa += PAGE_SIZE)
 				assert_int_equal(view_page_perms(hv, &v, pa), 0);
 			if (pks_hc_view_index(vcpu, pkrs, &idx) == 0) {
@@ -363,9 +365,13 @@ static void test_perms_exhaustive(void **state)
 	for (u32 bits = 0; bits < 4; bits++)
 		for (int wp = 0; wp < 2; wp++) {
 			struct pks_view v = { .pkrs = bits << 10, .wp = wp };
-			u64 p0 = view_page_perms(hv, &v, NORMAL_PAGE);
-			u64 p1 = view_page_perms(hv, &v, NORMAL_PAGE + PAGE_SIZE);
+			u64 p0;
+			u64 p1;
 			u64 want = pks_view_perms(v.pkrs, wp, 5);
+
+			views_key_perms(&v);	/* as build_view() does */
+			p0 = view_page_perms(hv, &v, NORMAL_PAGE);
+			p1 = view_page_perms(hv, &v, NORMAL_PAGE + PAGE_SIZE);
 
 			assert_int_equal(p0, want);
 			/* READ unprotect gives R (and X) back, never W. */
@@ -377,6 +383,7 @@ static void test_perms_exhaustive(void **state)
 	{
 		struct pks_view v = { .pkrs = PKRS_AD(5), .wp = true };
 
+		views_key_perms(&v);
 		assert_int_equal(view_page_perms(hv, &v, NORMAL_PAGE), 0);
 	}
 }
