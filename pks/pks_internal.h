@@ -3,6 +3,7 @@
 #ifndef PKSVISOR_PKS_INTERNAL_H
 #define PKSVISOR_PKS_INTERNAL_H
 
+#include <pksvisor/hypercall.h>
 #include "pks_vmm.h"
 
 u32 pks_effective_pkrs(const struct vcpu *vcpu);
@@ -30,7 +31,6 @@ void views_drop(struct hv *hv, unsigned int slot);
 #define EPTP_LIST_INVALID	0x2ull
 bool view_gpa_hidden(const struct hv *hv, u64 gpa);
 bool views_is_table(struct hv *hv, u64 gpa);
-u64 effective_view_perms(struct hv *hv, u64 perms);
 u64 view_page_perms(struct hv *hv, const struct pks_view *v, u64 gpa);
 /* The view-independent inputs of view_page_perms(), for one page. */
 struct view_page_facts {
@@ -43,8 +43,43 @@ void view_page_facts(struct hv *hv, u64 gpa, struct view_page_facts *f);
 #define VIEW_ACCESS_LOOKUP	0xffffffffu	/* look the unprotect table up */
 void view_page_facts_known(struct hv *hv, u64 gpa, unsigned int access,
 			   struct view_page_facts *f);
-u64 view_facts_perms(struct hv *hv, const struct pks_view *v,
-		     const struct view_page_facts *f);
+/*
+ * An AD page is execute-only (fetches are never PKS-checked), which needs
+ * execute-only EPT support (IA32_VMX_EPT_VPID_CAP[0], SDM 29.3.3.1);
+ * without it the page is not present and the rare fetch exits and is let
+ * through like any other allowed access.
+ */
+static inline u64 effective_view_perms(const struct hv *hv, u64 perms)
+{
+	if (perms == EPT_EXEC && !(hv->msrs.ept_vpid_cap & BIT(0)))
+		return 0;
+	return perms;
+}
+
+/*
+ * A page's rights in view v, from its facts (view_page_facts()): part of
+ * view_perms.c's rules, inline because UNPROTECT and PROTECT apply it to
+ * every built view in one loop.
+ */
+static inline u64 view_facts_perms(const struct hv *hv, const struct pks_view *v,
+				   const struct view_page_facts *f)
+{
+	u64 perms = f->rights;
+
+	if (!perms)
+		return 0;
+	if (f->access & PKSV_ACCESS_WRITE) {
+		perms = f->rights;	/* unprotected: base rights in every view */
+	} else {
+		for (unsigned int keys = f->keys; keys; keys &= keys - 1)
+			perms &= v->key_perms[__builtin_ctz(keys)];
+		if (f->access & PKSV_ACCESS_READ)
+			perms |= f->rights & (EPT_READ | EPT_EXEC);
+	}
+	if (f->table)
+		perms &= ~EPT_WRITE;
+	return effective_view_perms(hv, perms);
+}
 u64 views_list_entry(const struct pks_global *pks, unsigned int slot);
 /* Fill v->key_perms from v->pkrs and v->wp (every build of a view). */
 void views_key_perms(struct pks_view *v);

@@ -25,6 +25,7 @@
 #define PKS_RESCAN_ROOT	1	/* a root not scanned yet was loaded */
 #define PKS_RESCAN_ALL	2	/* a tracked page table was written */
 #define PKS_MAX_OVERRIDES 16	/* pages opened for one stepped instruction */
+#define PKS_FACTS_RECENT 64	/* protected pages whose facts are kept (power of two) */
 
 /*
  * One EPT per distinct (effective PKRS, CR0.WP): the soft backend's views.
@@ -85,6 +86,16 @@ struct pks_global {
 	unsigned int nr_warned;
 	u32 lock_bits;			/* AD|WD of locked keys: always enforced */
 	struct unprotect_table unprotect;	/* kmap()ed pages open to all */
+	/*
+	 * The facts of pages protected again lately (pks/unprotect_vmm.c
+	 * entry_facts()): a kmap() of the same page finds them here, by gfn,
+	 * while their stamp is current.
+	 */
+	struct pks_facts_recent {
+		u64 gfn, stamp;
+		u8 rights;		/* an unprotect entry's facts_rights */
+		u16 keys;
+	} facts_recent[PKS_FACTS_RECENT];
 };
 
 /* Per vCPU: no lock (only its own CPU touches it). */

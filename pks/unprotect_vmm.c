@@ -54,22 +54,32 @@ static u64 facts_stamp(const struct pks_global *pks)
 
 /*
  * The page's view-independent facts (lock held): the ones cached in its
- * unprotect entry while current, else gathered - keys included, which
- * PROTECT needs - and cached.  Only a mapped page's facts are cached:
- * the base EPT changes after launch only by mapping MMIO that was absent
- * (vmm/exit_ept.c) and by redirecting pksvisor's own pages (vmm/hidden.c,
- * never an unprotect entry: check_gfn()), so mapped base rights stay.
+ * unprotect entry while current; else those it had when it was last
+ * protected, if still current (pks->facts_recent: kmap() and kunmap() of
+ * the same page again and again); else gathered - keys included, which
+ * PROTECT needs.  Only a mapped page's facts are kept: the base EPT
+ * changes after launch only by mapping MMIO that was absent
+ * (vmm/exit_ept.c) and by redirecting pksvisor's own pages
+ * (vmm/hidden.c, never an unprotect entry: check_gfn()), so mapped base
+ * rights stay.
  */
 static void entry_facts(struct hv *hv, u64 gpa, struct unprotect_entry *e,
 			unsigned int access, struct view_page_facts *f)
 {
-	u64 stamp = facts_stamp(&hv->pks);
+	struct pks_global *pks = &hv->pks;
+	const struct pks_facts_recent *r = &pks->facts_recent[e->gfn & (PKS_FACTS_RECENT - 1)];
+	u64 stamp = facts_stamp(pks);
 
+	f->access = access;
+	if (stamp && e->facts_gen != stamp && r->stamp == stamp && r->gfn == e->gfn) {
+		e->facts_rights = r->rights;
+		e->facts_keys = r->keys;
+		e->facts_gen = stamp;
+	}
 	if (stamp && e->facts_gen == stamp) {
 		f->rights = e->facts_rights & EPT_RWX;
 		f->table = e->facts_rights & FACTS_TABLE;
 		f->keys = e->facts_keys;
-		f->access = access;
 		return;
 	}
 	view_page_facts_known(hv, gpa, 0, f);	/* access 0: keys looked up */
@@ -79,6 +89,19 @@ static void entry_facts(struct hv *hv, u64 gpa, struct unprotect_entry *e,
 	e->facts_rights = (u8)(f->rights | (f->table ? FACTS_TABLE : 0));
 	e->facts_keys = f->keys;
 	e->facts_gen = stamp;
+}
+
+/* PROTECT: the entry is gone; its facts stay for the page's next UNPROTECT. */
+static void facts_keep(struct pks_global *pks, const struct unprotect_entry *e)
+{
+	struct pks_facts_recent *r = &pks->facts_recent[e->gfn & (PKS_FACTS_RECENT - 1)];
+
+	if (!e->facts_gen)
+		return;
+	r->gfn = e->gfn;
+	r->stamp = e->facts_gen;
+	r->rights = e->facts_rights;
+	r->keys = e->facts_keys;
 }
 
 /*
@@ -195,6 +218,7 @@ s64 pks_hc_protect(struct vcpu *vcpu, u64 gfn)
 	ret = unprotect_put_entry(&hv->pks.unprotect, gfn, &gone, &last);
 	if (!ret && gone && hv->pks.backend == PKS_BACKEND_SOFT) {
 		entry_facts(hv, gfn << PAGE_SHIFT, &last, 0, &f);
+		facts_keep(&hv->pks, &last);
 		if (refresh_page(hv, gfn << PAGE_SHIFT, &f))
 			protect_flush(hv);
 	}

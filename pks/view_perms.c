@@ -40,19 +40,6 @@ bool views_is_table(struct hv *hv, u64 gpa)
 }
 
 /*
- * An AD page is execute-only (fetches are never PKS-checked), which needs
- * execute-only EPT support (IA32_VMX_EPT_VPID_CAP[0], SDM 29.3.3.1);
- * without it the page is not present and the rare fetch exits and is let
- * through like any other allowed access.
- */
-u64 effective_view_perms(struct hv *hv, u64 perms)
-{
-	if (perms == EPT_EXEC && !(hv->msrs.ept_vpid_cap & BIT(0)))
-		return 0;
-	return perms;
-}
-
-/*
  * Everything a page's rights depend on except the view: gathered once, so
  * that a change to one page (UNPROTECT/PROTECT) derives it for every view
  * with a few instructions each instead of repeating the lookups per view.
@@ -99,26 +86,6 @@ void view_page_facts_known(struct hv *hv, u64 gpa, unsigned int access,
 void view_page_facts(struct hv *hv, u64 gpa, struct view_page_facts *f)
 {
 	view_page_facts_known(hv, gpa, VIEW_ACCESS_LOOKUP, f);
-}
-
-u64 view_facts_perms(struct hv *hv, const struct pks_view *v,
-		     const struct view_page_facts *f)
-{
-	u64 perms = f->rights;
-
-	if (!perms)
-		return 0;
-	if (f->access & PKSV_ACCESS_WRITE) {
-		perms = f->rights;	/* unprotected: base rights in every view */
-	} else {
-		for (unsigned int keys = f->keys; keys; keys &= keys - 1)
-			perms &= v->key_perms[__builtin_ctz(keys)];
-		if (f->access & PKSV_ACCESS_READ)
-			perms |= f->rights & (EPT_READ | EPT_EXEC);
-	}
-	if (f->table)
-		perms &= ~EPT_WRITE;
-	return effective_view_perms(hv, perms);
 }
 
 void views_key_perms(struct pks_view *v)
