@@ -29,7 +29,12 @@ void views_drop(struct hv *hv, unsigned int slot);
  * so VMFUNC 0 to it fails the EPTP checks and exits (SDM 26.5.6.3).
  */
 #define EPTP_LIST_INVALID	0x2ull
-bool view_gpa_hidden(const struct hv *hv, u64 gpa);
+/* pksvisor's reservation (the page pool): no right in any view, ever. */
+static inline bool view_gpa_hidden(const struct hv *hv, u64 gpa)
+{
+	return gpa >= hv->pool.base && gpa - hv->pool.base < hv->pool.size;
+}
+
 bool views_is_table(struct hv *hv, u64 gpa);
 u64 view_page_perms(struct hv *hv, const struct pks_view *v, u64 gpa);
 /* The view-independent inputs of view_page_perms(), for one page. */
@@ -57,28 +62,61 @@ static inline u64 effective_view_perms(const struct hv *hv, u64 perms)
 }
 
 /*
- * A page's rights in view v, from its facts (view_page_facts()): part of
- * view_perms.c's rules, inline because UNPROTECT and PROTECT apply it to
- * every built view in one loop.
+ * A page's rights in a view, split in what depends on the view and what
+ * does not (part of view_perms.c's rules, inline because UNPROTECT and
+ * PROTECT apply them to every built view in one loop):
+ *
+ *   rights = effective(((kp & and_mask) | or_bits))
+ *
+ * where kp is what the view's PKRS leaves the page's keys (the AND of
+ * v->key_perms[] over them; all rights for a page without a key), and
+ * and_mask / or_bits come from the facts alone: base rights, minus write
+ * on a tracked table; an unprotected page gets its base rights back
+ * (READ|WRITE) or its read and execute rights (READ).
  */
+struct view_page_rule {
+	u64 and_mask;
+	u64 or_bits;
+};
+
+static inline void view_facts_rule(const struct view_page_facts *f,
+				   struct view_page_rule *r)
+{
+	u64 keep = f->table ? f->rights & ~EPT_WRITE : f->rights;
+
+	if (f->access & PKSV_ACCESS_WRITE) {
+		r->and_mask = 0;	/* unprotected: base rights in every view */
+		r->or_bits = keep;
+	} else {
+		r->and_mask = keep;
+		r->or_bits = f->access & PKSV_ACCESS_READ ? keep & (EPT_READ | EPT_EXEC) : 0;
+	}
+}
+
+/* What v's PKRS leaves a page with these keys (bit k = key k). */
+static inline u64 view_keys_perms(const struct pks_view *v, unsigned int keys)
+{
+	u64 kp = EPT_RWX;
+
+	for (; keys; keys &= keys - 1)
+		kp &= v->key_perms[__builtin_ctz(keys)];
+	return kp;
+}
+
+static inline u64 view_rule_perms(const struct hv *hv, const struct view_page_rule *r,
+				  u64 kp)
+{
+	return effective_view_perms(hv, (kp & r->and_mask) | r->or_bits);
+}
+
+/* A page's rights in view v, from its facts (view_page_facts()). */
 static inline u64 view_facts_perms(const struct hv *hv, const struct pks_view *v,
 				   const struct view_page_facts *f)
 {
-	u64 perms = f->rights;
+	struct view_page_rule r;
 
-	if (!perms)
-		return 0;
-	if (f->access & PKSV_ACCESS_WRITE) {
-		perms = f->rights;	/* unprotected: base rights in every view */
-	} else {
-		for (unsigned int keys = f->keys; keys; keys &= keys - 1)
-			perms &= v->key_perms[__builtin_ctz(keys)];
-		if (f->access & PKSV_ACCESS_READ)
-			perms |= f->rights & (EPT_READ | EPT_EXEC);
-	}
-	if (f->table)
-		perms &= ~EPT_WRITE;
-	return effective_view_perms(hv, perms);
+	view_facts_rule(f, &r);
+	return view_rule_perms(hv, &r, view_keys_perms(v, f->keys));
 }
 u64 views_list_entry(const struct pks_global *pks, unsigned int slot);
 /* Fill v->key_perms from v->pkrs and v->wp (every build of a view). */

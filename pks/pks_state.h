@@ -74,6 +74,7 @@ struct pks_global {
 	unsigned int nr_roots;
 	u64 generation;			/* bumped when keymap or tables change */
 	struct pks_view views[PKS_MAX_VIEWS];
+	u8 views_built;			/* bit i: views[i].valid, for i >= 1 */
 	u64 use_clock;
 	/*
 	 * Bumped whenever views_list_entry() of some slot may have changed

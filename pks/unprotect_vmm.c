@@ -63,7 +63,7 @@ static u64 facts_stamp(const struct pks_global *pks)
  * (vmm/hidden.c, never an unprotect entry: check_gfn()), so mapped base
  * rights stay.
  */
-static void entry_facts(struct hv *hv, u64 gpa, struct unprotect_entry *e,
+static inline void entry_facts(struct hv *hv, u64 gpa, struct unprotect_entry *e,
 			unsigned int access, struct view_page_facts *f)
 {
 	struct pks_global *pks = &hv->pks;
@@ -105,32 +105,42 @@ static void facts_keep(struct pks_global *pks, const struct unprotect_entry *e)
 }
 
 /*
- * Re-derive one page in every built view (lock held), from its facts
- * (entry_facts()): each view costs one EPT walk and a write only when
- * its rights differ (a view whose PKRS leaves the key open has nothing
- * to change).
+ * Re-derive one page in every built view (lock held) after its unprotect
+ * access changed from old_access to f->access.  A view in which the two
+ * accesses give the page the same rights (its PKRS leaves the page's keys
+ * open, say) already has them - views are derived from the same facts
+ * and the same table - and is neither walked nor written.  Every other
+ * view costs one EPT walk and a write when its rights differ.
  *
- * widened: the page only gained rights (UNPROTECT).  Then no INVEPT: a
- * stale cached translation can only deny more than the view now says,
- * and the EPT violation it raises invalidates the cached mappings used
- * for that guest-physical address (SDM Vol. 3C 29.4.3.1 "Operations that
- * Invalidate Cached Mappings"); pks_ept_violation() sees that the view
- * allows the access and lets it retry.  Rights taken away (PROTECT) must
- * be gone before the call returns: protect_flush().
+ * Widened rights (UNPROTECT) need no INVEPT: a stale cached translation
+ * can only deny more than the view now says, and the EPT violation it
+ * raises invalidates the cached mappings used for that guest-physical
+ * address (SDM Vol. 3C 29.4.3.1 "Operations that Invalidate Cached
+ * Mappings"); pks_ept_violation() sees that the view allows the access
+ * and lets it retry.  Rights taken away (PROTECT) must be gone before the
+ * call returns: protect_flush().  True if some view changed.
  */
-static bool refresh_page(struct hv *hv, u64 gpa, const struct view_page_facts *f)
+static bool refresh_page(struct hv *hv, u64 gpa, const struct view_page_facts *f,
+			 unsigned int old_access)
 {
 	struct pks_global *pks = &hv->pks;
+	struct view_page_facts before = *f;
+	struct view_page_rule now, was;
 	bool changed = false;
 
-	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+	before.access = old_access;
+	view_facts_rule(f, &now);
+	view_facts_rule(&before, &was);
+	for (unsigned int built = pks->views_built; built; built &= built - 1) {
+		unsigned int i = (unsigned int)__builtin_ctz(built);
 		struct pks_view *v = &pks->views[i];
-		u64 perms, *e;
+		u64 kp, perms, *e;
 		int level;
 
-		if (!v->valid)
+		kp = view_keys_perms(v, f->keys);
+		perms = view_rule_perms(hv, &now, kp);
+		if (perms == view_rule_perms(hv, &was, kp))
 			continue;
-		perms = view_facts_perms(hv, v, f);
 		e = ept_lookup(&v->ept, gpa, &level);
 		if (!e || (*e & EPT_RWX) == perms)
 			continue;
@@ -170,10 +180,10 @@ static s64 check_gfn(struct hv *hv, u64 gfn)
 {
 	u64 gpa = gfn << PAGE_SHIFT;
 
-	if (!pks_exposed(hv))
+	if (hv->pks.backend == PKS_BACKEND_NONE)	/* pks_exposed(), inline */
 		return -PKSV_ENOTSUP;
 	if (gfn >> (52 - PAGE_SHIFT) || gpa >= hv->phys_limit ||
-	    pool_contains(&hv->pool, gpa))
+	    view_gpa_hidden(hv, gpa))
 		return -PKSV_EFAULT;
 	return 0;
 }
@@ -197,7 +207,9 @@ s64 pks_hc_unprotect(struct vcpu *vcpu, u64 gfn, u64 access)
 	/* Changed: a new entry, or READ raised to READ|WRITE: access it is. */
 	if (!ret && changed && hv->pks.backend == PKS_BACKEND_SOFT) {
 		entry_facts(hv, gfn << PAGE_SHIFT, entry, entry->access, &f);
-		refresh_page(hv, gfn << PAGE_SHIFT, &f);
+		/* Changed with one reference: new.  With more: READ became READ|WRITE. */
+		refresh_page(hv, gfn << PAGE_SHIFT, &f,
+			     entry->refs == 1 ? 0 : PKSV_ACCESS_READ);
 	}
 	spin_unlock(&hv->pks.lock);
 	return ret;
@@ -219,7 +231,7 @@ s64 pks_hc_protect(struct vcpu *vcpu, u64 gfn)
 	if (!ret && gone && hv->pks.backend == PKS_BACKEND_SOFT) {
 		entry_facts(hv, gfn << PAGE_SHIFT, &last, 0, &f);
 		facts_keep(&hv->pks, &last);
-		if (refresh_page(hv, gfn << PAGE_SHIFT, &f))
+		if (refresh_page(hv, gfn << PAGE_SHIFT, &f, last.access))
 			protect_flush(hv);
 	}
 	spin_unlock(&hv->pks.lock);

@@ -24,11 +24,6 @@
 #include <pksvisor/hypercall.h>
 #include "pks_internal.h"
 
-bool view_gpa_hidden(const struct hv *hv, u64 gpa)
-{
-	return gpa >= hv->pool.base && gpa - hv->pool.base < hv->pool.size;
-}
-
 bool views_is_table(struct hv *hv, u64 gpa)
 {
 	struct pks_global *pks = &hv->pks;

@@ -247,6 +247,7 @@ static void free_view(struct hv *hv, struct pks_view *v)
 {
 	/* A VMFUNC to this index must never reach freed tables. */
 	v->valid = false;
+	hv->pks.views_built &= (u8)~BIT(v - hv->pks.views);
 	v->pinned = false;
 	list_changed(&hv->pks);
 	ept_destroy(&v->ept, pool_free_ept, &hv->pool);
@@ -360,6 +361,7 @@ static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp, bool 
 	v->generation = pks->generation;
 	v->eptp = ept_eptp(&v->ept, false);
 	v->valid = true;
+	pks->views_built |= (u8)BIT(slot);
 	v->pinned = pin;
 	list_changed(pks);
 	/* A rebuilt slot may reuse an EPTP whose translations are cached. */
