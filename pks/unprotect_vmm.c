@@ -126,6 +126,8 @@ static bool refresh_page(struct hv *hv, u64 gpa, const struct view_page_facts *f
 	struct pks_global *pks = &hv->pks;
 	struct view_page_facts before = *f;
 	struct view_page_rule now, was;
+	unsigned int keys = f->keys, key = keys ? (unsigned int)__builtin_ctz(keys) : 0;
+	bool one_key = !(keys & (keys - 1));	/* no key (key_perms[0] is RWX) or one */
 	bool changed = false;
 
 	before.access = old_access;
@@ -137,7 +139,7 @@ static bool refresh_page(struct hv *hv, u64 gpa, const struct view_page_facts *f
 		u64 kp, perms, *e;
 		int level;
 
-		kp = view_keys_perms(v, f->keys);
+		kp = one_key ? v->key_perms[key] : view_keys_perms(v, keys);
 		perms = view_rule_perms(hv, &now, kp);
 		if (perms == view_rule_perms(hv, &was, kp))
 			continue;

@@ -155,14 +155,9 @@ void handle_entry_failure(struct vcpu *vcpu)
 	vcpu_fatal(vcpu, "VM entry failure");
 }
 
-void vcpu_skip_instruction(struct vcpu *vcpu)
+/* vcpu_skip_instruction() (exit.h) found blocking to clear or TF set. */
+void vcpu_skip_finish(struct vcpu *vcpu, u64 intr, bool guest_tf)
 {
-	u64 intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
-	/* No step in progress (the common exit): TF is the guest's own. */
-	bool guest_tf = vcpu->step == STEP_NONE ?
-			vmread(VMCS_GUEST_RFLAGS) & RFLAGS_TF : vcpu_step_emulated(vcpu);
-
-	vmwrite(VMCS_GUEST_RIP, vcpu->guest_rip + vcpu_exit_instr_len(vcpu));
 	if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
 		vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
 			intr & ~(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));

@@ -14,8 +14,25 @@ typedef void (*exit_handler_fn)(struct vcpu *vcpu);
 /* The table, indexed by basic exit reason; NULL slots are unexpected exits. */
 extern const exit_handler_fn exit_handlers[EXIT_REASON_MAX];
 
-/* Move past the exiting instruction (clears STI/MOV-SS blocking). */
-void vcpu_skip_instruction(struct vcpu *vcpu);
+/*
+ * Move past the exiting instruction (clears STI/MOV-SS blocking; owes
+ * the #DB of a guest RFLAGS.TF).  Inline: every emulated instruction
+ * ends here; blocking or TF take the call.
+ */
+void vcpu_skip_finish(struct vcpu *vcpu, u64 intr, bool guest_tf);
+bool vcpu_step_emulated(struct vcpu *vcpu);
+
+static inline void vcpu_skip_instruction(struct vcpu *vcpu)
+{
+	u64 intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+	/* No step in progress (the common exit): TF is the guest's own. */
+	bool guest_tf = vcpu->step == STEP_NONE ?
+			vmread(VMCS_GUEST_RFLAGS) & RFLAGS_TF : vcpu_step_emulated(vcpu);
+
+	vmwrite(VMCS_GUEST_RIP, vcpu->guest_rip + vcpu_exit_instr_len(vcpu));
+	if ((intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)) || guest_tf)
+		vcpu_skip_finish(vcpu, intr, guest_tf);
+}
 /*
  * Start of every exit: re-queue an interrupted event, NMI-unblocking
  * fixup.  The queue starts empty; the IDT-vectoring field (SDM Vol. 3C
@@ -94,7 +111,6 @@ void vcpu_stats_tick(struct vcpu *vcpu);
 /* Single-stepping (vmm/single_step.c; begin and cancel in seam.h) */
 void vcpu_mtf_probe_exit(struct vcpu *vcpu);
 void vcpu_step_window_exit(struct vcpu *vcpu);
-bool vcpu_step_emulated(struct vcpu *vcpu);
 void vcpu_single_step_trap(struct vcpu *vcpu);
 void step_debug_exception(struct vcpu *vcpu);
 /* Refused accesses to pksvisor's reservation (vmm/hidden.c) */
