@@ -118,10 +118,12 @@ static void facts_keep(struct pks_global *pks, const struct unprotect_entry *e)
  * address (SDM Vol. 3C 29.4.3.1 "Operations that Invalidate Cached
  * Mappings"); pks_ept_violation() sees that the view allows the access
  * and lets it retry.  Rights taken away (PROTECT) must be gone before the
- * call returns: protect_flush().  True if some view changed.
+ * call returns: protect_flush().  True if some view changed.  Always
+ * inline: a call here cost UNPROTECT and PROTECT about 35 instructions
+ * each in saved registers (docs/benchmarks.md).
  */
-static bool refresh_page(struct hv *hv, u64 gpa, const struct view_page_facts *f,
-			 unsigned int old_access)
+static inline __attribute__((always_inline)) bool
+refresh_page(struct hv *hv, u64 gpa, const struct view_page_facts *f, unsigned int old_access)
 {
 	struct pks_global *pks = &hv->pks;
 	struct view_page_facts before = *f;

@@ -166,11 +166,6 @@ void vcpu_skip_finish(struct vcpu *vcpu, u64 intr, bool guest_tf)
 		vcpu_single_step_trap(vcpu);
 }
 
-unsigned int vcpu_cpl(void)
-{
-	return (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
-}
-
 /* Register numbering of SDM Table 28-3; RSP (4) lives in the VMCS. */
 static const u8 gpr_slot[16] = {
 	0, 1, 2, 3, 0xff, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,

@@ -59,8 +59,11 @@ void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error, u32 err
 void vcpu_inject_gp(struct vcpu *vcpu);
 void vcpu_inject_ud(struct vcpu *vcpu);
 
-/* Guest CPL from SS.DPL (SDM 25.4.1). */
-unsigned int vcpu_cpl(void);
+/* Guest CPL from SS.DPL (SDM 25.4.1); inline: every hypercall asks. */
+static inline unsigned int vcpu_cpl(void)
+{
+	return (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
+}
 
 /*
  * Single-stepping (vmm/single_step.c): run the current guest instruction
