@@ -49,9 +49,11 @@ const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
 };
 
 /*
- * The qualification is read on first use (seam.h), so the history entry
- * gets it at the end of the exit, and only if a handler read it: a
- * fatal dump names the current exit's qualification itself.
+ * The current exit is the newest history entry from the start (a fatal
+ * dump in its handler lists it last).  The qualification is read on
+ * first use (seam.h), so the entry gets it at the end of the exit, and
+ * only if a handler read it: a fatal dump names the current exit's
+ * qualification itself.
  */
 static void record_exit(struct vcpu *vcpu, u32 basic)
 {
@@ -60,6 +62,7 @@ static void record_exit(struct vcpu *vcpu, u32 basic)
 	rec->reason = vcpu->exit_reason;
 	rec->rip = vcpu->guest_rip;
 	rec->qual = 0;
+	vcpu->history_next = (vcpu->history_next + 1) % EXIT_HISTORY;
 	vcpu->stats.exits++;
 	if (basic < EXIT_REASON_MAX)
 		vcpu->stats.exit_reason[basic]++;
@@ -68,8 +71,8 @@ static void record_exit(struct vcpu *vcpu, u32 basic)
 static void record_exit_done(struct vcpu *vcpu)
 {
 	if (vcpu->exit_fields & EXIT_FIELD_QUAL)
-		vcpu->history[vcpu->history_next].qual = vcpu->exit_qual;
-	vcpu->history_next = (vcpu->history_next + 1) % EXIT_HISTORY;
+		vcpu->history[(vcpu->history_next + EXIT_HISTORY - 1) % EXIT_HISTORY].qual =
+			vcpu->exit_qual;
 }
 
 /*
