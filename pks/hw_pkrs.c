@@ -61,13 +61,11 @@ void pks_hw_pkrs_update(struct vcpu *vcpu)
  * another vCPU changed them, this vCPU's interception and VMCS value
  * follow here, at its next exit of any kind.
  */
-void pks_hw_exit_sync(struct vcpu *vcpu, u32 basic)
+void pks_hw_exit_sync_slow(struct vcpu *vcpu, u32 basic)
 {
 	const struct pks_global *pks = &vcpu->hv->pks;
 	bool reapply;
 
-	if (pks->backend != PKS_BACKEND_HW)
-		return;
 	if (!vcpu->pks.pkrs_passthrough) {
 		/*
 		 * Another vCPU may have left OFF (interception may go off) or

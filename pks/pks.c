@@ -153,6 +153,7 @@ void pks_vmcs_setup(struct vcpu *vcpu)
 		break;
 	case PKS_BACKEND_SOFT:
 		vcpu->pks.view = 0;
+		vcpu->pks.cr3_exiting = false;	/* vmcs.c wrote the controls without it */
 		views_vmcs_setup(vcpu);
 		/*
 		 * A CPU without PKS raises a supervisor write fault on a
@@ -192,8 +193,11 @@ bool pks_wrmsr(struct vcpu *vcpu, u64 value)
 	/* RELAXED/SILENT openings and grants end with the context. */
 	vcpu->pks.pkrs_open = 0;
 	vcpu->pks.pkrs_grant = 0;
-	if (vcpu->hv->pks.backend == PKS_BACKEND_SOFT)
+	if (vcpu->hv->pks.backend == PKS_BACKEND_SOFT) {
 		vcpu->stats.view_switch_exit++;
+		views_select(vcpu);	/* pks_apply() for soft, without the switch */
+		return true;
+	}
 	pks_apply(vcpu);
 	return true;
 }
@@ -293,7 +297,7 @@ static void soft_page_fault(struct vcpu *vcpu, u64 gla, u32 ec)
 bool pks_page_fault(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
-	u64 gla = vcpu->exit_qual;	/* #PF exits put the linear address here */
+	u64 gla = vcpu_exit_qual(vcpu);	/* #PF exits put the linear address here */
 	u32 ec = vmread(VMCS_EXIT_INTR_ERROR);
 	struct guest_walk w;
 	bool unprotected = false;

@@ -25,6 +25,7 @@
 #define PKS_RESCAN_ROOT	1	/* a root not scanned yet was loaded */
 #define PKS_RESCAN_ALL	2	/* a tracked page table was written */
 #define PKS_MAX_OVERRIDES 16	/* pages opened for one stepped instruction */
+#define PKS_FACTS_RECENT 64	/* protected pages whose facts are kept (power of two) */
 
 /*
  * One EPT per distinct (effective PKRS, CR0.WP): the soft backend's views.
@@ -35,6 +36,12 @@ struct pks_view {
 	bool pinned;			/* index handed to the guest for VMFUNC */
 	u32 pkrs;
 	bool wp;
+	/*
+	 * pks_view_perms(pkrs, wp, key) for every key, computed when the view
+	 * is built (views_key_perms()): deriving a page is then a load per
+	 * key, not a call.
+	 */
+	u8 key_perms[PKS_NR_KEYS];
 	u64 generation;			/* keymap/table generation it reflects */
 	u64 last_used;
 	struct ept ept;
@@ -82,6 +89,7 @@ struct pks_global {
 	u64 generation;			/* bumped when keymap or tables change */
 	u64 build_seq;			/* last pks_view.build_seq handed out */
 	struct pks_view views[PKS_MAX_VIEWS];
+	u8 views_built;			/* bit i: views[i].valid, for i >= 1 */
 	u64 use_clock;
 	/*
 	 * Bumped whenever views_list_entry() of some slot may have changed
@@ -94,6 +102,16 @@ struct pks_global {
 	unsigned int nr_warned;
 	u32 lock_bits;			/* AD|WD of locked keys: always enforced */
 	struct unprotect_table unprotect;	/* kmap()ed pages open to all */
+	/*
+	 * The facts of pages protected again lately (pks/unprotect_vmm.c
+	 * entry_facts()): a kmap() of the same page finds them here, by gfn,
+	 * while their stamp is current.
+	 */
+	struct pks_facts_recent {
+		u64 gfn, stamp;
+		u8 rights;		/* an unprotect entry's facts_rights */
+		u16 keys;
+	} facts_recent[PKS_FACTS_RECENT];
 };
 
 /* Per vCPU: no lock (only its own CPU touches it). */
@@ -117,6 +135,9 @@ struct pks_vcpu {
 	/* soft: the view a hidden-page redirect was written into (pks_hidden_*) */
 	u8 hidden_slot;
 	u64 hidden_seq;
+	bool cr3_exiting;		/* soft: "CR3-load exiting" as last written */
+#define VIEW_HINTS	2
+	u8 view_hint[VIEW_HINTS];	/* soft: slots last selected (views.c view_hint()) */
 	u64 root;			/* soft discovery: root last scanned */
 	struct pks_override {		/* pages opened for one stepped instruction */
 		u64 gpa, perms;

@@ -34,9 +34,87 @@ bool pks_page_fault(struct vcpu *vcpu);			/* #PF exit (hw: PK; soft: supervisor 
 void pks_cr3_load(struct vcpu *vcpu, u64 value);		/* soft discovery */
 void pks_step_done(struct vcpu *vcpu, unsigned int why);	/* STEP_* bits */
 u32 pksv_features(const struct hv *hv);
-void pks_exit_sync(struct vcpu *vcpu);			/* VMFUNC switches */
-void pks_entry_check(struct vcpu *vcpu);		/* never enter on a freed view */
-void pks_hw_exit_sync(struct vcpu *vcpu, u32 basic);		/* hw: PKRS written without exit */
+void pks_exit_follow(struct vcpu *vcpu, u64 eptp);	/* soft: a VMFUNC switch (views.c) */
+void pks_entry_fix(struct vcpu *vcpu);			/* soft: re-select, refresh the list */
+void pks_hw_exit_sync_slow(struct vcpu *vcpu, u32 basic);	/* hw: PKRS written without exit */
+
+/*
+ * At every exit, before any handler: follow a VMFUNC view switch (soft
+ * backend with EPTP switching).  The VMCS EPTP field is the only witness
+ * of a switch made without an exit (SDM Vol. 3C 26.5.6.3), so it is read
+ * here - and remembered (vcpu->eptp) so that nothing else this exit
+ * reads it again.  The common exit (no switch, view still valid) ends
+ * after a compare.
+ */
+static inline void pks_exit_sync(struct vcpu *vcpu)
+{
+	const struct pks_global *pks = &vcpu->hv->pks;
+	const struct pks_view *v;
+	u64 eptp;
+
+	if (pks->backend != PKS_BACKEND_SOFT || !pks->vmfunc)
+		return;
+	eptp = vmread(VMCS_EPTP);
+	vcpu->eptp = eptp;
+	v = &pks->views[vcpu->pks.view];
+	if (!v->valid || eptp != v->eptp)
+		pks_exit_follow(vcpu, eptp);
+}
+
+/*
+ * hw backend with IA32_PKRS passed through: the guest may have written
+ * it without an exit (pks/hw_pkrs.c).  Nothing for the other backends.
+ */
+static inline void pks_hw_exit_sync(struct vcpu *vcpu, u32 basic)
+{
+	if (vcpu->hv->pks.backend == PKS_BACKEND_HW)
+		pks_hw_exit_sync_slow(vcpu, basic);
+}
+
+/*
+ * Did another vCPU change a global input of this vCPU's enforced PKRS
+ * since it was applied (pks_vcpu.applied_*)?  Racy reads of single words
+ * on purpose: the writer changes them under pks.lock and then either the
+ * vCPU is in VMX root and sees them before its next entry, or it is
+ * forced out (shootdown) and sees them at that exit.  hw: locks and mode;
+ * soft also the keymap/table generation its view reflects.
+ */
+static inline bool pks_hw_inputs_moved(const struct vcpu *vcpu)
+{
+	const struct pks_global *pks = &vcpu->hv->pks;
+
+	return vcpu->pks.applied_lock_bits != __atomic_load_n(&pks->lock_bits, __ATOMIC_RELAXED) ||
+	       vcpu->pks.applied_mode != __atomic_load_n(&pks->mode, __ATOMIC_RELAXED);
+}
+
+static inline bool pks_inputs_moved(const struct vcpu *vcpu)
+{
+	return vcpu->pks.applied_generation !=
+	       __atomic_load_n(&vcpu->hv->pks.generation, __ATOMIC_RELAXED) ||
+	       pks_hw_inputs_moved(vcpu);
+}
+
+/*
+ * Before every VM entry (soft backend): the vCPU runs on a valid view that
+ * is still the build it chose (pks_vcpu.view_seq: a slot another vCPU
+ * rebuilt may have the same EPTP), built from the current global inputs
+ * (pks_inputs_moved()), the VMCS EPTP is that view's, and its EPTP list
+ * is current; else pks_entry_fix() re-selects (pks/views.c).  Compares
+ * only: the EPTP is vcpu->eptp, written through by every VMWRITE of it.
+ */
+static inline void pks_entry_check(struct vcpu *vcpu)
+{
+	const struct pks_global *pks = &vcpu->hv->pks;
+	const struct pks_view *v = &pks->views[vcpu->pks.view];
+
+	if (pks->backend != PKS_BACKEND_SOFT)
+		return;
+	if (!v->valid || vcpu->eptp != v->eptp || v->build_seq != vcpu->pks.view_seq ||
+	    pks_inputs_moved(vcpu) ||
+	    (pks->vmfunc && vcpu->pks.list_generation !=
+	     __atomic_load_n(&pks->list_generation, __ATOMIC_ACQUIRE)))
+		pks_entry_fix(vcpu);
+}
 
 /* Hypercalls */
 s64 pks_hc_range(struct vcpu *vcpu, u64 gpa, u64 len, u64 key, bool add);

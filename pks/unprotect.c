@@ -35,6 +35,14 @@ static unsigned int find(const struct unprotect_table *t, u64 gfn)
 
 int unprotect_get(struct unprotect_table *t, u64 gfn, unsigned int access, bool *changed)
 {
+	struct unprotect_entry *entry;
+
+	return unprotect_get_entry(t, gfn, access, changed, &entry);
+}
+
+int unprotect_get_entry(struct unprotect_table *t, u64 gfn, unsigned int access,
+			bool *changed, struct unprotect_entry **entry)
+{
 	unsigned int i;
 
 	*changed = false;
@@ -51,6 +59,7 @@ int unprotect_get(struct unprotect_table *t, u64 gfn, unsigned int access, bool 
 			*changed = true;
 			t->generation++;
 		}
+		*entry = &t->e[i];
 		return 0;
 	}
 	if (t->count >= UNPROTECT_MAX)
@@ -58,9 +67,11 @@ int unprotect_get(struct unprotect_table *t, u64 gfn, unsigned int access, bool 
 	t->e[i].gfn = gfn;
 	t->e[i].refs = 1;
 	t->e[i].access = (u8)access;
+	t->e[i].facts_gen = 0;		/* nothing cached for the new page */
 	t->count++;
 	t->generation++;
 	*changed = true;
+	*entry = &t->e[i];
 	return 0;
 }
 
@@ -88,9 +99,18 @@ static void remove_slot(struct unprotect_table *t, unsigned int hole)
 	t->e[hole].refs = 0;
 	t->e[hole].gfn = 0;
 	t->e[hole].access = 0;
+	t->e[hole].facts_gen = 0;
 }
 
 int unprotect_put(struct unprotect_table *t, u64 gfn, bool *gone)
+{
+	struct unprotect_entry last;
+
+	return unprotect_put_entry(t, gfn, gone, &last);
+}
+
+int unprotect_put_entry(struct unprotect_table *t, u64 gfn, bool *gone,
+			struct unprotect_entry *last)
 {
 	unsigned int i = find(t, gfn);
 
@@ -98,6 +118,7 @@ int unprotect_put(struct unprotect_table *t, u64 gfn, bool *gone)
 	if (!t->e[i].refs)
 		return -PKSV_ENOENT;
 	if (--t->e[i].refs == 0) {
+		*last = t->e[i];
 		remove_slot(t, i);
 		t->count--;
 		t->generation++;

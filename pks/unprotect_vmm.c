@@ -36,39 +36,115 @@ bool unprotect_allows(struct hv *hv, u64 gpa, bool write)
 	return !write || (acc & PKSV_ACCESS_WRITE);
 }
 
+/* facts_rights of an unprotect entry: the base rights, and this bit. */
+#define FACTS_TABLE	0x80
+
 /*
- * Re-derive one page in every built view (lock held).  Only what the
- * page's transition needs: its view-independent facts are gathered once
- * (the unprotect access is the one the call just set; a page unprotected
- * for writing needs no key lookup),
- * each view costs one EPT walk and is written only when its rights
- * differ (a view whose PKRS leaves the key open has nothing to change).
- *
- * widened: the page only gained rights (UNPROTECT).  Then no INVEPT: a
- * stale cached translation can only deny more than the view now says,
- * and the EPT violation it raises invalidates the cached mappings used
- * for that guest-physical address (SDM Vol. 3C 29.4.3.1 "Operations that
- * Invalidate Cached Mappings"); pks_ept_violation() sees that the view
- * allows the access and lets it retry.  Rights taken away (PROTECT) must
- * be gone before the call returns: INVEPT, once, when some view changed.
+ * What the cached facts of an unprotect entry must match: every input of
+ * view_page_facts() other than the base EPT - the keymap (its own
+ * generation counts every change, a failed registration's undo
+ * included) and whatever views_invalidate() announces (pks->generation).
+ * Both only grow, so their sum is unchanged only if neither moved.
+ * Never while discovering: its aliases and tables change on scans.
  */
-static void refresh_page(struct hv *hv, u64 gpa, unsigned int access, bool widened)
+static u64 facts_stamp(const struct pks_global *pks)
+{
+	return pks->discovery ? 0 : pks->generation + pks->keymap.generation;
+}
+
+/*
+ * The page's view-independent facts (lock held): the ones cached in its
+ * unprotect entry while current; else those it had when it was last
+ * protected, if still current (pks->facts_recent: kmap() and kunmap() of
+ * the same page again and again); else gathered - keys included, which
+ * PROTECT needs.  Only a mapped page's facts are kept: the base EPT
+ * changes after launch only by mapping MMIO that was absent
+ * (vmm/exit_ept.c) and by redirecting pksvisor's own pages
+ * (vmm/hidden.c, never an unprotect entry: check_gfn()), so mapped base
+ * rights stay.
+ */
+static inline void entry_facts(struct hv *hv, u64 gpa, struct unprotect_entry *e,
+			unsigned int access, struct view_page_facts *f)
 {
 	struct pks_global *pks = &hv->pks;
-	struct view_page_facts f;
+	const struct pks_facts_recent *r = &pks->facts_recent[e->gfn & (PKS_FACTS_RECENT - 1)];
+	u64 stamp = facts_stamp(pks);
+
+	f->access = access;
+	if (stamp && e->facts_gen != stamp && r->stamp == stamp && r->gfn == e->gfn) {
+		e->facts_rights = r->rights;
+		e->facts_keys = r->keys;
+		e->facts_gen = stamp;
+	}
+	if (stamp && e->facts_gen == stamp) {
+		f->rights = e->facts_rights & EPT_RWX;
+		f->table = e->facts_rights & FACTS_TABLE;
+		f->keys = e->facts_keys;
+		return;
+	}
+	view_page_facts_known(hv, gpa, 0, f);	/* access 0: keys looked up */
+	f->access = access;
+	if (!f->rights)
+		return;
+	e->facts_rights = (u8)(f->rights | (f->table ? FACTS_TABLE : 0));
+	e->facts_keys = f->keys;
+	e->facts_gen = stamp;
+}
+
+/* PROTECT: the entry is gone; its facts stay for the page's next UNPROTECT. */
+static void facts_keep(struct pks_global *pks, const struct unprotect_entry *e)
+{
+	struct pks_facts_recent *r = &pks->facts_recent[e->gfn & (PKS_FACTS_RECENT - 1)];
+
+	if (!e->facts_gen)
+		return;
+	r->gfn = e->gfn;
+	r->stamp = e->facts_gen;
+	r->rights = e->facts_rights;
+	r->keys = e->facts_keys;
+}
+
+/*
+ * Re-derive one page in every built view (lock held) after its unprotect
+ * access changed from old_access to f->access.  A view in which the two
+ * accesses give the page the same rights (its PKRS leaves the page's keys
+ * open, say) already has them - views are derived from the same facts
+ * and the same table - and is neither walked nor written.  Every other
+ * view costs one EPT walk and a write when its rights differ.
+ *
+ * Widened rights (UNPROTECT) need no INVEPT: a stale cached translation
+ * can only deny more than the view now says, and the EPT violation it
+ * raises invalidates the cached mappings used for that guest-physical
+ * address (SDM Vol. 3C 29.4.3.1 "Operations that Invalidate Cached
+ * Mappings"); pks_ept_violation() sees that the view allows the access
+ * and lets it retry.  Rights taken away (PROTECT) must be gone before the
+ * call returns: protect_flush().  True if some view changed.  Always
+ * inline: a call here cost UNPROTECT and PROTECT about 35 instructions
+ * each in saved registers (docs/benchmarks.md).
+ */
+static inline __attribute__((always_inline)) bool
+refresh_page(struct hv *hv, u64 gpa, const struct view_page_facts *f, unsigned int old_access)
+{
+	struct pks_global *pks = &hv->pks;
+	struct view_page_facts before = *f;
+	struct view_page_rule now, was;
+	unsigned int keys = f->keys, key = keys ? (unsigned int)__builtin_ctz(keys) : 0;
+	bool one_key = !(keys & (keys - 1));	/* no key (key_perms[0] is RWX) or one */
 	bool changed = false;
 
-	if (pks->backend != PKS_BACKEND_SOFT)
-		return;
-	view_page_facts_known(hv, gpa, access, &f);
-	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+	before.access = old_access;
+	view_facts_rule(f, &now);
+	view_facts_rule(&before, &was);
+	for (unsigned int built = pks->views_built; built; built &= built - 1) {
+		unsigned int i = (unsigned int)__builtin_ctz(built);
 		struct pks_view *v = &pks->views[i];
-		u64 perms, *e;
+		u64 kp, perms, *e;
 		int level;
 
-		if (!v->valid)
+		kp = one_key ? v->key_perms[key] : view_keys_perms(v, keys);
+		perms = view_rule_perms(hv, &now, kp);
+		if (perms == view_rule_perms(hv, &was, kp))
 			continue;
-		perms = view_facts_perms(hv, v, &f);
 		e = ept_lookup(&v->ept, gpa, &level);
 		if (!e || (*e & EPT_RWX) == perms)
 			continue;
@@ -86,8 +162,21 @@ static void refresh_page(struct hv *hv, u64 gpa, unsigned int access, bool widen
 		if (ept_protect_4k(&v->ept, gpa, perms))
 			views_drop(hv, i);
 	}
-	if (changed && !widened)
-		ept_flush_all(hv);
+	return changed;
+}
+
+/*
+ * The one place that decides how PROTECT's narrowed rights reach the
+ * TLBs.  Single CPU: no INVEPT here - the protection generation moves and
+ * this vCPU's vcpu_flush_stale() invalidates every EPTP before the VM
+ * entry that returns from the call (vmm/flush.c), one INVEPT instead of
+ * two; every other vCPU does the same before its next entry (a vCPU
+ * running guest code meanwhile is the shootdown's case,
+ * docs/architecture.md "SMP").
+ */
+static void protect_flush(struct hv *hv)
+{
+	ept_flush_at_entry(hv);
 }
 
 /* Common checks of UNPROTECT_PAGE and PROTECT_PAGE. */
@@ -95,10 +184,10 @@ static s64 check_gfn(struct hv *hv, u64 gfn)
 {
 	u64 gpa = gfn << PAGE_SHIFT;
 
-	if (!pks_exposed(hv))
+	if (hv->pks.backend == PKS_BACKEND_NONE)	/* pks_exposed(), inline */
 		return -PKSV_ENOTSUP;
 	if (gfn >> (52 - PAGE_SHIFT) || gpa >= hv->phys_limit ||
-	    pool_contains(&hv->pool, gpa))
+	    view_gpa_hidden(hv, gpa))
 		return -PKSV_EFAULT;
 	return 0;
 }
@@ -106,6 +195,8 @@ static s64 check_gfn(struct hv *hv, u64 gfn)
 s64 pks_hc_unprotect(struct vcpu *vcpu, u64 gfn, u64 access)
 {
 	struct hv *hv = vcpu->hv;
+	struct unprotect_entry *entry;
+	struct view_page_facts f;
 	bool changed;
 	s64 ret;
 
@@ -115,10 +206,15 @@ s64 pks_hc_unprotect(struct vcpu *vcpu, u64 gfn, u64 access)
 	if (access >> 32)
 		return -PKSV_EINVAL;
 	spin_lock(&hv->pks.lock);
-	ret = unprotect_get(&hv->pks.unprotect, gfn, (unsigned int)access, &changed);
+	ret = unprotect_get_entry(&hv->pks.unprotect, gfn, (unsigned int)access,
+				  &changed, &entry);
 	/* Changed: a new entry, or READ raised to READ|WRITE: access it is. */
-	if (!ret && changed)
-		refresh_page(hv, gfn << PAGE_SHIFT, (unsigned int)access, true);
+	if (!ret && changed && hv->pks.backend == PKS_BACKEND_SOFT) {
+		entry_facts(hv, gfn << PAGE_SHIFT, entry, entry->access, &f);
+		/* Changed with one reference: new.  With more: READ became READ|WRITE. */
+		refresh_page(hv, gfn << PAGE_SHIFT, &f,
+			     entry->refs == 1 ? 0 : PKSV_ACCESS_READ);
+	}
 	spin_unlock(&hv->pks.lock);
 	return ret;
 }
@@ -126,6 +222,8 @@ s64 pks_hc_unprotect(struct vcpu *vcpu, u64 gfn, u64 access)
 s64 pks_hc_protect(struct vcpu *vcpu, u64 gfn)
 {
 	struct hv *hv = vcpu->hv;
+	struct unprotect_entry last;
+	struct view_page_facts f;
 	bool gone;
 	s64 ret;
 
@@ -133,9 +231,13 @@ s64 pks_hc_protect(struct vcpu *vcpu, u64 gfn)
 	if (ret)
 		return ret;
 	spin_lock(&hv->pks.lock);
-	ret = unprotect_put(&hv->pks.unprotect, gfn, &gone);
-	if (!ret && gone)
-		refresh_page(hv, gfn << PAGE_SHIFT, 0, false);
+	ret = unprotect_put_entry(&hv->pks.unprotect, gfn, &gone, &last);
+	if (!ret && gone && hv->pks.backend == PKS_BACKEND_SOFT) {
+		entry_facts(hv, gfn << PAGE_SHIFT, &last, 0, &f);
+		facts_keep(&hv->pks, &last);
+		if (refresh_page(hv, gfn << PAGE_SHIFT, &f, last.access))
+			protect_flush(hv);
+	}
 	spin_unlock(&hv->pks.lock);
 	return ret;
 }

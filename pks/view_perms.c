@@ -24,11 +24,6 @@
 #include <pksvisor/hypercall.h>
 #include "pks_internal.h"
 
-bool view_gpa_hidden(const struct hv *hv, u64 gpa)
-{
-	return gpa >= hv->pool.base && gpa - hv->pool.base < hv->pool.size;
-}
-
 bool views_is_table(struct hv *hv, u64 gpa)
 {
 	struct pks_global *pks = &hv->pks;
@@ -37,19 +32,6 @@ bool views_is_table(struct hv *hv, u64 gpa)
 		if (pks->tables[i] == (gpa & PAGE_MASK))
 			return true;
 	return false;
-}
-
-/*
- * An AD page is execute-only (fetches are never PKS-checked), which needs
- * execute-only EPT support (IA32_VMX_EPT_VPID_CAP[0], SDM 29.3.3.1);
- * without it the page is not present and the rare fetch exits and is let
- * through like any other allowed access.
- */
-u64 effective_view_perms(struct hv *hv, u64 perms)
-{
-	if (perms == EPT_EXEC && !(hv->msrs.ept_vpid_cap & BIT(0)))
-		return 0;
-	return perms;
 }
 
 /*
@@ -101,25 +83,10 @@ void view_page_facts(struct hv *hv, u64 gpa, struct view_page_facts *f)
 	view_page_facts_known(hv, gpa, VIEW_ACCESS_LOOKUP, f);
 }
 
-u64 view_facts_perms(struct hv *hv, const struct pks_view *v,
-		     const struct view_page_facts *f)
+void views_key_perms(struct pks_view *v)
 {
-	u64 perms = f->rights;
-
-	if (!perms)
-		return 0;
-	if (f->access & PKSV_ACCESS_WRITE) {
-		perms = f->rights;	/* unprotected: base rights in every view */
-	} else {
-		for (unsigned int keys = f->keys; keys; keys &= keys - 1)
-			perms &= pks_view_perms(v->pkrs, v->wp,
-						(unsigned int)__builtin_ctz(keys));
-		if (f->access & PKSV_ACCESS_READ)
-			perms |= f->rights & (EPT_READ | EPT_EXEC);
-	}
-	if (f->table)
-		perms &= ~EPT_WRITE;
-	return effective_view_perms(hv, perms);
+	for (unsigned int key = 0; key < PKS_NR_KEYS; key++)
+		v->key_perms[key] = (u8)pks_view_perms(v->pkrs, v->wp, key);
 }
 
 u64 view_page_perms(struct hv *hv, const struct pks_view *v, u64 gpa)

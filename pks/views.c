@@ -165,8 +165,7 @@ static bool block_perms(struct hv *hv, const struct pks_view *v, u64 gpa,
 
 	if (!base || base_level < level)
 		return false;
-	*perms = effective_view_perms(hv, (*base & EPT_RWX) &
-				      pks_view_perms(v->pkrs, v->wp, key));
+	*perms = effective_view_perms(hv, (*base & EPT_RWX) & v->key_perms[key]);
 	return true;
 }
 
@@ -219,7 +218,7 @@ static int apply_restrictions(struct hv *hv, struct pks_view *v)
 	for (unsigned int i = 0; i < pks->keymap.n; i++) {
 		struct keymap_range *r = &pks->keymap.r[i];
 
-		if (pks_view_perms(v->pkrs, v->wp, r->key) != EPT_RWX &&
+		if (v->key_perms[r->key] != EPT_RWX &&
 		    restrict_range(hv, v, r->start, r->end, r->key))
 			return -1;
 	}
@@ -250,6 +249,7 @@ static void free_view(struct hv *hv, struct pks_view *v)
 {
 	/* A VMFUNC to this index must never reach freed tables. */
 	v->valid = false;
+	hv->pks.views_built &= (u8)~BIT(v - hv->pks.views);
 	v->pinned = false;
 	list_changed(&hv->pks);
 	ept_destroy(&v->ept, pool_free_ept, &hv->pool);
@@ -356,6 +356,7 @@ static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp, bool 
 	v->ept.alloc_ctx = &hv->pool;
 	v->pkrs = pkrs;
 	v->wp = wp;
+	views_key_perms(v);
 	/*
 	 * The base EPT changes under ept_lock (vmm/exit_ept.c MMIO on demand,
 	 * vmm/hidden.c): the clone copies it under that lock too.  Lock
@@ -372,6 +373,7 @@ static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp, bool 
 	v->generation = pks->generation;
 	v->eptp = ept_eptp(&v->ept, false);
 	v->valid = true;
+	pks->views_built |= (u8)BIT(slot);
 	v->pinned = pin;
 	list_changed(pks);
 	/* A rebuilt slot may reuse an EPTP whose translations are cached. */
@@ -405,6 +407,38 @@ static bool pin_leaves_room(struct hv *hv, const struct pks_view *found)
 			freeable += pks->views[i].ept.pages_used;
 	freeable -= found ? found->ept.pages_used : 0;
 	return freeable >= (found ? 0 : cost) + cost;
+}
+
+/*
+ * The per-vCPU hint: the last two slots this vCPU selected for an exit-
+ * based switch (a kernel alternates between two PKRS values, default
+ * and open).  A hit is a slot that still holds a current view of exactly
+ * (pkrs, wp); anything else - evicted, rebuilt for another value, of an
+ * older keymap - falls through to the search.  Lock held.
+ */
+static int view_hint(struct vcpu *vcpu, u32 pkrs, bool wp)
+{
+	struct pks_global *pks = &vcpu->hv->pks;
+
+	for (unsigned int h = 0; h < VIEW_HINTS; h++) {
+		unsigned int i = vcpu->pks.view_hint[h];
+		struct pks_view *v = &pks->views[i];
+
+		if (i && v->valid && v->pkrs == pkrs && v->wp == wp &&
+		    v->generation == pks->generation) {
+			v->last_used = ++pks->use_clock;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+static void view_hint_add(struct vcpu *vcpu, int slot)
+{
+	if (vcpu->pks.view_hint[0] == slot)
+		return;
+	vcpu->pks.view_hint[1] = vcpu->pks.view_hint[0];
+	vcpu->pks.view_hint[0] = (u8)slot;
 }
 
 /* Find or build the view for (pkrs, wp); slot index, or -1. Lock held. */
@@ -477,14 +511,14 @@ static void use_slot(struct vcpu *vcpu, int slot)
 {
 	struct pks_view *v = &vcpu->hv->pks.views[slot];
 
-	if (vcpu->pks.view == slot && vmread(VMCS_EPTP) == v->eptp)
-		return;
 	vcpu->pks.view = slot;
+	if (vcpu->eptp == v->eptp)
+		return;
 	/*
 	 * No INVEPT: EPT-derived translations are tagged by EPTP (SDM 29.4.1),
 	 * and build_view() flushes a slot's EPTP whenever it is (re)built.
 	 */
-	vmwrite(VMCS_EPTP, v->eptp);
+	vcpu_set_eptp(vcpu, v->eptp);
 }
 
 /* The EPT the vCPU runs on: its view, or the base EPT. */
@@ -507,11 +541,15 @@ struct ept *pks_current_ept(struct vcpu *vcpu, u64 *eptp)
 static void update_cr3_exiting(struct vcpu *vcpu)
 {
 	bool want = vcpu->hv->pks.discovery && (vcpu->cr4_shadow & CR4_PKS);
-	u64 proc = vmread(VMCS_PROC_CONTROLS);
-	u64 next = want ? proc | PROC_CR3_LOAD_EXITING : proc & ~PROC_CR3_LOAD_EXITING;
+	u64 proc;
 
-	if (next != proc)
-		vmwrite(VMCS_PROC_CONTROLS, next);
+	/* The control as last written (pks_vmcs_setup() clears it): no VMREAD. */
+	if (want == vcpu->pks.cr3_exiting)
+		return;
+	proc = vmread(VMCS_PROC_CONTROLS);
+	vmwrite(VMCS_PROC_CONTROLS, want ? proc | PROC_CR3_LOAD_EXITING :
+					   proc & ~PROC_CR3_LOAD_EXITING);
+	vcpu->pks.cr3_exiting = want;
 }
 
 /*
@@ -633,10 +671,21 @@ void views_select(struct vcpu *vcpu)
 	/* Mode OFF still enforces locked keys (pks_effective_pkrs()). */
 	if ((vcpu->cr4_shadow & CR4_PKS) &&
 	    (pks->mode != PKSV_MODE_OFF || pks->lock_bits)) {
-		slot = view_slot(vcpu, pks_effective_pkrs(vcpu), guest_cr0_wp(vcpu), false);
-		if (slot < 0)
-			slot = views_slot_degraded(vcpu, pks_effective_pkrs(vcpu),
-						   guest_cr0_wp(vcpu));
+		u32 pkrs = pks_effective_pkrs(vcpu);
+		bool wp = guest_cr0_wp(vcpu);
+
+		/*
+		 * A hinted slot is safe whoever built it: it is taken only if
+		 * it holds this (PKRS, WP) at the current generation, and
+		 * view_take() records the build it is.
+		 */
+		slot = view_hint(vcpu, pkrs, wp);
+		if (slot < 0) {
+			slot = view_slot(vcpu, pkrs, wp, false);
+			if (slot < 0)
+				slot = views_slot_degraded(vcpu, pkrs, wp);
+			view_hint_add(vcpu, slot);
+		}
 	}
 	view_take(vcpu, slot);
 	spin_unlock(&pks->lock);
@@ -677,24 +726,19 @@ void views_invalidate(struct hv *hv)
 }
 
 /*
- * VMFUNC may have switched views behind pksvisor's back: follow it at every
- * exit, before any handler looks at vcpu->pks.view.  The VMCS EPTP field
- * holds the EPTP VMFUNC loaded (SDM 26.5.6.3); comparing it with the
- * views' EPTPs needs no "EPTP index" field (which exists only with
- * EPT-violation #VE support).  A switch is a PKRS change made by the guest:
- * pksvisor's notion of PKRS becomes the view's (its locked keys included),
- * and RELAXED/SILENT openings and grants end as on a WRMSR.
+ * VMFUNC switched views behind pksvisor's back (pks_exit_sync() saw an
+ * EPTP that is not the view's, or the view is gone): follow it, before
+ * any handler looks at vcpu->pks.view.  The VMCS EPTP field holds the
+ * EPTP VMFUNC loaded (SDM 26.5.6.3); comparing it with the views' EPTPs
+ * needs no "EPTP index" field (which exists only with EPT-violation #VE
+ * support).  A switch is a PKRS change made by the guest: pksvisor's
+ * notion of PKRS becomes the view's (its locked keys included), and
+ * RELAXED/SILENT openings and grants end as on a WRMSR.
  */
-void pks_exit_sync(struct vcpu *vcpu)
+void pks_exit_follow(struct vcpu *vcpu, u64 eptp)
 {
 	struct pks_global *pks = &vcpu->hv->pks;
-	u64 eptp;
 
-	if (pks->backend != PKS_BACKEND_SOFT || !pks->vmfunc)
-		return;
-	eptp = vmread(VMCS_EPTP);
-	if (pks->views[vcpu->pks.view].valid && eptp == pks->views[vcpu->pks.view].eptp)
-		return;
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
 		if (pks->views[i].valid && pks->views[i].pinned &&
 		    pks->views[i].eptp == eptp) {
@@ -721,34 +765,31 @@ void pks_exit_sync(struct vcpu *vcpu)
 }
 
 /*
- * Before every VM entry (and at the entry after a forced exit): is this
- * vCPU's view still right?  It is when the slot still holds the build the
- * vCPU chose (a slot rebuilt for another vCPU may have the same EPTP, so
- * the build sequence decides, not the EPTP) and none of the global inputs
- * it was chosen from moved: the keymap/table generation (RANGE_REGISTER,
- * discovery), the locked keys (LOCK_KEY) and the mode (SET_MODE), changed
- * by any vCPU.  Otherwise re-select, which also rebuilds a stale view.
- * Words compared, no VMREAD; then one compare for the EPTP list.
+ * pks_entry_check() (pks/pks_vmm.h, inline, compares only) found this
+ * vCPU's view no longer right: the slot was freed, or holds another build
+ * than the one the vCPU chose (a slot rebuilt for another vCPU may even
+ * have the same EPTP, so the build sequence decides), or a global input it
+ * was chosen from moved (keymap/table generation, locked keys, mode:
+ * RANGE_REGISTER, discovery, LOCK_KEY, SET_MODE on any vCPU), or the VMCS
+ * EPTP is not the view's, or the EPTP list is behind.  Re-select, which
+ * also rebuilds a stale view, then refresh the list.
  */
-void pks_entry_check(struct vcpu *vcpu)
+void pks_entry_fix(struct vcpu *vcpu)
 {
 	struct pks_global *pks = &vcpu->hv->pks;
 	const struct pks_view *v = &pks->views[vcpu->pks.view];
 
-	if (pks->backend != PKS_BACKEND_SOFT)
-		return;
 	if (!v->valid) {
 		pksv_log("PKS: view %d no longer valid at VM entry: re-selecting",
 			 vcpu->pks.view);
 		vcpu->pks.view = 0;
 		views_select(vcpu);
-	} else if (v->build_seq != vcpu->pks.view_seq || pks_inputs_moved(vcpu)) {
+	} else if (v->build_seq != vcpu->pks.view_seq || pks_inputs_moved(vcpu) ||
+		   vcpu->eptp != v->eptp) {
 		views_select(vcpu);
 	}
-	/* Last: the re-selection above may build a view.  Inline test first. */
-	if (pks->vmfunc && vcpu->pks.list_generation !=
-	    __atomic_load_n(&pks->list_generation, __ATOMIC_ACQUIRE))
-		views_list_refresh(vcpu);
+	/* Last: the re-selection above may build a view. */
+	views_list_refresh(vcpu);
 }
 
 /*

@@ -92,7 +92,7 @@ void vcpu_fatal(struct vcpu *vcpu, const char *why)
 	pksv_log("exit reason %u (%s)%s qualification 0x%llx",
 		 vcpu->exit_reason & 0xffff, reason_name(vcpu->exit_reason),
 		 vcpu->exit_reason & EXIT_REASON_ENTRY_FAIL ? " [entry failure]" : "",
-		 vcpu->exit_qual);
+		 vcpu_exit_qual(vcpu));
 	pksv_log("guest rip 0x%llx rsp 0x%llx rflags 0x%llx",
 		 vmread(VMCS_GUEST_RIP), vmread(VMCS_GUEST_RSP), vmread(VMCS_GUEST_RFLAGS));
 	pksv_log("guest cr0 0x%llx (shadow 0x%llx) cr3 0x%llx cr4 0x%llx (shadow 0x%llx)",

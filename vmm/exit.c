@@ -50,17 +50,31 @@ const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_XSETBV]		= handle_xsetbv,
 };
 
+/*
+ * The current exit is the newest history entry from the start (a fatal
+ * dump in its handler lists it last).  The qualification is read on
+ * first use (seam.h), so the entry gets it at the end of the exit, and
+ * only if a handler read it: a fatal dump names the current exit's
+ * qualification itself.
+ */
 static void record_exit(struct vcpu *vcpu, u32 basic)
 {
 	struct exit_record *rec = &vcpu->history[vcpu->history_next];
 
 	rec->reason = vcpu->exit_reason;
 	rec->rip = vcpu->guest_rip;
-	rec->qual = vcpu->exit_qual;
+	rec->qual = 0;
 	vcpu->history_next = (vcpu->history_next + 1) % EXIT_HISTORY;
 	vcpu->stats.exits++;
 	if (basic < EXIT_REASON_MAX)
 		vcpu->stats.exit_reason[basic]++;
+}
+
+static void record_exit_done(struct vcpu *vcpu)
+{
+	if (vcpu->exit_fields & EXIT_FIELD_QUAL)
+		vcpu->history[(vcpu->history_next + EXIT_HISTORY - 1) % EXIT_HISTORY].qual =
+			vcpu->exit_qual;
 }
 
 /*
@@ -83,6 +97,14 @@ static bool exit_ends_step(u32 basic)
 	return false;
 }
 
+/*
+ * The fast path: every exit reads two fields (reason, RIP) and then only
+ * tests per-vCPU state before and after its handler; each slow case
+ * (an MTF probe, a VMFUNC switch to follow, an event to re-queue or
+ * deliver, a view to re-select, a stale EPT, periodic statistics) is a
+ * call taken only when its test says so.  docs/architecture.md "The life
+ * of a VM exit" lists the steps; docs/benchmarks.md what each costs.
+ */
 void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 {
 	exit_handler_fn handler = NULL;
@@ -90,15 +112,15 @@ void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 
 	vcpu->regs = regs;
 	vcpu->exit_reason = vmread(VMCS_EXIT_REASON);
-	vcpu->exit_qual = vmread(VMCS_EXIT_QUALIFICATION);
 	vcpu->guest_rip = vmread(VMCS_GUEST_RIP);
-	vcpu->exit_instr_len = vmread(VMCS_EXIT_INSTR_LEN);
+	vcpu->exit_fields = 0;
 	basic = vcpu->exit_reason & 0xffff;
 	record_exit(vcpu, basic);
 
 	if (vcpu->exit_reason & EXIT_REASON_ENTRY_FAIL)
 		handle_entry_failure(vcpu);
-	vcpu_mtf_probe_exit(vcpu);
+	if (vcpu->mtf_state == MTF_PROBING)
+		vcpu_mtf_probe_exit(vcpu);
 	pks_exit_sync(vcpu);
 	pks_hw_exit_sync(vcpu, basic);
 	inject_begin_exit(vcpu, basic);
@@ -112,7 +134,9 @@ void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 	pks_entry_check(vcpu);
 	if (vcpu_prot_stale(vcpu))	/* after any view (re)built above */
 		vcpu_flush_stale(vcpu);
-	vcpu_stats_tick(vcpu);
+	if (vcpu->hv->cfg.stats_interval_s)
+		vcpu_stats_tick(vcpu);
+	record_exit_done(vcpu);
 	inject_finish(vcpu);
 }
 
@@ -132,27 +156,19 @@ void handle_entry_failure(struct vcpu *vcpu)
 {
 	/* SDM 26.8: the exit qualification says which check failed. */
 	pksv_log("FATAL: VM entry failed, reason %u qualification %llu",
-		 vcpu->exit_reason & 0xffff, vcpu->exit_qual);
+		 vcpu->exit_reason & 0xffff, vcpu_exit_qual(vcpu));
 	vcpu_fatal(vcpu, "VM entry failure");
 }
 
-void vcpu_skip_instruction(struct vcpu *vcpu)
+/* vcpu_skip_instruction() (exit.h) found blocking to clear or TF set. */
+void vcpu_skip_finish(struct vcpu *vcpu, u64 intr, bool guest_tf)
 {
-	u64 intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
-	bool guest_tf = vcpu_step_emulated(vcpu);
-
-	vmwrite(VMCS_GUEST_RIP, vcpu->guest_rip + vcpu->exit_instr_len);
 	if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
 		vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
 			intr & ~(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
 	/* The instruction completed with TF set: its trap is owed. */
 	if (guest_tf)
 		vcpu_single_step_trap(vcpu);
-}
-
-unsigned int vcpu_cpl(void)
-{
-	return (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
 }
 
 /* Register numbering of SDM Table 28-3; RSP (4) lives in the VMCS. */

@@ -14,12 +14,61 @@ typedef void (*exit_handler_fn)(struct vcpu *vcpu);
 /* The table, indexed by basic exit reason; NULL slots are unexpected exits. */
 extern const exit_handler_fn exit_handlers[EXIT_REASON_MAX];
 
-/* Move past the exiting instruction (clears STI/MOV-SS blocking). */
-void vcpu_skip_instruction(struct vcpu *vcpu);
-/* Start of every exit: re-queue an interrupted event, NMI-unblocking fixup. */
-void inject_begin_exit(struct vcpu *vcpu, u32 basic);
-/* End of every exit: write the queued event, deliver NMIs/deferred events. */
-void inject_finish(struct vcpu *vcpu);
+/*
+ * Move past the exiting instruction (clears STI/MOV-SS blocking; owes
+ * the #DB of a guest RFLAGS.TF).  Inline: every emulated instruction
+ * ends here; blocking or TF take the call.
+ */
+void vcpu_skip_finish(struct vcpu *vcpu, u64 intr, bool guest_tf);
+bool vcpu_step_emulated(struct vcpu *vcpu);
+
+static inline void vcpu_skip_instruction(struct vcpu *vcpu)
+{
+	u64 intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+	/* No step in progress (the common exit): TF is the guest's own. */
+	bool guest_tf = vcpu->step == STEP_NONE ?
+			vmread(VMCS_GUEST_RFLAGS) & RFLAGS_TF : vcpu_step_emulated(vcpu);
+
+	vmwrite(VMCS_GUEST_RIP, vcpu->guest_rip + vcpu_exit_instr_len(vcpu));
+	if ((intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)) || guest_tf)
+		vcpu_skip_finish(vcpu, intr, guest_tf);
+}
+/*
+ * Start of every exit: re-queue an interrupted event, NMI-unblocking
+ * fixup.  The queue starts empty; the IDT-vectoring field (SDM Vol. 3C
+ * 28.2.4) is the one VMREAD every exit pays, and only an event in it, an
+ * NMI exit or an EPT violation (the two that report "NMI unblocking due
+ * to IRET", 28.2.2/28.2.3) take the call.
+ */
+void inject_begin_slow(struct vcpu *vcpu, u32 basic, u32 idt);
+
+static inline void inject_begin_exit(struct vcpu *vcpu, u32 basic)
+{
+	u32 idt = (u32)vmread(VMCS_IDT_VECTORING_INFO);
+
+	vcpu->event.info = 0;
+	vcpu->injected = false;
+	vcpu->triple_fault = false;
+	if ((idt & INTR_INFO_VALID) || basic == EXIT_EXCEPTION_NMI ||
+	    basic == EXIT_EPT_VIOLATION)
+		inject_begin_slow(vcpu, basic, idt);
+}
+
+/*
+ * End of every exit: write the queued event, deliver NMIs/deferred
+ * events.  With nothing queued, deferred or pending (the common exit)
+ * there is nothing to write or ask for: no call, no VMREAD.  A host NMI
+ * arriving after the test sets its window bit itself
+ * (inject_nmi_from_root()).
+ */
+void inject_finish_slow(struct vcpu *vcpu);
+
+static inline void inject_finish(struct vcpu *vcpu)
+{
+	if (vcpu->triple_fault || vcpu->event.info || vcpu->deferred.info ||
+	    __atomic_load_n(&vcpu->nmi_pending, __ATOMIC_RELAXED))
+		inject_finish_slow(vcpu);
+}
 /* An NMI exit (exit reason 0, type NMI) and a host NMI in VMX root. */
 void inject_nmi_exit(struct vcpu *vcpu);
 void inject_nmi_from_root(struct vcpu *vcpu);
@@ -62,7 +111,6 @@ void vcpu_stats_tick(struct vcpu *vcpu);
 /* Single-stepping (vmm/single_step.c; begin and cancel in seam.h) */
 void vcpu_mtf_probe_exit(struct vcpu *vcpu);
 void vcpu_step_window_exit(struct vcpu *vcpu);
-bool vcpu_step_emulated(struct vcpu *vcpu);
 void vcpu_single_step_trap(struct vcpu *vcpu);
 void step_debug_exception(struct vcpu *vcpu);
 /* Refused accesses to pksvisor's reservation (vmm/hidden.c) */

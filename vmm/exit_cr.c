@@ -141,7 +141,7 @@ static bool emulate_cr3_write(struct vcpu *vcpu, u64 value)
 
 void handle_cr_access(struct vcpu *vcpu)
 {
-	u64 q = vcpu->exit_qual;
+	u64 q = vcpu_exit_qual(vcpu);
 	unsigned int cr = CRQ_CR(q);
 	bool ok = true;
 	u64 value;

@@ -64,7 +64,7 @@ void handle_ept_violation(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
 	u64 gpa = vmread(VMCS_GUEST_PHYS_ADDR);
-	u64 q = vcpu->exit_qual;
+	u64 q = vcpu_exit_qual(vcpu);
 
 	vcpu->stats.ept_violations++;
 	if (pool_contains(&hv->pool, gpa)) {

@@ -125,7 +125,7 @@ void io_step_done(struct vcpu *vcpu)
 
 void handle_io(struct vcpu *vcpu)
 {
-	u64 q = vcpu->exit_qual;
+	u64 q = vcpu_exit_qual(vcpu);
 	u16 port = IOQ_PORT(q);
 	unsigned int size = IOQ_SIZE(q);
 	struct guest_regs *r = vcpu->regs;

@@ -50,8 +50,9 @@ void handle_invd(struct vcpu *vcpu)
  */
 void handle_task_switch(struct vcpu *vcpu)
 {
-	u32 selector = (u32)(vcpu->exit_qual & 0xfffc);
-	bool from_idt = ((vcpu->exit_qual >> 30) & 3) == 3;
+	u64 qual = vcpu_exit_qual(vcpu);
+	u32 selector = (u32)(qual & 0xfffc);
+	bool from_idt = ((qual >> 30) & 3) == 3;
 
 	vcpu_inject_exception(vcpu, VEC_TS, true, selector | (from_idt ? 1u : 0u));
 }
@@ -208,7 +209,7 @@ void handle_init(struct vcpu *vcpu)
  */
 void handle_sipi(struct vcpu *vcpu)
 {
-	u64 vector = vcpu->exit_qual & 0xff;
+	u64 vector = vcpu_exit_qual(vcpu) & 0xff;
 
 	set_segment(VMCS_GUEST_CS_SEL, vector << 8, vector << 12, 0x9b);
 	vmwrite(VMCS_GUEST_RIP, 0);

@@ -97,12 +97,12 @@ void handle_wrmsr(struct vcpu *vcpu)
 	u64 value = ((u64)(u32)r->rdx << 32) | (u32)r->rax;
 	bool ok;
 
-	if (is_vmx_msr(msr) || msr == MSR_IA32_FEATURE_CONTROL) {
+	if (msr == MSR_IA32_PKRS) {
+		/* First: the hot one.  Reserved bits 63:32 -> #GP, value unchanged (pks.c). */
+		ok = pks_wrmsr(vcpu, value);
+	} else if (is_vmx_msr(msr) || msr == MSR_IA32_FEATURE_CONTROL) {
 		/* Absent, and FEATURE_CONTROL reads as locked: #GP. */
 		ok = false;
-	} else if (msr == MSR_IA32_PKRS) {
-		/* Reserved bits 63:32 -> #GP, value unchanged (pks.c). */
-		ok = pks_wrmsr(vcpu, value);
 	} else if (msr == MSR_EFER) {
 		ok = write_efer(vcpu, value);
 	} else if (msr_is_rtit(msr) ||

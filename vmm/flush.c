@@ -61,6 +61,18 @@ void ept_flush_all(struct hv *hv)
 }
 
 /*
+ * Rights were taken away in some EPT: every vCPU, this one included,
+ * invalidates every EPTP in vcpu_flush_stale() before its next VM entry.
+ * For a change made during an exit that is before the guest runs again,
+ * with one INVEPT where ept_flush_all() followed by the entry's own
+ * flush costs two.
+ */
+void ept_flush_at_entry(struct hv *hv)
+{
+	prot_changed(hv);
+}
+
+/*
  * The load (acquire) comes before the INVEPT: an EPT entry changed before
  * the generation moved is in memory when this CPU's TLB refills.  The
  * vCPU that made a change and flushed it itself also sees the generation

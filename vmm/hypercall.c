@@ -166,7 +166,7 @@ static const hypercall_fn hypercalls[PKSV_HC_MAX] = {
 void handle_vmcall(struct vcpu *vcpu)
 {
 	struct guest_regs *r = vcpu->regs;
-	struct hc_args a = { .in = { r->rbx, r->rcx, r->rdx, r->rsi } };
+	struct hc_args a;
 	hypercall_fn fn = NULL;
 	u32 nr;
 	s64 ret;
@@ -179,9 +179,11 @@ void handle_vmcall(struct vcpu *vcpu)
 		fn = hypercalls[nr];
 		vcpu->stats.hypercalls[nr]++;
 	}
-	a.out[0] = r->rbx;
-	a.out[1] = r->rcx;
-	a.out[2] = r->rdx;
+	/* Every field set here: no clearing of the whole block first. */
+	a.in[0] = a.out[0] = r->rbx;
+	a.in[1] = a.out[1] = r->rcx;
+	a.in[2] = a.out[2] = r->rdx;
+	a.in[3] = r->rsi;
 	ret = fn ? fn(vcpu, &a) : -PKSV_ENOSYS;
 	if (ret == 0) {
 		r->rbx = a.out[0];

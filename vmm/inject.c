@@ -133,7 +133,7 @@ static void requeue(struct vcpu *vcpu, u32 idt)
 	case INTR_TYPE_PRIV_SW_EXC:
 	case INTR_TYPE_SW_EXC:
 		/* SDM 26.6.1.3: software events need the instruction length. */
-		e->instr_len = vcpu->exit_instr_len;
+		e->instr_len = vcpu_exit_instr_len(vcpu);
 		break;
 	}
 	vcpu->injected = true;
@@ -159,20 +159,16 @@ static void restore_iret_nmi_blocking(struct vcpu *vcpu, u32 basic)
 			    (info & INTR_TYPE_MASK) == INTR_TYPE_HW_EXCEPTION &&
 			    (info & 0xff) != VEC_DF;
 	} else if (basic == EXIT_EPT_VIOLATION) {
-		unblocked = vcpu->exit_qual & EPTQ_NMI_UNBLOCK;
+		unblocked = vcpu_exit_qual(vcpu) & EPTQ_NMI_UNBLOCK;
 	}
 	if (unblocked)
 		vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
 			vmread(VMCS_GUEST_INTERRUPTIBILITY) | INTR_BLOCK_NMI);
 }
 
-void inject_begin_exit(struct vcpu *vcpu, u32 basic)
+/* inject_begin_exit() (exit.h) emptied the queue and read idt. */
+void inject_begin_slow(struct vcpu *vcpu, u32 basic, u32 idt)
 {
-	u32 idt = vmread(VMCS_IDT_VECTORING_INFO);
-
-	vcpu->event.info = 0;
-	vcpu->injected = false;
-	vcpu->triple_fault = false;
 	if (idt & INTR_INFO_VALID)
 		requeue(vcpu, idt);
 	else
@@ -312,7 +308,7 @@ static void deliver_deferred(struct vcpu *vcpu)
 	vcpu->injected = true;
 }
 
-void inject_finish(struct vcpu *vcpu)
+void inject_finish_slow(struct vcpu *vcpu)
 {
 	struct vcpu_event *e = &vcpu->event;
 	struct nmi_state st;

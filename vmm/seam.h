@@ -17,6 +17,41 @@
 #include "vmx.h"
 
 /*
+ * Exit fields read on first use.  Every exit needs its reason and RIP
+ * (vmexit_dispatch() reads them); the qualification (SDM Vol. 3C 28.2.1)
+ * and the instruction length (28.2.4) only some handlers, so each costs a
+ * VMREAD only in the exits that ask, once.  Both fields stay valid until
+ * the next VM entry: nothing pksvisor does in VMX root changes them.
+ */
+#define EXIT_FIELD_QUAL	BIT(0)
+#define EXIT_FIELD_LEN	BIT(1)
+
+static inline u64 vcpu_exit_qual(struct vcpu *vcpu)
+{
+	if (!(vcpu->exit_fields & EXIT_FIELD_QUAL)) {
+		vcpu->exit_qual = vmread(VMCS_EXIT_QUALIFICATION);
+		vcpu->exit_fields |= EXIT_FIELD_QUAL;
+	}
+	return vcpu->exit_qual;
+}
+
+static inline u32 vcpu_exit_instr_len(struct vcpu *vcpu)
+{
+	if (!(vcpu->exit_fields & EXIT_FIELD_LEN)) {
+		vcpu->exit_instr_len = (u32)vmread(VMCS_EXIT_INSTR_LEN);
+		vcpu->exit_fields |= EXIT_FIELD_LEN;
+	}
+	return vcpu->exit_instr_len;
+}
+
+/* Every VMWRITE of the EPTP field goes through here (vcpu->eptp). */
+static inline void vcpu_set_eptp(struct vcpu *vcpu, u64 eptp)
+{
+	vmwrite(VMCS_EPTP, eptp);
+	vcpu->eptp = eptp;
+}
+
+/*
  * Event injection (vmm/inject.c): queue a hardware exception for the next
  * VM entry; merged with an event already queued (SDM Vol. 3A 6.15).
  */
@@ -24,8 +59,11 @@ void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error, u32 err
 void vcpu_inject_gp(struct vcpu *vcpu);
 void vcpu_inject_ud(struct vcpu *vcpu);
 
-/* Guest CPL from SS.DPL (SDM 25.4.1). */
-unsigned int vcpu_cpl(void);
+/* Guest CPL from SS.DPL (SDM 25.4.1); inline: every hypercall asks. */
+static inline unsigned int vcpu_cpl(void)
+{
+	return (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
+}
 
 /*
  * Single-stepping (vmm/single_step.c): run the current guest instruction
@@ -47,6 +85,8 @@ void msr_bitmap_set(struct vcpu *vcpu, u32 msr, bool read, bool write);
 void ept_flush(struct hv *hv, u64 eptp);
 /* Drop cached translations of every EPT (base and views). */
 void ept_flush_all(struct hv *hv);
+/* The same, done by each vCPU before its next VM entry (this one's too). */
+void ept_flush_at_entry(struct hv *hv);
 /* Drop this vCPU's VPID-tagged guest translations. */
 void vcpu_flush_vpid(struct vcpu *vcpu);
 /* The same, keeping global translations when the CPU can (a CR3 load). */

@@ -212,7 +212,7 @@ void handle_mtf(struct vcpu *vcpu)
 /* #DB intercepted while single-stepping with TF (exception bitmap bit 1). */
 void step_debug_exception(struct vcpu *vcpu)
 {
-	u64 qual = vcpu->exit_qual;	/* DR6-style bits (SDM 28.2.1) */
+	u64 qual = vcpu_exit_qual(vcpu);	/* DR6-style bits (SDM 28.2.1) */
 	bool ours = vcpu->step != STEP_NONE && (qual & DR6_BS);
 
 	if (ours) {

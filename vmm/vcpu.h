@@ -117,11 +117,17 @@ struct vcpu {
 	u64 stack_top;
 	struct guest_regs *regs;	/* valid during exit handling */
 
-	/* Per-exit cache */
+	/*
+	 * Per-exit cache.  Reason and RIP are read at every exit; the
+	 * qualification and the instruction length only by the handlers
+	 * that use them (vcpu_exit_qual(), vcpu_exit_instr_len() in
+	 * seam.h): exit_fields says which of the two are valid.
+	 */
 	u32 exit_reason;
 	u64 exit_qual;
 	u64 guest_rip;
 	u32 exit_instr_len;
+	u8 exit_fields;			/* EXIT_FIELD_* read during this exit */
 	bool injected;			/* an event is queued for this entry */
 
 	/* Guest state pksvisor virtualizes */
@@ -153,6 +159,14 @@ struct vcpu {
 	bool triple_fault;		/* a merge ended in shutdown */
 	bool vmcs_ready;		/* the host NMI handler may touch the VMCS */
 	volatile u32 nmi_pending;
+
+	/*
+	 * The VMCS EPTP field, written through (vcpu_set_eptp() in seam.h)
+	 * and refreshed at every exit where VMFUNC may have changed it
+	 * (pks_exit_sync()): the entry check compares views against it
+	 * without a VMREAD.
+	 */
+	u64 eptp;
 
 	/* PKS (pks/pks_state.h): the guest's IA32_PKRS and its views */
 	struct pks_vcpu pks;

@@ -335,7 +335,7 @@ int vmcs_setup(struct vcpu *vcpu)
 	vmwrite(VMCS_MSR_BITMAP, vcpu->msr_bitmap_pa);
 	vmwrite(VMCS_IO_BITMAP_A, vcpu->io_bitmap_a_pa);
 	vmwrite(VMCS_IO_BITMAP_B, vcpu->io_bitmap_b_pa);
-	vmwrite(VMCS_EPTP, hv->eptp);
+	vcpu_set_eptp(vcpu, hv->eptp);
 	if (s->has_vpid)
 		vmwrite(VMCS_VPID, vcpu_vpid(vcpu));
 	if (s->has_preemption_timer)

@@ -354,6 +354,24 @@ struct invvpid_desc {
 #define INVVPID_ALL_CONTEXT		2
 #define INVVPID_SINGLE_KEEP_GLOBALS	3
 
+/*
+ * INVEPT type from IA32_VMX_EPT_VPID_CAP (SDM Vol. 3D A.10), never assumed:
+ * one_eptp asks for a type that flushes one EPTP's context (single-context
+ * if offered, else all-context); !one_eptp for all contexts.  0 if the CPU
+ * offers no such type (then flush every EPTP in use single-context).
+ */
+static inline u32 vmx_invept_type(u64 ept_vpid_cap, bool one_eptp)
+{
+	/* SDM Vol. 3D A.10: bit 20 INVEPT, 25 single-context, 26 all-context. */
+	if (!(ept_vpid_cap & EPT_CAP_INVEPT))
+		return 0;
+	if (one_eptp && (ept_vpid_cap & EPT_CAP_INVEPT_SINGLE))
+		return INVEPT_SINGLE_CONTEXT;
+	if (ept_vpid_cap & EPT_CAP_INVEPT_ALL)
+		return INVEPT_ALL_CONTEXT;
+	return 0;
+}
+
 #ifdef PKSV_HOST_TEST
 /* Host unit tests (tests/unit/test_flush.c) record the invalidations. */
 void invept_at(u64 type, u64 eptp, const char *file, int line);

@@ -193,18 +193,6 @@ int vmx_compute_setup(const struct vmx_msrs *m, const struct vmx_wants *w,
 	return 0;
 }
 
-u32 vmx_invept_type(u64 ept_vpid_cap, bool one_eptp)
-{
-	/* SDM Vol. 3D A.10: bit 20 INVEPT, 25 single-context, 26 all-context. */
-	if (!(ept_vpid_cap & EPT_CAP_INVEPT))
-		return 0;
-	if (one_eptp && (ept_vpid_cap & EPT_CAP_INVEPT_SINGLE))
-		return INVEPT_SINGLE_CONTEXT;
-	if (ept_vpid_cap & EPT_CAP_INVEPT_ALL)
-		return INVEPT_ALL_CONTEXT;
-	return 0;
-}
-
 u32 vmx_invvpid_type(u64 ept_vpid_cap, bool keep_globals)
 {
 	/*

@@ -79,13 +79,7 @@ int vmx_compute_setup(const struct vmx_msrs *msrs, const struct vmx_wants *wants
 		      struct vmx_setup *out, bool *feature_control_lock_needed,
 		      char *err, size_t errlen);
 
-/*
- * INVEPT type from IA32_VMX_EPT_VPID_CAP (SDM Vol. 3D A.10), never assumed:
- * one_eptp asks for a type that flushes one EPTP's context (single-context
- * if offered, else all-context); !one_eptp for all contexts.  0 if the CPU
- * offers no such type (then flush every EPTP in use single-context).
- */
-u32 vmx_invept_type(u64 ept_vpid_cap, bool one_eptp);
+/* vmx_invept_type(): inline in vmx.h (every EPT flush asks). */
 /*
  * INVVPID type that flushes one VPID: single-context-retaining-globals when
  * keep_globals and offered, else single-context, else all-context; ~0u if

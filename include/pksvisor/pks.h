@@ -175,8 +175,17 @@ unsigned int keymap_lookup(const struct keymap *km, u64 gpa);
 
 struct unprotect_entry {
 	u64 gfn;		/* valid when refs != 0 */
+	/*
+	 * The page's view-independent facts, cached by the owner (pksvisor:
+	 * pks/unprotect_vmm.c) so that PROTECT reuses what UNPROTECT
+	 * gathered: valid while facts_gen equals the owner's generation;
+	 * 0 (set at insertion) never does.
+	 */
+	u64 facts_gen;
 	u32 refs;
 	u8 access;		/* PKSV_ACCESS_READ / _WRITE, union of all refs */
+	u8 facts_rights;	/* owner's encoding (base rights, table bit) */
+	u16 facts_keys;		/* keys 1-15 of the page */
 };
 
 /* No lock of its own: hv->pks.unprotect is guarded by pks_global.lock. */
@@ -194,11 +203,17 @@ void unprotect_init(struct unprotect_table *t);
  * views must open it).
  */
 int unprotect_get(struct unprotect_table *t, u64 gfn, unsigned int access, bool *changed);
+/* The same, and *entry = the page's entry on success (valid until the next change). */
+int unprotect_get_entry(struct unprotect_table *t, u64 gfn, unsigned int access,
+			bool *changed, struct unprotect_entry **entry);
 /*
  * Drop a reference: 0, -PKSV_ENOENT (page not unprotected).  *gone is set
  * when that was the last one (the page is protected again).
  */
 int unprotect_put(struct unprotect_table *t, u64 gfn, bool *gone);
+/* The same, and *last = the entry as it was before the last reference went. */
+int unprotect_put_entry(struct unprotect_table *t, u64 gfn, bool *gone,
+			struct unprotect_entry *last);
 /* Access bits of gfn, 0 if not unprotected. */
 unsigned int unprotect_lookup(const struct unprotect_table *t, u64 gfn);
 

@@ -129,6 +129,32 @@ void ept_flush_all(struct hv *hv)
 	flush_calls++;
 }
 
+/* vmm/flush.c: the flush each vCPU does before its next entry (counted too) */
+void ept_flush_at_entry(struct hv *hv)
+{
+	(void)hv;
+	flush_calls++;
+}
+
+#ifndef STUB_OWN_VMCS	/* test_smp_views.c keeps one fake VMCS per vCPU */
+/* vmm/vmx.h under PKSV_HOST_TEST: a fake VMCS (views_select() writes the EPTP) */
+static u64 fake_vmcs[0x8000];
+
+u64 vmread_at(u64 field, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return fake_vmcs[field & 0x7fff];
+}
+
+void vmwrite_at(u64 field, u64 value, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	fake_vmcs[field & 0x7fff] = value;
+}
+#endif
+
 /* vmm/vmx_check.c: a failed VMX instruction is a pksvisor bug */
 void vmx_insn_failed(enum vmx_insn insn, u64 operand, u64 value, bool fail_invalid,
 		     const char *file, int line)

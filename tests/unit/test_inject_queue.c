@@ -105,8 +105,9 @@ static void exit_begin(u32 basic, u32 idt_info, u32 idt_error, u64 qual)
 	vmcs[VMCS_IDT_VECTORING_INFO] = idt_info;
 	vmcs[VMCS_IDT_VECTORING_ERROR] = idt_error;
 	vcpu.exit_reason = basic;
-	vcpu.exit_qual = qual;
-	vcpu.exit_instr_len = 2;
+	vmcs[VMCS_EXIT_QUALIFICATION] = qual;	/* read on first use (seam.h) */
+	vmcs[VMCS_EXIT_INSTR_LEN] = 2;
+	vcpu.exit_fields = 0;
 	inject_begin_exit(&vcpu, basic);
 }
 

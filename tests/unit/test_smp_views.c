@@ -98,7 +98,6 @@ void vcpu_step_cancel(struct vcpu *vcpu)
 }
 
 void vcpu_flush_vpid(struct vcpu *vcpu) { (void)vcpu; }
-unsigned int vcpu_cpl(void) { return 0; }
 void vcpu_inject_gp(struct vcpu *vcpu) { (void)vcpu; gp_injected++; }
 void discover_table_written(struct vcpu *vcpu, u64 table_gpa, const u64 *snap)
 {

@@ -335,8 +335,10 @@ static void test_hidden_stays_hidden(void **state)
 			u64 want = pks_view_perms(pkrs, true, 1) & pks_view_perms(pkrs, true, 2);
 
 			/* The alias outside the pool: restricted by both keys. */
+			views_key_perms(&v);	/* as build_view() does */
 			assert_int_equal(view_page_perms(hv, &v, ALIAS_PAGE), want);
 			v.wp = false;
+			views_key_perms(&v);
 			for (u64 pa = POOL_BASE; pa < POOL_BASE + POOL_SIZE; pa += PAGE_SIZE)
 				assert_int_equal(view_page_perms(hv, &v, pa), 0);
 			if (pks_hc_view_index(vcpu, pkrs, &idx) == 0) {
@@ -363,9 +365,13 @@ static void test_perms_exhaustive(void **state)
 	for (u32 bits = 0; bits < 4; bits++)
 		for (int wp = 0; wp < 2; wp++) {
 			struct pks_view v = { .pkrs = bits << 10, .wp = wp };
-			u64 p0 = view_page_perms(hv, &v, NORMAL_PAGE);
-			u64 p1 = view_page_perms(hv, &v, NORMAL_PAGE + PAGE_SIZE);
+			u64 p0;
+			u64 p1;
 			u64 want = pks_view_perms(v.pkrs, wp, 5);
+
+			views_key_perms(&v);	/* as build_view() does */
+			p0 = view_page_perms(hv, &v, NORMAL_PAGE);
+			p1 = view_page_perms(hv, &v, NORMAL_PAGE + PAGE_SIZE);
 
 			assert_int_equal(p0, want);
 			/* READ unprotect gives R (and X) back, never W. */
@@ -377,6 +383,7 @@ static void test_perms_exhaustive(void **state)
 	{
 		struct pks_view v = { .pkrs = PKRS_AD(5), .wp = true };
 
+		views_key_perms(&v);
 		assert_int_equal(view_page_perms(hv, &v, NORMAL_PAGE), 0);
 	}
 }
@@ -504,6 +511,101 @@ static void test_pmem_scale_16g(void **state)
 }
 
 /*
+ * The facts an unprotect entry caches (pks/unprotect_vmm.c entry_facts())
+ * must not outlive a keymap change: a page unprotected before its range
+ * was registered is protected with the new key, and one whose range went
+ * away (RANGE_UNREGISTER) gets its base rights back.  With the stamp
+ * ignored, PROTECT would leave the first page open in the closed view
+ * (a widened access) and close the second one.
+ */
+static void test_unprotect_facts_follow_keymap(void **state)
+{
+	struct pks_global *pks = &hv->pks;
+	u64 gfn = NORMAL_PAGE >> PAGE_SHIFT, idx;
+	struct ept *v;
+
+	(void)state;
+	assert_int_equal(pks_hc_view_index(vcpu, PKRS_AD(3), &idx), 0);
+	v = &pks->views[idx].ept;
+	/* Unprotected while unkeyed, then keyed: PROTECT closes it. */
+	assert_int_equal(pks_hc_unprotect(vcpu, gfn, PKSV_ACCESS_READ), 0);
+	assert_int_equal(perms_in(v, NORMAL_PAGE), EPT_RWX);
+	assert_int_equal(keymap_add(&pks->keymap, NORMAL_PAGE, PAGE_SIZE, 3, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	assert_int_equal(perms_in(v, NORMAL_PAGE), EPT_READ | EPT_EXEC);
+	assert_int_equal(pks_hc_protect(vcpu, gfn), 0);
+	assert_int_equal(perms_in(v, NORMAL_PAGE), EPT_EXEC);
+	/* Unprotected while keyed, then the range goes: base rights. */
+	assert_int_equal(pks_hc_unprotect(vcpu, gfn, PKSV_ACCESS_READ), 0);
+	assert_int_equal(perms_in(v, NORMAL_PAGE), EPT_READ | EPT_EXEC);
+	assert_int_equal(keymap_remove(&pks->keymap, NORMAL_PAGE, PAGE_SIZE, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	assert_int_equal(pks_hc_protect(vcpu, gfn), 0);
+	assert_int_equal(perms_in(v, NORMAL_PAGE), EPT_RWX);
+	/* And again keyed: the same page, the same answer as a fresh view. */
+	assert_int_equal(keymap_add(&pks->keymap, NORMAL_PAGE, PAGE_SIZE, 3, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	assert_int_equal(pks_hc_unprotect(vcpu, gfn, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE), 0);
+	assert_int_equal(pks_hc_protect(vcpu, gfn), 0);
+	assert_int_equal(perms_in(v, NORMAL_PAGE), EPT_EXEC);
+	assert_list_consistent();
+}
+
+/* The EPT a vCPU runs on after views_select() (its slot's, and the VMCS's). */
+static struct pks_view *selected(u32 pkrs)
+{
+	struct pks_view *v;
+
+	vcpu->pks.pkrs = pkrs;
+	views_select(vcpu);
+	v = &hv->pks.views[vcpu->pks.view];
+	assert_true(v->valid);
+	assert_int_equal(vcpu->eptp, v->eptp);
+	return v;
+}
+
+/*
+ * The per-vCPU view hint (views.c view_hint()) names a slot, not a view:
+ * after the slot was freed and rebuilt for another PKRS, or the keymap
+ * changed under it, the hint must not be taken.  Without its PKRS check
+ * the switch back to AD lands on the WD view (reads allowed where AD
+ * denies them); without its generation check, on a view of the old
+ * keymap.
+ */
+static void test_view_hint_follows_slots(void **state)
+{
+	struct pks_global *pks = &hv->pks;
+	struct pks_view *v;
+	int ad_slot;
+
+	(void)state;
+	vcpu->cr4_shadow = CR4_PKS;
+	vcpu->cr0_shadow = CR0_WP;
+	assert_int_equal(keymap_add(&pks->keymap, NORMAL_PAGE, PAGE_SIZE, 1, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	v = selected(PKRS_AD(1));
+	ad_slot = vcpu->pks.view;
+	assert_int_equal(perms_in(&v->ept, NORMAL_PAGE), EPT_EXEC);
+	v = selected(0);
+	assert_int_equal(perms_in(&v->ept, NORMAL_PAGE), EPT_RWX);
+	/* The AD view's slot is freed and reused for WD. */
+	views_drop(hv, ad_slot);
+	v = selected(PKRS_WD(1));
+	assert_int_equal(vcpu->pks.view, ad_slot);
+	assert_int_equal(perms_in(&v->ept, NORMAL_PAGE), EPT_READ | EPT_EXEC);
+	v = selected(PKRS_AD(1));
+	assert_int_equal(v->pkrs, PKRS_AD(1));
+	assert_int_equal(perms_in(&v->ept, NORMAL_PAGE), EPT_EXEC);
+	/* The key's range goes: the hinted AD view is of the old keymap. */
+	v = selected(0);
+	assert_int_equal(keymap_remove(&pks->keymap, NORMAL_PAGE, PAGE_SIZE, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	v = selected(PKRS_AD(1));
+	assert_int_equal(v->generation, pks->generation);
+	assert_int_equal(perms_in(&v->ept, NORMAL_PAGE), EPT_RWX);
+}
+
+/*
  * EPT memory per view for the guests make bench boots (docs/benchmarks.md):
  * 512 MiB and 4 GiB of RAM with the largest keyed range that leaves the
  * low 64 MiB to the firmware and kernel, with and without 1 GiB EPT pages
@@ -548,6 +650,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_degraded_fails_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pmem_scale_16g, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_pages_per_guest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unprotect_facts_follow_keymap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_hint_follows_slots, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
