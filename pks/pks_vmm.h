@@ -37,6 +37,7 @@ u32 pksv_features(const struct hv *hv);
 void pks_exit_sync(struct vcpu *vcpu);			/* VMFUNC switches */
 void pks_entry_check(struct vcpu *vcpu);		/* never enter on a freed view */
 void pks_hw_exit_sync(struct vcpu *vcpu, u32 basic);		/* hw: PKRS written without exit */
+void pks_remote_sync(struct vcpu *vcpu);		/* another vCPU changed shared state */
 
 /* Hypercalls */
 s64 pks_hc_range(struct vcpu *vcpu, u64 gpa, u64 len, u64 key, bool add);

@@ -104,6 +104,9 @@ int hv_prepare(struct boot_info *bi)
 			return -1;
 		}
 		vcpu->apic_id = bi->apic_id[i];
+		/* The first exit takes shootdown_slow(): it makes it a target. */
+		vcpu->shoot_req = 1;
+		vcpu->shoot_self = true;
 		hv->vcpus[i] = vcpu;
 	}
 	hv->nr_vcpus = bi->nr_cpus;

@@ -9,6 +9,8 @@
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
 #include "exit.h"
+#include "host.h"
+#include "shootdown.h"
 #include "../pks/pks_vmm.h"
 #include "vmx.h"
 
@@ -110,6 +112,7 @@ void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 	pks_entry_check(vcpu);
 	if (vcpu_prot_stale(vcpu))	/* after any view (re)built above */
 		vcpu_flush_stale(vcpu);
+	shootdown_entry(vcpu);		/* last change of shared state is above */
 	vcpu_stats_tick(vcpu);
 	inject_finish(vcpu);
 }
@@ -186,6 +189,15 @@ void handle_exception(struct vcpu *vcpu)
 	u8 vector = info & 0xff;
 
 	if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
+		/*
+		 * Another vCPU's shootdown (vmm/shootdown.c): not the guest's.
+		 * Its work is done before the next entry (shootdown_entry());
+		 * NMIs are unblocked as for a reflected one (inject_nmi_exit()).
+		 */
+		if (shootdown_nmi_claim(vcpu)) {
+			host_unblock_nmis();
+			return;
+		}
 		inject_nmi_exit(vcpu);
 		return;
 	}
