@@ -16,7 +16,8 @@
 # results "ok N - cpu K ..." (pksvisor's CPUID leaf, reservation all-ones),
 # none failed, plus the pksvisor lines of linux mode.
 # shoot mode (pksv-shoot.efi): its TAP plan passed ("PKSV-SHOOT: done, 0
-# of"), no stale write, the pksvisor lines of linux mode, and the
+# of"), no stale write in any phase (protect; lock under pks=hw, whose
+# lines must then be there), the pksvisor lines of linux mode, and the
 # shootdown really ran: vCPU 0 (the boot CPU, which protects) sent
 # shootdowns and vCPU 1 (the AP that writes) took some.  Exit 0 = pass.
 set -euo pipefail
@@ -34,7 +35,8 @@ if [ "$MODE" = efi ]; then
 	done
 	expect+=(--expect "PKSV-MP: $CPUS CPUs" --expect 'PKSV-MP: done, 0 of')
 elif [ "$MODE" = shoot ]; then
-	expect+=(--expect 'PKSV-SHOOT: rounds=[0-9]+ .* stale_writes=0 stale_rounds=0 '
+	expect+=(--expect 'PKSV-SHOOT: protect rounds=[0-9]+ .* stale_writes=0 stale_rounds=0 '
+		 --forbid 'PKSV-SHOOT: .* stale_(writes|rounds)=[1-9]'
 		 --expect 'PKSV-SHOOT: done, 0 of'
 		 --expect 'pksvisor: stats vcpu=0 .* shootdowns_sent=[1-9][0-9]* '
 		 --expect 'pksvisor: stats vcpu=1 .* shootdowns_taken=[1-9][0-9]*( |$)')
@@ -57,6 +59,9 @@ if [ "$MODE" != native ]; then
 		expect+=(--expect "pksvisor: stats vcpu=$i ")
 	done
 	expect+=(--forbid "pksvisor: stats vcpu=$CPUS ")
+fi
+if [ "$MODE" = shoot ] && grep -aq '^# backend hw' "$SERIAL"; then
+	expect+=(--expect 'PKSV-SHOOT: lock rounds=15 .* stale_writes=0 stale_rounds=0 ')
 fi
 check=0
 "$HERE/check-serial.sh" "$SERIAL" --tap "${expect[@]}" || check=1

@@ -19,7 +19,9 @@
 #   shoot   pksvisor, which starts tests/guest-efi/pksv-shoot.efi: the
 #           stale-TLB window test (an AP hammers writes to a page the boot
 #           CPU protects; no write may succeed once PROTECT has returned),
-#           and the shootdown counters of vCPUs 0 and 1 must be non-zero.
+#           and the shootdown counters of vCPUs 0 and 1 must be non-zero;
+#           with PKSV_PKS=hw PKSV_BOCHS_MODEL=sapphire_rapids also the
+#           LOCK_KEY rounds (the AP's PKRS clamped at once).
 # The guest runs the runners smoke and cpus (plus, in linux mode, the PKS
 # suites: PKSV_TESTS overrides the list) with pksv_cpus=CPUS, so the cpus
 # runner fails unless Linux brought every CPU online and ran a task on each.
