@@ -110,9 +110,11 @@ void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 		vcpu_fatal(vcpu, "unexpected VM exit");
 	handler(vcpu);
 	pks_entry_check(vcpu);
-	if (vcpu_prot_stale(vcpu))	/* after any view (re)built above */
+	if (vcpu_prot_stale(vcpu)) {	/* after any view (re)built above */
 		vcpu_flush_stale(vcpu);
-	shootdown_entry(vcpu);		/* last change of shared state is above */
+		/* Every shootdown moves the generation: no test of its own. */
+		shootdown_entry(vcpu);
+	}
 	vcpu_stats_tick(vcpu);
 	inject_finish(vcpu);
 }

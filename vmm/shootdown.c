@@ -57,14 +57,24 @@ bool shootdown_nmi_claim(struct vcpu *vcpu)
 {
 	u32 on_its_way = 1;
 
-	return __atomic_compare_exchange_n(&vcpu->shoot_nmi, &on_its_way, 0, false,
-					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	if (!__atomic_compare_exchange_n(&vcpu->shoot_nmi, &on_its_way, 0, false,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return false;
+	__atomic_store_n(&vcpu->prot_generation, SHOOT_STALE, __ATOMIC_RELAXED);
+	return true;
 }
 
 void vcpu_shootdown_owe(struct vcpu *vcpu)
 {
 	if (vcpu->hv->nr_vcpus < 2 || vcpu->shoot_owed)
 		return;
+	/*
+	 * The generation moves with every debt (vmm/flush.c moved it already
+	 * for an EPT change; LOCK_KEY and SET_MODE move it here): the entry
+	 * step of this vCPU and of every target looks behind that test only.
+	 * The targets' extra INVEPT is the price of one test per exit.
+	 */
+	__atomic_add_fetch(&vcpu->hv->prot_generation, 1, __ATOMIC_RELEASE);
 	vcpu->shoot_owed = true;
 	/* Make shootdown_entry() take the slow path (one own bump at most). */
 	if (!vcpu->shoot_self) {

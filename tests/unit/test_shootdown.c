@@ -151,6 +151,8 @@ static void test_owe_reaches_running_vcpus_only(void **state)
 	cpu[3]->shoot_state = SHOOT_NEW;
 	vcpu_shootdown_owe(cpu[0]);
 	vcpu_shootdown_owe(cpu[0]);		/* several changes, one round */
+	/* The debt moved the generation: vmexit_dispatch's one test sees it. */
+	assert_int_equal(hv->prot_generation, 1);
 	shootdown_entry(cpu[0]);
 	assert_int_equal(cpu[0]->stats.shootdowns_sent, 1);
 	assert_int_equal(nmis_sent[1], 1);
@@ -176,6 +178,7 @@ static void test_single_vcpu_sends_nothing(void **state)
 	resyncs[0] = 0;
 	vcpu_shootdown_owe(cpu[0]);
 	assert_false(cpu[0]->shoot_owed);
+	assert_int_equal(hv->prot_generation, 0);
 	shootdown_entry(cpu[0]);
 	assert_int_equal(resyncs[0], 0);
 	assert_int_equal(cpu[0]->stats.shootdowns_sent, 0);
@@ -188,9 +191,13 @@ static void test_single_vcpu_sends_nothing(void **state)
 static void test_nmi_claim_rule(void **state)
 {
 	(void)state;
+	cpu[1]->prot_generation = 7;
 	assert_false(shootdown_nmi_claim(cpu[1]));
+	assert_int_equal(cpu[1]->prot_generation, 7);	/* the guest's: nothing to do */
 	cpu[1]->shoot_nmi = 1;
 	assert_true(shootdown_nmi_claim(cpu[1]));
+	/* Stale: the next entry re-syncs and acknowledges (vmexit_dispatch). */
+	assert_true(cpu[1]->prot_generation == SHOOT_STALE);
 	assert_false(shootdown_nmi_claim(cpu[1]));
 }
 
