@@ -120,21 +120,27 @@ static void take_requests(struct vcpu *vcpu)
 		vcpu->stats.shootdowns_taken++;
 }
 
-static void kick(struct vcpu *vcpu, struct vcpu *target)
+/*
+ * An NMI on its way to target: false only when none can be sent (the
+ * guest disabled this CPU's local APIC); the target then catches up at
+ * its next exit, as before the shootdown, and is not waited for.
+ */
+static bool kick(struct vcpu *vcpu, struct vcpu *target)
 {
 	u32 idle = 0;
 
 	if (!__atomic_compare_exchange_n(&target->shoot_nmi, &idle, 1, false,
 					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-		return;		/* one is on its way: it is claimed after our bump */
+		return true;	/* one is on its way: it is claimed after our bump */
 	if (lapic_send_nmi(target->apic_id))
-		return;
+		return true;
 	__atomic_store_n(&target->shoot_nmi, 0, __ATOMIC_SEQ_CST);
 	if (!vcpu->shoot_apic_warned) {
 		vcpu->shoot_apic_warned = true;
 		pksv_log("shootdown: the guest disabled the local APIC of CPU %u: vCPU %u catches up at its next exit",
 			 vcpu->id, target->id);
 	}
+	return false;
 }
 
 static void wait_ack(struct vcpu *vcpu, struct vcpu *target, u64 want)
@@ -144,10 +150,9 @@ static void wait_ack(struct vcpu *vcpu, struct vcpu *target, u64 want)
 	while ((s64)(__atomic_load_n(&target->shoot_ack, __ATOMIC_ACQUIRE) - want) < 0) {
 		/* Its own exit may wait on us: serve it, or neither goes on. */
 		take_requests(vcpu);
-		if (vcpu->shoot_apic_warned)
-			return;		/* no IPI can be sent from this CPU */
 		if (rdtsc() - start > SHOOT_RESEND_TSC) {
-			kick(vcpu, target);
+			if (!kick(vcpu, target))
+				return;
 			start = rdtsc();
 		}
 		cpu_relax();
@@ -175,7 +180,8 @@ static void shoot_others(struct vcpu *vcpu)
 			continue;
 		want[i] = __atomic_add_fetch(&t->shoot_req, 1, __ATOMIC_SEQ_CST);
 		vcpu->stats.shootdowns_sent++;
-		kick(vcpu, t);
+		if (!kick(vcpu, t))
+			want[i] = 0;
 	}
 	for (unsigned int i = 0; i < hv->nr_vcpus; i++)
 		if (want[i])

@@ -188,7 +188,7 @@ struct vcpu {
 	u32 shoot_state;
 	bool shoot_owed;
 	bool shoot_self;		/* shoot_req holds one bump of our own */
-	bool shoot_apic_warned;		/* our APIC was off once: said so */
+	bool shoot_apic_warned;		/* our APIC was off once: said so (once) */
 
 	u64 last_stats_tsc;
 	struct vcpu_stats stats;

@@ -257,6 +257,13 @@ static void test_apic_off_does_not_hang(void **state)
 	shootdown_entry(cpu[1]);
 	assert_int_equal(cpu[1]->shoot_ack, cpu[1]->shoot_req);
 	assert_int_equal(resyncs[1], 1);
+	/* The APIC back on: the next change is shot down again. */
+	delivery = DELIVER_EXIT;
+	vcpu_shootdown_owe(cpu[0]);
+	shootdown_entry(cpu[0]);
+	assert_int_equal(nmis_sent[1], 1);
+	assert_int_equal(resyncs[1], 2);
+	assert_int_equal(cpu[1]->shoot_ack, cpu[1]->shoot_req);
 }
 
 /*
