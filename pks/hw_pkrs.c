@@ -91,3 +91,29 @@ void pks_hw_exit_sync_slow(struct vcpu *vcpu, u32 basic)
 	if (reapply)
 		pks_apply(vcpu);
 }
+
+/*
+ * A shootdown reached this vCPU (vmm/shootdown.c): another vCPU changed
+ * the mode, a locked key or a view.  hw: the PKRS value in the VMCS and
+ * the MSR bitmap were computed from the old global inputs, whether or not
+ * PKRS passes through, so the effective value is computed again (the
+ * guest's own value first taken from the VMCS under pass-through).  Not
+ * during a stepped access to an unprotected page: pks_step_done()
+ * re-applies when that one instruction is done.  soft: the view in use
+ * and the VMFUNC list (pks_entry_check()).
+ */
+void pks_remote_sync(struct vcpu *vcpu)
+{
+	switch (vcpu->hv->pks.backend) {
+	case PKS_BACKEND_HW:
+		if (vcpu->step & STEP_PKS_HW)
+			return;
+		if (vcpu->pks.pkrs_passthrough)
+			vcpu->pks.pkrs = (u32)vmread(VMCS_GUEST_PKRS);
+		pks_apply(vcpu);
+		break;
+	case PKS_BACKEND_SOFT:
+		pks_entry_check(vcpu);
+		break;
+	}
+}

@@ -376,5 +376,7 @@ s64 pks_hc_set_mode(struct vcpu *vcpu, u64 arg)
 		pksv_log("PKS: fault mode set to %s by hypercall%s", config_mode_name((int)mode),
 			 policy ? " (guest policy: every PK fault injected)" : "");
 	pks_apply(vcpu);
+	/* The mode is global: every other vCPU re-syncs before we go on. */
+	vcpu_shootdown_owe(vcpu);
 	return 0;
 }

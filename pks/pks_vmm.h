@@ -37,6 +37,7 @@ u32 pksv_features(const struct hv *hv);
 void pks_exit_follow(struct vcpu *vcpu, u64 eptp);	/* soft: a VMFUNC switch (views.c) */
 void pks_entry_fix(struct vcpu *vcpu);			/* soft: re-select, refresh the list */
 void pks_hw_exit_sync_slow(struct vcpu *vcpu, u32 basic);	/* hw: PKRS written without exit */
+void pks_remote_sync(struct vcpu *vcpu);		/* another vCPU changed shared state */
 
 /*
  * At every exit, before any handler: follow a VMFUNC view switch (soft

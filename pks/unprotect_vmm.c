@@ -293,5 +293,7 @@ s64 pks_hc_lock_key(struct vcpu *vcpu, u64 key)
 	spin_unlock(&pks->lock);
 	pksv_log("PKS: key %llu locked: PKRS writes can no longer open it", key);
 	pks_apply(vcpu);
+	/* Every other vCPU's PKRS (hw) holds from before: re-synced now. */
+	vcpu_shootdown_owe(vcpu);
 	return 0;
 }

@@ -73,7 +73,12 @@
 #                test app in Bochs
 #   smp-efi      pksv-mp.efi under pksvisor on 2 and 4 CPUs (upstream Bochs):
 #                from every CPU pksvisor's CPUID leaf and the reservation
-#                reading all-ones; statistics for every vCPU
+#                reading all-ones; statistics for every vCPU; then
+#                pksv-shoot.efi on 2 CPUs: the stale-TLB window test (an AP
+#                writing a page must fault once PROTECT on the boot CPU has
+#                returned: the shootdown), and its hw twin under pks=hw in
+#                the sapphire_rapids model (LOCK_KEY must clamp the AP's
+#                PKRS at once)
 #   smp-native   Bochs cpu count=2 with the test firmware's ACPI tables
 #                (tests/guest-efi/fw-acpi.efi), Linux without pksvisor: 2 CPUs
 #   smp-2        the same under pksvisor (upstream Bochs, tigerlake): every
@@ -138,7 +143,9 @@ stage_cmd() {
 			tests/harness/run-linux-pks-bochs.sh bochs --pks soft --emulator upstream ;;
 	hw-bench)	tests/harness/run-bench.sh hw ;;
 	make-bench)	PKSV_BENCH_LINUX=short make -s bench ;;
-	smp-efi)	tests/harness/run-smp-bochs.sh efi 2 && tests/harness/run-smp-bochs.sh efi 4 ;;
+	smp-efi)	tests/harness/run-smp-bochs.sh efi 2 && tests/harness/run-smp-bochs.sh efi 4 &&
+			tests/harness/run-smp-bochs.sh shoot 2 &&
+			PKSV_PKS=hw PKSV_BOCHS_MODEL=sapphire_rapids tests/harness/run-smp-bochs.sh shoot 2 ;;
 	smp-native)	tests/harness/run-smp-bochs.sh native 2 ;;
 	smp-2)		PKSV_TESTS=smoke,cpus,pks,pksvisor PKSV_CPU_CYCLES=2 tests/harness/run-smp-bochs.sh linux 2 ;;
 	smp-4)		PKSV_TESTS=smoke,cpus tests/harness/run-smp-bochs.sh linux 4 ;;

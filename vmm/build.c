@@ -10,6 +10,7 @@
 #include "build.h"
 #include "exit.h"
 #include "host.h"
+#include "shootdown.h"
 #include "vmcs.h"
 #include "vmx.h"
 #include "../pks/pks_vmm.h"
@@ -106,6 +107,10 @@ int hv_prepare(struct boot_info *bi)
 			return -1;
 		}
 		vcpu->apic_id = bi->apic_id[i];
+		/* The first exit takes shootdown_slow(): it makes it a target. */
+		vcpu->prot_generation = SHOOT_STALE;
+		vcpu->shoot_req = 1;
+		vcpu->shoot_self = true;
 		hv->vcpus[i] = vcpu;
 	}
 	bi->hv = hv;

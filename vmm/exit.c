@@ -9,6 +9,8 @@
 #include <pksvisor/format.h>
 #include <pksvisor/log.h>
 #include "exit.h"
+#include "host.h"
+#include "shootdown.h"
 #include "../pks/pks_vmm.h"
 #include "vmx.h"
 
@@ -132,8 +134,11 @@ void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 		vcpu_fatal(vcpu, "unexpected VM exit");
 	handler(vcpu);
 	pks_entry_check(vcpu);
-	if (vcpu_prot_stale(vcpu))	/* after any view (re)built above */
+	if (vcpu_prot_stale(vcpu)) {	/* after any view (re)built above */
 		vcpu_flush_stale(vcpu);
+		/* Every shootdown moves the generation: no test of its own. */
+		shootdown_entry(vcpu);
+	}
 	if (vcpu->hv->cfg.stats_interval_s)
 		vcpu_stats_tick(vcpu);
 	record_exit_done(vcpu);
@@ -204,6 +209,15 @@ void handle_exception(struct vcpu *vcpu)
 	u8 vector = info & 0xff;
 
 	if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
+		/*
+		 * Another vCPU's shootdown (vmm/shootdown.c): not the guest's.
+		 * Its work is done before the next entry (shootdown_entry());
+		 * NMIs are unblocked as for a reflected one (inject_nmi_exit()).
+		 */
+		if (shootdown_nmi_claim(vcpu)) {
+			host_unblock_nmis();
+			return;
+		}
 		inject_nmi_exit(vcpu);
 		return;
 	}

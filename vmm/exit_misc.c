@@ -9,6 +9,7 @@
 #include "guest_refuse.h"
 #include "../pks/pks_vmm.h"
 #include "host.h"
+#include "shootdown.h"
 #include "vmx.h"
 
 void handle_xsetbv(struct vcpu *vcpu)
@@ -197,6 +198,8 @@ void handle_init(struct vcpu *vcpu)
 	vmwrite(VMCS_GUEST_DR7, 0x400);
 	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
 	vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_WAIT_SIPI);
+	/* No guest code until the SIPI exit: not a shootdown target. */
+	shootdown_set_state(vcpu, SHOOT_WAIT_SIPI);
 	pks_init_signal(vcpu);
 	vcpu->regs->rdx = 0x600;	/* a plausible family/model signature */
 	vcpu_flush_vpid(vcpu);
@@ -220,6 +223,8 @@ void handle_sipi(struct vcpu *vcpu)
 	 */
 	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
 	vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_ACTIVE);
+	/* Before this exit's generation checks (shootdown_set_state()). */
+	shootdown_set_state(vcpu, SHOOT_RUNNING);
 }
 
 void vcpu_arm_stats_timer(struct vcpu *vcpu)

@@ -11,18 +11,25 @@
  * also advances the global protection generation (hv->prot_generation);
  * each vCPU compares it with its own before every VM entry and, when
  * older, invalidates every EPTP it may use (vcpu_flush_stale()).  A vCPU
- * running guest code at that moment must be made to exit first: that is
- * the shootdown's job (docs/architecture.md, "SMP"), this is its
+ * running guest code at that moment is made to exit first by the
+ * shootdown (vmm/shootdown.c, docs/architecture.md "SMP"); this is its
  * per-vCPU half.
  */
 #include "seam.h"
 #include "exit.h"
+#include "shootdown.h"
 #include "vmx.h"
 
-/* A change other vCPUs must see: they invalidate at their next entry. */
+/*
+ * A change other vCPUs must see: they invalidate at their next entry, and
+ * the vCPU that made it makes that entry come now (vmm/shootdown.c).  One
+ * CPU: nothing to shoot, not even the look-up.
+ */
 static void prot_changed(struct hv *hv)
 {
 	__atomic_add_fetch(&hv->prot_generation, 1, __ATOMIC_RELEASE);
+	if (hv->nr_vcpus > 1)
+		shootdown_owe_here(hv);
 }
 
 /* Single-context for eptp when offered, else all-context (SDM 30.3.3.1). */

@@ -10,6 +10,7 @@
 #include <pksvisor/log.h>
 #include "exit.h"
 #include "host.h"
+#include "shootdown.h"
 #include <pksvisor/page_pool.h>
 #include "vmx.h"
 
@@ -152,7 +153,8 @@ void host_exception(struct host_frame *f)
 	if (f->vector == VEC_NMI) {
 		struct vcpu *vcpu = this_vcpu();
 
-		if (vcpu)
+		/* A shootdown's NMI (vmm/shootdown.c) is not the guest's. */
+		if (vcpu && !shootdown_nmi_claim(vcpu))
 			inject_nmi_from_root(vcpu);
 		return;
 	}

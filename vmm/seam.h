@@ -5,8 +5,9 @@
  * tests/harness/check-layering.sh, enforces it).  It offers the vCPU and
  * hypervisor state (vcpu.h), the VMCS accessors and field encodings
  * (vmx.h: pks/ reads guest CR3/CR4/PKRS and writes its own controls),
- * and five services: inject an exception, read the CPL, single-step one
- * instruction, set an MSR intercept, invalidate cached translations.
+ * and six services: inject an exception, read the CPL, single-step one
+ * instruction, set an MSR intercept, invalidate cached translations,
+ * shoot the other vCPUs down.
  * A new need of pks/ is added here on purpose, not by including one more
  * vmm/ header.
  */
@@ -87,6 +88,12 @@ void ept_flush(struct hv *hv, u64 eptp);
 void ept_flush_all(struct hv *hv);
 /* The same, done by each vCPU before its next VM entry (this one's too). */
 void ept_flush_at_entry(struct hv *hv);
+/*
+ * This vCPU changed protection state other vCPUs hold in their VMCS or
+ * TLB (a locked key, the fault mode; every EPT flush does it itself): they
+ * are made to exit and re-sync before it re-enters (vmm/shootdown.c).
+ */
+void vcpu_shootdown_owe(struct vcpu *vcpu);
 /* Drop this vCPU's VPID-tagged guest translations. */
 void vcpu_flush_vpid(struct vcpu *vcpu);
 /* The same, keeping global translations when the CPU can (a CR3 load). */

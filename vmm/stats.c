@@ -175,6 +175,8 @@ static const struct fixed_counter fixed_counters[] = {
 	FIXED(mmio_mapped),
 	FIXED(pku_reinjected),
 	FIXED(ept_stale),
+	FIXED(shootdowns_sent),
+	FIXED(shootdowns_taken),
 };
 
 static u64 fixed_value(const struct vcpu_stats *st,

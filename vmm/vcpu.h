@@ -71,6 +71,13 @@ struct hv {
 	u64 prot_generation;
 };
 
+/* vcpu->shoot_state */
+enum {
+	SHOOT_NEW = 0,		/* prepared, no VM exit taken yet: not a target */
+	SHOOT_RUNNING,		/* takes NMIs: a target */
+	SHOOT_WAIT_SIPI,	/* INIT taken, waiting for SIPI: flushes at its SIPI exit */
+};
+
 #define EXIT_HISTORY	16
 /*
  * Reserved pages one instruction may touch: straddles and MOVS need 4; an
@@ -172,6 +179,28 @@ struct vcpu {
 	struct pks_vcpu pks;
 
 	u64 prot_generation;		/* hv->prot_generation its EPT TLBs reflect */
+
+	/*
+	 * The shootdown (vmm/shootdown.c, docs/architecture.md "SMP: the
+	 * shootdown").  Unlike the rest of struct vcpu these words are
+	 * written by other CPUs too, always atomically:
+	 *   shoot_req      bumped by a vCPU that needs this one to invalidate
+	 *                  (and by this vCPU itself when it owes a shootdown);
+	 *   shoot_ack      the last shoot_req this vCPU invalidated for
+	 *                  (written by this vCPU only);
+	 *   shoot_nmi      1 while a shootdown NMI is on its way to this CPU
+	 *                  (set by the sender, cleared by whoever takes it);
+	 *   shoot_state    SHOOT_* below: whether this vCPU can be made to exit.
+	 * shoot_owed and shoot_self are this vCPU's own: it changed shared
+	 * protection state and must shoot the others before it re-enters.
+	 */
+	u64 shoot_req;
+	u64 shoot_ack;
+	u32 shoot_nmi;
+	u32 shoot_state;
+	bool shoot_owed;
+	bool shoot_self;		/* shoot_req holds one bump of our own */
+	bool shoot_apic_warned;		/* our APIC was off once: said so (once) */
 
 	u64 last_stats_tsc;
 	struct vcpu_stats stats;

@@ -58,6 +58,9 @@ struct vcpu_stats {
 	u64 mmio_mapped;		/* EPT regions mapped on demand above the map */
 	u64 pku_reinjected;		/* hw: user-page (PKRU) #PF re-injected unchanged */
 	u64 ept_stale;			/* soft: EPT violation the view already allows */
+	/* The shootdown (vmm/shootdown.c) */
+	u64 shootdowns_sent;		/* requests to another vCPU to re-sync (one per target) */
+	u64 shootdowns_taken;		/* re-syncs done for other vCPUs' requests */
 };
 
 /* Name of a basic exit reason ("CPUID", "EPT_VIOLATION"), or NULL if reserved. */

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 #
-# check-smp-guest.sh SERIAL MODE CPUS [CYCLES]    (MODE: native | linux | efi)
+# check-smp-guest.sh SERIAL MODE CPUS [CYCLES]    (MODE: native | linux | efi | shoot)
 #
 # The judgement of run-smp-bochs.sh, on its serial log:
 #  - the test firmware (fw-acpi.efi) put CPUS local APICs in its MADT;
@@ -14,10 +14,15 @@
 # Plus check-linux-guest.sh (no oops, nothing skipped).
 # efi mode (pksv-mp.efi instead of Linux): for every CPU K both of its
 # results "ok N - cpu K ..." (pksvisor's CPUID leaf, reservation all-ones),
-# none failed, plus the pksvisor lines of linux mode.  Exit 0 = pass.
+# none failed, plus the pksvisor lines of linux mode.
+# shoot mode (pksv-shoot.efi): its TAP plan passed ("PKSV-SHOOT: done, 0
+# of"), no stale write in any phase (protect; lock under pks=hw, whose
+# lines must then be there), the pksvisor lines of linux mode, and the
+# shootdown really ran: vCPU 0 (the boot CPU, which protects) sent
+# shootdowns and vCPU 1 (the AP that writes) took some.  Exit 0 = pass.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-[ $# -ge 3 ] || { echo "usage: $0 SERIAL native|linux|efi CPUS [CYCLES]" >&2; exit 2; }
+[ $# -ge 3 ] || { echo "usage: $0 SERIAL native|linux|efi|shoot CPUS [CYCLES]" >&2; exit 2; }
 SERIAL=$1 MODE=$2 CPUS=$3 CYCLES=${4:-0}
 
 expect=(--expect "PKSV-FW: installed FACS DSDT FACP APIC \\(MADT: $CPUS CPUs\\)"
@@ -29,6 +34,12 @@ if [ "$MODE" = efi ]; then
 			 --expect "^ok [0-9]+ - cpu $i \\(APIC ID [0-9]+\\): the reservation reads all-ones")
 	done
 	expect+=(--expect "PKSV-MP: $CPUS CPUs" --expect 'PKSV-MP: done, 0 of')
+elif [ "$MODE" = shoot ]; then
+	expect+=(--expect 'PKSV-SHOOT: protect rounds=[0-9]+ .* stale_writes=0 stale_rounds=0 '
+		 --forbid 'PKSV-SHOOT: .* stale_(writes|rounds)=[1-9]'
+		 --expect 'PKSV-SHOOT: done, 0 of'
+		 --expect 'pksvisor: stats vcpu=0 .* shootdowns_sent=[1-9][0-9]* '
+		 --expect 'pksvisor: stats vcpu=1 .* shootdowns_taken=[1-9][0-9]*( |$)')
 else
 	expect+=(--expect 'PKSV-GUEST: userspace up'
 	--expect "ok 1 cpus_all_online # $CPUS CPUs"
@@ -49,7 +60,10 @@ if [ "$MODE" != native ]; then
 	done
 	expect+=(--forbid "pksvisor: stats vcpu=$CPUS ")
 fi
+if [ "$MODE" = shoot ] && grep -aq '^# backend hw' "$SERIAL"; then
+	expect+=(--expect 'PKSV-SHOOT: lock rounds=15 .* stale_writes=0 stale_rounds=0 ')
+fi
 check=0
 "$HERE/check-serial.sh" "$SERIAL" --tap "${expect[@]}" || check=1
-[ "$MODE" = efi ] || "$HERE/check-linux-guest.sh" "$SERIAL" || check=1
+[ "$MODE" = efi ] || [ "$MODE" = shoot ] || "$HERE/check-linux-guest.sh" "$SERIAL" || check=1
 exit "$check"

@@ -5,6 +5,13 @@
 # CPU was not virtualized (its statistics line missing, as with the
 # pksvisor before boot/mp.c), when an AP launch failed, when Linux saw
 # fewer CPUs, when a pinned task did not run, or for a different count.
+# Shoot mode (pksv-shoot.efi, the stale-TLB window): a real passing run
+# passes; the real run of the same app under the pksvisor before the
+# shootdown (every round ended in stale writes) fails, and so does the
+# good log without the shootdown counters or with one stale write.  The
+# same for the hw twin (pks=hw, LOCK_KEY rounds): its real run passes, the
+# run before the shootdown (15 of 15 rounds stale) fails, and so does the
+# good hw log without its lock line.
 set -uo pipefail
 . "$(dirname "$0")/judges/lib.sh"
 jt_init smp
@@ -26,4 +33,17 @@ sed -E "s/^ok 2 cpus_run_pinned.*/not ok 2 cpus_run_pinned # CPU 1(ran on '0')/"
 jt_case fail pinned-task-elsewhere "$J" "$L/pinned" linux 2
 jt_case fail four-cpus-wanted "$J" "$G" linux 4
 jt_case fail offline-cycles-missing "$J" "$G" linux 2 3
+
+S="$JT_LOGS/smp-shoot-2.serial"
+jt_case pass shoot-good-log "$J" "$S" shoot 2
+jt_case fail shoot-before-shootdown "$J" "$JT_LOGS/smp-shoot-2-noshootdown.serial" shoot 2
+sed -E 's/ shootdowns_taken=[0-9]+/ shootdowns_taken=0/' "$S" >"$L/shoot-none-taken"
+jt_case fail shoot-none-taken "$J" "$L/shoot-none-taken" shoot 2
+sed -E 's/ stale_writes=0 stale_rounds=0 / stale_writes=1 stale_rounds=0 /' "$S" >"$L/shoot-one-stale"
+jt_case fail shoot-one-stale-write "$J" "$L/shoot-one-stale" shoot 2
+H="$JT_LOGS/smp-shoot-2-hw.serial"
+jt_case pass shoot-hw-good-log "$J" "$H" shoot 2
+jt_case fail shoot-hw-before-shootdown "$J" "$JT_LOGS/smp-shoot-2-hw-noshootdown.serial" shoot 2
+grep -v 'PKSV-SHOOT: lock rounds=' "$H" >"$L/shoot-hw-no-lock-line"
+jt_case fail shoot-hw-lock-line-missing "$J" "$L/shoot-hw-no-lock-line" shoot 2
 jt_done

@@ -20,7 +20,7 @@
 static void *pages[MAX_PAGES];
 static unsigned int nr_pages;
 static int fail_after = -1;
-static unsigned int apply_calls, flush_calls;
+static unsigned int apply_calls, flush_calls, shootdown_calls;
 
 static void free_all(void)
 {
@@ -51,7 +51,7 @@ u64 stub_alloc_page(void)
 
 void stub_reset(void)
 {
-	apply_calls = flush_calls = 0;
+	apply_calls = flush_calls = shootdown_calls = 0;
 	fail_after = -1;
 }
 
@@ -68,6 +68,18 @@ unsigned int stub_apply_calls(void)
 unsigned int stub_flush_calls(void)
 {
 	return flush_calls;
+}
+
+unsigned int stub_shootdown_calls(void)
+{
+	return shootdown_calls;
+}
+
+/* vmm/shootdown.c: a change the other vCPUs must re-sync to */
+void vcpu_shootdown_owe(struct vcpu *vcpu)
+{
+	(void)vcpu;
+	shootdown_calls++;
 }
 
 /*

@@ -16,5 +16,6 @@ void stub_reset(void);
 void stub_fail_allocs_after(int n);
 unsigned int stub_apply_calls(void);
 unsigned int stub_flush_calls(void);
+unsigned int stub_shootdown_calls(void);
 
 #endif

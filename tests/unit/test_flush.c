@@ -44,6 +44,15 @@ void invvpid_at(u64 type, u16 vpid, const char *file, int line)
 	calls[nr_calls++] = (struct inv_call){ true, type, vpid };
 }
 
+/* vmm/shootdown.c: the EPT flushes that owe a shootdown (tested there). */
+static unsigned int owed;
+
+void shootdown_owe_here(struct hv *h)
+{
+	assert_int_equal(h->nr_vcpus, 3);
+	owed++;
+}
+
 /* ---- fixtures ------------------------------------------------------- */
 
 #define BASE_EPTP	0x100001eull
@@ -69,6 +78,7 @@ static int setup(void **state)
 		cpu[i]->hv = hv;
 	}
 	nr_calls = 0;
+	owed = 0;
 	return 0;
 }
 
@@ -196,6 +206,28 @@ static void test_all_context_only(void **state)
 	assert_call(1, false, INVEPT_ALL_CONTEXT, 0);
 }
 
+/*
+ * Every EPT invalidation with more than one vCPU owes a shootdown (the
+ * others may run on stale TLBs); with one vCPU there is no one to shoot
+ * and not even the look-up of the vCPU is paid.
+ */
+static void test_flush_owes_shootdown_on_smp(void **state)
+{
+	(void)state;
+	hv->nr_vcpus = 1;
+	ept_flush(hv, VIEW_EPTP(1));
+	ept_flush_all(hv);
+	assert_int_equal(owed, 0);
+	hv->nr_vcpus = 3;
+	ept_flush(hv, VIEW_EPTP(1));
+	assert_int_equal(owed, 1);
+	ept_flush_all(hv);
+	assert_int_equal(owed, 2);
+	/* A vCPU catching up owes nothing: it changed nothing. */
+	assert_true(vcpu_flush_stale(cpu[1]));
+	assert_int_equal(owed, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +237,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_changes_one_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_context_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_context_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_owes_shootdown_on_smp, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -91,7 +91,7 @@ static void test_line_exact(void **state)
 		"vmfunc_refused=0 msr_refused=0 "
 		"cr_write_refused=0 db_after_emulation=0 step_merged=0 "
 		"step_overflow=0 walk_refused=0 view_degraded=0 mmio_mapped=0 "
-		"pku_reinjected=0 ept_stale=0 "
+		"pku_reinjected=0 ept_stale=0 shootdowns_sent=0 shootdowns_taken=0 "
 		"exit.cpuid=100 "
 		"exit.ept_violation=2 hc.version=1 hc.print_stats=1");
 	assert_int_equal(n, strlen(buf));
@@ -144,7 +144,7 @@ static void test_line_all_fields(void **state)
 		"vmfunc_refused=19 msr_refused=20 "
 		"cr_write_refused=0 db_after_emulation=0 step_merged=0 "
 		"step_overflow=0 walk_refused=0 view_degraded=0 mmio_mapped=0 "
-		"pku_reinjected=0 ept_stale=0 "
+		"pku_reinjected=0 ept_stale=0 shootdowns_sent=0 shootdowns_taken=0 "
 		"exit.exception_nmi=1 exit.35=3 exit.wrmsrlist=2 "
 		"hc.selftest_info=6 hc.0x07=7 hc.view_index=5");
 }
@@ -161,8 +161,8 @@ static void test_line_zero_and_truncation(void **state)
 	assert_null(strstr(full, "exit."));
 	assert_null(strstr(full, "hc."));
 	assert_int_equal(n, strlen(full));
-	assert_true(strstr(full, "ept_stale=0") + strlen(
-			    "ept_stale=0") == full + n);
+	assert_true(strstr(full, "shootdowns_taken=0") + strlen(
+			    "shootdowns_taken=0") == full + n);
 
 	/* Truncation returns the full length and keeps a prefix. */
 	example(&st);
@@ -260,8 +260,9 @@ static void test_table(void **state)
 	assert_true(find(&c, "vmfunc_refused", " 0") > tot);
 	assert_true(find(&c, "msr_refused", " 0") > tot);
 	assert_true(find(&c, "step_overflow", " 0") > tot);
-	/* header + 2 reasons + header + 3 calls + totals + 33 counters */
-	assert_int_equal(c.n, 1 + 1 + 2 + 1 + 3 + 1 + 33);
+	assert_true(find(&c, "shootdowns_taken", " 0") > tot);
+	/* header + 2 reasons + header + 3 calls + totals + 35 counters */
+	assert_int_equal(c.n, 1 + 1 + 2 + 1 + 3 + 1 + 35);
 }
 
 int main(void)

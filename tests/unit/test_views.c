@@ -207,6 +207,8 @@ static void test_lock_closes_pinned_views(void **state)
 			assert_int_equal(perms_in(&hv->pks.views[i].ept, NORMAL_PAGE) &
 					 (EPT_READ | EPT_WRITE), 0);
 	assert_int_equal(stub_apply_calls(), 1);	/* LOCK_KEY re-selects */
+	/* The lock is global: the other vCPUs are shot down before it returns. */
+	assert_int_equal(stub_shootdown_calls(), 1);
 }
 
 /* A rebuilt view: its entry changes with it; a failed rebuild drops it. */

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The shootdown protocol (vmm/shootdown.c) on the host: vCPUs are plain
+ * structs, the NMI IPI is a recorded call whose "delivery" is chosen by
+ * the case, the re-sync and INVEPT are counters.  Two cases run two
+ * vCPUs on two real threads: two senders at once must both finish (each
+ * serves the other's request while it waits).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "../../vmm/exit.h"
+#include "../../vmm/lapic.h"
+#include "../../vmm/shootdown.h"
+#include "../../pks/pks_vmm.h"
+
+#define NR	4
+
+static struct hv *hv;
+static struct vcpu *cpu[NR];
+
+/* ---- fakes ---------------------------------------------------------- */
+
+/*
+ * How a sent NMI arrives: DELIVER_EXIT runs the target's NMI exit at once
+ * (claim, then its entry step), as a target in guest mode would;
+ * DELIVER_ROOT only claims it (the target is in VMX root and passes its
+ * entry step on its own thread); DELIVER_NONE: the local APIC is off.
+ */
+static enum { DELIVER_EXIT, DELIVER_ROOT, DELIVER_NONE } delivery;
+static unsigned int nmis_sent[NR], resyncs[NR], flushes[NR];
+static bool claimed_as_shootdown[NR];
+
+static struct vcpu *by_apic_id(u32 apic_id)
+{
+	for (unsigned int i = 0; i < NR; i++)
+		if (cpu[i]->apic_id == apic_id)
+			return cpu[i];
+	fail();
+	return NULL;
+}
+
+bool lapic_send_nmi(u32 apic_id)
+{
+	struct vcpu *t = by_apic_id(apic_id);
+
+	if (delivery == DELIVER_NONE)
+		return false;
+	__atomic_add_fetch(&nmis_sent[t->id], 1, __ATOMIC_RELAXED);
+	claimed_as_shootdown[t->id] = shootdown_nmi_claim(t);
+	if (delivery == DELIVER_EXIT)
+		shootdown_entry(t);
+	return true;
+}
+
+void pks_remote_sync(struct vcpu *vcpu)
+{
+	resyncs[vcpu->id]++;
+}
+
+bool vcpu_flush_stale(struct vcpu *vcpu)
+{
+	flushes[vcpu->id]++;
+	return true;
+}
+
+void pksv_log(const char *fmt, ...)
+{
+	(void)fmt;
+}
+
+/* ---- fixtures ------------------------------------------------------- */
+
+static int setup(void **state)
+{
+	(void)state;
+	hv = calloc(1, sizeof(*hv));
+	assert_non_null(hv);
+	hv->nr_vcpus = NR;
+	for (unsigned int i = 0; i < NR; i++) {
+		cpu[i] = calloc(1, sizeof(*cpu[i]));
+		assert_non_null(cpu[i]);
+		cpu[i]->id = i;
+		cpu[i]->apic_id = 0x10 + i;
+		cpu[i]->hv = hv;
+		hv->vcpus[i] = cpu[i];
+		/* As vmm/build.c: the first exit takes the slow path. */
+		cpu[i]->shoot_req = 1;
+		cpu[i]->shoot_self = true;
+		nmis_sent[i] = resyncs[i] = flushes[i] = 0;
+		claimed_as_shootdown[i] = false;
+	}
+	delivery = DELIVER_EXIT;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (unsigned int i = 0; i < NR; i++)
+		free(cpu[i]);
+	free(hv);
+	return 0;
+}
+
+/* Every vCPU's first exit: it becomes a target, nothing taken or sent. */
+static void first_exits(void)
+{
+	for (unsigned int i = 0; i < NR; i++) {
+		shootdown_entry(cpu[i]);
+		assert_int_equal(cpu[i]->shoot_state, SHOOT_RUNNING);
+		assert_int_equal(cpu[i]->shoot_ack, cpu[i]->shoot_req);
+		resyncs[i] = flushes[i] = 0;
+	}
+}
+
+/* ---- cases ---------------------------------------------------------- */
+
+/* First exit: a target from now on; no request was anyone's. */
+static void test_first_exit_makes_a_target(void **state)
+{
+	(void)state;
+	assert_int_equal(cpu[1]->shoot_state, SHOOT_NEW);
+	shootdown_entry(cpu[1]);
+	assert_int_equal(cpu[1]->shoot_state, SHOOT_RUNNING);
+	assert_int_equal(cpu[1]->stats.shootdowns_taken, 0);
+	assert_int_equal(cpu[1]->stats.shootdowns_sent, 0);
+	/* Then the entry step is one compare: nothing pending, nothing done. */
+	resyncs[1] = flushes[1] = 0;
+	shootdown_entry(cpu[1]);
+	assert_int_equal(resyncs[1] + flushes[1], 0);
+}
+
+/*
+ * vCPU 0 changed shared state: each running vCPU gets one NMI, re-syncs
+ * and acknowledges before vCPU 0 goes on; a vCPU in wait-for-SIPI and one
+ * that never exited get none.
+ */
+static void test_owe_reaches_running_vcpus_only(void **state)
+{
+	(void)state;
+	first_exits();
+	shootdown_set_state(cpu[2], SHOOT_WAIT_SIPI);
+	cpu[3]->shoot_state = SHOOT_NEW;
+	vcpu_shootdown_owe(cpu[0]);
+	vcpu_shootdown_owe(cpu[0]);		/* several changes, one round */
+	/* The debt moved the generation: vmexit_dispatch's one test sees it. */
+	assert_int_equal(hv->prot_generation, 1);
+	shootdown_entry(cpu[0]);
+	assert_int_equal(cpu[0]->stats.shootdowns_sent, 1);
+	assert_int_equal(nmis_sent[1], 1);
+	assert_true(claimed_as_shootdown[1]);
+	assert_int_equal(cpu[1]->shoot_nmi, 0);
+	assert_int_equal(resyncs[1], 1);
+	assert_int_equal(flushes[1], 1);
+	assert_int_equal(cpu[1]->stats.shootdowns_taken, 1);
+	assert_int_equal(nmis_sent[2] + nmis_sent[3] + resyncs[2] + resyncs[3], 0);
+	/* The sender re-synced itself once (its own request), taking nothing. */
+	assert_int_equal(resyncs[0], 1);
+	assert_int_equal(cpu[0]->stats.shootdowns_taken, 0);
+	assert_false(cpu[0]->shoot_owed);
+	assert_int_equal(cpu[0]->shoot_ack, cpu[0]->shoot_req);
+}
+
+/* One vCPU: owing is a no-op (no IPI, the entry step stays one compare). */
+static void test_single_vcpu_sends_nothing(void **state)
+{
+	(void)state;
+	hv->nr_vcpus = 1;
+	shootdown_entry(cpu[0]);
+	resyncs[0] = 0;
+	vcpu_shootdown_owe(cpu[0]);
+	assert_false(cpu[0]->shoot_owed);
+	assert_int_equal(hv->prot_generation, 0);
+	shootdown_entry(cpu[0]);
+	assert_int_equal(resyncs[0], 0);
+	assert_int_equal(cpu[0]->stats.shootdowns_sent, 0);
+}
+
+/*
+ * The guest's NMIs: one that finds no shootdown NMI on its way is the
+ * guest's (reflected); a shootdown NMI is claimed exactly once.
+ */
+static void test_nmi_claim_rule(void **state)
+{
+	(void)state;
+	cpu[1]->prot_generation = 7;
+	assert_false(shootdown_nmi_claim(cpu[1]));
+	assert_int_equal(cpu[1]->prot_generation, 7);	/* the guest's: nothing to do */
+	cpu[1]->shoot_nmi = 1;
+	assert_true(shootdown_nmi_claim(cpu[1]));
+	/* Stale: the next entry re-syncs and acknowledges (vmexit_dispatch). */
+	assert_true(cpu[1]->prot_generation == SHOOT_STALE);
+	assert_false(shootdown_nmi_claim(cpu[1]));
+}
+
+/* A vCPU in VMX root on its own thread: passes its entry step until told. */
+static volatile bool root_loop_stop;
+
+static void *root_loop(void *arg)
+{
+	struct vcpu *v = arg;
+
+	while (!__atomic_load_n(&root_loop_stop, __ATOMIC_ACQUIRE))
+		shootdown_entry(v);
+	return NULL;
+}
+
+/*
+ * While a shootdown NMI is on its way to a CPU, a second sender sends
+ * none, not even when it re-sends after the timeout: the NMI on its way
+ * is claimed after the second request was made, so it covers both, and
+ * no second NMI can reach the target where it would pass for the guest's.
+ */
+static void test_one_nmi_on_its_way(void **state)
+{
+	pthread_t t;
+
+	(void)state;
+	alarm(30);			/* a hang is a failure, not a stuck run */
+	first_exits();
+	cpu[1]->shoot_nmi = 1;			/* another sender's, not yet arrived */
+	root_loop_stop = false;
+	assert_int_equal(pthread_create(&t, NULL, root_loop, cpu[1]), 0);
+	vcpu_shootdown_owe(cpu[2]);
+	shootdown_entry(cpu[2]);		/* returns once vCPU 1 acknowledged */
+	__atomic_store_n(&root_loop_stop, true, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(nmis_sent[1], 0);
+	assert_int_equal(nmis_sent[0], 1);
+	assert_int_equal(nmis_sent[3], 1);
+	assert_true(cpu[1]->shoot_ack == cpu[1]->shoot_req);
+	assert_int_equal(cpu[1]->stats.shootdowns_taken, 1);
+	assert_true(shootdown_nmi_claim(cpu[1]));	/* the one NMI arrives late */
+	assert_false(shootdown_nmi_claim(cpu[1]));
+	alarm(0);
+}
+
+/* The APIC is off on the sender's CPU: said once, nobody waited on. */
+static void test_apic_off_does_not_hang(void **state)
+{
+	(void)state;
+	first_exits();
+	delivery = DELIVER_NONE;
+	vcpu_shootdown_owe(cpu[0]);
+	shootdown_entry(cpu[0]);
+	assert_true(cpu[0]->shoot_apic_warned);
+	assert_int_equal(cpu[1]->shoot_nmi, 0);
+	/* The targets still catch up at their next exit. */
+	shootdown_entry(cpu[1]);
+	assert_int_equal(cpu[1]->shoot_ack, cpu[1]->shoot_req);
+	assert_int_equal(resyncs[1], 1);
+	/* The APIC back on: the next change is shot down again. */
+	delivery = DELIVER_EXIT;
+	vcpu_shootdown_owe(cpu[0]);
+	shootdown_entry(cpu[0]);
+	assert_int_equal(nmis_sent[1], 1);
+	assert_int_equal(resyncs[1], 2);
+	assert_int_equal(cpu[1]->shoot_ack, cpu[1]->shoot_req);
+}
+
+/*
+ * Two senders at once, on two threads, targets in VMX root.  A CPU keeps
+ * running after its last change (it passes entry steps, as a real vCPU
+ * keeps taking exits) until the other is done too.
+ */
+static unsigned int senders_done;
+
+static void *sender(void *arg)
+{
+	struct vcpu *v = arg;
+
+	for (unsigned int i = 0; i < 2000; i++) {
+		vcpu_shootdown_owe(v);
+		shootdown_entry(v);
+	}
+	__atomic_add_fetch(&senders_done, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&senders_done, __ATOMIC_ACQUIRE) < 2)
+		shootdown_entry(v);
+	return NULL;
+}
+
+static void test_two_senders_no_deadlock(void **state)
+{
+	pthread_t a, b;
+
+	(void)state;
+	alarm(30);			/* a deadlock is a failure, not a stuck run */
+	hv->nr_vcpus = 2;
+	senders_done = 0;
+	shootdown_entry(cpu[0]);
+	shootdown_entry(cpu[1]);
+	delivery = DELIVER_ROOT;
+	assert_int_equal(pthread_create(&a, NULL, sender, cpu[0]), 0);
+	assert_int_equal(pthread_create(&b, NULL, sender, cpu[1]), 0);
+	assert_int_equal(pthread_join(a, NULL), 0);
+	assert_int_equal(pthread_join(b, NULL), 0);
+	assert_int_equal(cpu[0]->stats.shootdowns_sent, 2000);
+	assert_int_equal(cpu[1]->stats.shootdowns_sent, 2000);
+	/* Every request was acknowledged; some acks covered several. */
+	assert_true(cpu[0]->stats.shootdowns_taken >= 1);
+	assert_true(cpu[1]->stats.shootdowns_taken >= 1);
+	assert_true(cpu[0]->stats.shootdowns_taken <= 2000);
+	assert_int_equal(cpu[0]->shoot_ack, cpu[0]->shoot_req);
+	assert_int_equal(cpu[1]->shoot_ack, cpu[1]->shoot_req);
+	alarm(0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_first_exit_makes_a_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owe_reaches_running_vcpus_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_single_vcpu_sends_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nmi_claim_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_nmi_on_its_way, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apic_off_does_not_hang, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_senders_no_deadlock, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

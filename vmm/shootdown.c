@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The shootdown: a change to protection state that every vCPU shares (an
+ * EPT entry of the base or a view, a view rebuilt or freed, the unprotect
+ * table, a locked key, the fault mode) holds on every CPU before the exit
+ * that made it returns to the guest (docs/architecture.md, "SMP: the
+ * shootdown").
+ *
+ * Why: INVEPT acts on the executing CPU only (SDM Vol. 3C 29.4.3.1), and
+ * a CPU running guest code keeps using what its TLB cached from an EPT
+ * (29.4.2) and the PKRS value and MSR bitmap its VMCS holds until its next
+ * VM exit.  The generation checks before every VM entry (vmm/flush.c,
+ * pks_entry_check()) make each vCPU catch up at its next exit; the
+ * shootdown makes that exit happen now.
+ *
+ * Protocol, per target vCPU T (every word atomic, vcpu.h):
+ *   sender  (end of the exit that changed state, no lock held)
+ *           r = ++T.shoot_req; if T.shoot_nmi goes 0 -> 1, NMI IPI to T;
+ *           wait until T.shoot_ack >= r, serving requests aimed at itself
+ *           meanwhile (two senders at once wait on each other);
+ *   target  the NMI makes it exit (NMI exiting, SDM 25.6.1); the NMI is
+ *           claimed (shoot_nmi 1 -> 0) and not reflected; before its next
+ *           VM entry it loads shoot_req, re-syncs (PKRS / MSR bitmap /
+ *           view, INVEPT when the generation moved) and stores the value
+ *           loaded into shoot_ack.
+ * A target already in VMX root needs no NMI: it passes the same step
+ * before it re-enters.  At most one shootdown NMI is on its way to a CPU
+ * (shoot_nmi), so shootdown NMIs never pile up and every NMI that finds
+ * shoot_nmi = 0 is the guest's (vmm/inject.c reflects it).
+ * Not targets: a vCPU before its first exit (launching at boot) and one in
+ * wait-for-SIPI (INIT taken): guest code runs on neither until an exit
+ * that passes the generation checks.
+ */
+#include <pksvisor/log.h>
+#include <pksvisor/x86.h>
+#include "exit.h"
+#include "lapic.h"
+#include "shootdown.h"
+#include "../pks/pks_vmm.h"
+
+/*
+ * Re-send after this many TSC ticks without an acknowledgment: the NMI
+ * may have been taken in VMX root after the target passed its last check
+ * (host_exception()), and the target may then run guest code without
+ * exits.  A re-send never makes a spurious guest NMI: it is only sent
+ * when shoot_nmi is 0 again, i.e. the previous one was claimed.
+ */
+#define SHOOT_RESEND_TSC	200000ull
+
+void shootdown_set_state(struct vcpu *vcpu, u32 state)
+{
+	/* Seq-cst: ordered against the sender's seq-cst fence (shoot_others). */
+	__atomic_store_n(&vcpu->shoot_state, state, __ATOMIC_SEQ_CST);
+}
+
+bool shootdown_nmi_claim(struct vcpu *vcpu)
+{
+	u32 on_its_way = 1;
+
+	if (!__atomic_compare_exchange_n(&vcpu->shoot_nmi, &on_its_way, 0, false,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return false;
+	__atomic_store_n(&vcpu->prot_generation, SHOOT_STALE, __ATOMIC_RELAXED);
+	return true;
+}
+
+void vcpu_shootdown_owe(struct vcpu *vcpu)
+{
+	if (vcpu->hv->nr_vcpus < 2 || vcpu->shoot_owed)
+		return;
+	/*
+	 * The generation moves with every debt (vmm/flush.c moved it already
+	 * for an EPT change; LOCK_KEY and SET_MODE move it here): the entry
+	 * step of this vCPU and of every target looks behind that test only.
+	 * The targets' extra INVEPT is the price of one test per exit.
+	 */
+	__atomic_add_fetch(&vcpu->hv->prot_generation, 1, __ATOMIC_RELEASE);
+	vcpu->shoot_owed = true;
+	/* Make shootdown_entry() take the slow path (one own bump at most). */
+	if (!vcpu->shoot_self) {
+		vcpu->shoot_self = true;
+		__atomic_add_fetch(&vcpu->shoot_req, 1, __ATOMIC_RELAXED);
+	}
+}
+
+/*
+ * The GS base of VMX root is the vCPU (VMCS host GS base, vmm/vmcs.c);
+ * before a CPU's VMLAUNCH it is still the firmware's, which is no vCPU.
+ */
+void shootdown_owe_here(struct hv *hv)
+{
+	struct vcpu *here = (struct vcpu *)(uintptr_t)rdmsr(MSR_GS_BASE);
+
+	for (unsigned int i = 0; i < hv->nr_vcpus; i++)
+		if (hv->vcpus[i] == here) {
+			vcpu_shootdown_owe(here);
+			return;
+		}
+}
+
+/*
+ * Serve the requests aimed at this vCPU.  The request word is loaded
+ * (acquire) before anything is re-read, so that every change its senders
+ * made before they bumped it is seen here; the acknowledgment (release)
+ * comes after the INVEPT.
+ */
+static void take_requests(struct vcpu *vcpu)
+{
+	u64 req = __atomic_load_n(&vcpu->shoot_req, __ATOMIC_ACQUIRE);
+	bool from_others;
+
+	if (req == vcpu->shoot_ack)
+		return;
+	from_others = req - vcpu->shoot_ack > (vcpu->shoot_self ? 1u : 0u);
+	pks_remote_sync(vcpu);
+	vcpu_flush_stale(vcpu);
+	vcpu->shoot_self = false;
+	__atomic_store_n(&vcpu->shoot_ack, req, __ATOMIC_RELEASE);
+	if (from_others)
+		vcpu->stats.shootdowns_taken++;
+}
+
+/*
+ * An NMI on its way to target: false only when none can be sent (the
+ * guest disabled this CPU's local APIC); the target then catches up at
+ * its next exit, as before the shootdown, and is not waited for.
+ */
+static bool kick(struct vcpu *vcpu, struct vcpu *target)
+{
+	u32 idle = 0;
+
+	if (!__atomic_compare_exchange_n(&target->shoot_nmi, &idle, 1, false,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return true;	/* one is on its way: it is claimed after our bump */
+	if (lapic_send_nmi(target->apic_id))
+		return true;
+	__atomic_store_n(&target->shoot_nmi, 0, __ATOMIC_SEQ_CST);
+	if (!vcpu->shoot_apic_warned) {
+		vcpu->shoot_apic_warned = true;
+		pksv_log("shootdown: the guest disabled the local APIC of CPU %u: vCPU %u catches up at its next exit",
+			 vcpu->id, target->id);
+	}
+	return false;
+}
+
+static void wait_ack(struct vcpu *vcpu, struct vcpu *target, u64 want)
+{
+	u64 start = rdtsc();
+
+	while ((s64)(__atomic_load_n(&target->shoot_ack, __ATOMIC_ACQUIRE) - want) < 0) {
+		/* Its own exit may wait on us: serve it, or neither goes on. */
+		take_requests(vcpu);
+		if (rdtsc() - start > SHOOT_RESEND_TSC) {
+			if (!kick(vcpu, target))
+				return;
+			start = rdtsc();
+		}
+		cpu_relax();
+	}
+}
+
+static void shoot_others(struct vcpu *vcpu)
+{
+	struct hv *hv = vcpu->hv;
+	u64 want[PKSV_MAX_CPUS];
+
+	/*
+	 * The change (and the generation bump) before the targets' states:
+	 * a vCPU leaving wait-for-SIPI stores its state (seq-cst) before it
+	 * reads the generation, so either we see it running or it sees the
+	 * new generation.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned int i = 0; i < hv->nr_vcpus; i++) {
+		struct vcpu *t = hv->vcpus[i];
+
+		want[i] = 0;
+		if (t == vcpu ||
+		    __atomic_load_n(&t->shoot_state, __ATOMIC_SEQ_CST) != SHOOT_RUNNING)
+			continue;
+		want[i] = __atomic_add_fetch(&t->shoot_req, 1, __ATOMIC_SEQ_CST);
+		vcpu->stats.shootdowns_sent++;
+		if (!kick(vcpu, t))
+			want[i] = 0;
+	}
+	for (unsigned int i = 0; i < hv->nr_vcpus; i++)
+		if (want[i])
+			wait_ack(vcpu, hv->vcpus[i], want[i]);
+}
+
+void shootdown_slow(struct vcpu *vcpu)
+{
+	if (vcpu->shoot_state == SHOOT_NEW)
+		shootdown_set_state(vcpu, SHOOT_RUNNING);
+	do {
+		if (vcpu->shoot_owed) {
+			vcpu->shoot_owed = false;
+			shoot_others(vcpu);
+		}
+		/* May change shared state again (a view built): loop. */
+		take_requests(vcpu);
+	} while (vcpu->shoot_owed);
+}
