@@ -82,13 +82,18 @@
 #   smp-native   Bochs cpu count=2 with the test firmware's ACPI tables
 #                (tests/guest-efi/fw-acpi.efi), Linux without pksvisor: 2 CPUs
 #   smp-2        the same under pksvisor (upstream Bochs, tigerlake): every
-#                CPU a guest, Linux brings both up, 2 offline/online cycles,
-#                the pks and pksvisor KTAP suites, statistics for vCPUs 0
-#                and 1 (run-smp-bochs.sh; the strict runner hangs the guest
-#                on SMP after its expected oops: not run here, testing.md)
-#   smp-4        the same with cpu count=4, smoke and cpus runners (it
-#                needs item 4 of the Bochs patch: a broadcast SIPI reaches
-#                every AP; docs/testing.md, "Every CPU")
+#                CPU a guest; Linux boots with maxcpus=1 and the cpus runner
+#                brings CPU 1 up late (PKS set up on a CPU that arrives after
+#                boot, its debugfs statistics); 10 offline/online cycles under
+#                the kmap() load with PKRS and protection checked on the CPU
+#                after each; the pks, daxpaths, pksvisor and strict suites;
+#                the suites pinned to each CPU and the kmap() stress;
+#                statistics for vCPUs 0 and 1 (run-smp-bochs.sh, testing.md
+#                "Every CPU")
+#   smp-4        the same with cpu count=4 (all four up at boot): smoke,
+#                cpus, the suites pinned to each of the 4 CPUs and the kmap()
+#                stress (it needs item 4 of the Bochs patch: a broadcast
+#                SIPI reaches every AP; docs/testing.md, "Every CPU")
 #
 # PKSV_STAGES="unit efi-bochs" runs a subset.
 set -uo pipefail
@@ -147,8 +152,9 @@ stage_cmd() {
 			tests/harness/run-smp-bochs.sh shoot 2 &&
 			PKSV_PKS=hw PKSV_BOCHS_MODEL=sapphire_rapids tests/harness/run-smp-bochs.sh shoot 2 ;;
 	smp-native)	tests/harness/run-smp-bochs.sh native 2 ;;
-	smp-2)		PKSV_TESTS=smoke,cpus,pks,pksvisor PKSV_CPU_CYCLES=2 tests/harness/run-smp-bochs.sh linux 2 ;;
-	smp-4)		PKSV_TESTS=smoke,cpus tests/harness/run-smp-bochs.sh linux 4 ;;
+	smp-2)		PKSV_TESTS=smoke,cpus,pks,daxpaths,pinned,pksvisor,strict PKSV_CPU_CYCLES=10 \
+			PKSV_EXTRA_ARGS=maxcpus=1 tests/harness/run-smp-bochs.sh linux 2 ;;
+	smp-4)		PKSV_TESTS=smoke,cpus,pinned tests/harness/run-smp-bochs.sh linux 4 ;;
 	nohalt)		tests/harness/run-pksv-app.sh nohalt ;;
 	fuzz)		PKSV_FUZZ_SECONDS=${PKSV_FUZZ_SECONDS:-20} optional tests/fuzz/run.sh ;;
 	grub-bochs)	tests/harness/run-grub-bochs.sh grub ;;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 #
-# check-smp-guest.sh SERIAL MODE CPUS [CYCLES]    (MODE: native | linux | efi | shoot)
+# check-smp-guest.sh SERIAL MODE CPUS [CYCLES [TESTS]]    (MODE: native | linux | efi | shoot)
 #
 # The judgement of run-smp-bochs.sh, on its serial log:
 #  - the test firmware (fw-acpi.efi) put CPUS local APICs in its MADT;
@@ -11,6 +11,15 @@
 #  - linux mode: pksvisor ran every CPU: "MP: all CPUS CPUs run as guests",
 #    and its power-off statistics name vCPUs 0..CPUS-1 and no other, with
 #    no FATAL line.  A CPU left native has no statistics line: this fails.
+#    The guest's debugfs has a statistics directory for each of the CPUS
+#    CPUs, and with CYCLES > 0 the cycles ran under the kmap() load, which
+#    ended with no lost update and unprotected_pages=0, with the default
+#    PKRS and a blocked stray write on each CPU after each online.
+#  - TESTS, the runner list given to the guest (pksv_tests=, default
+#    smoke,cpus; "all" is every runner): with "pinned", the PKS suites ran
+#    pinned to every CPU 0..CPUS-1 (the this_cpu case names that CPU) and
+#    kmap_stress passed (linux mode: unprotected_pages=0 at the end); with
+#    "strict", its three cases passed (the oopses were the expected ones).
 # Plus check-linux-guest.sh (no oops, nothing skipped).
 # efi mode (pksv-mp.efi instead of Linux): for every CPU K both of its
 # results "ok N - cpu K ..." (pksvisor's CPUID leaf, reservation all-ones),
@@ -22,8 +31,12 @@
 # shootdowns and vCPU 1 (the AP that writes) took some.  Exit 0 = pass.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-[ $# -ge 3 ] || { echo "usage: $0 SERIAL native|linux|efi|shoot CPUS [CYCLES]" >&2; exit 2; }
-SERIAL=$1 MODE=$2 CPUS=$3 CYCLES=${4:-0}
+[ $# -ge 3 ] || { echo "usage: $0 SERIAL native|linux|efi|shoot CPUS [CYCLES [TESTS]]" >&2; exit 2; }
+SERIAL=$1 MODE=$2 CPUS=$3 CYCLES=${4:-0} TESTS=${5:-smoke,cpus}
+has_runner() {
+	case ",$TESTS," in *,all,*|*,"$1",*) return 0 ;; esac
+	return 1
+}
 
 expect=(--expect "PKSV-FW: installed FACS DSDT FACP APIC \\(MADT: $CPUS CPUs\\)"
 	--forbid 'not ok '
@@ -47,7 +60,31 @@ else
 	--expect 'PKSV-GUEST: done')
 fi
 if [ "$CYCLES" -gt 0 ]; then
-	expect+=(--expect "ok 3 cpus_offline_online # $CYCLES cycles")
+	if [ "$MODE" = linux ]; then
+		expect+=(--expect "^ok 4 cpus_offline_online # $CYCLES cycles of CPUs 1\.\.$((CPUS - 1)), $CPUS online, PKRS default and stray write blocked after each, under kmap\(\) load: .*no lost update.*unprotected_pages=0\$")
+	else
+		expect+=(--expect "^ok [0-9]+ cpus_offline_online # $CYCLES cycles")
+	fi
+fi
+if [ "$MODE" = linux ]; then
+	expect+=(--expect "^ok 3 cpus_stats_every_cpu # $CPUS vCPU directories for $CPUS CPUs")
+fi
+if [ "$MODE" != efi ] && has_runner pinned; then
+	for ((i = 0; i < CPUS; i++)); do
+		expect+=(--expect "^    ok 1 this_cpu # on CPU $i, PKRS [0-9a-f]+, CR4.PKS set"
+			 --expect "^ok [0-9]+ pinned_cpu$i # [0-9]+ cases on CPU $i,")
+	done
+	expect+=(--forbid "pinned_cpu$CPUS ")
+	if [ "$MODE" = linux ]; then
+		expect+=(--expect "^ok [0-9]+ kmap_stress # $CPUS threads on bound CPUs, [0-9]+ writes, no lost update, .*unprotected_pages=0\$")
+	else
+		expect+=(--expect "^ok [0-9]+ kmap_stress")
+	fi
+fi
+if [ "$MODE" != efi ] && has_runner strict; then
+	expect+=(--expect '^ok 1 strict_oops # oopsed'
+		 --expect '^ok 2 strict_copy_mc # oopsed'
+		 --expect '^ok 3 strict_then_usable')
 fi
 if [ "$MODE" != native ]; then
 	expect+=(--expect "pksvisor: MP: all $CPUS CPUs run as guests"

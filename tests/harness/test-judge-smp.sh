@@ -1,10 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 # Judge test: check-smp-guest.sh (run-smp-bochs.sh, stages smp-2, smp-4)
-# passes a real 2-CPU run under pksvisor and fails the same log when one
+# passes a real 2-CPU run under pksvisor (stage smp-2: CPU 1 onlined after
+# boot, 10 offline/online cycles under the kmap() load, the suites pinned
+# to each CPU, the kmap() stress, strict) and fails the same log when one
 # CPU was not virtualized (its statistics line missing, as with the
 # pksvisor before boot/mp.c), when an AP launch failed, when Linux saw
-# fewer CPUs, when a pinned task did not run, or for a different count.
+# fewer CPUs, when a pinned task did not run, or for a different count;
+# and for the guest series on SMP: a CPU missing from the pinned run, a
+# pinned case that ran on another CPU, unbalanced unprotected_pages after
+# the kmap() stress or the load, a lost update, a missing vCPU statistics
+# directory, a PKRS check failing after an online, strict not run.
 # Shoot mode (pksv-shoot.efi, the stale-TLB window): a real passing run
 # passes; the real run of the same app under the pksvisor before the
 # shootdown (every round ended in stale writes) fails, and so does the
@@ -33,6 +39,28 @@ sed -E "s/^ok 2 cpus_run_pinned.*/not ok 2 cpus_run_pinned # CPU 1(ran on '0')/"
 jt_case fail pinned-task-elsewhere "$J" "$L/pinned" linux 2
 jt_case fail four-cpus-wanted "$J" "$G" linux 4
 jt_case fail offline-cycles-missing "$J" "$G" linux 2 3
+T=smoke,cpus,pks,daxpaths,pinned,pksvisor,strict
+jt_case pass good-log-smp2 "$J" "$G" linux 2 10 "$T"
+jt_case fail three-cpus-pinned "$J" "$G" linux 3 10 "$T"
+# CPU 1's pinned suite left out (its subtest and its result line).
+awk '/^    KTAP version 1/ { n++ } n == 2 && /^    / { next }
+	/^ok [0-9]+ pinned_cpu1 / { next } { print }' "$G" >"$L/pinned-cpu1-missing"
+jt_case fail pinned-cpu-missing "$J" "$L/pinned-cpu1-missing" linux 2 10 "$T"
+sed -E 's/^(    ok 1 this_cpu # on CPU )1,/\10,/' "$G" >"$L/pinned-elsewhere"
+jt_case fail pinned-ran-elsewhere "$J" "$L/pinned-elsewhere" linux 2 10 "$T"
+sed -E '/^ok [0-9]+ kmap_stress /s/unprotected_pages=0(\r?)$/unprotected_pages=1\1/' "$G" >"$L/stress-unbalanced"
+jt_case fail stress-unprotected-unbalanced "$J" "$L/stress-unbalanced" linux 2 10 "$T"
+sed -E 's/^ok ([0-9]+) kmap_stress .*/not ok \1 kmap_stress # lost update: page 3 thread 1 wrote 16, page has 15/' \
+	"$G" >"$L/stress-lost"
+jt_case fail stress-lost-update "$J" "$L/stress-lost" linux 2 10 "$T"
+sed -E '/^ok 4 cpus_offline_online /s/unprotected_pages=0(\r?)$/unprotected_pages=2\1/' "$G" >"$L/load-unbalanced"
+jt_case fail load-unprotected-unbalanced "$J" "$L/load-unbalanced" linux 2 10 "$T"
+sed -E 's/^ok 3 cpus_stats_every_cpu # 2 vCPU/ok 3 cpus_stats_every_cpu # 1 vCPU/' "$G" >"$L/stats-dir"
+jt_case fail stats-dir-missing "$J" "$L/stats-dir" linux 2 10 "$T"
+sed -E 's/PKRS default and stray write blocked after each, //' "$G" >"$L/cycle-unchecked"
+jt_case fail cycles-without-pks-checks "$J" "$L/cycle-unchecked" linux 2 10 "$T"
+grep -v '^ok [0-9] strict_' "$G" >"$L/no-strict"
+jt_case fail strict-missing "$J" "$L/no-strict" linux 2 10 "$T"
 
 S="$JT_LOGS/smp-shoot-2.serial"
 jt_case pass shoot-good-log "$J" "$S" shoot 2

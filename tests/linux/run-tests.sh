@@ -47,6 +47,17 @@ run pks --cpu max --expect '^ok [0-9]+ pks_available$' --expect 'cpu flags: erms
 run power --cpu max --smp 2 --timeout 180 --append pksv_tests=smoke,power \
 	--expect '^ok 1 cpu_hotplug # 1 CPU' --expect '^ok 2 suspend_resume # S3 and back' \
 	--reject '^ok [0-9]+ .*# SKIP'
+# -cpu max, 2 CPUs, hardware PKS semantics for the SMP runners of the
+# Bochs stages smp-2/smp-4: the PKS suites pinned to each CPU in turn
+# (this_cpu names the CPU), the kmap() stress across both CPUs, 10
+# offline/online cycles of CPU 1 under the kmap() load with PKRS and a
+# stray write checked on CPU 1 after each online.
+run smp --cpu max --smp 2 --timeout 240 \
+	--append "pksv_tests=smoke,cpus,pinned pksv_cpus=2 pksv_cpu_cycles=10" \
+	--expect '^    ok 1 this_cpu # on CPU 0, PKRS' --expect '^    ok 1 this_cpu # on CPU 1, PKRS' \
+	--expect '^ok 1 pinned_cpu0 # ' --expect '^ok 2 pinned_cpu1 # ' \
+	--expect '^ok 3 kmap_stress # 2 threads on bound CPUs, [0-9]+ writes, no lost update' \
+	--expect '^ok 3 cpus_offline_online # 10 cycles of CPUs 1..1, 2 online, PKRS default and stray write blocked after each, under kmap\(\) load: .*no lost update'
 # -cpu max,-pks: PKS absent, PKS cases skip with a reason, pmem I/O works.
 # clearcpuid=erms clears ERMS and, through the cpuid-deps entry of patch
 # 0001, FSRM (QEMU 7.2's TCG offers no FSRM, so only ERMS is observable).
