@@ -40,6 +40,10 @@ run pks --cpu max --expect '^ok [0-9]+ pks_available$' --expect 'cpu flags: erms
 	--expect '^ok [0-9]+ fsdax_xfs_io # 1 MiB' \
 	--expect '^ok [0-9]+ fsdax_xfs_dedupe # a=b deduplicated' \
 	--expect '^ok [0-9]+ devdax_mapping # /dev/dax[0-9.]+: protected' \
+	--expect '^ok [0-9]+ dmwc_pmem_io # 1 MiB' --expect '^ok [0-9]+ dmwc_pmem_reload # reload found' \
+	--expect '^ok [0-9]+ dmwc_pmem_writeback # flush wrote' \
+	--expect '^ok [0-9]+ dmwc_cache_protected # /dev/pmem0: writecache superblock' \
+	--expect '^ok [0-9]+ dmwc_cache_no_dax # refused: writecache: Cache device' \
 	--expect '^ok 1 strict_oops # oopsed' --expect '^ok 2 strict_copy_mc # oopsed' \
 	--expect '^ok 3 strict_then_usable' --reject '^ok [0-9]+ .*# SKIP'
 # -cpu max, 2 CPUs: CPU offline/online and one S3 suspend/resume cycle
@@ -54,6 +58,8 @@ run nopks --cpu max,-pks --append clearcpuid=erms --expect 'cpu flags: erms=no f
 	--expect '^ok [0-9]+ pks_available # SKIP PKS not supported' \
 	--expect '^ok [0-9]+ pmem_dax_file' --expect '^ok [0-9]+ pmem_kmap_local_write # SKIP pmem not protected' \
 	--expect '^ok [0-9]+ fsdax_xfs_dedupe # SKIP .*data path checked' \
-	--expect '^ok [0-9]+ devdax_mapping # SKIP pmem not protected'
+	--expect '^ok [0-9]+ devdax_mapping # SKIP pmem not protected' \
+	--expect '^ok [0-9]+ dmwc_pmem_writeback # SKIP .*data path checked' \
+	--expect '^ok [0-9]+ dmwc_cache_protected # SKIP pmem not protected'
 [ $fails -eq 0 ] && echo "run-tests: all Linux guest runs passed" || echo "run-tests: $fails run(s) failed"
 exit $((fails != 0))
