@@ -8,6 +8,7 @@ set -e
 KERNEL=$("$TOP/guest-patches/build-kernel.sh" | tail -n1)
 INITRD=$("$HERE/build-initramfs.sh" | tail -n1)
 set +e
+CACHE_LOGS=${PKSV_CACHE:-$HOME/.cache/pksvisor}/logs
 fails=0
 # The kernel's copy of the pksvisor ABI header must be byte-identical.
 if "$HERE/check-abi-header.sh"; then
@@ -51,6 +52,21 @@ run pks --cpu max --expect '^ok [0-9]+ pks_available$' --expect 'cpu flags: erms
 run power --cpu max --smp 2 --timeout 180 --append pksv_tests=smoke,power \
 	--expect '^ok 1 cpu_hotplug # 1 CPU' --expect '^ok 2 suspend_resume # S3 and back' \
 	--reject '^ok [0-9]+ .*# SKIP'
+# -cpu max, 2 CPUs: S4 to a swap area on a virtio disk, then a second boot
+# that restores the image (resume=) and checks the default PKRS on every CPU.
+S4_DISK=$(mktemp)
+truncate -s 128M "$S4_DISK"
+if "$HERE/run-qemu.sh" --name hibernate --kernel "$KERNEL" --initrd "$INITRD" \
+	--cpu max --smp 2 --drive "$S4_DISK" --hibernating \
+	--append pksv_tests=smoke,hibernate --log "$CACHE_LOGS/qemu-hibernate.log"; then
+	run resume --cpu max --smp 2 --drive "$S4_DISK" \
+		--resumed-from "$CACHE_LOGS/qemu-hibernate.log" \
+		--append "pksv_tests=smoke,hibernate resume=/dev/vda pksv_s4=resume" \
+		--expect '^ok 1 hibernate_resume # S4 image' --reject '^ok [0-9]+ .*# SKIP'
+else
+	echo "run-tests: hibernate: FAIL"; fails=$((fails + 1))
+fi
+rm -f "$S4_DISK"
 # -cpu max,-pks: PKS absent, PKS cases skip with a reason, pmem I/O works.
 # clearcpuid=erms clears ERMS and, through the cpuid-deps entry of patch
 # 0001, FSRM (QEMU 7.2's TCG offers no FSRM, so only ERMS is observable).
