@@ -41,4 +41,23 @@ JUDGE_QEMU_SERIAL="$G" jt_case pass linux-qemu-good "$R" --kernel "$L/bzImage" \
 	--initrd "$L/initrd.img" --log "$L/qemu-linux.log" --timeout 20 --name judge
 JUDGE_QEMU_SERIAL="" jt_case fail linux-qemu-stale-log "$R" --kernel "$L/bzImage" \
 	--initrd "$L/initrd.img" --log "$L/qemu-linux.log" --timeout 20 --name judge
+
+# S4 in two boots (run-tests.sh "hibernate" and "resume"): the first ends
+# in the hibernating marker and a power-off, the second continues the
+# first's user space and must not start it afresh.
+printf '%s\n' 'PKSV-GUEST: userspace up' 'PKSV-GUEST: running hibernate' \
+	'KTAP version 1' '1..1' 'PKSV-GUEST: hibernating (token 0011)' \
+	'reboot: Power down' >"$L/s4-boot1"
+printf '%s\n' 'ok 1 hibernate_resume # S4 image on /dev/vda restored' \
+	'PKSV-GUEST: hibernate exited 0' 'PKSV-GUEST: done' >"$L/s4-boot2"
+{ echo 'PKSV-GUEST: userspace up'; cat "$L/s4-boot2"; } >"$L/s4-fresh"
+S4=(--kernel "$L/bzImage" --initrd "$L/initrd.img" --timeout 20 --name judge-s4)
+JUDGE_QEMU_SERIAL="$L/s4-boot1" jt_case pass s4-hibernating "$R" "${S4[@]}" \
+	--hibernating --log "$L/qemu-s4-1.log"
+JUDGE_QEMU_SERIAL="$L/s4-boot1" jt_case fail s4-hibernating-is-no-full-boot "$R" \
+	"${S4[@]}" --log "$L/qemu-s4-x.log"
+JUDGE_QEMU_SERIAL="$L/s4-boot2" jt_case pass s4-resumed "$R" "${S4[@]}" \
+	--resumed-from "$L/qemu-s4-1.log" --log "$L/qemu-s4-2.log"
+JUDGE_QEMU_SERIAL="$L/s4-fresh" jt_case fail s4-started-afresh "$R" "${S4[@]}" \
+	--resumed-from "$L/qemu-s4-1.log" --log "$L/qemu-s4-3.log"
 jt_done

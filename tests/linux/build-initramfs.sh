@@ -8,10 +8,10 @@
 # that the EFI stub loads via initrd=\initrd.img (see tests/linux/cmdline),
 # so test changes never require a kernel rebuild.  Contents: busybox,
 # /bin/pksv-poweroff, pksv-vmcall, pksv-vmfunc-user, pksv-workload,
-# pksv-clock and pksv-dedupe (built here from pksv-*.c), /xfs.img.gz (an
-# empty XFS made here), /bin/pks_test.sh (the series' kselftest runner),
-# /init and the test runners of tests/linux/initramfs/.  Prints the image
-# path as the last line.
+# pksv-clock, pksv-dedupe and pksv-dmwc (built here from pksv-*.c),
+# /xfs.img.gz (an empty XFS made here), /bin/pks_test.sh (the series'
+# kselftest runner), /init and the test runners of tests/linux/initramfs/.
+# Prints the image path as the last line.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${PKSV_CACHE:-$HOME/.cache/pksvisor}
@@ -39,6 +39,9 @@ done
 gcc -static -Os -Wall -Wextra -Werror -o "$ROOT/bin/pksv-dedupe" \
 	"$HERE/pksv-dedupe.c"
 strip "$ROOT/bin/pksv-dedupe"
+gcc -static -Os -Wall -Wextra -Werror -o "$ROOT/bin/pksv-dmwc" \
+	"$HERE/pksv-dmwc.c"
+strip "$ROOT/bin/pksv-dmwc"
 # An empty XFS (reflink, 4 KiB blocks) for /dev/pmem0 (64 MiB): the fsdax
 # dedupe test needs reflink, which ext4 lacks.  mkfs.xfs refuses file
 # systems under 300 MiB unless it believes it runs under xfstests

@@ -11,6 +11,13 @@
 #     --expect REGEX     a serial line must match (repeatable)
 #     --reject REGEX     no serial line may match (repeatable)
 #     --allow-oops       do not fail on kernel oops/BUG lines (for the strict-mode test)
+#     --drive FILE       a raw disk image as virtio-blk /dev/vda (the S4 swap area)
+#     --hibernating      this boot ends in S4: judged by the marker
+#                        "PKSV-GUEST: hibernating" and the power-off instead of
+#                        "PKSV-GUEST: done" and complete KTAP output
+#     --resumed-from LOG this boot resumes the S4 image of the boot logged in
+#                        LOG: LOG is prepended before judging, and this boot
+#                        must not start user space afresh
 #     --kernel FILE / --initrd FILE   use these instead of building them
 #
 # Builds (or reuses) the cached kernel and the initramfs, boots with OVMF as
@@ -25,7 +32,7 @@ TOP=$(cd "$HERE/../.." && pwd)
 CACHE=${PKSV_CACHE:-$HOME/.cache/pksvisor}
 
 CPU=max SMP=2 APPEND="" TIMEOUT=300 LOG="" NAME="" KERNEL="" INITRD=""
-ALLOW_OOPS=0 EXPECT=() REJECT=()
+ALLOW_OOPS=0 EXPECT=() REJECT=() DRIVE="" HIBERNATING=0 RESUMED_FROM=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cpu) CPU=$2; shift 2 ;;
@@ -37,9 +44,12 @@ while [ $# -gt 0 ]; do
 	--expect) EXPECT+=("$2"); shift 2 ;;
 	--reject) REJECT+=("$2"); shift 2 ;;
 	--allow-oops) ALLOW_OOPS=1; shift ;;
+	--drive) DRIVE=$2; shift 2 ;;
+	--hibernating) HIBERNATING=1; shift ;;
+	--resumed-from) RESUMED_FROM=$2; shift 2 ;;
 	--kernel) KERNEL=$2; shift 2 ;;
 	--initrd) INITRD=$2; shift 2 ;;
-	-h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,29p' "$0"; exit 0 ;;
 	*) echo "run-qemu: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -64,6 +74,8 @@ trap 'rm -f "$VARS"' EXIT
 cp /usr/share/OVMF/OVMF_VARS.fd "$VARS"
 
 echo "run-qemu[$NAME]: -cpu $CPU -smp $SMP, cmdline: $CMDLINE" >&2
+DRIVE_ARGS=()
+[ -z "$DRIVE" ] || DRIVE_ARGS=(-drive "if=virtio,format=raw,file=$DRIVE")
 START=$(date +%s)
 set +e
 timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 \
@@ -71,6 +83,7 @@ timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 \
 	-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE.fd \
 	-drive if=pflash,format=raw,file="$VARS" \
 	-kernel "$KERNEL" -initrd "$INITRD" -append "$CMDLINE" \
+	"${DRIVE_ARGS[@]+"${DRIVE_ARGS[@]}"}" \
 	-display none -monitor none -serial file:"$LOG" -net none </dev/null
 RC=$?
 set -e
@@ -83,8 +96,20 @@ fail=0
 problem() { echo "run-qemu[$NAME]: FAIL: $*" >&2; fail=1; }
 [ $RC -eq 124 ] || [ $RC -eq 137 ] && problem "timeout after ${TIMEOUT}s (QEMU did not power off)"
 [ $RC -ne 0 ] && [ $RC -ne 124 ] && [ $RC -ne 137 ] && problem "QEMU exited with $RC"
+# A resumed boot continues the user space of the boot that hibernated: a
+# fresh "userspace up" means the image was not restored.
+if [ -n "$RESUMED_FROM" ]; then
+	if grep -q '^PKSV-GUEST: userspace up' "$LOG"; then
+		problem "user space started afresh: the S4 image was not resumed"
+	fi
+	cat "$RESUMED_FROM" "$LOG" >"$LOG.tmp" && mv "$LOG.tmp" "$LOG"
+fi
 grep -q '^PKSV-GUEST: userspace up' "$LOG" || problem "marker 'PKSV-GUEST: userspace up' missing"
-grep -q '^PKSV-GUEST: done' "$LOG" || problem "marker 'PKSV-GUEST: done' missing"
+if [ $HIBERNATING -eq 1 ]; then
+	grep -q '^PKSV-GUEST: hibernating' "$LOG" || problem "marker 'PKSV-GUEST: hibernating' missing"
+else
+	grep -q '^PKSV-GUEST: done' "$LOG" || problem "marker 'PKSV-GUEST: done' missing"
+fi
 for re in "${EXPECT[@]+"${EXPECT[@]}"}"; do
 	grep -Eq -- "$re" "$LOG" || problem "expected line matching /$re/ missing"
 done
@@ -112,7 +137,8 @@ ktap=$(awk '
 	}' plan=-1 "$LOG")
 summary=$(echo "$ktap" | tail -n1)
 echo "$ktap" | sed '$d' | while read -r l; do [ -n "$l" ] && echo "run-qemu[$NAME]: KTAP: $l" >&2; done
-echo "$ktap" | sed '$d' | grep -q . && problem "incomplete KTAP output"
+# (a boot that hibernates leaves its last plan to the resumed boot)
+[ $HIBERNATING -eq 1 ] || ! echo "$ktap" | sed '$d' | grep -q . || problem "incomplete KTAP output"
 
 echo "run-qemu[$NAME]: ${ELAPSED}s, ${summary#SUMMARY }, log $LOG" >&2
 if [ $fail -ne 0 ]; then
