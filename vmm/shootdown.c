@@ -183,6 +183,15 @@ static void shoot_others(struct vcpu *vcpu)
 		if (!kick(vcpu, t))
 			want[i] = 0;
 	}
+	/*
+	 * Move the generation once more, after the requests: a target that
+	 * caught up with the first bump before its request was made is stale
+	 * again, so its next exit of any kind acknowledges even when no NMI
+	 * reaches it as an exit (one claimed in VMX root whose mark was lost,
+	 * or an NMI the CPU merged with another: SDM Vol. 3A 6.7.1).  The
+	 * entry test stays behind vcpu_prot_stale().
+	 */
+	__atomic_add_fetch(&hv->prot_generation, 1, __ATOMIC_SEQ_CST);
 	for (unsigned int i = 0; i < hv->nr_vcpus; i++)
 		if (want[i])
 			wait_ack(vcpu, hv->vcpus[i], want[i]);
