@@ -53,7 +53,7 @@ static void print_memory(struct vcpu *vcpu)
 
 void vcpu_print_stats(struct vcpu *vcpu, const char *why)
 {
-	char line[1024];
+	char line[STATS_LINE_MAX];	/* 8 KiB of the 32 KiB host stack */
 
 	vcpu->stats.unprotected_pages = vcpu->hv->pks.unprotect.count;
 	pksv_log("statistics (%s):", why);

@@ -16,6 +16,8 @@ const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_EXCEPTION_NMI]	= handle_exception,
 	[EXIT_TRIPLE_FAULT]	= handle_triple_fault,
 	[EXIT_INIT]		= handle_init,
+	[EXIT_TASK_SWITCH]	= handle_task_switch,
+	[EXIT_GETSEC]		= handle_getsec,
 	[EXIT_SIPI]		= handle_sipi,
 	[EXIT_INTR_WINDOW]	= handle_interrupt_window,
 	[EXIT_NMI_WINDOW]	= handle_nmi_window,
@@ -72,7 +74,7 @@ static void record_exit_done(struct vcpu *vcpu)
 {
 	if (vcpu->exit_fields & EXIT_FIELD_QUAL)
 		vcpu->history[(vcpu->history_next + EXIT_HISTORY - 1) % EXIT_HISTORY].qual =
-			vcpu->exit_qual;
+			vcpu->exit_qual_cached;
 }
 
 /*

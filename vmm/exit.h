@@ -128,6 +128,8 @@ void handle_cr_access(struct vcpu *vcpu);
 void handle_io(struct vcpu *vcpu);
 void handle_xsetbv(struct vcpu *vcpu);
 void handle_invd(struct vcpu *vcpu);
+void handle_task_switch(struct vcpu *vcpu);
+void handle_getsec(struct vcpu *vcpu);
 void handle_vmx_instruction(struct vcpu *vcpu);
 void handle_vmfunc(struct vcpu *vcpu);
 void handle_vmcall(struct vcpu *vcpu);

@@ -64,7 +64,8 @@ void handle_cpuid(struct vcpu *vcpu)
 		 * host's CR4, so report the guest's instead.
 		 */
 		if (leaf == 1) {
-			c &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE);
+			/* No VMX or SMX for the guest: handle_getsec(). */
+			c &= ~(CPUID1_ECX_VMX | CPUID1_ECX_SMX | CPUID1_ECX_OSXSAVE);
 			c |= CPUID1_ECX_HYPERVISOR;
 			if (vmread(VMCS_GUEST_CR4) & CR4_OSXSAVE)
 				c |= CPUID1_ECX_OSXSAVE;

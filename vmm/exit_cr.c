@@ -85,8 +85,12 @@ static bool emulate_cr0_write(struct vcpu *vcpu, u64 value)
 static bool emulate_cr4_write(struct vcpu *vcpu, u64 value)
 {
 	struct vmx_msrs *m = &vcpu->hv->msrs;
-	/* Bits the CPU supports in VMX operation, minus the ones pksvisor hides. */
-	u64 allowed = ((m->cr4_fixed1 & ~CR4_VMXE & ~CR4_PKS) & 0xffffffffull) |
+	/*
+	 * Bits the CPU supports in VMX operation, minus the ones pksvisor
+	 * hides: VMXE and SMXE are reserved for the guest (CPUID says no VMX,
+	 * no SMX), so setting them is #GP(0) as on such a CPU.
+	 */
+	u64 allowed = ((m->cr4_fixed1 & ~CR4_VMXE & ~CR4_SMXE & ~CR4_PKS) & 0xffffffffull) |
 		      pks_cr4_allowed(vcpu->hv);
 	struct cr_state st;
 	u64 real;

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * Small exits: XSETBV, INVD, guest VMX instructions, INIT/SIPI, triple
- * fault and the preemption timer that drives periodic statistics.
+ * Small exits: XSETBV, INVD, task switch, GETSEC, guest VMX instructions,
+ * INIT/SIPI, triple fault and the preemption timer that drives periodic
+ * statistics.
  */
 #include <pksvisor/log.h>
 #include "exit.h"
+#include "guest_refuse.h"
 #include "../pks/pks_vmm.h"
 #include "host.h"
 #include "vmx.h"
@@ -31,6 +33,39 @@ void handle_invd(struct vcpu *vcpu)
 	/* Dropping dirty lines would corrupt pksvisor's memory too: write back. */
 	asm volatile("wbinvd" ::: "memory");
 	vcpu_skip_instruction(vcpu);
+}
+
+/*
+ * Task switch (exit reason 9): every task switch exits in VMX non-root
+ * (SDM Vol. 3C 26.2).  Only a 32-bit protected-mode guest can switch
+ * tasks (long mode has no hardware task switching), and pksvisor does not
+ * emulate it: the switch fails as it would through an unusable TSS, with
+ * #TS(selector) (SDM Vol. 3A 7.3, "Task Switching"; the exit
+ * qualification holds the TSS selector in bits 15:0 and the source in
+ * 31:30, SDM 28.2.1 Table 28-2).  When an IDT task gate started it
+ * (source 3) the interrupted event was re-queued by inject_begin_exit, and
+ * the #TS merges with it as a contributory exception would (SDM 6.15):
+ * #TS, or #DF, or a triple fault when the event was #DF.  The guest
+ * decides what follows; pksvisor keeps running.
+ */
+void handle_task_switch(struct vcpu *vcpu)
+{
+	u64 qual = vcpu_exit_qual(vcpu);
+	u32 selector = (u32)(qual & 0xfffc);
+	bool from_idt = ((qual >> 30) & 3) == 3;
+
+	vcpu_inject_exception(vcpu, VEC_TS, true, selector | (from_idt ? 1u : 0u));
+}
+
+/*
+ * GETSEC (exit reason 11) exits unconditionally, but only with CR4.SMXE
+ * set (with SMXE clear it is #UD before any exit, SDM 26.1.1).  pksvisor
+ * hides SMX from CPUID and refuses CR4.SMXE, so this exit means a CPU that
+ * let the bit through anyway: #UD, as on a CPU without SMX.
+ */
+void handle_getsec(struct vcpu *vcpu)
+{
+	vcpu_inject_ud(vcpu);
 }
 
 void handle_vmx_instruction(struct vcpu *vcpu)
@@ -74,6 +109,27 @@ void handle_triple_fault(struct vcpu *vcpu)
 	host_triple_fault();
 }
 
+/*
+ * An INIT that pksvisor does not turn into wait-for-SIPI: the boot
+ * processor's (after INIT the BSP runs the firmware's reset vector, SDM
+ * Vol. 3A 9.1 and 9.4; only APs wait for SIPI, so parking it would hang
+ * the machine), or any INIT on a CPU without unrestricted guest or the
+ * wait-for-SIPI activity state (the post-INIT real-mode state cannot be
+ * entered).  A guest gets there through fast INIT (port 0x92 bit 0), a
+ * chipset soft reset (port 0xcf9 = 4) or an INIT IPI to itself: it asked
+ * for the machine to restart, and restarting the firmware under pksvisor
+ * would only end in pksvisor's own reservation being given back.  So it
+ * is a platform reset, like the triple fault: never a halt.
+ */
+static void __attribute__((noreturn)) init_resets_platform(struct vcpu *vcpu, const char *why)
+{
+	pksv_log("guest INIT on vCPU %u (%s) at rip 0x%llx: resetting the machine",
+		 vcpu->id, why, vcpu->guest_rip);
+	vcpu_print_stats(vcpu, "guest INIT");
+	serial_drain();
+	host_triple_fault();
+}
+
 static void set_segment(u64 sel_f, u16 sel, u64 base, u32 ar)
 {
 	/* ES..GS and their base/limit/AR fields are 2 apart, in order. */
@@ -92,8 +148,20 @@ static void set_segment(u64 sel_f, u16 sel, u64 base, u32 ar)
  */
 void handle_init(struct vcpu *vcpu)
 {
+	if (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_BSP)
+		init_resets_platform(vcpu, "the boot processor");
 	if (!vcpu->hv->vmx.has_unrestricted || !vcpu->hv->vmx.has_wait_sipi)
-		vcpu_fatal(vcpu, "INIT needs unrestricted guest and wait-for-SIPI");
+		init_resets_platform(vcpu, "no unrestricted guest or wait-for-SIPI");
+	/*
+	 * INIT discards what the CPU was in the middle of: a single step's
+	 * temporary rights go back now (in a shared view another vCPU would
+	 * otherwise keep using them while this one waits for a SIPI that may
+	 * never come), and an event queued or deferred for the old context
+	 * must not be delivered into the SIPI's real-mode code.
+	 */
+	vcpu_step_cancel(vcpu);
+	vcpu->event.info = 0;
+	vcpu->deferred.info = 0;
 	vcpu->cr0_shadow = CR0_ET | CR0_CD | CR0_NW;
 	vcpu->cr4_shadow = 0;
 	vmwrite(VMCS_CR0_SHADOW, vcpu->cr0_shadow);

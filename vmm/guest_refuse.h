@@ -24,6 +24,7 @@
 #define CPUID_LEAF_INTEL_PT	0x14
 #define CPUID7_EBX_INTEL_PT	BIT(25)
 #define MSR_IA32_APIC_BASE	0x01b
+#define APIC_BASE_BSP		(1ull << 8)	/* this processor is the BSP (SDM 11.4.4) */
 #define APIC_BASE_ADDR_MASK	0x000ffffffffff000ull	/* bits 51:12 (MAXPHYADDR bound) */
 #define MSR_IA32_RTIT_FIRST	0x560			/* IA32_RTIT_OUTPUT_BASE */
 #define MSR_IA32_RTIT_LAST	0x587			/* IA32_RTIT_ADDR3_B */

@@ -23,12 +23,18 @@ struct stats_fill {
 	u64 written;
 };
 
+/*
+ * The length was measured just before; pksvisor's NMI handler may bump
+ * nmi_root in between and lengthen the line by a digit, so RBX reports
+ * what this write stored (NUL excluded), never more.
+ */
 static void fill_line(void *dst, u64 len, void *p)
 {
 	struct stats_fill *f = p;
+	u64 n = (u64)stats_format_body(dst, len, f->vcpu->id, f->backend,
+				       &f->vcpu->stats);
 
-	f->written = (u64)stats_format_body(dst, len, f->vcpu->id, f->backend,
-					    &f->vcpu->stats);
+	f->written = n < len ? n : (len ? len - 1 : 0);
 }
 
 s64 hc_get_stats(struct vcpu *vcpu, struct hc_args *a)

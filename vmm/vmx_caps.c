@@ -180,7 +180,8 @@ int vmx_compute_setup(const struct vmx_msrs *m, const struct vmx_wants *w,
 
 	/*
 	 * Guest/host masks: every CR bit VMX fixes (SDM A.7, A.8) plus
-	 * CR4.VMXE (hidden from the guest) and CR4.PKS (virtualized).  With
+	 * CR4.VMXE and CR4.SMXE (hidden from the guest: with SMXE set GETSEC
+	 * would exit unconditionally, SDM 26.1.2) and CR4.PKS (virtualized).  With
 	 * unrestricted guest, CR0.PE and CR0.PG are the guest's own
 	 * (SDM 26.3.1.1).
 	 */
@@ -188,7 +189,7 @@ int vmx_compute_setup(const struct vmx_msrs *m, const struct vmx_wants *w,
 	if (s->has_unrestricted)
 		s->cr0_mask &= ~(CR0_PE | CR0_PG);
 	s->cr4_mask = ((m->cr4_fixed0 | ~m->cr4_fixed1) & 0xffffffffull) |
-		      CR4_VMXE | CR4_PKS;
+		      CR4_VMXE | CR4_SMXE | CR4_PKS;
 	return 0;
 }
 

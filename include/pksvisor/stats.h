@@ -13,6 +13,12 @@
 #define EXIT_REASON_MAX	80	/* SDM Vol. 3D Appendix C; 0..79 covers all defined */
 
 /* Per vCPU (vcpu->stats): only its own CPU writes it, no lock. */
+/*
+ * Room for the longest machine line (every counter at 2^64-1, every exit
+ * reason and hypercall named): tests/unit/test_stats.c checks it fits.
+ */
+#define STATS_LINE_MAX	8192
+
 struct vcpu_stats {
 	u64 exits;			/* all VM exits */
 	u64 exit_reason[EXIT_REASON_MAX];

@@ -78,6 +78,7 @@
 #define CR4_PGE		BIT(7)
 #define CR4_OSFXSR	BIT(9)
 #define CR4_VMXE	BIT(13)
+#define CR4_SMXE	BIT(14)
 #define CR4_PCIDE	BIT(17)
 #define CR4_OSXSAVE	BIT(18)
 #define CR4_SMEP	BIT(20)
@@ -90,6 +91,7 @@
 
 /* CPUID bits */
 #define CPUID1_ECX_VMX		BIT(5)
+#define CPUID1_ECX_SMX		BIT(6)
 #define CPUID1_ECX_XSAVE	BIT(26)
 #define CPUID1_ECX_OSXSAVE	BIT(27)
 #define CPUID7_ECX_OSPKE	BIT(4)
@@ -101,6 +103,7 @@
 #define VEC_NMI	2
 #define VEC_UD	6
 #define VEC_DF	8
+#define VEC_TS	10
 #define VEC_GP	13
 #define VEC_PF	14
 #define VEC_MC	18

@@ -18,6 +18,9 @@
  *   fatal-hook    the test build's fatal-dump hook (vmm/test_hooks.c)
  *   triple-fault  IDT limit 0, INT3: a triple fault
  *   reset         write 0x06 to port 0xcf9 (hard reset)
+ *   bsp-init      an INIT IPI from the boot processor to itself (local APIC
+ *                 ICR, xAPIC or x2APIC): pksvisor must reset the machine,
+ *                 not park the BSP in wait-for-SIPI nor halt
  *   poweroff      power off (port 0x8900 / ResetSystem)
  *   return        return EFI_SUCCESS to whoever started the app
  * Without an ending action the app powers off.  Lines start with
@@ -144,6 +147,50 @@ static void do_triple_fault(void)
 	say("PKSV-FEATURES: triple-fault: still running (wrong)");
 }
 
+#define MSR_APIC_BASE		0x1b
+#define APIC_BASE_X2APIC	(1ull << 10)
+#define MSR_X2APIC_ID		0x802
+#define MSR_X2APIC_ICR		0x830
+#define XAPIC_MMIO		0xfee00000ull
+#define ICR_INIT_ASSERT		0x4500u	/* delivery mode INIT, level assert */
+
+static inline u64 rd_msr(u32 msr)
+{
+	u32 lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((u64)hi << 32) | lo;
+}
+
+static inline void wr_msr(u32 msr, u64 v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
+}
+
+/* INIT to this CPU, by its APIC ID (the "self" shorthand cannot carry INIT). */
+static void do_bsp_init(void)
+{
+	volatile u32 *apic = (volatile u32 *)XAPIC_MMIO;
+
+	if (rd_msr(MSR_APIC_BASE) & APIC_BASE_X2APIC) {
+		u64 id = rd_msr(MSR_X2APIC_ID);
+
+		say("PKSV-FEATURES: bsp-init: x2APIC, INIT to APIC ID %llu", id);
+		com1_drain();
+		wr_msr(MSR_X2APIC_ICR, (id << 32) | ICR_INIT_ASSERT);
+	} else {
+		u32 id = apic[0x20 / 4] >> 24;
+
+		say("PKSV-FEATURES: bsp-init: xAPIC, INIT to APIC ID %u", id);
+		com1_drain();
+		apic[0x310 / 4] = id << 24;
+		apic[0x300 / 4] = ICR_INIT_ASSERT;
+	}
+	for (int i = 0; i < 1000; i++)
+		__asm__ volatile("pause");
+	say("PKSV-FEATURES: bsp-init: still running (wrong)");
+}
+
 /* The trailing TAP plan, once, before the run may end. */
 static void plan(void)
 {
@@ -227,6 +274,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		} else if (word_is(w, n, "triple-fault")) {
 			plan();
 			do_triple_fault();
+		} else if (word_is(w, n, "bsp-init")) {
+			plan();
+			do_bsp_init();
 		} else if (word_is(w, n, "reset")) {
 			plan();
 			say("PKSV-FEATURES: reset: port 0xcf9 <- 0x06");

@@ -9,7 +9,8 @@
  *  - MOV to CR0/CR3/CR4 values the CPU refuses (clearing PG in 64-bit mode,
  *    NW without CD, CR0 bit 32, clearing PAE in IA-32e mode, LA57 in IA-32e
  *    mode, PCIDE with CR3[11:0] != 0, CR4 bit 32 (FRED), CR3 bits above
- *    MAXPHYADDR): #GP(0) each, register unchanged.  CR4.PKS and CR0.WP are
+ *    MAXPHYADDR, CR4.SMXE while CPUID hides SMX): #GP(0) each, register
+ *    unchanged.  CR4.PKS and CR0.WP are
  *    toggled along so that the write is one pksvisor intercepts;
  *  - RFLAGS.TF over CPUID (emulated by pksvisor): one #DB, DR6.BS, right
  *    after the CPUID;
@@ -29,6 +30,7 @@
 #define CR4_PAE		(1ull << 5)
 #define CR4_PCIDE	(1ull << 17)
 #define CR4_OSXSAVE	(1ull << 18)
+#define CR4_SMXE	(1ull << 14)
 #define RFLAGS_TF	(1ull << 8)
 #define DR6_BS		(1ull << 14)
 #define X86_DB		1
@@ -183,6 +185,12 @@ static void case_cr(unsigned int phys_bits)
 	expect_gp("CR4: clear PAE in IA-32e mode", nh_write_cr4, (cr4 & ~CR4_PAE) ^ CR4_PKS);
 	expect_gp("CR4: set LA57 in IA-32e mode", nh_write_cr4, (cr4 | CR4_LA57) ^ CR4_PKS);
 	expect_gp("CR4: bit 32 (FRED)", nh_write_cr4, (cr4 | (1ull << 32)) ^ CR4_PKS);
+	/*
+	 * SMX is hidden (CPUID.1:ECX[6] = 0), so CR4.SMXE is reserved: with it
+	 * set, GETSEC would exit unconditionally (SDM 26.1.2).
+	 */
+	tap_ok(!(cpuid(1, 0).ecx & (1u << 6)), "CPUID.1:ECX.SMX[bit 6] is 0");
+	expect_gp("CR4: set SMXE (no SMX)", nh_write_cr4, (cr4 | CR4_SMXE) ^ CR4_PKS);
 	if (phys_bits < 52)
 		expect_gp("CR3: bit above MAXPHYADDR", nh_write_cr3, cr3 | (1ull << phys_bits));
 	else
@@ -434,7 +442,7 @@ static void case_view_pool(void)
 	pksv_hc(PKSV_HC_RANGE_UNREGISTER, page_pa(PG_DATA), 4096, 0, NULL);
 }
 
-#define PLAN	23
+#define PLAN	25
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 #
-# run-features.sh [qemu|bochs|pksoff|relaxed|silent|fatal|all]...
+# run-features.sh [qemu|bochs|pksoff|relaxed|silent|fatal|bspinit|all]...
 #
 # pksvisor features no other run exercises, each with an asserted outcome
 # (tests/guest-efi/pksv-features.c drives the guest side,
@@ -39,7 +39,11 @@
 #           app's CPUID hook makes pksvisor print its fatal dump; the run
 #           ends at the FATAL line (status 123).  The release pksvisor.efi
 #           must not contain the hook.
-#  bochs = pksoff relaxed silent fatal; all (default) = qemu + bochs.
+#  bspinit  Bochs: the app sends its own CPU (the BSP) an INIT IPI;
+#           pksvisor resets the machine (after INIT the BSP would run the
+#           reset vector, SDM 9.1): its statistics, the host's shutdown
+#           ends Bochs (status 4); no FATAL, no wait-for-SIPI hang.
+#  bochs = pksoff relaxed silent fatal bspinit; all (default) = qemu + bochs.
 #
 # Environment: BUILD (default <repo>/build), PKSV_RESET_GRACE (relaxed:
 # seconds Bochs runs on after the reset statistics, default 5).  Output in $BUILD/features-MODE/.
@@ -53,9 +57,9 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 MODES=()
 for m in "${@:-all}"; do
 	case "$m" in
-	all) MODES+=(qemu pksoff relaxed silent fatal) ;;
-	bochs) MODES+=(pksoff relaxed silent fatal) ;;
-	qemu|pksoff|relaxed|silent|fatal) MODES+=("$m") ;;
+	all) MODES+=(qemu pksoff relaxed silent fatal bspinit) ;;
+	bochs) MODES+=(pksoff relaxed silent fatal bspinit) ;;
+	qemu|pksoff|relaxed|silent|fatal|bspinit) MODES+=("$m") ;;
 	*) echo "usage: $0 [qemu|bochs|pksoff|relaxed|silent|fatal|all]..." >&2; exit 2 ;;
 	esac
 done
@@ -207,6 +211,29 @@ mode_silent() {
 		--forbid 'pksvisor: FATAL' \
 		--forbid 'triple-fault: still running' || bad=$((bad + 1))
 	# The host's shutdown ends Bochs (reset_on_triple_fault=0): a panic.
+	[ "$status" -eq 4 ] || fail "run-bochs status $status, want 4 (Bochs ended by the host shutdown)"
+	grep -aqE 'PANIC.*3rd .*exception with no resolution' "$out/bochs.log" ||
+		fail "bochs.log has no triple-fault panic"
+	status=0
+}
+
+# An INIT IPI the boot processor sends itself (as a chipset soft reset
+# would deliver): pksvisor resets the machine through the host's shutdown
+# (Bochs ends: status 4, its triple-fault panic), after its statistics;
+# it neither halts (FATAL) nor parks the BSP in wait-for-SIPI (timeout).
+mode_bspinit() {
+	local out=$1
+	cfg_esp "$out" "$HV" 'next=\pksv-features.efi' 'args="stats bsp-init"' \
+		'pks=soft' 'stats=off' || return 1
+	"$HERE/run-bochs.sh" "$out/esp.img" "$out/serial.txt" 300 || status=$?
+	clean "$out/serial.txt" >"$out/clean.txt"
+	"$HERE/check-serial.sh" "$out/clean.txt" \
+		--expect 'PKSV-FEATURES: bsp-init: x?APIC, INIT to APIC ID [0-9]+' \
+		--expect 'pksvisor: guest INIT on vCPU 0 \(the boot processor\) at rip 0x[0-9a-f]+: resetting the machine' \
+		--expect 'pksvisor: statistics \(guest INIT\)' \
+		--expect 'pksvisor: stats vcpu=0 .* exit.init=1 ' \
+		--forbid 'pksvisor: FATAL' \
+		--forbid 'bsp-init: still running' || bad=$((bad + 1))
 	[ "$status" -eq 4 ] || fail "run-bochs status $status, want 4 (Bochs ended by the host shutdown)"
 	grep -aqE 'PANIC.*3rd .*exception with no resolution' "$out/bochs.log" ||
 		fail "bochs.log has no triple-fault panic"

@@ -175,6 +175,23 @@ static void test_line_zero_and_truncation(void **state)
 	assert_int_equal(stats_format_line(NULL, 0, 0, "soft", &st), n);
 }
 
+/* Every counter at its maximum: the machine line still fits STATS_LINE_MAX. */
+static void test_line_fits_at_max(void **state)
+{
+	static char buf[STATS_LINE_MAX];
+	struct vcpu_stats st;
+	int n;
+
+	(void)state;
+	memset(&st, 0xff, sizeof(st));
+	n = stats_format_line(buf, sizeof(buf), 999, "soft", &st);
+	assert_true(n > 0);
+	print_message("max line: %d bytes\n", n);
+	assert_true(n < (int)sizeof(buf));
+	assert_int_equal(strlen(buf), n);
+	assert_non_null(strstr(buf, "exits=18446744073709551615 "));
+}
+
 struct collected {
 	char lines[64][160];
 	int n;
@@ -254,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_line_exact),
 		cmocka_unit_test(test_line_all_fields),
 		cmocka_unit_test(test_line_zero_and_truncation),
+		cmocka_unit_test(test_line_fits_at_max),
 		cmocka_unit_test(test_table),
 	};
 

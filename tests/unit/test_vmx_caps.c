@@ -234,6 +234,7 @@ static void check_invariants(const struct vmx_msrs *m, const struct vmx_setup *s
 	/* masks */
 	assert_true(s->cr4_mask & CR4_VMXE);
 	assert_true(s->cr4_mask & CR4_PKS);
+	assert_true(s->cr4_mask & CR4_SMXE);	/* GETSEC never exits */
 	assert_int_equal(s->cr4_mask >> 32, 0);
 	assert_int_equal(s->cr0_mask >> 32, 0);
 	if (s->has_unrestricted) {
@@ -347,7 +348,7 @@ static void test_ivybridge(void **state)
 	assert_true(r.s.has_preemption_timer);
 	assert_int_equal(r.s.vmcs_revision, 0x10);
 	assert_int_equal(r.s.cr0_mask, CR0_NE);
-	assert_int_equal(r.s.cr4_mask, 0xffe8b800ull);
+	assert_int_equal(r.s.cr4_mask, 0xffe8f800ull);	/* + SMXE */
 }
 
 static void test_pks_cpu(void **state)
@@ -881,7 +882,7 @@ static void test_cr_masks(void **state)
 	m.cr4_fixed0 = 0;
 	m.cr4_fixed1 = 0xffffffffull;
 	r = run(&m, &want_all);
-	assert_int_equal(r.s.cr4_mask, CR4_VMXE | CR4_PKS);
+	assert_int_equal(r.s.cr4_mask, CR4_VMXE | CR4_SMXE | CR4_PKS);
 	/* CR0 fixed-1 bits cleared in FIXED1 (CD/NW) join the mask */
 	m = skylake_6700k;
 	m.cr0_fixed1 = ~(u64)(CR0_CD | CR0_NW) & 0xffffffffull;
