@@ -76,7 +76,7 @@ static void record_exit_done(struct vcpu *vcpu)
 {
 	if (vcpu->exit_fields & EXIT_FIELD_QUAL)
 		vcpu->history[(vcpu->history_next + EXIT_HISTORY - 1) % EXIT_HISTORY].qual =
-			vcpu->exit_qual;
+			vcpu->exit_qual_cached;
 }
 
 /*

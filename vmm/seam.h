@@ -22,7 +22,9 @@
  * (vmexit_dispatch() reads them); the qualification (SDM Vol. 3C 28.2.1)
  * and the instruction length (28.2.4) only some handlers, so each costs a
  * VMREAD only in the exits that ask, once.  Both fields stay valid until
- * the next VM entry: nothing pksvisor does in VMX root changes them.
+ * the next VM entry: nothing pksvisor does in VMX root changes them.  The
+ * cache fields have names of their own so that code reading them
+ * directly, without the accessor, does not compile.
  */
 #define EXIT_FIELD_QUAL	BIT(0)
 #define EXIT_FIELD_LEN	BIT(1)
@@ -30,19 +32,19 @@
 static inline u64 vcpu_exit_qual(struct vcpu *vcpu)
 {
 	if (!(vcpu->exit_fields & EXIT_FIELD_QUAL)) {
-		vcpu->exit_qual = vmread(VMCS_EXIT_QUALIFICATION);
+		vcpu->exit_qual_cached = vmread(VMCS_EXIT_QUALIFICATION);
 		vcpu->exit_fields |= EXIT_FIELD_QUAL;
 	}
-	return vcpu->exit_qual;
+	return vcpu->exit_qual_cached;
 }
 
 static inline u32 vcpu_exit_instr_len(struct vcpu *vcpu)
 {
 	if (!(vcpu->exit_fields & EXIT_FIELD_LEN)) {
-		vcpu->exit_instr_len = (u32)vmread(VMCS_EXIT_INSTR_LEN);
+		vcpu->exit_len_cached = (u32)vmread(VMCS_EXIT_INSTR_LEN);
 		vcpu->exit_fields |= EXIT_FIELD_LEN;
 	}
-	return vcpu->exit_instr_len;
+	return vcpu->exit_len_cached;
 }
 
 /* Every VMWRITE of the EPTP field goes through here (vcpu->eptp). */

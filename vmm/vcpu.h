@@ -131,9 +131,9 @@ struct vcpu {
 	 * seam.h): exit_fields says which of the two are valid.
 	 */
 	u32 exit_reason;
-	u64 exit_qual;
+	u64 exit_qual_cached;		/* valid with EXIT_FIELD_QUAL: use vcpu_exit_qual() */
 	u64 guest_rip;
-	u32 exit_instr_len;
+	u32 exit_len_cached;		/* valid with EXIT_FIELD_LEN: use vcpu_exit_instr_len() */
 	u8 exit_fields;			/* EXIT_FIELD_* read during this exit */
 	bool injected;			/* an event is queued for this entry */
 
