@@ -132,7 +132,7 @@ def chart(rows, path):
 INSTRUCTION_BOUNDS = [
     ("cpuid", "CPUID exit", None, 305),
     ("hypercall_nop", "hypercall (NOP)", 600, 345),
-    ("pkrs_wrmsr", "PKRS write exit (soft)", 400, 450),
+    ("pkrs_wrmsr", "PKRS write exit (soft)", 400, 520),
     ("pkrs_rdmsr", "PKRS read exit (soft)", None, 315),
     ("unprotect_page", "UNPROTECT_PAGE", 600, 665),
     ("protect_page", "PROTECT_PAGE", 600, 720),

@@ -64,6 +64,9 @@ jt_case fail strict-missing "$J" "$L/no-strict" linux 2 10 "$T"
 
 S="$JT_LOGS/smp-shoot-2.serial"
 jt_case pass shoot-good-log "$J" "$S" shoot 2
+# run-smp-bochs.sh passes its runner list (default "all") to every mode:
+# the Linux runners must not be expected from the shoot app.
+jt_case pass shoot-good-log-runners-all "$J" "$S" shoot 2 0 all
 jt_case fail shoot-before-shootdown "$J" "$JT_LOGS/smp-shoot-2-noshootdown.serial" shoot 2
 sed -E 's/ shootdowns_taken=[0-9]+/ shootdowns_taken=0/' "$S" >"$L/shoot-none-taken"
 jt_case fail shoot-none-taken "$J" "$L/shoot-none-taken" shoot 2
