@@ -224,17 +224,22 @@ s64 pks_hc_protect(struct vcpu *vcpu, u64 gfn)
 	struct hv *hv = vcpu->hv;
 	struct unprotect_entry last;
 	struct view_page_facts f;
-	bool gone;
+	enum unprotect_drop drop;
 	s64 ret;
 
 	ret = check_gfn(hv, gfn);
 	if (ret)
 		return ret;
 	spin_lock(&hv->pks.lock);
-	ret = unprotect_put_entry(&hv->pks.unprotect, gfn, &gone, &last);
-	if (!ret && gone && hv->pks.backend == PKS_BACKEND_SOFT) {
+	ret = unprotect_put_entry(&hv->pks.unprotect, gfn, &drop, &last);
+	if (!ret && drop == UNPROTECT_GONE && hv->pks.backend == PKS_BACKEND_SOFT) {
 		entry_facts(hv, gfn << PAGE_SHIFT, &last, 0, &f);
 		facts_keep(&hv->pks, &last);
+		if (refresh_page(hv, gfn << PAGE_SHIFT, &f, last.access))
+			protect_flush(hv);
+	} else if (!ret && drop == UNPROTECT_NARROWED && hv->pks.backend == PKS_BACKEND_SOFT) {
+		/* Writers done, readers left: READ in every view (pks.h). */
+		entry_facts(hv, gfn << PAGE_SHIFT, &last, PKSV_ACCESS_READ, &f);
 		if (refresh_page(hv, gfn << PAGE_SHIFT, &f, last.access))
 			protect_flush(hv);
 	}
