@@ -159,8 +159,15 @@ refresh_page(struct hv *hv, u64 gpa, const struct view_page_facts *f, unsigned i
 		 * the table, the view goes (fail closed: it is rebuilt when
 		 * next selected, and a VMFUNC to it exits meanwhile).
 		 */
-		if (ept_protect_4k(&v->ept, gpa, perms))
+		if (ept_protect_4k(&v->ept, gpa, perms)) {
+			/*
+			 * Other vCPUs may run on the view: they must leave it
+			 * before the call returns, UNPROTECT too (review2
+			 * finding 3).
+			 */
 			views_drop(hv, i);
+			ept_flush_at_entry(hv);
+		}
 	}
 	return changed;
 }
