@@ -89,6 +89,10 @@ void vcpu_arm_stats_timer(struct vcpu *vcpu);
 /* vmm/test_hooks.c: test builds only.  CPUID leaf + ECX magic. */
 #define PKSV_TEST_HOOK_LEAF	0x400000feu
 #define PKSV_TEST_HOOK_FATAL	0x46415441u	/* "FATA" */
+#define PKSV_TEST_HOOK_VMREAD	0x564d5244u	/* "VMRD" */
+#define PKSV_TEST_HOOK_VMCLEAR	0x564d434cu	/* "VMCL" */
+/* Natural-width host-state field, index 0x1ff: no VMCS has it (SDM Vol. 3C B.4). */
+#define PKSV_TEST_HOOK_BAD_FIELD	0x6ffeu
 bool test_hook_cpuid(struct vcpu *vcpu);
 #endif
 

@@ -327,7 +327,7 @@ static inline u64 vmread_at(u64 field, const char *file, int line)
 {
 	u64 value;
 
-	asm goto("vmread %1, %0\n\tjbe %l[failed]"
+	asm volatile goto("vmread %1, %0\n\tjbe %l[failed]"
 		 : "=r"(value) : "r"(field) : "cc" : failed);
 	return value;
 failed:
@@ -337,7 +337,7 @@ failed:
 
 static inline void vmwrite_at(u64 field, u64 value, const char *file, int line)
 {
-	asm goto("vmwrite %1, %0\n\tjbe %l[failed]"
+	asm volatile goto("vmwrite %1, %0\n\tjbe %l[failed]"
 		 : : "r"(field), "rm"(value) : "cc", "memory" : failed);
 	return;
 failed:
