@@ -29,7 +29,13 @@ static inline void vcpu_skip_instruction(struct vcpu *vcpu)
 	bool guest_tf = vcpu->step == STEP_NONE ?
 			vmread(VMCS_GUEST_RFLAGS) & RFLAGS_TF : vcpu_step_emulated(vcpu);
 
-	vmwrite(VMCS_GUEST_RIP, vcpu->guest_rip + vcpu_exit_instr_len(vcpu));
+	/*
+	 * The length is read here, not through vcpu_exit_instr_len(): the
+	 * exit ends here, so caching it would save nothing, and its test and
+	 * two stores cost more than the VMREAD a handler that read it too
+	 * pays again (SDM Vol. 3C 28.2.4: the field holds until VM entry).
+	 */
+	vmwrite(VMCS_GUEST_RIP, vcpu->guest_rip + vmread(VMCS_EXIT_INSTR_LEN));
 	if ((intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)) || guest_tf)
 		vcpu_skip_finish(vcpu, intr, guest_tf);
 }

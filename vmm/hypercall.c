@@ -185,7 +185,7 @@ void handle_vmcall(struct vcpu *vcpu)
 	a.in[2] = a.out[2] = r->rdx;
 	a.in[3] = r->rsi;
 	ret = fn ? fn(vcpu, &a) : -PKSV_ENOSYS;
-	if (ret == 0) {
+	if (__builtin_expect(ret == 0, 1)) {
 		r->rbx = a.out[0];
 		r->rcx = a.out[1];
 		r->rdx = a.out[2];
