@@ -5,9 +5,18 @@
 #include <pksvisor/types.h>
 #include <pksvisor/hypercall.h>
 
+/*
+ * A call's registers.  out[i] is in[i]'s slot (RBX, RCX, RDX): an output
+ * not written keeps the register's value, so the dispatcher copies each
+ * register once, not once per array.  A call therefore reads an input
+ * before it writes the output of the same index, and the dispatcher
+ * writes outputs back only on success (a failed call changes RAX only).
+ */
 struct hc_args {
-	u64 in[4];		/* RBX, RCX, RDX, RSI */
-	u64 out[3];		/* RBX, RCX, RDX (written back only on success) */
+	union {
+		u64 in[4];	/* RBX, RCX, RDX, RSI */
+		u64 out[4];	/* RBX, RCX, RDX written back on success */
+	};
 };
 
 /*
