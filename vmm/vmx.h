@@ -321,7 +321,8 @@ void vmwrite_at(u64 field, u64 value, const char *file, int line);
  * error path itself: vmx_insn_failed_here() asks VMPTRST whether there is a
  * current VMCS (VMfailInvalid) or not (VMfailValid).  Outputs of an asm
  * goto are valid on the fall-through path only, which is the one that
- * returns them.
+ * returns them.  volatile as before: without it GCC drops a VMREAD whose
+ * value is unused, and its check with it (run-features.sh vmxfail).
  */
 static inline u64 vmread_at(u64 field, const char *file, int line)
 {
