@@ -59,7 +59,7 @@ const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
  * only if a handler read it: a fatal dump names the current exit's
  * qualification itself.
  */
-static void record_exit(struct vcpu *vcpu, u32 basic)
+static void record_exit(struct vcpu *vcpu)
 {
 	struct exit_record *rec = &vcpu->history[vcpu->history_next];
 
@@ -68,8 +68,21 @@ static void record_exit(struct vcpu *vcpu, u32 basic)
 	rec->qual = 0;
 	vcpu->history_next = (vcpu->history_next + 1) % EXIT_HISTORY;
 	vcpu->stats.exits++;
+}
+
+/*
+ * An exit the table does not name, or a VM-entry failure (bit 31, SDM
+ * Vol. 3C 28.2.1; exit reasons 33, 34 and 41): both end in a fatal dump,
+ * out of line so that the common exit tests for both with one compare.
+ */
+static void __attribute__((noreturn, noinline)) exit_unexpected(struct vcpu *vcpu, u32 basic)
+{
+	record_exit(vcpu);
 	if (basic < EXIT_REASON_MAX)
 		vcpu->stats.exit_reason[basic]++;
+	if (vcpu->exit_reason & EXIT_REASON_ENTRY_FAIL)
+		handle_entry_failure(vcpu);
+	vcpu_fatal(vcpu, "unexpected VM exit");
 }
 
 static void record_exit_done(struct vcpu *vcpu)
@@ -109,18 +122,28 @@ static bool exit_ends_step(u32 basic)
  */
 void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 {
-	exit_handler_fn handler = NULL;
+	exit_handler_fn handler;
 	u32 basic;
 
 	vcpu->regs = regs;
 	vcpu->exit_reason = vmread(VMCS_EXIT_REASON);
 	vcpu->guest_rip = vmread(VMCS_GUEST_RIP);
 	vcpu->exit_fields = 0;
-	basic = vcpu->exit_reason & 0xffff;
-	record_exit(vcpu, basic);
+	/*
+	 * One unsigned compare of the basic reason together with the entry-
+	 * failure bit (SDM Vol. 3C 28.2.1) catches both a reason outside the
+	 * table and a failed VM entry; the other high bits (26: shadow stack,
+	 * 27: enclave mode) may come with any exit and do not change it.
+	 */
+	basic = vcpu->exit_reason & (EXIT_REASON_ENTRY_FAIL | 0xffff);
+	if (__builtin_expect(basic >= EXIT_REASON_MAX, 0))
+		exit_unexpected(vcpu, vcpu->exit_reason & 0xffff);
+	handler = exit_handlers[basic];
+	if (__builtin_expect(!handler, 0))
+		exit_unexpected(vcpu, basic);
+	record_exit(vcpu);
+	vcpu->stats.exit_reason[basic]++;
 
-	if (vcpu->exit_reason & EXIT_REASON_ENTRY_FAIL)
-		handle_entry_failure(vcpu);
 	if (vcpu->mtf_state == MTF_PROBING)
 		vcpu_mtf_probe_exit(vcpu);
 	pks_exit_sync(vcpu);
@@ -128,10 +151,6 @@ void vmexit_dispatch(struct vcpu *vcpu, struct guest_regs *regs)
 	inject_begin_exit(vcpu, basic);
 	if (vcpu->step != STEP_NONE && exit_ends_step(basic))
 		vcpu_step_cancel(vcpu);
-	if (basic < EXIT_REASON_MAX)
-		handler = exit_handlers[basic];
-	if (!handler)
-		vcpu_fatal(vcpu, "unexpected VM exit");
 	handler(vcpu);
 	pks_entry_check(vcpu);
 	if (vcpu_prot_stale(vcpu)) {	/* after any view (re)built above */

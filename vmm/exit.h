@@ -29,7 +29,13 @@ static inline void vcpu_skip_instruction(struct vcpu *vcpu)
 	bool guest_tf = vcpu->step == STEP_NONE ?
 			vmread(VMCS_GUEST_RFLAGS) & RFLAGS_TF : vcpu_step_emulated(vcpu);
 
-	vmwrite(VMCS_GUEST_RIP, vcpu->guest_rip + vcpu_exit_instr_len(vcpu));
+	/*
+	 * The length is read here, not through vcpu_exit_instr_len(): the
+	 * exit ends here, so caching it would save nothing, and its test and
+	 * two stores cost more than the VMREAD a handler that read it too
+	 * pays again (SDM Vol. 3C 28.2.4: the field holds until VM entry).
+	 */
+	vmwrite(VMCS_GUEST_RIP, vcpu->guest_rip + vmread(VMCS_EXIT_INSTR_LEN));
 	if ((intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)) || guest_tf)
 		vcpu_skip_finish(vcpu, intr, guest_tf);
 }
@@ -89,6 +95,10 @@ void vcpu_arm_stats_timer(struct vcpu *vcpu);
 /* vmm/test_hooks.c: test builds only.  CPUID leaf + ECX magic. */
 #define PKSV_TEST_HOOK_LEAF	0x400000feu
 #define PKSV_TEST_HOOK_FATAL	0x46415441u	/* "FATA" */
+#define PKSV_TEST_HOOK_VMREAD	0x564d5244u	/* "VMRD" */
+#define PKSV_TEST_HOOK_VMCLEAR	0x564d434cu	/* "VMCL" */
+/* Natural-width host-state field, index 0x1ff: no VMCS has it (SDM Vol. 3C B.4). */
+#define PKSV_TEST_HOOK_BAD_FIELD	0x6ffeu
 bool test_hook_cpuid(struct vcpu *vcpu);
 #endif
 

@@ -180,12 +180,12 @@ void handle_vmcall(struct vcpu *vcpu)
 		vcpu->stats.hypercalls[nr]++;
 	}
 	/* Every field set here: no clearing of the whole block first. */
-	a.in[0] = a.out[0] = r->rbx;
-	a.in[1] = a.out[1] = r->rcx;
-	a.in[2] = a.out[2] = r->rdx;
+	a.in[0] = r->rbx;
+	a.in[1] = r->rcx;
+	a.in[2] = r->rdx;
 	a.in[3] = r->rsi;
 	ret = fn ? fn(vcpu, &a) : -PKSV_ENOSYS;
-	if (ret == 0) {
+	if (__builtin_expect(ret == 0, 1)) {
 		r->rbx = a.out[0];
 		r->rcx = a.out[1];
 		r->rdx = a.out[2];

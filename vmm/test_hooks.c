@@ -8,6 +8,12 @@
  *
  *  CPUID leaf PKSV_TEST_HOOK_LEAF with ECX = PKSV_TEST_HOOK_FATAL: the
  *  fatal dump (vcpu_fatal), as a pksvisor bug would print it.
+ *
+ *  ECX = PKSV_TEST_HOOK_VMREAD: a VMREAD of a field no VMCS has
+ *  (VMfailValid, VM-instruction error 12); ECX = PKSV_TEST_HOOK_VMCLEAR:
+ *  VMCLEAR of the current VMCS, then a VMREAD (VMfailInvalid).  Both reach
+ *  the error path of the checked VMREAD (vmm/vmx.h, one JBE) and its
+ *  VMPTRST test of which failure it was (vmx_insn_failed_here()).
  */
 #include <pksvisor/log.h>
 #include "exit.h"
@@ -22,6 +28,19 @@ bool test_hook_cpuid(struct vcpu *vcpu)
 		return false;
 	if ((u32)r->rcx == PKSV_TEST_HOOK_FATAL)
 		vcpu_fatal(vcpu, "test hook: fatal dump requested by the guest (test build)");
+	if ((u32)r->rcx == PKSV_TEST_HOOK_VMREAD) {
+		pksv_log("test hook: VMREAD of field 0x%x (no such field)",
+			 PKSV_TEST_HOOK_BAD_FIELD);
+		(void)vmread(PKSV_TEST_HOOK_BAD_FIELD);
+	}
+	if ((u32)r->rcx == PKSV_TEST_HOOK_VMCLEAR) {
+		u64 current = 0;
+
+		asm volatile("vmptrst %0" : "=m"(current) : : "cc");
+		pksv_log("test hook: VMCLEAR of the current VMCS, then a VMREAD");
+		asm volatile("vmclear %0" : : "m"(current) : "cc", "memory");
+		(void)vmread(VMCS_GUEST_RIP);
+	}
 	return false;
 }
 

@@ -304,32 +304,45 @@ enum exit_reason {
  */
 void vmx_insn_failed(enum vmx_insn insn, u64 operand, u64 value, bool fail_invalid,
 		     const char *file, int line);
+/* The same when the flags are gone: VMPTRST tells the two failures apart. */
+void __attribute__((cold)) vmx_insn_failed_here(enum vmx_insn insn, u64 operand, u64 value,
+						const char *file, int line);
 
 #ifdef PKSV_HOST_TEST
 /* Host unit tests (tests/unit/test_inject_queue.c) supply a fake VMCS. */
 u64 vmread_at(u64 field, const char *file, int line);
 void vmwrite_at(u64 field, u64 value, const char *file, int line);
 #else
+/*
+ * One conditional branch after the instruction: JBE is taken on CF or ZF,
+ * i.e. on either failure (SDM Vol. 3C 31.2), so the success path costs the
+ * VMREAD/VMWRITE and a not-taken jump - no SETcc pair and test, which every
+ * exit paid several times.  Which failure it was is found on the (fatal)
+ * error path itself: vmx_insn_failed_here() asks VMPTRST whether there is a
+ * current VMCS (VMfailInvalid) or not (VMfailValid).  Outputs of an asm
+ * goto are valid on the fall-through path only, which is the one that
+ * returns them.  volatile as before: without it GCC drops a VMREAD whose
+ * value is unused, and its check with it (run-features.sh vmxfail).
+ */
 static inline u64 vmread_at(u64 field, const char *file, int line)
 {
 	u64 value;
-	u8 cf, zf;
 
-	asm volatile("vmread %3, %0; setc %1; setz %2"
-		     : "=rm"(value), "=qm"(cf), "=qm"(zf) : "r"(field) : "cc");
-	if (__builtin_expect(cf | zf, 0))
-		vmx_insn_failed(VMX_INSN_VMREAD, field, 0, cf, file, line);
+	asm volatile goto("vmread %1, %0\n\tjbe %l[failed]"
+		 : "=r"(value) : "r"(field) : "cc" : failed);
 	return value;
+failed:
+	vmx_insn_failed_here(VMX_INSN_VMREAD, field, 0, file, line);
+	return 0;
 }
 
 static inline void vmwrite_at(u64 field, u64 value, const char *file, int line)
 {
-	u8 cf, zf;
-
-	asm volatile("vmwrite %3, %2; setc %0; setz %1"
-		     : "=qm"(cf), "=qm"(zf) : "r"(field), "rm"(value) : "cc", "memory");
-	if (__builtin_expect(cf | zf, 0))
-		vmx_insn_failed(VMX_INSN_VMWRITE, field, value, cf, file, line);
+	asm volatile goto("vmwrite %1, %0\n\tjbe %l[failed]"
+		 : : "r"(field), "rm"(value) : "cc", "memory" : failed);
+	return;
+failed:
+	vmx_insn_failed_here(VMX_INSN_VMWRITE, field, value, file, line);
 }
 #endif
 

@@ -48,3 +48,18 @@ void vmx_insn_failed(enum vmx_insn insn, u64 operand, u64 value, bool fail_inval
 		vcpu_fatal(vmx_check_vcpu, "VMX instruction failed (a pksvisor bug)");
 	pksv_halt();
 }
+
+/*
+ * VMREAD and VMWRITE branch here on CF or ZF without keeping which
+ * (vmm/vmx.h).  VMfailInvalid means there was no current VMCS (SDM Vol. 3C
+ * 31.3, VMREAD/VMWRITE operation; pksvisor never runs them in VMX
+ * non-root), and VMPTRST stores all ones exactly then: no flag needed.
+ */
+void vmx_insn_failed_here(enum vmx_insn insn, u64 operand, u64 value,
+			  const char *file, int line)
+{
+	u64 current = 0;
+
+	asm volatile("vmptrst %0" : "=m"(current) : : "cc");
+	vmx_insn_failed(insn, operand, value, current == ~0ull, file, line);
+}

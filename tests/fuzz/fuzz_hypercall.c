@@ -4,7 +4,7 @@
  *
  * The input is a sequence of operations, each one opcode byte followed by
  * its arguments (missing bytes read as 0).  The operations drive
- * hypercall_decode() (vmm/hypercall_abi.c), keymap_add / remove / lookup /
+ * hypercall_decode() (vmm/hypercall.h), keymap_add / remove / lookup /
  * clear_source (pks/keymap.c) and unprotect_get / put / lookup
  * (pks/unprotect.c), either directly or through a VMCALL-like dispatch
  * that mirrors the argument checks of pks/discover.c and

@@ -16,6 +16,8 @@
  *                 seconds of TSC time
  *   stats         PKSV_HC_PRINT_STATS
  *   fatal-hook    the test build's fatal-dump hook (vmm/test_hooks.c)
+ *   vmread-hook   the test build's failing-VMREAD hook (VMfailValid)
+ *   vmclear-hook  the test build's VMCLEAR-then-VMREAD hook (VMfailInvalid)
  *   triple-fault  IDT limit 0, INT3: a triple fault
  *   reset         write 0x06 to port 0xcf9 (hard reset)
  *   bsp-init      an INIT IPI from the boot processor to itself (local APIC
@@ -271,6 +273,18 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 			com1_drain();
 			(void)cpuid(0x400000fe, 0x46415441);
 			say("PKSV-FEATURES: fatal-hook: returned (not a test build?)");
+		} else if (word_is(w, n, "vmread-hook")) {
+			plan();
+			say("PKSV-FEATURES: vmread-hook: CPUID 0x400000fe, ECX \"VMRD\"");
+			com1_drain();
+			(void)cpuid(0x400000fe, 0x564d5244);
+			say("PKSV-FEATURES: vmread-hook: returned (not a test build?)");
+		} else if (word_is(w, n, "vmclear-hook")) {
+			plan();
+			say("PKSV-FEATURES: vmclear-hook: CPUID 0x400000fe, ECX \"VMCL\"");
+			com1_drain();
+			(void)cpuid(0x400000fe, 0x564d434c);
+			say("PKSV-FEATURES: vmclear-hook: returned (not a test build?)");
 		} else if (word_is(w, n, "triple-fault")) {
 			plan();
 			do_triple_fault();

@@ -39,11 +39,16 @@
 #           app's CPUID hook makes pksvisor print its fatal dump; the run
 #           ends at the FATAL line (status 123).  The release pksvisor.efi
 #           must not contain the hook.
+#  vmxfail  Bochs, the test build: the app's CPUID hooks make pksvisor
+#           run a VMREAD of a field no VMCS has (VMfailValid, error 12), and
+#           in a second boot VMCLEAR its current VMCS and VMREAD
+#           (VMfailInvalid): the checked VMREAD's one-branch error path
+#           (vmm/vmx.h) must name the failure, dump and halt (status 123).
 #  bspinit  Bochs: the app sends its own CPU (the BSP) an INIT IPI;
 #           pksvisor resets the machine (after INIT the BSP would run the
 #           reset vector, SDM 9.1): its statistics, the host's shutdown
 #           ends Bochs (status 4); no FATAL, no wait-for-SIPI hang.
-#  bochs = pksoff relaxed silent fatal bspinit; all (default) = qemu + bochs.
+#  bochs = pksoff relaxed silent fatal vmxfail bspinit; all (default) = qemu + bochs.
 #
 # Environment: BUILD (default <repo>/build), PKSV_RESET_GRACE (relaxed:
 # seconds Bochs runs on after the reset statistics, default 5).  Output in $BUILD/features-MODE/.
@@ -57,10 +62,10 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 MODES=()
 for m in "${@:-all}"; do
 	case "$m" in
-	all) MODES+=(qemu pksoff relaxed silent fatal bspinit) ;;
-	bochs) MODES+=(pksoff relaxed silent fatal bspinit) ;;
-	qemu|pksoff|relaxed|silent|fatal|bspinit) MODES+=("$m") ;;
-	*) echo "usage: $0 [qemu|bochs|pksoff|relaxed|silent|fatal|all]..." >&2; exit 2 ;;
+	all) MODES+=(qemu pksoff relaxed silent fatal vmxfail bspinit) ;;
+	bochs) MODES+=(pksoff relaxed silent fatal vmxfail bspinit) ;;
+	qemu|pksoff|relaxed|silent|fatal|vmxfail|bspinit) MODES+=("$m") ;;
+	*) echo "usage: $0 [qemu|bochs|pksoff|relaxed|silent|fatal|vmxfail|bspinit|all]..." >&2; exit 2 ;;
 	esac
 done
 
@@ -260,6 +265,32 @@ mode_fatal() {
 		--expect 'pksvisor: halting' \
 		--forbid 'fatal-hook: returned' || bad=$((bad + 1))
 	[ "$status" -eq "$EMU_FATAL" ] || fail "run-bochs status $status, want $EMU_FATAL (ended at the FATAL line)"
+	status=0
+}
+
+# One boot of the test build with args=$2-hook; $3 = the FATAL line's reason.
+vmxfail_boot() {
+	local out=$1 hook=$2 why=$3 thv="$BUILD/test-hooks/pksvisor.efi" st=0
+	mkdir -p "$out"
+	cfg_esp "$out" "$thv" 'next=\pksv-features.efi' "args=$hook-hook" 'pks=soft' 'stats=off' || return 1
+	"$HERE/run-bochs.sh" "$out/esp.img" "$out/serial.txt" 300 || st=$?
+	clean "$out/serial.txt" >"$out/clean.txt"
+	"$HERE/check-serial.sh" "$out/clean.txt" \
+		--expect "pksvisor: FATAL: VMREAD of .* failed at vmm/test_hooks\.c:[0-9]+: $why" \
+		--expect 'pksvisor: FATAL: VMX instruction failed \(a pksvisor bug\) on vcpu 0' \
+		--expect 'pksvisor: halting' \
+		--forbid "$hook-hook: returned" || bad=$((bad + 1))
+	[ "$st" -eq "$EMU_FATAL" ] || fail "$hook: run-bochs status $st, want $EMU_FATAL (ended at the FATAL line)"
+	stop_if_emulator_never_ran "$st" "run-features vmxfail $hook"
+}
+
+mode_vmxfail() {
+	local out=$1 thv="$BUILD/test-hooks/pksvisor.efi"
+	make -s -C "$ROOT" BUILD="$BUILD/test-hooks" PKSV_CFLAGS=-DPKSV_TEST_HOOKS "$thv" >&2 2>/dev/null ||
+		{ fail "cannot build the test build"; return 1; }
+	vmxfail_boot "$out/vmread" vmread \
+		'VM-instruction error 12 \(VMREAD/VMWRITE from/to unsupported VMCS component\)'
+	vmxfail_boot "$out/vmclear" vmclear 'VMfailInvalid \(no current VMCS\)'
 	status=0
 }
 

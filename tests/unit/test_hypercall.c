@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for vmm/hypercall_abi.c and the helpers in vmm/hypercall.h. */
+/* Unit tests for hypercall_decode() and the other helpers in vmm/hypercall.h. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

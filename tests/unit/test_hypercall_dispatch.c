@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests for the real VMCALL dispatcher, vmm/hypercall.c (with
- * vmm/hypercall_abi.c), against stubs for the vmm/ helpers and the pks/
- * calls it routes to.  docs/hypercalls.md promises, and this checks:
+ * hypercall_decode() of vmm/hypercall.h), against stubs for the vmm/
+ * helpers and the pks/ calls it routes to.  docs/hypercalls.md promises, and this checks:
  *  - wrong magic or CPL > 0: #UD, RIP not advanced, no register changed,
  *    nothing counted as a hypercall;
  *  - unknown call numbers (any 32-bit value): -PKSV_ENOSYS, counted;
