@@ -311,7 +311,7 @@ int vmcs_setup(struct vcpu *vcpu)
 	struct hv *hv = vcpu->hv;
 	struct vmx_setup *s = &hv->vmx;
 
-	vmx_check_vcpu = vcpu;
+	vmx_check_hv = hv;
 	vmwrite(VMCS_PIN_CONTROLS, s->pin);
 	/*
 	 * MTF on for the launch: the first exit says whether the CPU delivers

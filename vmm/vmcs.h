@@ -5,8 +5,8 @@
 #include "vcpu.h"
 #include "seam.h"
 
-/* The vCPU whose VMCS is current (the VMX error path dumps it). */
-extern struct vcpu *vmx_check_vcpu;
+/* For the VMX error path: it dumps the vCPU whose VMCS is current here. */
+extern struct hv *vmx_check_hv;
 
 /* Allocate the vCPU's VMX structures (VMXON region, VMCS, bitmaps, stack). */
 int vcpu_alloc(struct hv *hv, struct vcpu *vcpu, unsigned int id);
