@@ -44,11 +44,16 @@ u64 relocate_image_copy(u64 src, u64 size, u64 dst);
  * reports (bi->nr_cpus = 1 without it, loudly).  mp_check_aps: each AP
  * checks natively that it can run VMX like the boot CPU; non-zero (with
  * the reason in bi->err) if any cannot.  mp_launch_aps: after the boot CPU
- * is a guest, each AP launches its own firmware context as a guest;
- * returns the number of APs that failed (reported on the console).
+ * is a guest, each AP launches its own firmware context as a guest; the
+ * APs that could not are counted in res (and reported on the console).
  */
 EFI_STATUS mp_discover(EFI_SYSTEM_TABLE *st, struct boot_info *bi);
 int mp_check_aps(struct boot_info *bi, const struct vmx_msrs *bsp_msrs);
-unsigned int mp_launch_aps(struct boot_info *bi);
+/* APs left outside the guest by mp_launch_aps (boot/mp.c, docs/smp.md). */
+struct mp_launch_result {
+	unsigned int native;	/* outside VMX root: the guest could start them */
+	unsigned int parked;	/* halted in VMX root: the guest cannot */
+};
+void mp_launch_aps(struct boot_info *bi, struct mp_launch_result *res);
 
 #endif

@@ -8,9 +8,16 @@
  *
  *  CPUID leaf PKSV_TEST_HOOK_LEAF with ECX = PKSV_TEST_HOOK_FATAL: the
  *  fatal dump (vcpu_fatal), as a pksvisor bug would print it.
+ *
+ *  Built with -DPKSV_TEST_AP_FAIL=...: vCPU 1 (the first AP) fails its
+ *  VMXON (a wrong revision identifier in its VMXON region: VMfailInvalid,
+ *  SDM Vol. 3C 30.3 "VMXON") or its VMLAUNCH (a CR3-target count above 4:
+ *  VMfailValid, error 7, SDM Vol. 3C 26.2.1.1), so that the harness sees
+ *  what pksvisor does with a CPU it cannot launch (boot/mp.c, vmm/park.c).
  */
 #include <pksvisor/log.h>
 #include "exit.h"
+#include "vmx.h"
 
 #ifdef PKSV_TEST_HOOKS
 
@@ -23,6 +30,22 @@ bool test_hook_cpuid(struct vcpu *vcpu)
 	if ((u32)r->rcx == PKSV_TEST_HOOK_FATAL)
 		vcpu_fatal(vcpu, "test hook: fatal dump requested by the guest (test build)");
 	return false;
+}
+
+#ifndef PKSV_TEST_AP_FAIL
+#define PKSV_TEST_AP_FAIL	0
+#endif
+
+void test_hook_vmxon_region(struct vcpu *vcpu)
+{
+	if (PKSV_TEST_AP_FAIL == PKSV_TEST_AP_FAIL_VMXON && vcpu->id == 1)
+		*(u32 *)(uintptr_t)vcpu->vmxon_pa ^= 1;
+}
+
+void test_hook_ap_vmcs(struct vcpu *vcpu)
+{
+	if (PKSV_TEST_AP_FAIL == PKSV_TEST_AP_FAIL_VMLAUNCH && vcpu->id == 1)
+		vmwrite(VMCS_CR3_TARGET_COUNT, 5);
 }
 
 #endif
