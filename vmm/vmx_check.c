@@ -17,8 +17,9 @@
  * The hypervisor, for finding the failing CPU's vCPU (set by every
  * vmcs_setup; the same pointer on every CPU, so a plain store suffices).
  * Which vCPU failed is per CPU: the one whose VMCS is current on this CPU
- * (VMPTRST, SDM Vol. 3C 31.3), so that with several CPUs the dump never
- * shows another CPU's vCPU, whichever set its VMCS up last.
+ * (VMPTRST, SDM Vol. 3C 31.3) or, with none current, the one the host GS
+ * base names; so that with several CPUs the dump never shows another
+ * CPU's vCPU, whichever set its VMCS up last.
  */
 struct hv *vmx_check_hv;
 
@@ -33,13 +34,22 @@ static bool failing_no_vcpu;
 static struct vcpu *current_vcpu(void)
 {
 	struct hv *hv = vmx_check_hv;
-	u64 vmcs_pa = ~0ull;
+	u64 vmcs_pa = ~0ull, gs_base;
 
 	if (!hv)
 		return NULL;
 	asm volatile("vmptrst %0" : "=m"(vmcs_pa) : : "cc");
 	for (unsigned int i = 0; i < hv->nr_vcpus; i++)
 		if (hv->vcpus[i] && hv->vcpus[i]->vmcs_pa == vmcs_pa)
+			return hv->vcpus[i];
+	/*
+	 * No current VMCS (the failure may be a VMfailInvalid): in VMX root
+	 * after the launch the GS base is this CPU's vCPU (VMCS host GS base);
+	 * before it, the firmware's, which matches no vCPU.
+	 */
+	gs_base = rdmsr(MSR_GS_BASE);
+	for (unsigned int i = 0; i < hv->nr_vcpus; i++)
+		if (hv->vcpus[i] && (u64)(uintptr_t)hv->vcpus[i] == gs_base)
 			return hv->vcpus[i];
 	return NULL;
 }
