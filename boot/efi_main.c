@@ -257,9 +257,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		boot_err("fallback=stop: not booting anything on a machine with CPUs outside pksvisor");
 		return EFI_UNSUPPORTED;
 	}
-	if (aps.parked)
+	if (aps.parked) {
 		boot_msg("MP: booting with %u of %u CPUs; the %u parked one(s) stay halted in VMX root",
 			 bi->nr_cpus - aps.parked, bi->nr_cpus, aps.parked);
+		/* EDK2's MP code waits for every AP at ExitBootServices (docs/boot-flow.md). */
+		boot_err("MP: a firmware that waits for every CPU at ExitBootServices (EDK2 does) waits for a parked one forever; fallback=stop stops here instead");
+	}
 	boot_msg("guest running: firmware and next image now run under pksvisor");
 	return boot_chainload(image, li, &bi->cfg);
 }
