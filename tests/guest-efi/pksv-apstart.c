@@ -48,26 +48,14 @@ static const u8 trampoline[] = {
 	0xeb, 0xfd,				/* jmp back to the hlt */
 };
 
-static u64 rd_msr(u32 msr)
-{
-	u32 lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return ((u64)hi << 32) | lo;
-}
-
-static void wr_msr(u32 msr, u64 v)
-{
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
-}
 
 static void send_ipi(u32 apic_id, u32 icr_lo)
 {
-	u64 base = rd_msr(MSR_APIC_BASE);
+	u64 base = rdmsr(MSR_APIC_BASE);
 	volatile u32 *apic = (volatile u32 *)(uintptr_t)(base & ~0xfffull);
 
 	if (base & APIC_BASE_X2APIC) {
-		wr_msr(MSR_X2APIC_ICR, ((u64)apic_id << 32) | icr_lo);
+		wrmsr(MSR_X2APIC_ICR, ((u64)apic_id << 32) | icr_lo);
 		return;
 	}
 	apic[XAPIC_ICR_HI / 4] = apic_id << 24;
