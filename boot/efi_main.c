@@ -242,7 +242,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	/* From here on this is guest code. */
 	mp_launch_aps(bi, &aps);
 	/*
-	 * Fail closed (docs/smp.md): a CPU outside VMX root could be started
+	 * Fail closed (docs/boot-flow.md): a CPU outside VMX root could be started
 	 * by the next image with INIT-SIPI and would run without EPT, so
 	 * nothing is handed off, whatever fallback= says (fallback=boot is
 	 * for a machine where nothing could be virtualized).  A parked CPU

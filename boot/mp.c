@@ -17,7 +17,7 @@
  *    ap_launch returns into the firmware's AP loop as guest code.  From
  *    then on the firmware and the OS wake the AP with INIT-SIPI-SIPI, which
  *    pksvisor emulates (vmm/exit_misc.c, handle_init/handle_sipi).
- * 5. Fail closed (docs/smp.md): an AP whose launch fails after its VMXON
+ * 5. Fail closed (docs/boot-flow.md): an AP whose launch fails after its VMXON
  *    never returns to the firmware; it stays parked in VMX root, where
  *    INIT is blocked, so the guest cannot start it (vmm/park.c).  That is
  *    why the APs are started without blocking and watched through their
@@ -61,6 +61,28 @@ static int my_index(struct boot_info *bi)
 	return -1;
 }
 
+/*
+ * Every CPU the MADT lets the OS start must be one pksvisor runs on: the
+ * OS would start any other with INIT-SIPI, natively (docs/boot-flow.md,
+ * "An AP that cannot be launched").  Without an MADT (Bochs's OVMF
+ * publishes none) the OS finds no other CPU to start either.
+ */
+static EFI_STATUS madt_check(EFI_SYSTEM_TABLE *st, struct boot_info *bi)
+{
+	int madt = acpi_madt_cpus(st);
+
+	if (madt == ACPI_NO_MADT || (madt >= 0 && (unsigned int)madt <= bi->nr_cpus))
+		return EFI_SUCCESS;
+	if (madt < 0)
+		pksv_snprintf(bi->err, sizeof(bi->err),
+			      "the MADT is malformed: pksvisor cannot tell which CPUs the OS could start");
+	else
+		pksv_snprintf(bi->err, sizeof(bi->err),
+			      "the MADT lets the OS start %d CPUs, pksvisor would run on %u: the others would run natively",
+			      madt, bi->nr_cpus);
+	return EFI_UNSUPPORTED;
+}
+
 EFI_STATUS mp_discover(EFI_SYSTEM_TABLE *st, struct boot_info *bi)
 {
 	EFI_GUID guid = EFI_MP_SERVICES_PROTOCOL_GUID;
@@ -73,8 +95,8 @@ EFI_STATUS mp_discover(EFI_SYSTEM_TABLE *st, struct boot_info *bi)
 	bi->mp = NULL;
 	if (EFI_ERROR(uefi_call_wrapper(st->BootServices->LocateProtocol, 3, &guid, NULL,
 					(void **)&mp)) || !mp) {
-		boot_err("MP: the firmware has no EFI_MP_SERVICES_PROTOCOL: only the boot CPU is virtualized; any other CPU runs natively, unprotected");
-		return EFI_SUCCESS;
+		boot_err("MP: the firmware has no EFI_MP_SERVICES_PROTOCOL: only the boot CPU is virtualized");
+		return madt_check(st, bi);
 	}
 	s = uefi_call_wrapper(mp->get_number_of_processors, 3, mp, &count, &enabled);
 	if (EFI_ERROR(s)) {
@@ -117,7 +139,7 @@ EFI_STATUS mp_discover(EFI_SYSTEM_TABLE *st, struct boot_info *bi)
 	bi->mp = mp;
 	boot_msg("MP: %llu CPUs (%llu enabled); virtualizing %u", (u64)count, (u64)enabled,
 		 bi->nr_cpus);
-	return EFI_SUCCESS;
+	return madt_check(st, bi);
 }
 
 static void EFIAPI ap_check(void *arg)
