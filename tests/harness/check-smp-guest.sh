@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 #
 # check-smp-guest.sh SERIAL MODE CPUS [CYCLES [TESTS]]
-#     (MODE: native | linux | efi | shoot | apfail-vmlaunch | apfail-vmxon)
+#     (MODE: native | linux | efi | shoot | apfail-vmlaunch | apfail-vmxon |
+#      madt-extra)
 #
 # The judgement of run-smp-bochs.sh, on its serial log:
 #  - the test firmware (fw-acpi.efi) put CPUS local APICs in its MADT;
@@ -37,10 +38,14 @@
 # and pksvisor printed vCPU 0's statistics at power-off, no FATAL line.
 # apfail-vmxon (vCPU 1 fails VMXON): pksvisor said CPU 1 was outside VMX
 # root and refused to hand off; neither "guest running" nor any line of
-# the app; the test firmware saw pksvisor return an error.  Exit 0 = pass.
+# the app; the test firmware saw pksvisor return an error.
+# madt-extra (the MADT lists one startable CPU more than MP services
+# report): pksvisor refused before virtualizing anything, naming both
+# counts, and followed fallback=stop (the run's setting): pksvisor returned
+# an error, no "guest running", no line of the app.  Exit 0 = pass.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-[ $# -ge 3 ] || { echo "usage: $0 SERIAL native|linux|efi|shoot CPUS [CYCLES [TESTS]]" >&2; exit 2; }
+[ $# -ge 3 ] || { echo "usage: $0 SERIAL native|linux|efi|shoot|apfail-vmlaunch|apfail-vmxon|madt-extra CPUS [CYCLES [TESTS]]" >&2; exit 2; }
 SERIAL=$1 MODE=$2 CPUS=$3 CYCLES=${4:-0} TESTS=${5:-smoke,cpus}
 has_runner() {
 	case ",$TESTS," in *,all,*|*,"$1",*) return 0 ;; esac
@@ -76,6 +81,16 @@ apfail-vmxon)
 		--forbid 'PKSV-APSTART' \
 		--forbid 'pksvisor: FATAL' \
 		--forbid 'run as guests' ;;
+madt-extra)
+	exec "$HERE/check-serial.sh" "$SERIAL" \
+		--expect "PKSV-FW: installed FACS DSDT FACP APIC \\(MADT: $((CPUS + 1)) CPUs\\)" \
+		--expect "pksvisor: MP: $CPUS CPUs \\($CPUS enabled\\)" \
+		--expect "pksvisor: VMX unavailable: the MADT lets the OS start $((CPUS + 1)) CPUs, pksvisor would run on $CPUS" \
+		--expect 'pksvisor: fallback=stop: not booting anything' \
+		--expect 'PKSV-FW: .*pksvisor.efi returned EFI status 0x8' \
+		--forbid 'pksvisor: guest running' \
+		--forbid 'PKSV-MP' \
+		--forbid 'pksvisor: FATAL' ;;
 esac
 
 expect=(--expect "PKSV-FW: installed FACS DSDT FACP APIC \\(MADT: $CPUS CPUs\\)"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 #
 # run-smp-bochs.sh MODE [CPUS]    (MODE: native | linux | efi | shoot |
-#                                  apfail-vmlaunch | apfail-vmxon; CPUS default 2)
+#                                  apfail-vmlaunch | apfail-vmxon | madt-extra;
+#                                  CPUS default 2)
 #
 # Boot Linux on a Bochs 2.7 machine with CPUS processors (cpu: count=N)
 # whose firmware publishes ACPI tables like a real machine's: the test
@@ -30,7 +31,13 @@
 #           INIT-SIPI-SIPI to that AP with a trampoline that sets a flag.
 #           vmlaunch: pksvisor parks the AP in VMX root and boots the app,
 #           whose trampoline must never run; vmxon: the AP is native, so
-#           pksvisor hands off nothing (docs/smp.md, review finding 10).
+#           pksvisor hands off nothing (docs/boot-flow.md, review finding 10).
+#   madt-extra
+#           pksvisor and pksv-mp.efi as in efi mode, but the test firmware's
+#           MADT also lists an Online Capable CPU that MP services do not
+#           report (\EFI\BOOT\fw-madt-extra): the OS could start it
+#           natively, so pksvisor must virtualize nothing; the run uses
+#           fallback=stop, so nothing starts after the refusal.
 # The guest runs the runners smoke and cpus (plus, in linux mode, the PKS
 # suites: PKSV_TESTS overrides the list) with pksv_cpus=CPUS, so the cpus
 # runner fails unless Linux brought every CPU online and ran a task on each.
@@ -61,8 +68,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 MODE=${1:-}
 CPUS=${2:-2}
 case "$MODE" in
-native|linux|efi|shoot|apfail-vmlaunch|apfail-vmxon) ;;
-*) echo "usage: $0 native|linux|efi|shoot|apfail-vmlaunch|apfail-vmxon [CPUS]" >&2; exit 2 ;;
+native|linux|efi|shoot|apfail-vmlaunch|apfail-vmxon|madt-extra) ;;
+*) echo "usage: $0 native|linux|efi|shoot|apfail-vmlaunch|apfail-vmxon|madt-extra [CPUS]" >&2; exit 2 ;;
 esac
 case "$CPUS" in
 [1-9]|[1-9][0-9]) ;;
@@ -120,13 +127,19 @@ NEXT="$OUT/fw-next.txt"
 		echo "pks=${PKSV_PKS:-auto}"
 	fi
 	echo "pks_mode=strict"
+	[ "$MODE" != madt-extra ] || echo "fallback=stop"
 } >"$CFG"
 if [ "$MODE" = native ]; then
 	printf '%s\n' "\\linux.efi $ARGS" >"$NEXT"
 else
 	printf '%s\n' '\EFI\BOOT\pksvisor.efi' >"$NEXT"
 fi
-"$HERE/mkesp.sh" "$OUT/esp.img" \
+EXTRA=()
+if [ "$MODE" = madt-extra ]; then
+	echo "present: fw-acpi.efi lists one more CPU" >"$OUT/fw-madt-extra"
+	EXTRA=("$OUT/fw-madt-extra:/EFI/BOOT/fw-madt-extra")
+fi
+"$HERE/mkesp.sh" "$OUT/esp.img" "${EXTRA[@]}" \
 	"$FW:/EFI/BOOT/BOOTX64.EFI" \
 	"$NEXT:/EFI/BOOT/fw-next.txt" \
 	"$HV:/EFI/BOOT/pksvisor.efi" \
