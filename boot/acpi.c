@@ -5,9 +5,11 @@
  * there; pksvisor prints statistics before a power-off and refuses S3
  * (docs/power.md).  ACPI 6.5 5.2.5 (RSDP), 5.2.8 (XSDT), 5.2.9 (FADT),
  * 5.2.11.1 (DSDT), 7.4.2 (\_Sx).  The parsing itself is lib/acpi_pm.c.
+ * Also the MADT's count of startable CPUs (lib/acpi_madt.c, boot/mp.c).
  */
 #include <efi.h>
 #include <efilib.h>
+#include <pksvisor/acpi_madt.h>
 #include <pksvisor/acpi_table.h>
 #include <pksvisor/format.h>
 #include "boot.h"
@@ -15,7 +17,8 @@
 /* Tables above this size are not ACPI tables but a bad pointer. */
 #define ACPI_TABLE_MAX	(16u << 20)
 
-static const struct acpi_header *find_fadt(EFI_SYSTEM_TABLE *st)
+/* The first table named sig that the XSDT lists, or NULL. */
+static const struct acpi_header *find_table(EFI_SYSTEM_TABLE *st, const char *sig)
 {
 	EFI_GUID acpi20 = ACPI_20_TABLE_GUID;
 	const u8 *rsdp = NULL;
@@ -41,11 +44,25 @@ static const struct acpi_header *find_fadt(EFI_SYSTEM_TABLE *st)
 		const struct acpi_header *h =
 			(const void *)(uintptr_t)*(const u64 *)(entries + i * 8);
 
-		if (h && !pksv_memcmp(h->signature, "FACP", 4) &&
+		if (h && !pksv_memcmp(h->signature, sig, 4) &&
 		    h->length <= ACPI_TABLE_MAX)
 			return h;
 	}
 	return NULL;
+}
+
+static const struct acpi_header *find_fadt(EFI_SYSTEM_TABLE *st)
+{
+	return find_table(st, "FACP");
+}
+
+int acpi_madt_cpus(EFI_SYSTEM_TABLE *st)
+{
+	const struct acpi_header *madt = find_table(st, "APIC");
+
+	if (!madt)
+		return ACPI_NO_MADT;
+	return acpi_madt_startable_cpus((const u8 *)madt, madt->length);
 }
 
 void acpi_pm_find(EFI_SYSTEM_TABLE *st, struct acpi_pm *pm)

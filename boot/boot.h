@@ -27,6 +27,12 @@ EFI_STATUS boot_chainload(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 
 /* ACPI PM1 registers and \_S3_ sleep type from the FADT and DSDT. */
 void acpi_pm_find(EFI_SYSTEM_TABLE *st, struct acpi_pm *pm);
+/*
+ * The CPUs the firmware's MADT lets the OS start (Enabled or Online
+ * Capable), ACPI_NO_MADT without an MADT, -1 for a malformed one.
+ */
+#define ACPI_NO_MADT	(-2)
+int acpi_madt_cpus(EFI_SYSTEM_TABLE *st);
 /* Apply pm1a_cnt= and slp_typ_s3=. */
 void acpi_pm_apply_config(struct acpi_pm *pm, const struct pksv_config *cfg);
 /* One line at start: what pksvisor will do with an S3 request. */
@@ -44,11 +50,16 @@ u64 relocate_image_copy(u64 src, u64 size, u64 dst);
  * reports (bi->nr_cpus = 1 without it, loudly).  mp_check_aps: each AP
  * checks natively that it can run VMX like the boot CPU; non-zero (with
  * the reason in bi->err) if any cannot.  mp_launch_aps: after the boot CPU
- * is a guest, each AP launches its own firmware context as a guest;
- * returns the number of APs that failed (reported on the console).
+ * is a guest, each AP launches its own firmware context as a guest; the
+ * APs that could not are counted in res (and reported on the console).
  */
 EFI_STATUS mp_discover(EFI_SYSTEM_TABLE *st, struct boot_info *bi);
 int mp_check_aps(struct boot_info *bi, const struct vmx_msrs *bsp_msrs);
-unsigned int mp_launch_aps(struct boot_info *bi);
+/* APs left outside the guest by mp_launch_aps (boot/mp.c, docs/boot-flow.md). */
+struct mp_launch_result {
+	unsigned int native;	/* outside VMX root: the guest could start them */
+	unsigned int parked;	/* halted in VMX root: the guest cannot */
+};
+void mp_launch_aps(struct boot_info *bi, struct mp_launch_result *res);
 
 #endif

@@ -125,6 +125,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	EFI_PHYSICAL_ADDRESS pool;
 	u64 rflags, pages, delta;
 	EFI_STATUS st;
+	struct mp_launch_result aps;
 
 	InitializeLib(image, systab);
 	st = uefi_call_wrapper(BS->HandleProtocol, 3, image, &lip, (void **)&li);
@@ -239,9 +240,28 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		return no_vmx(image, li, &bi->cfg, "VMLAUNCH failed");
 	}
 	/* From here on this is guest code. */
-	if (mp_launch_aps(bi) && bi->cfg.fallback == FALLBACK_STOP) {
+	mp_launch_aps(bi, &aps);
+	/*
+	 * Fail closed (docs/boot-flow.md): a CPU outside VMX root could be started
+	 * by the next image with INIT-SIPI and would run without EPT, so
+	 * nothing is handed off, whatever fallback= says (fallback=boot is
+	 * for a machine where nothing could be virtualized).  A parked CPU
+	 * cannot be started: fallback=boot boots without it.
+	 */
+	if (aps.native) {
+		boot_err("MP: %u CPU(s) outside pksvisor could run natively: not booting anything (fail closed, whatever fallback= says)",
+			 aps.native);
+		return EFI_UNSUPPORTED;
+	}
+	if (aps.parked && bi->cfg.fallback == FALLBACK_STOP) {
 		boot_err("fallback=stop: not booting anything on a machine with CPUs outside pksvisor");
 		return EFI_UNSUPPORTED;
+	}
+	if (aps.parked) {
+		boot_msg("MP: booting with %u of %u CPUs; the %u parked one(s) stay halted in VMX root",
+			 bi->nr_cpus - aps.parked, bi->nr_cpus, aps.parked);
+		/* EDK2's MP code waits for every AP at ExitBootServices (docs/boot-flow.md). */
+		boot_err("MP: a firmware that waits for every CPU at ExitBootServices (EDK2 does) waits for a parked one forever; fallback=stop stops here instead");
 	}
 	boot_msg("guest running: firmware and next image now run under pksvisor");
 	return boot_chainload(image, li, &bi->cfg);

@@ -11,12 +11,19 @@
  *    and efi_main follows fallback= with no CPU virtualized.
  * 3. hv_prepare (boot/hv_start.c) allocates every CPU's vCPU, VMXON
  *    region, VMCS, host stack, GDT and TSS from the reservation.
- * 4. mp_launch_aps, with the boot CPU already a guest: StartupAllAPs runs
+ * 4. mp_launch_aps, with the boot CPU already a guest: StartupThisAP runs
  *    ap_launch on each AP in turn; the AP enters VMX root in the resident
  *    copy (hv_prepare_ap), then VMLAUNCHes its own firmware context, so
  *    ap_launch returns into the firmware's AP loop as guest code.  From
  *    then on the firmware and the OS wake the AP with INIT-SIPI-SIPI, which
  *    pksvisor emulates (vmm/exit_misc.c, handle_init/handle_sipi).
+ * 5. Fail closed (docs/boot-flow.md): an AP whose launch fails after its VMXON
+ *    never returns to the firmware; it stays parked in VMX root, where
+ *    INIT is blocked, so the guest cannot start it (vmm/park.c).  That is
+ *    why the APs are started without blocking and watched through their
+ *    bi->ap[] slot: a blocking StartupAllAPs would wait for the parked AP
+ *    forever.  An AP still outside VMX root (VMXON failed, or it never ran
+ *    the procedure) cannot be contained: efi_main then hands off nothing.
  *
  * The AP procedures call no Boot Service (not allowed on an AP) and print
  * nothing: each writes only its own bi->ap[] slot; the boot CPU reports.
@@ -54,6 +61,28 @@ static int my_index(struct boot_info *bi)
 	return -1;
 }
 
+/*
+ * Every CPU the MADT lets the OS start must be one pksvisor runs on: the
+ * OS would start any other with INIT-SIPI, natively (docs/boot-flow.md,
+ * "An AP that cannot be launched").  Without an MADT (Bochs's OVMF
+ * publishes none) the OS finds no other CPU to start either.
+ */
+static EFI_STATUS madt_check(EFI_SYSTEM_TABLE *st, struct boot_info *bi)
+{
+	int madt = acpi_madt_cpus(st);
+
+	if (madt == ACPI_NO_MADT || (madt >= 0 && (unsigned int)madt <= bi->nr_cpus))
+		return EFI_SUCCESS;
+	if (madt < 0)
+		pksv_snprintf(bi->err, sizeof(bi->err),
+			      "the MADT is malformed: pksvisor cannot tell which CPUs the OS could start");
+	else
+		pksv_snprintf(bi->err, sizeof(bi->err),
+			      "the MADT lets the OS start %d CPUs, pksvisor would run on %u: the others would run natively",
+			      madt, bi->nr_cpus);
+	return EFI_UNSUPPORTED;
+}
+
 EFI_STATUS mp_discover(EFI_SYSTEM_TABLE *st, struct boot_info *bi)
 {
 	EFI_GUID guid = EFI_MP_SERVICES_PROTOCOL_GUID;
@@ -66,8 +95,8 @@ EFI_STATUS mp_discover(EFI_SYSTEM_TABLE *st, struct boot_info *bi)
 	bi->mp = NULL;
 	if (EFI_ERROR(uefi_call_wrapper(st->BootServices->LocateProtocol, 3, &guid, NULL,
 					(void **)&mp)) || !mp) {
-		boot_err("MP: the firmware has no EFI_MP_SERVICES_PROTOCOL: only the boot CPU is virtualized; any other CPU runs natively, unprotected");
-		return EFI_SUCCESS;
+		boot_err("MP: the firmware has no EFI_MP_SERVICES_PROTOCOL: only the boot CPU is virtualized");
+		return madt_check(st, bi);
 	}
 	s = uefi_call_wrapper(mp->get_number_of_processors, 3, mp, &count, &enabled);
 	if (EFI_ERROR(s)) {
@@ -90,16 +119,27 @@ EFI_STATUS mp_discover(EFI_SYSTEM_TABLE *st, struct boot_info *bi)
 				      (u64)cpu, (u64)s);
 			return s;
 		}
-		/* A disabled AP runs nothing, now or later: nothing to virtualize. */
-		if ((info.status_flag & MP_PROCESSOR_AS_BSP) ||
-		    !(info.status_flag & MP_PROCESSOR_ENABLED))
+		if (info.status_flag & MP_PROCESSOR_AS_BSP)
 			continue;
+		/*
+		 * Disabled for MP services is not disabled for the OS: its MADT
+		 * entry may still let the OS start it with INIT-SIPI, natively.
+		 * pksvisor cannot launch it (StartupThisAP refuses a disabled
+		 * AP), so all or nothing says nothing.
+		 */
+		if (!(info.status_flag & MP_PROCESSOR_ENABLED)) {
+			pksv_snprintf(bi->err, sizeof(bi->err),
+				      "MP services: CPU %llu (APIC ID %llu) is disabled: pksvisor could not run on it, but the OS could start it",
+				      (u64)cpu, (u64)info.processor_id);
+			return EFI_UNSUPPORTED;
+		}
+		bi->mp_number[bi->nr_cpus] = (u32)cpu;
 		bi->apic_id[bi->nr_cpus++] = (u32)info.processor_id;
 	}
 	bi->mp = mp;
 	boot_msg("MP: %llu CPUs (%llu enabled); virtualizing %u", (u64)count, (u64)enabled,
 		 bi->nr_cpus);
-	return EFI_SUCCESS;
+	return madt_check(st, bi);
 }
 
 static void EFIAPI ap_check(void *arg)
@@ -161,40 +201,83 @@ static void EFIAPI ap_launch(void *arg)
 	rflags = read_rflags();
 	asm volatile("cli");
 	if (bi->prepare_ap(bi, (unsigned int)i)) {
+		/* VMXON failed: this AP is native, efi_main fails closed. */
 		__atomic_store_n(&bi->ap[i].state, BOOT_AP_FAILED, __ATOMIC_RELEASE);
 	} else {
-		if (vmm_launch(rflags)) {
-			bi->ap_launch_failed(bi, (unsigned int)i);
-			__atomic_store_n(&bi->ap[i].state, BOOT_AP_FAILED, __ATOMIC_RELEASE);
-		} else {
-			/* Guest code from here on, on this AP. */
-			__atomic_store_n(&bi->ap[i].state, BOOT_AP_RUNNING, __ATOMIC_RELEASE);
-		}
+		if (vmm_launch(rflags))
+			bi->ap_launch_failed(bi, (unsigned int)i);	/* parks it */
+		/* Guest code from here on, on this AP. */
+		__atomic_store_n(&bi->ap[i].state, BOOT_AP_RUNNING, __ATOMIC_RELEASE);
 	}
 	if (rflags & RFLAGS_IF)
 		asm volatile("sti");
 }
 
-unsigned int mp_launch_aps(struct boot_info *bi)
+/*
+ * How long the boot CPU waits for one AP to report: far more than a launch
+ * takes (VMXON, one VMCS, VMLAUNCH), short enough not to hang the boot on
+ * an AP that never answers.
+ */
+#define AP_LAUNCH_WAIT_US	2000000u
+#define AP_LAUNCH_POLL_US	100u
+
+/*
+ * Start ap_launch on AP i without blocking (a parked AP never finishes the
+ * procedure) and wait for its slot to leave BOOT_AP_SILENT.
+ */
+static void launch_one(struct boot_info *bi, unsigned int i)
 {
-	unsigned int failed = 0;
+	struct efi_mp_services *mp = bi->mp;
+	EFI_EVENT done = NULL;
 	EFI_STATUS s;
 
-	if (bi->nr_cpus < 2)
-		return 0;
-	s = start_all(bi, ap_launch);
+	bi->ap[i].state = BOOT_AP_SILENT;
+	s = uefi_call_wrapper(BS->CreateEvent, 5, 0, 0, NULL, NULL, &done);
+	if (!EFI_ERROR(s))
+		s = uefi_call_wrapper(mp->startup_this_ap, 7, mp, ap_launch,
+				      (UINTN)bi->mp_number[i], done, 0, bi, NULL);
+	if (EFI_ERROR(s)) {
+		pksv_snprintf(bi->ap[i].err, sizeof(bi->ap[i].err),
+			      "StartupThisAP failed (EFI status 0x%llx)", (u64)s);
+		return;
+	}
+	/*
+	 * The event stays open: the firmware signals it when it sees the
+	 * procedure finish, which for a parked AP is never; closing an event
+	 * the firmware still holds would be a use after free.
+	 */
+	for (u32 waited = 0; waited < AP_LAUNCH_WAIT_US; waited += AP_LAUNCH_POLL_US) {
+		if (__atomic_load_n(&bi->ap[i].state, __ATOMIC_ACQUIRE) != BOOT_AP_SILENT)
+			return;
+		uefi_call_wrapper(BS->Stall, 1, AP_LAUNCH_POLL_US);
+	}
+	pksv_snprintf(bi->ap[i].err, sizeof(bi->ap[i].err),
+		      "did not answer within %u ms", AP_LAUNCH_WAIT_US / 1000);
+}
+
+void mp_launch_aps(struct boot_info *bi, struct mp_launch_result *res)
+{
+	res->native = 0;
+	res->parked = 0;
 	for (unsigned int i = 1; i < bi->nr_cpus; i++) {
 		struct boot_ap *ap = &bi->ap[i];
+		u32 state;
 
-		if (ap->state == BOOT_AP_RUNNING)
+		launch_one(bi, i);
+		state = __atomic_load_n(&ap->state, __ATOMIC_ACQUIRE);
+		if (state == BOOT_AP_RUNNING)
 			continue;
-		failed++;
-		boot_err("MP: CPU %u (APIC ID %u) is NOT virtualized: %s", i, bi->apic_id[i],
-			 ap->state == BOOT_AP_FAILED ? ap->err : "the launch procedure never ran");
+		if (state == BOOT_AP_PARKED) {
+			res->parked++;
+			boot_err("MP: CPU %u (APIC ID %u) is NOT virtualized: %s; parked in VMX root, where INIT is blocked: the guest cannot start it",
+				 i, bi->apic_id[i], ap->err);
+			continue;
+		}
+		res->native++;
+		boot_err("MP: CPU %u (APIC ID %u) is NOT virtualized: %s; it is outside VMX root, the guest could start it natively",
+			 i, bi->apic_id[i], state == BOOT_AP_FAILED ? ap->err :
+			 ap->err[0] ? ap->err : "the launch procedure never ran");
 	}
-	if (EFI_ERROR(s))
-		boot_err("MP: StartupAllAPs: EFI status 0x%llx", (u64)s);
-	if (!failed)
+	if (!res->native && !res->parked && bi->nr_cpus > 1)
 		boot_msg("MP: all %u CPUs run as guests", bi->nr_cpus);
-	return failed;
 }

@@ -78,7 +78,12 @@
 #                writing a page must fault once PROTECT on the boot CPU has
 #                returned: the shootdown), and its hw twin under pks=hw in
 #                the sapphire_rapids model (LOCK_KEY must clamp the AP's
-#                PKRS at once)
+#                PKRS at once); then the AP-failure runs (test builds whose
+#                vCPU 1 fails VMLAUNCH / VMXON): the guest's INIT-SIPI-SIPI
+#                must never start the parked AP, and with a native AP
+#                pksvisor must hand off nothing; and an MADT listing a
+#                startable CPU MP services do not report must make pksvisor
+#                virtualize nothing (docs/boot-flow.md)
 #   smp-native   Bochs cpu count=2 with the test firmware's ACPI tables
 #                (tests/guest-efi/fw-acpi.efi), Linux without pksvisor: 2 CPUs
 #   smp-2        the same under pksvisor (upstream Bochs, tigerlake): every
@@ -150,7 +155,10 @@ stage_cmd() {
 	make-bench)	PKSV_BENCH_LINUX=short make -s bench ;;
 	smp-efi)	tests/harness/run-smp-bochs.sh efi 2 && tests/harness/run-smp-bochs.sh efi 4 &&
 			tests/harness/run-smp-bochs.sh shoot 2 &&
-			PKSV_PKS=hw PKSV_BOCHS_MODEL=sapphire_rapids tests/harness/run-smp-bochs.sh shoot 2 ;;
+			PKSV_PKS=hw PKSV_BOCHS_MODEL=sapphire_rapids tests/harness/run-smp-bochs.sh shoot 2 &&
+			tests/harness/run-smp-bochs.sh apfail-vmlaunch 2 &&
+			tests/harness/run-smp-bochs.sh apfail-vmxon 2 &&
+			tests/harness/run-smp-bochs.sh madt-extra 2 ;;
 	smp-native)	tests/harness/run-smp-bochs.sh native 2 ;;
 	smp-2)		PKSV_TESTS=smoke,cpus,pks,daxpaths,pinned,pksvisor,strict PKSV_CPU_CYCLES=10 \
 			PKSV_EXTRA_ARGS=maxcpus=1 tests/harness/run-smp-bochs.sh linux 2 ;;

@@ -115,8 +115,17 @@ int hv_prepare(struct boot_info *bi)
 	}
 	bi->hv = hv;
 	vcpu = hv->vcpus[0];
-	if (vmx_enable(vcpu, bi->err, sizeof(bi->err)))
+	switch (vmx_enable(vcpu, bi->err, sizeof(bi->err))) {
+	case 0:
+		break;
+	case VMX_ENABLE_NO_VMXON:
 		return -1;
+	default:
+		/* The caller boots natively (fallback=): not from VMX root. */
+		asm volatile("vmxoff" ::: "cc", "memory");
+		write_cr4(read_cr4() & ~CR4_VMXE);
+		return -1;
+	}
 	vmcs_setup(vcpu);
 	vcpu->last_stats_tsc = rdtsc();
 	vcpu_arm_stats_timer(vcpu);
@@ -154,27 +163,39 @@ int vmm_check_ap(const struct vmx_msrs *bsp, char *err, size_t errlen)
  * On AP id, natively, interrupts off (boot/mp.c ap_launch): VMXON with this
  * AP's region and a VMCS whose guest state is the AP's firmware context.
  * Prints nothing (another CPU may be printing): errors go to bi->ap[id].
+ * Returns -1 only while the AP is still outside VMX root (VMXON failed);
+ * a failure after VMXON parks the AP in VMX root (vmm/park.c) for good.
  */
 int hv_prepare_ap(struct boot_info *bi, unsigned int id)
 {
 	struct hv *hv = bi->hv;
 	struct vcpu *vcpu = hv->vcpus[id];
+	int r = vmx_enable(vcpu, bi->ap[id].err, sizeof(bi->ap[id].err));
 
-	if (vmx_enable(vcpu, bi->ap[id].err, sizeof(bi->ap[id].err)))
+	if (r == VMX_ENABLE_NO_VMXON)
 		return -1;
+	if (r)
+		hv_park_ap(bi, id);
 	vmcs_setup(vcpu);
+#ifdef PKSV_TEST_HOOKS
+	test_hook_ap_vmcs(vcpu);
+#endif
 	vcpu->last_stats_tsc = rdtsc();
 	vcpu_arm_stats_timer(vcpu);
 	return 0;
 }
 
+/*
+ * VMLAUNCH failed on AP id (VMfailValid: SDM Vol. 3C 31.2).  The AP is
+ * still in VMX root, where INIT is blocked: it stays there, parked, so that
+ * no INIT-SIPI of the guest can ever run it natively.
+ */
 void hv_ap_launch_failed(struct boot_info *bi, unsigned int id)
 {
 	pksv_snprintf(bi->ap[id].err, sizeof(bi->ap[id].err),
 		      "VMLAUNCH failed: VM-instruction error %llu",
 		      vmread(VMCS_VM_INSTR_ERROR));
-	asm volatile("vmxoff" ::: "cc", "memory");
-	write_cr4(read_cr4() & ~CR4_VMXE);
+	hv_park_ap(bi, id);
 }
 
 int vmm_launch(u64 guest_rflags)

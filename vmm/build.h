@@ -32,6 +32,7 @@ struct boot_info {
 	 */
 	unsigned int nr_cpus;
 	u32 apic_id[PKSV_MAX_CPUS];
+	u32 mp_number[PKSV_MAX_CPUS];	/* its MP services processor number */
 	struct boot_ap {
 		volatile u32 state;	/* BOOT_AP_* */
 		char err[96];
@@ -48,6 +49,7 @@ struct boot_info {
 #define BOOT_AP_CHECKED		1	/* can be virtualized */
 #define BOOT_AP_FAILED		2	/* err says why */
 #define BOOT_AP_RUNNING		3	/* runs as a pksvisor guest */
+#define BOOT_AP_PARKED		4	/* halted in VMX root for good (vmm/park.c) */
 
 /* What the firmware side learns about VMX before reserving anything. */
 struct vmm_probe {
@@ -80,8 +82,18 @@ void hv_launch_failed(void);
  * -1 with the reason in err.
  */
 int vmm_check_ap(const struct vmx_msrs *bsp, char *err, size_t errlen);
-/* Run in the copy on AP id: VMXON and its VMCS / why its VMLAUNCH failed. */
+/*
+ * Run in the copy on AP id: VMXON and its VMCS.  -1 (err set) if VMXON
+ * failed: the AP is native.  A failure past VMXON parks the AP (never
+ * returns, state BOOT_AP_PARKED, err set).
+ */
 int hv_prepare_ap(struct boot_info *bi, unsigned int id);
-void hv_ap_launch_failed(struct boot_info *bi, unsigned int id);
+/* Run in the copy when AP id's VMLAUNCH failed: says why, parks it. */
+void __attribute__((noreturn)) hv_ap_launch_failed(struct boot_info *bi, unsigned int id);
+/*
+ * Halt AP id in VMX root for good, on pksvisor's own tables, where the
+ * guest can neither INIT nor otherwise resume it (vmm/park.c).
+ */
+void __attribute__((noreturn)) hv_park_ap(struct boot_info *bi, unsigned int id);
 
 #endif

@@ -100,6 +100,15 @@ void vcpu_arm_stats_timer(struct vcpu *vcpu);
 /* Natural-width host-state field, index 0x1ff: no VMCS has it (SDM Vol. 3C B.4). */
 #define PKSV_TEST_HOOK_BAD_FIELD	0x6ffeu
 bool test_hook_cpuid(struct vcpu *vcpu);
+/*
+ * Built with -DPKSV_TEST_AP_FAIL=PKSV_TEST_AP_FAIL_VMXON or _VMLAUNCH:
+ * vCPU 1's VMXON or VMLAUNCH fails for real (tests/harness/
+ * run-smp-bochs.sh apfail-*: what becomes of an AP pksvisor cannot launch).
+ */
+#define PKSV_TEST_AP_FAIL_VMXON		1
+#define PKSV_TEST_AP_FAIL_VMLAUNCH	2
+void test_hook_vmxon_region(struct vcpu *vcpu);
+void test_hook_ap_vmcs(struct vcpu *vcpu);
 #endif
 
 /*

@@ -14,9 +14,16 @@
  *  VMCLEAR of the current VMCS, then a VMREAD (VMfailInvalid).  Both reach
  *  the error path of the checked VMREAD (vmm/vmx.h, one JBE) and its
  *  VMPTRST test of which failure it was (vmx_insn_failed_here()).
+ *
+ *  Built with -DPKSV_TEST_AP_FAIL=...: vCPU 1 (the first AP) fails its
+ *  VMXON (a wrong revision identifier in its VMXON region: VMfailInvalid,
+ *  SDM Vol. 3C 30.3 "VMXON") or its VMLAUNCH (a CR3-target count above 4:
+ *  VMfailValid, error 7, SDM Vol. 3C 26.2.1.1), so that the harness sees
+ *  what pksvisor does with a CPU it cannot launch (boot/mp.c, vmm/park.c).
  */
 #include <pksvisor/log.h>
 #include "exit.h"
+#include "vmx.h"
 
 #ifdef PKSV_TEST_HOOKS
 
@@ -42,6 +49,22 @@ bool test_hook_cpuid(struct vcpu *vcpu)
 		(void)vmread(VMCS_GUEST_RIP);
 	}
 	return false;
+}
+
+#ifndef PKSV_TEST_AP_FAIL
+#define PKSV_TEST_AP_FAIL	0
+#endif
+
+void test_hook_vmxon_region(struct vcpu *vcpu)
+{
+	if (PKSV_TEST_AP_FAIL == PKSV_TEST_AP_FAIL_VMXON && vcpu->id == 1)
+		*(u32 *)(uintptr_t)vcpu->vmxon_pa ^= 1;
+}
+
+void test_hook_ap_vmcs(struct vcpu *vcpu)
+{
+	if (PKSV_TEST_AP_FAIL == PKSV_TEST_AP_FAIL_VMLAUNCH && vcpu->id == 1)
+		vmwrite(VMCS_CR3_TARGET_COUNT, 5);
 }
 
 #endif

@@ -122,6 +122,7 @@ struct vcpu {
 	u64 msr_bitmap_pa;
 	u64 io_bitmap_a_pa, io_bitmap_b_pa;
 	u64 stack_top;
+	bool vmx_failing;		/* vmm/vmx_check.c is dumping this vCPU */
 	struct guest_regs *regs;	/* valid during exit handling */
 
 	/*

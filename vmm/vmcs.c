@@ -8,6 +8,9 @@
 #include "host.h"
 #include <pksvisor/page_pool.h>
 #include "vmcs.h"
+#ifdef PKSV_TEST_HOOKS
+#include "exit.h"
+#endif
 #include "guest_refuse.h"
 #include "vmx.h"
 #include "../pks/pks_vmm.h"
@@ -110,11 +113,14 @@ int vmx_enable(struct vcpu *vcpu, char *err, size_t errlen)
 	write_cr4(cr4);
 
 	*(u32 *)(uintptr_t)vcpu->vmxon_pa = hv->vmx.vmcs_revision;
+#ifdef PKSV_TEST_HOOKS
+	test_hook_vmxon_region(vcpu);
+#endif
 	*(u32 *)(uintptr_t)vcpu->vmcs_pa = hv->vmx.vmcs_revision;
 	asm volatile("vmxon %1; setna %0" : "=q"(ok) : "m"(vcpu->vmxon_pa) : "cc", "memory");
 	if (ok) {
 		pksv_snprintf(err, errlen, "VMXON failed (CR0 0x%llx CR4 0x%llx)", cr0, cr4);
-		return -1;
+		return VMX_ENABLE_NO_VMXON;
 	}
 	asm volatile("vmclear %1; setna %0" : "=q"(ok) : "m"(vcpu->vmcs_pa) : "cc", "memory");
 	if (!ok)
@@ -126,7 +132,7 @@ int vmx_enable(struct vcpu *vcpu, char *err, size_t errlen)
 		asm volatile("vmread %1, %0" : "=rm"(error) : "r"(field) : "cc");
 		pksv_snprintf(err, errlen, "VMCLEAR/VMPTRLD of 0x%llx failed: %s",
 			      vcpu->vmcs_pa, vmx_insn_error_str(error));
-		return -1;
+		return VMX_ENABLE_IN_ROOT;
 	}
 	return 0;
 }
@@ -311,7 +317,7 @@ int vmcs_setup(struct vcpu *vcpu)
 	struct hv *hv = vcpu->hv;
 	struct vmx_setup *s = &hv->vmx;
 
-	vmx_check_vcpu = vcpu;
+	vmx_check_hv = hv;
 	vmwrite(VMCS_PIN_CONTROLS, s->pin);
 	/*
 	 * MTF on for the launch: the first exit says whether the CPU delivers

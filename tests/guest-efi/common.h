@@ -2,7 +2,7 @@
 /*
  * common.h: what the EFI guest test programs (pksvisor-test.efi,
  * pks-conformance.efi, pksv-bench.efi) share: polled COM1 output, one-line
- * formatting, TAP/KTAP result lines, CPUID, pksvisor detection and
+ * formatting, TAP/KTAP result lines, MSRs, CPUID, pksvisor detection and
  * power-off.  Linked into each app from common.c.
  *
  * Output goes straight to COM1 (polled 16550 at 0x3f8; port I/O, safe at
@@ -40,6 +40,27 @@ static inline u8 inb(u16 port)
 
 	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
+}
+
+/* ---- MSRs ---------------------------------------------------------- */
+
+/*
+ * The apps cannot include <pksvisor/x86.h> (its CR accessors clash with
+ * pks-env.h's), so the MSR accessors they share live here, with the same
+ * names and meaning as pksvisor's.  RDMSR/WRMSR of an MSR the CPU lacks
+ * raises #GP: callers use only architectural ones.
+ */
+static inline u64 rdmsr(u32 msr)
+{
+	u32 lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr) : "memory");
+	return ((u64)hi << 32) | lo;
+}
+
+static inline void wrmsr(u32 msr, u64 v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
 }
 
 /* ---- COM1 ---------------------------------------------------------- */

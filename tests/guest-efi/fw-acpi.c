@@ -22,6 +22,11 @@
  *          register; ISA overrides IRQ0 -> GSI 2 and IRQ9 level/high
  *          (5.2.12.5); LINT1 as NMI for every CPU (5.2.12.7)
  *
+ * With a file \EFI\BOOT\fw-madt-extra on the ESP the MADT also lists one
+ * processor that does not exist, Online Capable (APIC ID 0x7e): a CPU the
+ * OS may start that MP services do not report (run-smp-bochs.sh
+ * madt-extra: pksvisor must refuse to virtualize such a machine).
+ *
  * Then it starts the image named in \EFI\BOOT\fw-next.txt (one line: the
  * path, one space, the load options verbatim), e.g. pksvisor or Linux,
  * and powers off if that returns.  Serial lines start with "PKSV-FW:".
@@ -194,7 +199,24 @@ static u32 ioapic_read(u32 reg)
 	return *(volatile u32 *)(uintptr_t)(IOAPIC_BASE + 0x10);
 }
 
-static unsigned int build_madt(struct acpi_madt *m, struct efi_mp_services *mp)
+/* The file \EFI\BOOT\fw-madt-extra exists on the ESP this image came from. */
+static int want_madt_extra(EFI_HANDLE self)
+{
+	EFI_GUID lip = LOADED_IMAGE_PROTOCOL;
+	EFI_LOADED_IMAGE *li;
+	EFI_FILE_HANDLE root, f;
+
+	if (EFI_ERROR(uefi_call_wrapper(g_st->BootServices->HandleProtocol, 3, self, &lip,
+					(void **)&li)) ||
+	    !(root = LibOpenRoot(li->DeviceHandle)) ||
+	    EFI_ERROR(uefi_call_wrapper(root->Open, 5, root, &f, L"\\EFI\\BOOT\\fw-madt-extra",
+					EFI_FILE_MODE_READ, 0)))
+		return 0;
+	uefi_call_wrapper(f->Close, 1, f);
+	return 1;
+}
+
+static unsigned int build_madt(struct acpi_madt *m, struct efi_mp_services *mp, int extra)
 {
 	UINTN count = 1, enabled = 1;
 	unsigned int n = 0;
@@ -236,6 +258,17 @@ static unsigned int build_madt(struct acpi_madt *m, struct efi_mp_services *mp)
 		say("PKSV-FW: cpu %u: APIC ID %llu%s%s", n, (u64)info.processor_id,
 		    (info.status_flag & MP_PROCESSOR_AS_BSP) ? " (BSP)" : "",
 		    (info.status_flag & MP_PROCESSOR_ENABLED) ? "" : " (disabled)");
+		n++;
+	}
+	if (extra && n < FW_MAX_CPUS) {
+		struct madt_lapic *l = &m->lapic[n];
+
+		l->type = 0;
+		l->length = sizeof(*l);
+		l->uid = (u8)n;
+		l->apic_id = 0x7e;
+		l->flags = 0x2;		/* Online Capable (ACPI 6.5 Table 5.23) */
+		say("PKSV-FW: cpu %u: APIC ID 126 (not in MP services, online capable)", n);
 		n++;
 	}
 	/* Entries follow each other: move the rest down after the n LAPICs. */
@@ -378,7 +411,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		header_init(&dsdt, "DSDT", sizeof(dsdt), 2);
 		checksum_set(&dsdt);
 		build_fadt(&fadt);
-		cpus = build_madt(&madt, mp);
+		cpus = build_madt(&madt, mp, want_madt_extra(image));
 		if (!install(atp, "FACS", &facs, sizeof(facs)) &&
 		    !install(atp, "DSDT", &dsdt, sizeof(dsdt)) &&
 		    !install(atp, "FACP", &fadt, sizeof(fadt)) &&

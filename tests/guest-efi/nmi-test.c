@@ -60,19 +60,6 @@ static u64 apic_mmio;
 static int x2apic;
 static u32 apic_id;
 
-static inline u64 rdmsr(u32 msr)
-{
-	u32 lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr) : "memory");
-	return ((u64)hi << 32) | lo;
-}
-
-static inline void wrmsr(u32 msr, u64 v)
-{
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32))
-			 : "memory");
-}
 
 static inline void cpuid_exit(void)
 {

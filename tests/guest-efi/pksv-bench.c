@@ -54,20 +54,6 @@ static inline u64 rdtsc(void)
 	return ((u64)hi << 32) | lo;
 }
 
-static inline void wrmsr(u32 msr, u64 v)
-{
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32))
-			 : "memory");
-}
-
-static inline u64 rdmsr(u32 msr)
-{
-	u32 lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr) : "memory");
-	return ((u64)hi << 32) | lo;
-}
-
 /* VMFUNC leaf 0 (EPTP switching), ECX = EPTP-list index. */
 static inline void vmfunc0(u64 index)
 {

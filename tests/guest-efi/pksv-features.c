@@ -156,30 +156,18 @@ static void do_triple_fault(void)
 #define XAPIC_MMIO		0xfee00000ull
 #define ICR_INIT_ASSERT		0x4500u	/* delivery mode INIT, level assert */
 
-static inline u64 rd_msr(u32 msr)
-{
-	u32 lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return ((u64)hi << 32) | lo;
-}
-
-static inline void wr_msr(u32 msr, u64 v)
-{
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
-}
 
 /* INIT to this CPU, by its APIC ID (the "self" shorthand cannot carry INIT). */
 static void do_bsp_init(void)
 {
 	volatile u32 *apic = (volatile u32 *)XAPIC_MMIO;
 
-	if (rd_msr(MSR_APIC_BASE) & APIC_BASE_X2APIC) {
-		u64 id = rd_msr(MSR_X2APIC_ID);
+	if (rdmsr(MSR_APIC_BASE) & APIC_BASE_X2APIC) {
+		u64 id = rdmsr(MSR_X2APIC_ID);
 
 		say("PKSV-FEATURES: bsp-init: x2APIC, INIT to APIC ID %llu", id);
 		com1_drain();
-		wr_msr(MSR_X2APIC_ICR, (id << 32) | ICR_INIT_ASSERT);
+		wrmsr(MSR_X2APIC_ICR, (id << 32) | ICR_INIT_ASSERT);
 	} else {
 		u32 id = apic[0x20 / 4] >> 24;
 

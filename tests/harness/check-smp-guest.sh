@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0 OR MIT)
 #
-# check-smp-guest.sh SERIAL MODE CPUS [CYCLES [TESTS]]    (MODE: native | linux | efi | shoot)
+# check-smp-guest.sh SERIAL MODE CPUS [CYCLES [TESTS]]
+#     (MODE: native | linux | efi | shoot | apfail-vmlaunch | apfail-vmxon |
+#      madt-extra)
 #
 # The judgement of run-smp-bochs.sh, on its serial log:
 #  - the test firmware (fw-acpi.efi) put CPUS local APICs in its MADT;
@@ -28,15 +30,68 @@
 # of"), no stale write in any phase (protect; lock under pks=hw, whose
 # lines must then be there), the pksvisor lines of linux mode, and the
 # shootdown really ran: vCPU 0 (the boot CPU, which protects) sent
-# shootdowns and vCPU 1 (the AP that writes) took some.  Exit 0 = pass.
+# shootdowns and vCPU 1 (the AP that writes) took some.
+# apfail-vmlaunch (2 CPUs, a test build whose vCPU 1 fails VMLAUNCH, then
+# pksv-apstart.efi): pksvisor said CPU 1 was parked in VMX root with the
+# VMLAUNCH error, booted with 1 of 2 CPUs, the app ran and its INIT-SIPI-
+# SIPI did not start the AP (its TAP plan passed, the trampoline flag 0),
+# and pksvisor printed vCPU 0's statistics at power-off, no FATAL line.
+# apfail-vmxon (vCPU 1 fails VMXON): pksvisor said CPU 1 was outside VMX
+# root and refused to hand off; neither "guest running" nor any line of
+# the app; the test firmware saw pksvisor return an error.
+# madt-extra (the MADT lists one startable CPU more than MP services
+# report): pksvisor refused before virtualizing anything, naming both
+# counts, and followed fallback=stop (the run's setting): pksvisor returned
+# an error, no "guest running", no line of the app.  Exit 0 = pass.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-[ $# -ge 3 ] || { echo "usage: $0 SERIAL native|linux|efi|shoot CPUS [CYCLES [TESTS]]" >&2; exit 2; }
+[ $# -ge 3 ] || { echo "usage: $0 SERIAL native|linux|efi|shoot|apfail-vmlaunch|apfail-vmxon|madt-extra CPUS [CYCLES [TESTS]]" >&2; exit 2; }
 SERIAL=$1 MODE=$2 CPUS=$3 CYCLES=${4:-0} TESTS=${5:-smoke,cpus}
 has_runner() {
 	case ",$TESTS," in *,all,*|*,"$1",*) return 0 ;; esac
 	return 1
 }
+
+# The AP-failure modes judge pksvisor's fail-closed start, nothing else.
+case "$MODE" in
+apfail-vmlaunch)
+	exec "$HERE/check-serial.sh" "$SERIAL" --tap \
+		--expect "PKSV-FW: installed FACS DSDT FACP APIC \\(MADT: $CPUS CPUs\\)" \
+		--expect 'pksvisor: TEST BUILD' \
+		--expect 'pksvisor: MP: CPU 1 \(APIC ID [0-9]+\) is NOT virtualized: VMLAUNCH failed: VM-instruction error 7; parked in VMX root, where INIT is blocked' \
+		--expect "pksvisor: MP: booting with $((CPUS - 1)) of $CPUS CPUs" \
+		--expect 'pksvisor: guest running' \
+		--expect '^ok [0-9]+ - an AP in the MP services list' \
+		--expect '^ok [0-9]+ - the AP \(APIC ID [0-9]+\) did not run the guest.s trampoline' \
+		--expect 'PKSV-APSTART: trampoline flag 0x00000000' \
+		--expect 'PKSV-APSTART: done, 0 of 2 failed' \
+		--expect 'pksvisor: stats vcpu=0 ' \
+		--forbid 'not ok ' \
+		--forbid 'pksvisor: FATAL' \
+		--forbid 'could run natively' \
+		--forbid 'run as guests' ;;
+apfail-vmxon)
+	exec "$HERE/check-serial.sh" "$SERIAL" \
+		--expect "PKSV-FW: installed FACS DSDT FACP APIC \\(MADT: $CPUS CPUs\\)" \
+		--expect 'pksvisor: TEST BUILD' \
+		--expect 'pksvisor: MP: CPU 1 \(APIC ID [0-9]+\) is NOT virtualized: VMXON failed .*; it is outside VMX root' \
+		--expect 'pksvisor: MP: 1 CPU\(s\) outside pksvisor could run natively: not booting anything' \
+		--expect 'PKSV-FW: .*pksvisor.efi returned EFI status 0x8' \
+		--forbid 'pksvisor: guest running' \
+		--forbid 'PKSV-APSTART' \
+		--forbid 'pksvisor: FATAL' \
+		--forbid 'run as guests' ;;
+madt-extra)
+	exec "$HERE/check-serial.sh" "$SERIAL" \
+		--expect "PKSV-FW: installed FACS DSDT FACP APIC \\(MADT: $((CPUS + 1)) CPUs\\)" \
+		--expect "pksvisor: MP: $CPUS CPUs \\($CPUS enabled\\)" \
+		--expect "pksvisor: VMX unavailable: the MADT lets the OS start $((CPUS + 1)) CPUs, pksvisor would run on $CPUS" \
+		--expect 'pksvisor: fallback=stop: not booting anything' \
+		--expect 'PKSV-FW: .*pksvisor.efi returned EFI status 0x8' \
+		--forbid 'pksvisor: guest running' \
+		--forbid 'PKSV-MP' \
+		--forbid 'pksvisor: FATAL' ;;
+esac
 
 expect=(--expect "PKSV-FW: installed FACS DSDT FACP APIC \\(MADT: $CPUS CPUs\\)"
 	--forbid 'not ok '

@@ -18,6 +18,18 @@
 # same for the hw twin (pks=hw, LOCK_KEY rounds): its real run passes, the
 # run before the shootdown (15 of 15 rounds stale) fails, and so does the
 # good hw log without its lock line.
+# AP failure (review finding 10, apfail-vmlaunch / apfail-vmxon: a test
+# build whose vCPU 1 fails VMLAUNCH / VMXON, then pksv-apstart.efi's
+# INIT-SIPI-SIPI to it): the real runs pass; the real runs of the same test
+# build under the pksvisor before the fix (the AP ran the guest's
+# trampoline natively; with VMXON failed pksvisor handed off anyway) fail;
+# so do a good log whose AP was not parked, one without power-off
+# statistics, a VMXON log where pksvisor handed off after all, and each
+# good log judged as the other mode.
+# MADT with one startable CPU more than MP services report (madt-extra):
+# the real run passes; the pksvisor before the MADT check (it virtualized
+# 2 CPUs and started the app) fails, and so does the good log judged for
+# 3 CPUs, or with pksvisor's refusal line taken out.
 set -uo pipefail
 . "$(dirname "$0")/judges/lib.sh"
 jt_init smp
@@ -77,4 +89,27 @@ jt_case pass shoot-hw-good-log "$J" "$H" shoot 2
 jt_case fail shoot-hw-before-shootdown "$J" "$JT_LOGS/smp-shoot-2-hw-noshootdown.serial" shoot 2
 grep -v 'PKSV-SHOOT: lock rounds=' "$H" >"$L/shoot-hw-no-lock-line"
 jt_case fail shoot-hw-lock-line-missing "$J" "$L/shoot-hw-no-lock-line" shoot 2
+
+A="$JT_LOGS/smp-apfail-vmlaunch-2.serial"
+X="$JT_LOGS/smp-apfail-vmxon-2.serial"
+jt_case pass apfail-vmlaunch-good-log "$J" "$A" apfail-vmlaunch 2
+jt_case fail apfail-vmlaunch-before-fix "$J" "$JT_LOGS/smp-apfail-vmlaunch-2-old.serial" apfail-vmlaunch 2
+sed -E 's/; parked in VMX root, where INIT is blocked.*//' "$A" >"$L/apfail-not-parked"
+jt_case fail apfail-vmlaunch-not-parked "$J" "$L/apfail-not-parked" apfail-vmlaunch 2
+grep -v 'pksvisor: stats vcpu=' "$A" >"$L/apfail-no-stats"
+jt_case fail apfail-vmlaunch-no-power-off-stats "$J" "$L/apfail-no-stats" apfail-vmlaunch 2
+jt_case fail apfail-vmlaunch-log-as-vmxon "$J" "$A" apfail-vmxon 2
+jt_case pass apfail-vmxon-good-log "$J" "$X" apfail-vmxon 2
+jt_case fail apfail-vmxon-before-fix "$J" "$JT_LOGS/smp-apfail-vmxon-2-old.serial" apfail-vmxon 2
+sed -E 's/^(PKSV-FW: .*pksvisor.efi returned .*)/pksvisor: guest running: firmware and next image now run under pksvisor\n\1/' \
+	"$X" >"$L/apfail-vmxon-handed-off"
+jt_case fail apfail-vmxon-handed-off "$J" "$L/apfail-vmxon-handed-off" apfail-vmxon 2
+jt_case fail apfail-vmxon-log-as-vmlaunch "$J" "$X" apfail-vmlaunch 2
+
+M="$JT_LOGS/smp-madt-extra-2.serial"
+jt_case pass madt-extra-good-log "$J" "$M" madt-extra 2
+jt_case fail madt-extra-before-check "$J" "$JT_LOGS/smp-madt-extra-2-old.serial" madt-extra 2
+jt_case fail madt-extra-three-cpus "$J" "$M" madt-extra 3
+grep -v 'the MADT lets the OS start' "$M" >"$L/madt-no-refusal"
+jt_case fail madt-extra-no-refusal-line "$J" "$L/madt-no-refusal" madt-extra 2
 jt_done
