@@ -29,7 +29,8 @@
  * shoot_nmi = 0 is the guest's (vmm/inject.c reflects it).
  * Not targets: a vCPU before its first exit (launching at boot) and one in
  * wait-for-SIPI (INIT taken): guest code runs on neither until an exit
- * that passes the generation checks.
+ * that passes the generation checks.  A target that reaches wait-for-SIPI
+ * while a sender waits for it is released (wait_ack()).
  */
 #include <pksvisor/log.h>
 #include <pksvisor/x86.h>
@@ -143,6 +144,22 @@ static bool kick(struct vcpu *vcpu, struct vcpu *target)
 	return false;
 }
 
+/*
+ * A target that left SHOOT_RUNNING after we counted it (an INIT exit put it
+ * in wait-for-SIPI) is released: wait-for-SIPI blocks NMIs (SDM Vol. 3C
+ * 26.6.2 "Activity State"), so no NMI exit would ever come, and the guest
+ * need never send the SIPI (or sends it from this very vCPU, which waits
+ * here).  It runs no guest code until its SIPI exit, and that exit
+ * re-syncs first: handle_sipi() stores SHOOT_RUNNING before the exit's
+ * generation check, and shoot_others() moved the generation after our
+ * request, so the check finds it stale and shootdown_entry() takes the
+ * request before VM entry.
+ */
+static bool target_left(struct vcpu *target)
+{
+	return __atomic_load_n(&target->shoot_state, __ATOMIC_SEQ_CST) != SHOOT_RUNNING;
+}
+
 static void wait_ack(struct vcpu *vcpu, struct vcpu *target, u64 want)
 {
 	u64 start = rdtsc();
@@ -150,6 +167,8 @@ static void wait_ack(struct vcpu *vcpu, struct vcpu *target, u64 want)
 	while ((s64)(__atomic_load_n(&target->shoot_ack, __ATOMIC_ACQUIRE) - want) < 0) {
 		/* Its own exit may wait on us: serve it, or neither goes on. */
 		take_requests(vcpu);
+		if (target_left(target))
+			return;
 		if (rdtsc() - start > SHOOT_RESEND_TSC) {
 			if (!kick(vcpu, target))
 				return;

@@ -32,9 +32,12 @@ static struct vcpu *cpu[NR];
  * How a sent NMI arrives: DELIVER_EXIT runs the target's NMI exit at once
  * (claim, then its entry step), as a target in guest mode would;
  * DELIVER_ROOT only claims it (the target is in VMX root and passes its
- * entry step on its own thread); DELIVER_NONE: the local APIC is off.
+ * entry step on its own thread); DELIVER_NONE: the local APIC is off;
+ * DELIVER_INIT: the target took an INIT exit after the sender counted it
+ * as running, so it is in wait-for-SIPI, where NMIs are blocked (SDM 3C
+ * 26.6.2): the NMI stays pending and nothing exits.
  */
-static enum { DELIVER_EXIT, DELIVER_ROOT, DELIVER_NONE } delivery;
+static enum { DELIVER_EXIT, DELIVER_ROOT, DELIVER_NONE, DELIVER_INIT } delivery;
 static unsigned int nmis_sent[NR], resyncs[NR], flushes[NR];
 static bool claimed_as_shootdown[NR];
 
@@ -53,6 +56,11 @@ bool lapic_send_nmi(u32 apic_id)
 
 	if (delivery == DELIVER_NONE)
 		return false;
+	if (delivery == DELIVER_INIT) {
+		shootdown_set_state(t, SHOOT_WAIT_SIPI);
+		__atomic_add_fetch(&nmis_sent[t->id], 1, __ATOMIC_RELAXED);
+		return true;
+	}
 	__atomic_add_fetch(&nmis_sent[t->id], 1, __ATOMIC_RELAXED);
 	claimed_as_shootdown[t->id] = shootdown_nmi_claim(t);
 	if (delivery == DELIVER_EXIT)
@@ -272,6 +280,38 @@ static void test_apic_off_does_not_hang(void **state)
 }
 
 /*
+ * review2 finding 2: the target went to wait-for-SIPI between the
+ * sender's state load and its request (an INIT, possibly sent by the
+ * sender's own guest, which sends the SIPI only after this exit).  The
+ * sender must not wait for it; its SIPI exit re-syncs before guest code.
+ */
+static void test_target_in_wait_for_sipi_is_released(void **state)
+{
+	(void)state;
+	alarm(30);			/* a hang is a failure, not a stuck run */
+	first_exits();
+	hv->nr_vcpus = 2;
+	delivery = DELIVER_INIT;
+	vcpu_shootdown_owe(cpu[0]);
+	shootdown_entry(cpu[0]);	/* returns: vCPU 1 runs no guest code */
+	alarm(0);
+	assert_int_equal(cpu[1]->shoot_state, SHOOT_WAIT_SIPI);
+	assert_int_equal(nmis_sent[1], 1);
+	assert_true(cpu[1]->shoot_ack != cpu[1]->shoot_req);
+	/*
+	 * Its SIPI exit: handle_sipi() stores RUNNING, then the generation
+	 * check finds it stale (the sender moved the generation after its
+	 * request) and the entry step acknowledges before VM entry.
+	 */
+	shootdown_set_state(cpu[1], SHOOT_RUNNING);
+	assert_true(cpu[1]->prot_generation != hv->prot_generation);
+	shootdown_entry(cpu[1]);
+	assert_int_equal(cpu[1]->shoot_ack, cpu[1]->shoot_req);
+	assert_int_equal(resyncs[1], 1);
+	assert_int_equal(cpu[1]->stats.shootdowns_taken, 1);
+}
+
+/*
  * Two senders at once, on two threads, targets in VMX root.  A CPU keeps
  * running after its last change (it passes entry steps, as a real vCPU
  * keeps taking exits) until the other is done too.
@@ -328,6 +368,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_nmi_on_its_way, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apic_off_does_not_hang, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_senders_no_deadlock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_target_in_wait_for_sipi_is_released, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
