@@ -123,8 +123,9 @@ static void take_requests(struct vcpu *vcpu)
 
 /*
  * An NMI on its way to target: false only when none can be sent (the
- * guest disabled this CPU's local APIC); the target then catches up at
- * its next exit, as before the shootdown, and is not waited for.
+ * guest disabled this CPU's local APIC, or its xAPIC page is out of the
+ * host map); the target then catches up at its next exit, as before the
+ * shootdown, and is not waited for.
  */
 static bool kick(struct vcpu *vcpu, struct vcpu *target)
 {
@@ -133,12 +134,12 @@ static bool kick(struct vcpu *vcpu, struct vcpu *target)
 	if (!__atomic_compare_exchange_n(&target->shoot_nmi, &idle, 1, false,
 					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return true;	/* one is on its way: it is claimed after our bump */
-	if (lapic_send_nmi(target->apic_id))
+	if (lapic_send_nmi(target->apic_id, vcpu->hv->phys_limit))
 		return true;
 	__atomic_store_n(&target->shoot_nmi, 0, __ATOMIC_SEQ_CST);
 	if (!vcpu->shoot_apic_warned) {
 		vcpu->shoot_apic_warned = true;
-		pksv_log("shootdown: the guest disabled the local APIC of CPU %u: vCPU %u catches up at its next exit",
+		pksv_log("shootdown: the local APIC of CPU %u is off or out of reach: vCPU %u catches up at its next exit",
 			 vcpu->id, target->id);
 	}
 	return false;

@@ -50,10 +50,13 @@ static struct vcpu *by_apic_id(u32 apic_id)
 	return NULL;
 }
 
-bool lapic_send_nmi(u32 apic_id)
+bool lapic_send_nmi(u32 apic_id, u64 mapped_limit)
 {
 	struct vcpu *t = by_apic_id(apic_id);
 
+	/* The sender passes the bound of the host map (vmm/lapic.c). */
+	if (mapped_limit != hv->phys_limit)
+		abort();
 	if (delivery == DELIVER_NONE)
 		return false;
 	if (delivery == DELIVER_INIT) {
@@ -92,6 +95,7 @@ static int setup(void **state)
 	hv = calloc(1, sizeof(*hv));
 	assert_non_null(hv);
 	hv->nr_vcpus = NR;
+	hv->phys_limit = 512ull << 30;
 	for (unsigned int i = 0; i < NR; i++) {
 		cpu[i] = calloc(1, sizeof(*cpu[i]));
 		assert_non_null(cpu[i]);
