@@ -35,9 +35,11 @@ static struct vcpu *cpu[NR];
  * entry step on its own thread); DELIVER_NONE: the local APIC is off;
  * DELIVER_INIT: the target took an INIT exit after the sender counted it
  * as running, so it is in wait-for-SIPI, where NMIs are blocked (SDM 3C
- * 26.6.2): the NMI stays pending and nothing exits.
+ * 26.6.2): the NMI stays pending and nothing exits; DELIVER_LOST: the
+ * first NMI is accepted by no CPU (the target's guest had its APIC off or
+ * rewrote its ID), the later ones arrive as DELIVER_EXIT.
  */
-static enum { DELIVER_EXIT, DELIVER_ROOT, DELIVER_NONE, DELIVER_INIT } delivery;
+static enum { DELIVER_EXIT, DELIVER_ROOT, DELIVER_NONE, DELIVER_INIT, DELIVER_LOST } delivery;
 static unsigned int nmis_sent[NR], resyncs[NR], flushes[NR];
 static bool claimed_as_shootdown[NR];
 
@@ -59,6 +61,14 @@ bool lapic_send_nmi(u32 apic_id, u64 mapped_limit)
 		abort();
 	if (delivery == DELIVER_NONE)
 		return false;
+	if (delivery == DELIVER_LOST &&
+	    __atomic_add_fetch(&nmis_sent[t->id], 1, __ATOMIC_RELAXED) == 1)
+		return true;
+	if (delivery == DELIVER_LOST) {
+		claimed_as_shootdown[t->id] = shootdown_nmi_claim(t);
+		shootdown_entry(t);
+		return true;
+	}
 	if (delivery == DELIVER_INIT) {
 		shootdown_set_state(t, SHOOT_WAIT_SIPI);
 		__atomic_add_fetch(&nmis_sent[t->id], 1, __ATOMIC_RELAXED);
@@ -316,6 +326,33 @@ static void test_target_in_wait_for_sipi_is_released(void **state)
 }
 
 /*
+ * review2 finding 5: an NMI that no CPU accepted is never claimed, so
+ * shoot_nmi stays 1.  The sender must not rely on it for ever: after the
+ * long bound it sends another (which the target, its APIC back, takes),
+ * and the next change is shot down by an NMI of its own again.
+ */
+static void test_lost_nmi_is_sent_again(void **state)
+{
+	(void)state;
+	alarm(30);			/* a hang is a failure, not a stuck run */
+	first_exits();
+	hv->nr_vcpus = 2;
+	delivery = DELIVER_LOST;
+	vcpu_shootdown_owe(cpu[0]);
+	shootdown_entry(cpu[0]);	/* returns once the second NMI is taken */
+	alarm(0);
+	assert_int_equal(nmis_sent[1], 2);
+	assert_true(claimed_as_shootdown[1]);
+	assert_int_equal(cpu[1]->shoot_nmi, 0);
+	assert_int_equal(cpu[1]->shoot_ack, cpu[1]->shoot_req);
+	assert_int_equal(cpu[1]->stats.shootdowns_taken, 1);
+	vcpu_shootdown_owe(cpu[0]);
+	shootdown_entry(cpu[0]);
+	assert_int_equal(nmis_sent[1], 3);
+	assert_int_equal(cpu[1]->stats.shootdowns_taken, 2);
+}
+
+/*
  * Two senders at once, on two threads, targets in VMX root.  A CPU keeps
  * running after its last change (it passes entry steps, as a real vCPU
  * keeps taking exits) until the other is done too.
@@ -373,6 +410,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apic_off_does_not_hang, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_senders_no_deadlock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_target_in_wait_for_sipi_is_released, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_nmi_is_sent_again, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
