@@ -19,6 +19,7 @@
 #include "../../vmm/exit.h"
 #include "../../vmm/lapic.h"
 #include "../../vmm/shootdown.h"
+#include "../../vmm/vmx_timer.h"
 #include "../../pks/pks_vmm.h"
 
 #define NR	4
@@ -353,6 +354,31 @@ static void test_lost_nmi_is_sent_again(void **state)
 }
 
 /*
+ * The preemption timer's backstop (vmm/vmx_timer.h): with several vCPUs
+ * every vCPU exits at least every VMX_TIMER_SHOOT_TSC ticks of guest time,
+ * so a target no NMI reaches still acknowledges within that bound.
+ */
+static void test_timer_backstop_value(void **state)
+{
+	const u64 ghz2 = 2000000000ull;
+
+	(void)state;
+	/* One vCPU, no statistics: as far away as the field allows. */
+	assert_int_equal(vmx_timer_value(ghz2, 0, false, 5), VMX_TIMER_MAX);
+	/* Statistics alone: the interval, in timer units (TSC >> rate). */
+	assert_int_equal(vmx_timer_value(ghz2, 1, false, 5), ghz2 >> 5);
+	assert_int_equal(vmx_timer_value(ghz2, 100, false, 0), VMX_TIMER_MAX);
+	/* Several vCPUs: the backstop, whatever the statistics interval. */
+	assert_int_equal(vmx_timer_value(ghz2, 0, true, 5), VMX_TIMER_SHOOT_TSC >> 5);
+	assert_int_equal(vmx_timer_value(ghz2, 10, true, 0), VMX_TIMER_SHOOT_TSC);
+	/* ...unless the statistics come sooner (a slow TSC). */
+	assert_int_equal(vmx_timer_value(1000000, 1, true, 0), 1000000);
+	/* Never 0 (an exit at every entry): one tick at the coarsest rate. */
+	assert_int_equal(vmx_timer_value(ghz2, 0, true, 31), 1);
+	assert_true(VMX_TIMER_SHOOT_TSC <= 1ull << 24);
+}
+
+/*
  * Two senders at once, on two threads, targets in VMX root.  A CPU keeps
  * running after its last change (it passes entry steps, as a real vCPU
  * keeps taking exits) until the other is done too.
@@ -411,6 +437,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_senders_no_deadlock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_target_in_wait_for_sipi_is_released, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_nmi_is_sent_again, setup, teardown),
+		cmocka_unit_test(test_timer_backstop_value),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
