@@ -120,6 +120,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	struct boot_info *bi;
 	struct vmm_probe probe;
 	const struct vmx_setup *setup = &probe.setup;
+	const char *smp_missing;
 	int (*prepare)(struct boot_info *);
 	void (*launch_failed)(void);
 	EFI_PHYSICAL_ADDRESS pool;
@@ -184,10 +185,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	st = mp_discover(systab, bi);
 	if (EFI_ERROR(st))
 		return no_vmx(image, li, &bi->cfg, bi->err);
-	/* APs are started with INIT-SIPI: pksvisor must be able to emulate it. */
-	if (bi->nr_cpus > 1 && !(setup->has_unrestricted && setup->has_wait_sipi))
-		return no_vmx(image, li, &bi->cfg,
-			      "several CPUs, but no unrestricted guest or no wait-for-SIPI activity state (IA32_VMX_MISC[8]): INIT-SIPI cannot be emulated");
+	/* INIT-SIPI emulation and shootdown NMIs (vmx_smp_missing()). */
+	if (bi->nr_cpus > 1 && (smp_missing = vmx_smp_missing(setup))) {
+		pksv_snprintf(bi->err, sizeof(bi->err), "several CPUs, but %s", smp_missing);
+		return no_vmx(image, li, &bi->cfg, bi->err);
+	}
 	if (mp_check_aps(bi, &probe.msrs))
 		return no_vmx(image, li, &bi->cfg, bi->err);
 

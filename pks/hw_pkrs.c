@@ -94,20 +94,27 @@ void pks_hw_exit_sync_slow(struct vcpu *vcpu, u32 basic)
 
 /*
  * A shootdown reached this vCPU (vmm/shootdown.c): another vCPU changed
- * the mode, a locked key or a view.  hw: the PKRS value in the VMCS and
- * the MSR bitmap were computed from the old global inputs, whether or not
- * PKRS passes through, so the effective value is computed again (the
- * guest's own value first taken from the VMCS under pass-through).  Not
- * during a stepped access to an unprotected page: pks_step_done()
- * re-applies when that one instruction is done.  soft: the view in use
- * and the VMFUNC list (pks_entry_check()).
+ * the mode, a locked key, the unprotect table or a view.  hw: the PKRS
+ * value in the VMCS and the MSR bitmap were computed from the old global
+ * inputs, whether or not PKRS passes through, so the effective value is
+ * computed again (the guest's own value first taken from the VMCS under
+ * pass-through).  A stepped access to an unprotected page (STEP_PKS_HW)
+ * still has its key open in the VMCS, decided against the table before
+ * the change: the step is cancelled (pks_step_done() closes the key), so
+ * the instruction runs again, faults again and is decided against the
+ * table as it is now.  Keeping the step would let a write to a page that
+ * PROTECT_PAGE just took out of the table land after that call returned
+ * on the other vCPU (review2 finding 9).  soft: the view in use and the
+ * VMFUNC list (pks_entry_check()).
  */
 void pks_remote_sync(struct vcpu *vcpu)
 {
 	switch (vcpu->hv->pks.backend) {
 	case PKS_BACKEND_HW:
-		if (vcpu->step & STEP_PKS_HW)
+		if (vcpu->step & STEP_PKS_HW) {
+			vcpu_step_cancel(vcpu);
 			return;
+		}
 		if (vcpu->pks.pkrs_passthrough)
 			vcpu->pks.pkrs = (u32)vmread(VMCS_GUEST_PKRS);
 		pks_apply(vcpu);

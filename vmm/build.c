@@ -15,10 +15,16 @@
 #include "vmx.h"
 #include "../pks/pks_vmm.h"
 
-/* What pksvisor asks of VMX for this configuration. */
-static void build_wants(const struct pksv_config *cfg, struct vmx_wants *wants)
+/*
+ * What pksvisor asks of VMX for this configuration.  The preemption timer:
+ * periodic statistics, and the shootdown's backstop on several CPUs
+ * (vmm/vmx_timer.h).  nr_cpus is 1 for the early probe (vmm_probe(),
+ * before the APs are counted), whose timer bit nothing else depends on.
+ */
+static void build_wants(const struct pksv_config *cfg, unsigned int nr_cpus,
+			struct vmx_wants *wants)
 {
-	wants->preemption_timer = cfg->stats_interval_s != 0;
+	wants->preemption_timer = cfg->stats_interval_s != 0 || nr_cpus > 1;
 	wants->pks_hw = cfg->pks == PKS_REQ_AUTO || cfg->pks == PKS_REQ_HW;
 	wants->vmfunc_eptp = cfg->pks != PKS_REQ_OFF;
 }
@@ -29,7 +35,7 @@ int vmm_probe(const struct pksv_config *cfg, struct vmm_probe *probe,
 	struct vmx_wants wants = { 0 };
 
 	vmx_read_msrs(&probe->msrs);
-	build_wants(cfg, &wants);
+	build_wants(cfg, 1, &wants);
 	return vmx_compute_setup(&probe->msrs, &wants, &probe->setup,
 				 &probe->lock_needed, err, errlen);
 }
@@ -77,7 +83,7 @@ int hv_prepare(struct boot_info *bi)
 		hv->nr_ram++;
 	}
 	vmx_read_msrs(&hv->msrs);
-	build_wants(&bi->cfg, &wants);
+	build_wants(&bi->cfg, bi->nr_cpus, &wants);
 	if (vmx_compute_setup(&hv->msrs, &wants, &hv->vmx, &lock, bi->err, sizeof(bi->err)))
 		return -1;
 	mtrr_read(&hv->mtrr);
@@ -128,7 +134,7 @@ int hv_prepare(struct boot_info *bi)
 	}
 	vmcs_setup(vcpu);
 	vcpu->last_stats_tsc = rdtsc();
-	vcpu_arm_stats_timer(vcpu);
+	vcpu_arm_timer(vcpu);
 	pksv_log("EPT built: %llu paging-structure pages, pool used %llu KiB of %llu KiB",
 		 hv->ept.pages_used, (hv->pool.next - hv->pool.base) >> 10,
 		 hv->pool.size >> 10);
@@ -181,7 +187,7 @@ int hv_prepare_ap(struct boot_info *bi, unsigned int id)
 	test_hook_ap_vmcs(vcpu);
 #endif
 	vcpu->last_stats_tsc = rdtsc();
-	vcpu_arm_stats_timer(vcpu);
+	vcpu_arm_timer(vcpu);
 	return 0;
 }
 

@@ -89,8 +89,11 @@ void __attribute__((noreturn)) vcpu_fatal(struct vcpu *vcpu, const char *why);
 void vcpu_print_stats(struct vcpu *vcpu, const char *why);
 /* vcpu's statistics, then every other vCPU's (power-off, reset). */
 void vcpu_print_all_stats(struct vcpu *vcpu, const char *why);
-/* Arm the preemption timer for the next periodic statistics print. */
-void vcpu_arm_stats_timer(struct vcpu *vcpu);
+/*
+ * Arm the preemption timer: the next periodic statistics print and, with
+ * several vCPUs, the shootdown's backstop (vmm/vmx_timer.h).
+ */
+void vcpu_arm_timer(struct vcpu *vcpu);
 #ifdef PKSV_TEST_HOOKS
 /* vmm/test_hooks.c: test builds only.  CPUID leaf + ECX magic. */
 #define PKSV_TEST_HOOK_LEAF	0x400000feu

@@ -11,6 +11,7 @@
 #include "host.h"
 #include "shootdown.h"
 #include "vmx.h"
+#include "vmx_timer.h"
 
 void handle_xsetbv(struct vcpu *vcpu)
 {
@@ -227,19 +228,15 @@ void handle_sipi(struct vcpu *vcpu)
 	shootdown_set_state(vcpu, SHOOT_RUNNING);
 }
 
-void vcpu_arm_stats_timer(struct vcpu *vcpu)
+void vcpu_arm_timer(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
-	u64 ticks;
 
-	if (!hv->vmx.has_preemption_timer || !hv->cfg.stats_interval_s)
+	if (!hv->vmx.has_preemption_timer)
 		return;
-	/* The timer counts down at TSC >> IA32_VMX_MISC[4:0] (SDM 26.5.1). */
-	ticks = (hv->tsc_per_sec * hv->cfg.stats_interval_s) >>
-		VMX_MISC_TIMER_RATE(hv->msrs.misc);
-	if (ticks > 0xffffffffull || ticks == 0)
-		ticks = 0xffffffffull;
-	vmwrite(VMCS_PREEMPTION_TIMER, ticks);
+	vmwrite(VMCS_PREEMPTION_TIMER,
+		vmx_timer_value(hv->tsc_per_sec, hv->cfg.stats_interval_s, hv->nr_vcpus > 1,
+				VMX_MISC_TIMER_RATE(hv->msrs.misc)));
 }
 
 /*
@@ -264,8 +261,12 @@ void vcpu_stats_tick(struct vcpu *vcpu)
 	}
 }
 
+/*
+ * Nothing to do but re-arm: vmexit_dispatch calls vcpu_stats_tick after
+ * every handler, and its generation check acknowledges any shootdown
+ * request this exit was the backstop for.
+ */
 void handle_preemption_timer(struct vcpu *vcpu)
 {
-	/* vmexit_dispatch calls vcpu_stats_tick after every handler. */
-	vcpu_arm_stats_timer(vcpu);
+	vcpu_arm_timer(vcpu);
 }

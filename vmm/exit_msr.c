@@ -107,8 +107,9 @@ void handle_wrmsr(struct vcpu *vcpu)
 		ok = write_efer(vcpu, value);
 	} else if (msr_is_rtit(msr) ||
 		   (msr == MSR_IA32_APIC_BASE &&
-		    apic_base_in_range(value, vcpu->hv->pool.base, vcpu->hv->pool.size))) {
-		/* PT hidden; APIC page over pksvisor's memory refused. */
+		    (apic_base_in_range(value, vcpu->hv->pool.base, vcpu->hv->pool.size) ||
+		     apic_base_unmapped(value, vcpu->hv->phys_limit)))) {
+		/* PT hidden; APIC page over pksvisor's memory or out of its map refused. */
 		vcpu->stats.msr_refused++;
 		ok = false;
 	} else {

@@ -20,8 +20,6 @@
 #include "lapic.h"
 #include "guest_refuse.h"
 
-#define APIC_BASE_X2APIC	BIT(10)		/* IA32_APIC_BASE.EXTD */
-#define APIC_BASE_ENABLE	BIT(11)		/* IA32_APIC_BASE.EN */
 #define MSR_X2APIC_ICR		0x830
 
 #define XAPIC_ICR_LO		0x300
@@ -38,7 +36,7 @@ static void xapic_wait_idle(volatile u32 *icr_lo)
 		cpu_relax();
 }
 
-bool lapic_send_nmi(u32 apic_id)
+bool lapic_send_nmi(u32 apic_id, u64 mapped_limit)
 {
 	u64 base = rdmsr(MSR_IA32_APIC_BASE);
 	volatile u32 *icr_lo, *icr_hi;
@@ -50,7 +48,13 @@ bool lapic_send_nmi(u32 apic_id)
 		wrmsr(MSR_X2APIC_ICR, ((u64)apic_id << 32) | ICR_LEVEL_ASSERT | ICR_DELIVERY_NMI);
 		return true;
 	}
-	/* pksvisor's host tables map all of [0, phys_limit) 1:1, MMIO UC by MTRR. */
+	/*
+	 * pksvisor's host tables map all of [0, phys_limit) 1:1, MMIO UC by
+	 * MTRR.  A page above (refused at WRMSR: guest_refuse.h) would #PF
+	 * here in VMX root: fail closed, as for an APIC that is off.
+	 */
+	if (apic_base_unmapped(base, mapped_limit))
+		return false;
 	icr_lo = (volatile u32 *)(uintptr_t)((base & APIC_BASE_ADDR_MASK) + XAPIC_ICR_LO);
 	icr_hi = (volatile u32 *)(uintptr_t)((base & APIC_BASE_ADDR_MASK) + XAPIC_ICR_HI);
 	xapic_wait_idle(icr_lo);

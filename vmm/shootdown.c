@@ -29,7 +29,8 @@
  * shoot_nmi = 0 is the guest's (vmm/inject.c reflects it).
  * Not targets: a vCPU before its first exit (launching at boot) and one in
  * wait-for-SIPI (INIT taken): guest code runs on neither until an exit
- * that passes the generation checks.
+ * that passes the generation checks.  A target that reaches wait-for-SIPI
+ * while a sender waits for it is released (wait_ack()).
  */
 #include <pksvisor/log.h>
 #include <pksvisor/x86.h>
@@ -122,36 +123,82 @@ static void take_requests(struct vcpu *vcpu)
 
 /*
  * An NMI on its way to target: false only when none can be sent (the
- * guest disabled this CPU's local APIC); the target then catches up at
- * its next exit, as before the shootdown, and is not waited for.
+ * guest disabled this CPU's local APIC, or its xAPIC page is out of the
+ * host map); the target then catches up at its next exit, as before the
+ * shootdown, and is not waited for.  With 'force' an NMI is sent even
+ * when one is marked on its way (shoot_nmi stays 1): see wait_ack().
  */
-static bool kick(struct vcpu *vcpu, struct vcpu *target)
+static bool kick(struct vcpu *vcpu, struct vcpu *target, bool force)
 {
 	u32 idle = 0;
+	bool mine;
 
-	if (!__atomic_compare_exchange_n(&target->shoot_nmi, &idle, 1, false,
-					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+	mine = __atomic_compare_exchange_n(&target->shoot_nmi, &idle, 1, false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	if (!mine && !force)
 		return true;	/* one is on its way: it is claimed after our bump */
-	if (lapic_send_nmi(target->apic_id))
+	if (lapic_send_nmi(target->apic_id, vcpu->hv->phys_limit))
 		return true;
-	__atomic_store_n(&target->shoot_nmi, 0, __ATOMIC_SEQ_CST);
+	if (mine)
+		__atomic_store_n(&target->shoot_nmi, 0, __ATOMIC_SEQ_CST);
 	if (!vcpu->shoot_apic_warned) {
 		vcpu->shoot_apic_warned = true;
-		pksv_log("shootdown: the guest disabled the local APIC of CPU %u: vCPU %u catches up at its next exit",
+		pksv_log("shootdown: the local APIC of CPU %u is off or out of reach: vCPU %u catches up at its next exit",
 			 vcpu->id, target->id);
 	}
 	return false;
 }
 
+/*
+ * A target that left SHOOT_RUNNING after we counted it (an INIT exit put it
+ * in wait-for-SIPI) is released: wait-for-SIPI blocks NMIs (SDM Vol. 3C
+ * 26.6.2 "Activity State"), so no NMI exit would ever come, and the guest
+ * need never send the SIPI (or sends it from this very vCPU, which waits
+ * here).  It runs no guest code until its SIPI exit, and that exit
+ * re-syncs first: handle_sipi() stores SHOOT_RUNNING before the exit's
+ * generation check, and shoot_others() moved the generation after our
+ * request, so the check finds it stale and shootdown_entry() takes the
+ * request before VM entry.
+ */
+static bool target_left(struct vcpu *target)
+{
+	return __atomic_load_n(&target->shoot_state, __ATOMIC_SEQ_CST) != SHOOT_RUNNING;
+}
+
+/*
+ * Re-send after SHOOT_RESEND_TSC when the last NMI was claimed; when it is
+ * still unclaimed after SHOOT_FORCE_PERIODS of them, it is taken as lost
+ * and sent again regardless (review2 finding 5): the target's guest
+ * disabled its APIC for a while or rewrote its xAPIC ID, and an NMI the
+ * CPU never accepted is never claimed, so without this shoot_nmi stayed 1
+ * for good and no later shootdown ever reached that vCPU but by its own
+ * exits.  The price, when the NMI was only late: the second one finds
+ * shoot_nmi = 0 and is reflected to the guest as its own (at most one per
+ * forced re-send).  The bound is long (2 x 10^8 TSC ticks: 0.1 s at
+ * 2 GHz, about as many instructions in Bochs), because a live target
+ * claims in microseconds and a spurious guest NMI should stay rare.
+ */
+#define SHOOT_FORCE_PERIODS	1000
+
 static void wait_ack(struct vcpu *vcpu, struct vcpu *target, u64 want)
 {
 	u64 start = rdtsc();
+	unsigned int unclaimed = 0;
 
 	while ((s64)(__atomic_load_n(&target->shoot_ack, __ATOMIC_ACQUIRE) - want) < 0) {
 		/* Its own exit may wait on us: serve it, or neither goes on. */
 		take_requests(vcpu);
+		if (target_left(target))
+			return;
 		if (rdtsc() - start > SHOOT_RESEND_TSC) {
-			if (!kick(vcpu, target))
+			bool force;
+
+			unclaimed = __atomic_load_n(&target->shoot_nmi, __ATOMIC_SEQ_CST) ?
+				    unclaimed + 1 : 0;
+			force = unclaimed >= SHOOT_FORCE_PERIODS;
+			if (force)
+				unclaimed = 0;
+			if (!kick(vcpu, target, force))
 				return;
 			start = rdtsc();
 		}
@@ -180,7 +227,7 @@ static void shoot_others(struct vcpu *vcpu)
 			continue;
 		want[i] = __atomic_add_fetch(&t->shoot_req, 1, __ATOMIC_SEQ_CST);
 		vcpu->stats.shootdowns_sent++;
-		if (!kick(vcpu, t))
+		if (!kick(vcpu, t, false))
 			want[i] = 0;
 	}
 	/*

@@ -75,7 +75,9 @@ struct hv {
 enum {
 	SHOOT_NEW = 0,		/* prepared, no VM exit taken yet: not a target */
 	SHOOT_RUNNING,		/* takes NMIs: a target */
-	SHOOT_WAIT_SIPI,	/* INIT taken, waiting for SIPI: flushes at its SIPI exit */
+	SHOOT_WAIT_SIPI,	/* INIT taken, waiting for SIPI: flushes at its SIPI exit;
+				 * a target that reaches it while a sender waits is
+				 * released (vmm/shootdown.c wait_ack()) */
 };
 
 #define EXIT_HISTORY	16

@@ -193,6 +193,25 @@ int vmx_compute_setup(const struct vmx_msrs *m, const struct vmx_wants *w,
 	return 0;
 }
 
+/*
+ * APs are started with INIT-SIPI, which pksvisor emulates (vmm/exit_misc.c):
+ * unrestricted guest (the AP starts in real mode) and the wait-for-SIPI
+ * activity state.  And the shootdown (vmm/shootdown.c) makes a vCPU exit
+ * with an NMI it must tell from the guest's: without virtual NMIs NMI
+ * exiting is off (vmx_compute_setup()), so the NMI would go straight
+ * through the guest's IDT as an unexplained NMI, never claimed, and a
+ * sender would wait for the target's next exit of another kind, for as
+ * long as a CPL3 loop on it takes none (review2 finding 5).
+ */
+const char *vmx_smp_missing(const struct vmx_setup *s)
+{
+	if (!s->has_unrestricted || !s->has_wait_sipi)
+		return "no unrestricted guest or no wait-for-SIPI activity state (IA32_VMX_MISC[8]): INIT-SIPI cannot be emulated";
+	if (!s->has_virtual_nmis)
+		return "no virtual NMIs (NMI exiting, virtual NMIs, NMI-window exiting): a shootdown NMI could not be told from the guest's";
+	return NULL;
+}
+
 u32 vmx_invvpid_type(u64 ept_vpid_cap, bool keep_globals)
 {
 	/*

@@ -79,6 +79,12 @@ int vmx_compute_setup(const struct vmx_msrs *msrs, const struct vmx_wants *wants
 		      struct vmx_setup *out, bool *feature_control_lock_needed,
 		      char *err, size_t errlen);
 
+/*
+ * Why this setup cannot run several CPUs (NULL: it can).  boot/efi_main.c
+ * then virtualizes none (every CPU or none, boot/mp.c).
+ */
+const char *vmx_smp_missing(const struct vmx_setup *s);
+
 /* vmx_invept_type(): inline in vmx.h (every EPT flush asks). */
 /*
  * INVVPID type that flushes one VPID: single-context-retaining-globals when

@@ -64,12 +64,37 @@ static void test_apic_base(void **state)
 	assert_true(apic_base_in_range((1ull << 63) | (base + 0x5000), base, size));
 }
 
+/*
+ * review2 finding 4: the xAPIC page must lie inside the host identity map
+ * [0, limit) (vmm/host.c), or lapic_send_nmi() would #PF in VMX root.
+ */
+static void test_apic_base_unmapped(void **state)
+{
+	const u64 limit = 512ull << 30;		/* 1-GiB pages: 512 GiB mapped */
+	const u64 xapic = BIT(11), x2apic = BIT(11) | BIT(10), bsp = BIT(8);
+
+	(void)state;
+	assert_false(apic_base_unmapped(0xfee00000 | xapic | bsp, limit));
+	/* The last page inside the map; the first one outside. */
+	assert_false(apic_base_unmapped((limit - 0x1000) | xapic, limit));
+	assert_true(apic_base_unmapped(limit | xapic, limit));
+	assert_true(apic_base_unmapped((1ull << 39 | 1ull << 38) | xapic | bsp, 4ull << 30));
+	assert_true(apic_base_unmapped(((1ull << 46) - 0x1000) | xapic, limit));
+	/* A limit that is not page aligned (a tested corner, not a real one). */
+	assert_true(apic_base_unmapped((limit - 0x1000) | xapic, limit - 0x800));
+	/* No page in use: x2APIC mode, or the APIC disabled. */
+	assert_false(apic_base_unmapped(limit | x2apic, limit));
+	assert_false(apic_base_unmapped(limit, limit));
+	assert_false(apic_base_unmapped(limit | BIT(10), limit));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cpuid_pt_hidden),
 		cmocka_unit_test(test_rtit_msrs),
 		cmocka_unit_test(test_apic_base),
+		cmocka_unit_test(test_apic_base_unmapped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

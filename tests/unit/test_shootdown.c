@@ -19,6 +19,7 @@
 #include "../../vmm/exit.h"
 #include "../../vmm/lapic.h"
 #include "../../vmm/shootdown.h"
+#include "../../vmm/vmx_timer.h"
 #include "../../pks/pks_vmm.h"
 
 #define NR	4
@@ -32,9 +33,14 @@ static struct vcpu *cpu[NR];
  * How a sent NMI arrives: DELIVER_EXIT runs the target's NMI exit at once
  * (claim, then its entry step), as a target in guest mode would;
  * DELIVER_ROOT only claims it (the target is in VMX root and passes its
- * entry step on its own thread); DELIVER_NONE: the local APIC is off.
+ * entry step on its own thread); DELIVER_NONE: the local APIC is off;
+ * DELIVER_INIT: the target took an INIT exit after the sender counted it
+ * as running, so it is in wait-for-SIPI, where NMIs are blocked (SDM 3C
+ * 26.6.2): the NMI stays pending and nothing exits; DELIVER_LOST: the
+ * first NMI is accepted by no CPU (the target's guest had its APIC off or
+ * rewrote its ID), the later ones arrive as DELIVER_EXIT.
  */
-static enum { DELIVER_EXIT, DELIVER_ROOT, DELIVER_NONE } delivery;
+static enum { DELIVER_EXIT, DELIVER_ROOT, DELIVER_NONE, DELIVER_INIT, DELIVER_LOST } delivery;
 static unsigned int nmis_sent[NR], resyncs[NR], flushes[NR];
 static bool claimed_as_shootdown[NR];
 
@@ -47,12 +53,28 @@ static struct vcpu *by_apic_id(u32 apic_id)
 	return NULL;
 }
 
-bool lapic_send_nmi(u32 apic_id)
+bool lapic_send_nmi(u32 apic_id, u64 mapped_limit)
 {
 	struct vcpu *t = by_apic_id(apic_id);
 
+	/* The sender passes the bound of the host map (vmm/lapic.c). */
+	if (mapped_limit != hv->phys_limit)
+		abort();
 	if (delivery == DELIVER_NONE)
 		return false;
+	if (delivery == DELIVER_LOST &&
+	    __atomic_add_fetch(&nmis_sent[t->id], 1, __ATOMIC_RELAXED) == 1)
+		return true;
+	if (delivery == DELIVER_LOST) {
+		claimed_as_shootdown[t->id] = shootdown_nmi_claim(t);
+		shootdown_entry(t);
+		return true;
+	}
+	if (delivery == DELIVER_INIT) {
+		shootdown_set_state(t, SHOOT_WAIT_SIPI);
+		__atomic_add_fetch(&nmis_sent[t->id], 1, __ATOMIC_RELAXED);
+		return true;
+	}
 	__atomic_add_fetch(&nmis_sent[t->id], 1, __ATOMIC_RELAXED);
 	claimed_as_shootdown[t->id] = shootdown_nmi_claim(t);
 	if (delivery == DELIVER_EXIT)
@@ -84,6 +106,7 @@ static int setup(void **state)
 	hv = calloc(1, sizeof(*hv));
 	assert_non_null(hv);
 	hv->nr_vcpus = NR;
+	hv->phys_limit = 512ull << 30;
 	for (unsigned int i = 0; i < NR; i++) {
 		cpu[i] = calloc(1, sizeof(*cpu[i]));
 		assert_non_null(cpu[i]);
@@ -272,6 +295,90 @@ static void test_apic_off_does_not_hang(void **state)
 }
 
 /*
+ * review2 finding 2: the target went to wait-for-SIPI between the
+ * sender's state load and its request (an INIT, possibly sent by the
+ * sender's own guest, which sends the SIPI only after this exit).  The
+ * sender must not wait for it; its SIPI exit re-syncs before guest code.
+ */
+static void test_target_in_wait_for_sipi_is_released(void **state)
+{
+	(void)state;
+	alarm(30);			/* a hang is a failure, not a stuck run */
+	first_exits();
+	hv->nr_vcpus = 2;
+	delivery = DELIVER_INIT;
+	vcpu_shootdown_owe(cpu[0]);
+	shootdown_entry(cpu[0]);	/* returns: vCPU 1 runs no guest code */
+	alarm(0);
+	assert_int_equal(cpu[1]->shoot_state, SHOOT_WAIT_SIPI);
+	assert_int_equal(nmis_sent[1], 1);
+	assert_true(cpu[1]->shoot_ack != cpu[1]->shoot_req);
+	/*
+	 * Its SIPI exit: handle_sipi() stores RUNNING, then the generation
+	 * check finds it stale (the sender moved the generation after its
+	 * request) and the entry step acknowledges before VM entry.
+	 */
+	shootdown_set_state(cpu[1], SHOOT_RUNNING);
+	assert_true(cpu[1]->prot_generation != hv->prot_generation);
+	shootdown_entry(cpu[1]);
+	assert_int_equal(cpu[1]->shoot_ack, cpu[1]->shoot_req);
+	assert_int_equal(resyncs[1], 1);
+	assert_int_equal(cpu[1]->stats.shootdowns_taken, 1);
+}
+
+/*
+ * review2 finding 5: an NMI that no CPU accepted is never claimed, so
+ * shoot_nmi stays 1.  The sender must not rely on it for ever: after the
+ * long bound it sends another (which the target, its APIC back, takes),
+ * and the next change is shot down by an NMI of its own again.
+ */
+static void test_lost_nmi_is_sent_again(void **state)
+{
+	(void)state;
+	alarm(30);			/* a hang is a failure, not a stuck run */
+	first_exits();
+	hv->nr_vcpus = 2;
+	delivery = DELIVER_LOST;
+	vcpu_shootdown_owe(cpu[0]);
+	shootdown_entry(cpu[0]);	/* returns once the second NMI is taken */
+	alarm(0);
+	assert_int_equal(nmis_sent[1], 2);
+	assert_true(claimed_as_shootdown[1]);
+	assert_int_equal(cpu[1]->shoot_nmi, 0);
+	assert_int_equal(cpu[1]->shoot_ack, cpu[1]->shoot_req);
+	assert_int_equal(cpu[1]->stats.shootdowns_taken, 1);
+	vcpu_shootdown_owe(cpu[0]);
+	shootdown_entry(cpu[0]);
+	assert_int_equal(nmis_sent[1], 3);
+	assert_int_equal(cpu[1]->stats.shootdowns_taken, 2);
+}
+
+/*
+ * The preemption timer's backstop (vmm/vmx_timer.h): with several vCPUs
+ * every vCPU exits at least every VMX_TIMER_SHOOT_TSC ticks of guest time,
+ * so a target no NMI reaches still acknowledges within that bound.
+ */
+static void test_timer_backstop_value(void **state)
+{
+	const u64 ghz2 = 2000000000ull;
+
+	(void)state;
+	/* One vCPU, no statistics: as far away as the field allows. */
+	assert_int_equal(vmx_timer_value(ghz2, 0, false, 5), VMX_TIMER_MAX);
+	/* Statistics alone: the interval, in timer units (TSC >> rate). */
+	assert_int_equal(vmx_timer_value(ghz2, 1, false, 5), ghz2 >> 5);
+	assert_int_equal(vmx_timer_value(ghz2, 100, false, 0), VMX_TIMER_MAX);
+	/* Several vCPUs: the backstop, whatever the statistics interval. */
+	assert_int_equal(vmx_timer_value(ghz2, 0, true, 5), VMX_TIMER_SHOOT_TSC >> 5);
+	assert_int_equal(vmx_timer_value(ghz2, 10, true, 0), VMX_TIMER_SHOOT_TSC);
+	/* ...unless the statistics come sooner (a slow TSC). */
+	assert_int_equal(vmx_timer_value(1000000, 1, true, 0), 1000000);
+	/* Never 0 (an exit at every entry): one tick at the coarsest rate. */
+	assert_int_equal(vmx_timer_value(ghz2, 0, true, 31), 1);
+	assert_true(VMX_TIMER_SHOOT_TSC <= 1ull << 24);
+}
+
+/*
  * Two senders at once, on two threads, targets in VMX root.  A CPU keeps
  * running after its last change (it passes entry steps, as a real vCPU
  * keeps taking exits) until the other is done too.
@@ -328,6 +435,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_nmi_on_its_way, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apic_off_does_not_hang, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_senders_no_deadlock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_target_in_wait_for_sipi_is_released, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_nmi_is_sent_again, setup, teardown),
+		cmocka_unit_test(test_timer_backstop_value),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

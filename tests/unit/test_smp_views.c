@@ -351,6 +351,30 @@ static void test_hw_lock_key_reaches_intercepting_vcpu(void **state)
 	assert_int_equal(stub_apply_calls(), 1);
 }
 
+/*
+ * review2 finding 9: B steps a write to an unprotected page of key 1 with
+ * key 1 open in its VMCS PKRS (HW_PF_UNPROTECTED).  A's PROTECT_PAGE takes
+ * the page out of the table and shoots B down before the instruction
+ * retires: the shootdown must close the key again (the step cancelled;
+ * the instruction re-faults against the new table), not leave it open.
+ */
+static void test_hw_shootdown_cancels_unprotected_step(void **state)
+{
+	const u32 closed = PKRS_AD(1) | PKRS_WD(1);
+
+	(void)state;
+	hv->pks.backend = PKS_BACKEND_HW;
+	on(b);
+	b->pks.pkrs = closed;
+	b->pks.pkrs_passthrough = false;
+	vmwrite(VMCS_GUEST_PKRS, hw_pf_step_pkrs(closed, 1, true));
+	vcpu_step_begin(b, STEP_PKS_HW);
+	stub_reset();
+	pks_remote_sync(b);		/* A's PROTECT_PAGE reached B */
+	assert_int_equal(b->step, STEP_NONE);
+	assert_int_equal(stub_apply_calls(), 1);	/* pks_step_done(): key closed */
+}
+
 /* ---- finding 3: a step's override restored into a rebuilt view -------- */
 
 static void test_override_not_restored_into_rebuilt_view(void **state)
@@ -593,6 +617,7 @@ int main(void)
 		T(test_lock_key_reaches_vcpu_in_mode_off),
 		T(test_set_mode_reaches_other_vcpu),
 		T(test_hw_lock_key_reaches_intercepting_vcpu),
+		T(test_hw_shootdown_cancels_unprotected_step),
 		T(test_override_not_restored_into_rebuilt_view),
 		T(test_override_restore_rederives),
 		T(test_reserve_covers_every_vcpu),
