@@ -78,7 +78,8 @@
 #                writing a page must fault once PROTECT on the boot CPU has
 #                returned: the shootdown), and its hw twin under pks=hw in
 #                the sapphire_rapids model (LOCK_KEY must clamp the AP's
-#                PKRS at once)
+#                PKRS at once); under soft, LOCK_KEY loops while the AP
+#                writes a locked-key page through a VMFUNC-pinned view
 #   smp-native   Bochs cpu count=2 with the test firmware's ACPI tables
 #                (tests/guest-efi/fw-acpi.efi), Linux without pksvisor: 2 CPUs
 #   smp-2        the same under pksvisor (upstream Bochs, tigerlake): every

@@ -21,7 +21,9 @@
 #           CPU protects; no write may succeed once PROTECT has returned),
 #           and the shootdown counters of vCPUs 0 and 1 must be non-zero;
 #           with PKSV_PKS=hw PKSV_BOCHS_MODEL=sapphire_rapids also the
-#           LOCK_KEY rounds (the AP's PKRS clamped at once).
+#           LOCK_KEY rounds (the AP's PKRS clamped at once), under soft
+#           the pinned phase (LOCK_KEY rebuilds the view the AP writes
+#           through after VMFUNC: no write may land).
 # The guest runs the runners smoke and cpus (plus, in linux mode, the PKS
 # suites: PKSV_TESTS overrides the list) with pksv_cpus=CPUS, so the cpus
 # runner fails unless Linux brought every CPU online and ran a task on each.
