@@ -142,7 +142,12 @@ static bool open_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why)
 
 	spin_lock(&hv->pks.lock);
 	make_room(vcpu);
-	e = ept_lookup(&v->ept, gpa, &level);
+	/*
+	 * A view dropped since this vCPU chose it may still hold its tree
+	 * for the vCPUs running on it (parked, views.c retire_view()): never
+	 * open a page there.  The vCPU re-selects before it runs again.
+	 */
+	e = v->valid ? ept_lookup(&v->ept, gpa, &level) : NULL;
 	if (!e) {
 		/* Not mapped in this view: pksvisor's bug, not the guest's. */
 		spin_unlock(&hv->pks.lock);

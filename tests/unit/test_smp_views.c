@@ -752,6 +752,12 @@ static void test_full_retire_list_parks_view(void **state)
 	assert_int_equal(views_list_entry(&hv->pks, (unsigned int)sb), EPTP_LIST_INVALID);
 	assert_int_equal(hv->pks.views[sb].ept.pml4, watch.root);
 	assert_int_equal(watch.widened + watch.reused + watch.freed, 0);
+	/* An exit of B before it re-selects: no override into the parked tree. */
+	on(b);
+	assert_true(allow_page(b, KEYED1, EPT_READ | EPT_WRITE, STEP_PKS_ALLOW));
+	assert_int_equal(gp_injected, 1);
+	assert_int_equal(b->pks.nr_override, 0);
+	assert_int_equal(walk_rights(watch.root, KEYED1), EPT_READ | EPT_EXEC);
 	memset(hv->retired.e, 0, sizeof(hv->retired.e));
 	/* B re-selects (the parked slot is not reused) and a build retries. */
 	enter(b);
