@@ -25,6 +25,10 @@
  * shootdown could not interrupt (its local APIC disabled) acknowledges at
  * its next exit of any kind: the tree waits that long.
  *
+ * The same holds for a single table a live view gives up: a step's split
+ * merged back (pks/soft_fault.c, ept_merge()) frees a page table other
+ * CPUs on that view may still have in their paging-structure caches.
+ *
  * With one vCPU there is nobody else: the caller is in VMX root, and a
  * tree is freed at once.
  */
@@ -48,8 +52,8 @@ static bool entry_done(struct hv *hv, const struct ept_retired *r)
 	return true;
 }
 
-/* Unlink the finished entries into roots[] (lock held); how many. */
-static unsigned int take_done(struct hv *hv, u64 *roots)
+/* Unlink the finished entries into done[] (lock held); how many. */
+static unsigned int take_done(struct hv *hv, struct ept_retired *done)
 {
 	unsigned int n = 0;
 
@@ -57,7 +61,8 @@ static unsigned int take_done(struct hv *hv, u64 *roots)
 		struct ept_retired *r = &hv->retired.e[i];
 
 		if (r->pml4 && entry_done(hv, r)) {
-			roots[n++] = r->pml4;
+			done[n].pml4 = r->pml4;
+			done[n++].single = r->single;
 			r->pml4 = 0;
 			r->armed = false;
 		}
@@ -65,48 +70,97 @@ static unsigned int take_done(struct hv *hv, u64 *roots)
 	return n;
 }
 
-static void free_roots(struct hv *hv, const u64 *roots, unsigned int n)
+static void free_table(struct hv *hv, u64 pa, bool single)
 {
-	for (unsigned int i = 0; i < n; i++) {
-		struct ept tree = { .pml4 = roots[i] };
+	struct ept tree = { .pml4 = pa };
 
+	if (single)
+		pool_free_ept(&hv->pool, pa);
+	else
 		ept_destroy(&tree, pool_free_ept, &hv->pool);
-	}
 }
 
-bool ept_retire(struct hv *hv, struct ept *tree)
+static void free_done(struct hv *hv, const struct ept_retired *done, unsigned int n)
 {
-	struct vcpu *here;
-	u64 roots[EPT_RETIRE_MAX];
+	for (unsigned int i = 0; i < n; i++)
+		free_table(hv, done[i].pml4, done[i].single);
+}
+
+/* Free entries left once the finished ones are reaped (lock held). */
+static unsigned int room_left(const struct hv *hv)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < EPT_RETIRE_MAX; i++)
+		n += !hv->retired.e[i].pml4;
+	return n;
+}
+
+/*
+ * Hand over one table (a whole tree from its root, or a single table of
+ * leaves): false when the list is full.  With one vCPU, or outside a
+ * vCPU's exit (boot), nobody runs guest code: freed at once.
+ */
+static bool retire_table(struct hv *hv, u64 pa, bool single)
+{
+	struct vcpu *here = hv->nr_vcpus > 1 ? shootdown_here(hv) : NULL;
+	struct ept_retired done[EPT_RETIRE_MAX];
 	unsigned int n, slot = EPT_RETIRE_MAX;
 
-	if (!tree->pml4)
-		return true;
-	here = hv->nr_vcpus > 1 ? shootdown_here(hv) : NULL;
 	if (!here) {
-		/* One vCPU (in VMX root now), or boot: no CPU runs guest code. */
-		ept_destroy(tree, pool_free_ept, &hv->pool);
+		free_table(hv, pa, single);
 		return true;
 	}
 	spin_lock(&hv->retired.lock);
-	n = take_done(hv, roots);
+	n = take_done(hv, done);
 	for (unsigned int i = 0; i < EPT_RETIRE_MAX && slot == EPT_RETIRE_MAX; i++)
 		if (!hv->retired.e[i].pml4)
 			slot = i;
 	if (slot < EPT_RETIRE_MAX) {
-		hv->retired.e[slot].pml4 = tree->pml4;
+		hv->retired.e[slot].pml4 = pa;
+		hv->retired.e[slot].single = single;
 		hv->retired.e[slot].owner = here->id;
 		hv->retired.e[slot].armed = false;
 	}
 	spin_unlock(&hv->retired.lock);
-	free_roots(hv, roots, n);
+	free_done(hv, done, n);
 	if (slot == EPT_RETIRE_MAX)
 		return false;
-	tree->pml4 = 0;
-	tree->pages_used = 0;
 	/* The shootdown that arms it: before this vCPU runs guest code again. */
 	vcpu_shootdown_owe(here);
 	return true;
+}
+
+bool ept_retire(struct hv *hv, struct ept *tree)
+{
+	if (!tree->pml4)
+		return true;
+	if (!retire_table(hv, tree->pml4, false))
+		return false;
+	tree->pml4 = 0;
+	tree->pages_used = 0;
+	return true;
+}
+
+void ept_retire_page(void *hv, u64 pa)
+{
+	/* ept_retire_room() said there is room: this cannot fail. */
+	retire_table(hv, pa, true);
+}
+
+unsigned int ept_retire_room(struct hv *hv)
+{
+	struct ept_retired done[EPT_RETIRE_MAX];
+	unsigned int n, room;
+
+	if (hv->nr_vcpus < 2)
+		return EPT_RETIRE_MAX;
+	spin_lock(&hv->retired.lock);
+	n = take_done(hv, done);
+	room = room_left(hv);
+	spin_unlock(&hv->retired.lock);
+	free_done(hv, done, n);
+	return room;
 }
 
 void ept_retire_arm(struct vcpu *sender, const u64 *need)
@@ -128,11 +182,11 @@ void ept_retire_arm(struct vcpu *sender, const u64 *need)
 
 void ept_retire_reap(struct hv *hv)
 {
-	u64 roots[EPT_RETIRE_MAX];
+	struct ept_retired done[EPT_RETIRE_MAX];
 	unsigned int n;
 
 	spin_lock(&hv->retired.lock);
-	n = take_done(hv, roots);
+	n = take_done(hv, done);
 	spin_unlock(&hv->retired.lock);
-	free_roots(hv, roots, n);
+	free_done(hv, done, n);
 }

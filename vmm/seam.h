@@ -104,6 +104,14 @@ void vcpu_shootdown_owe(struct vcpu *vcpu);
  * every vCPU's reach) and hands it over later.  tree is emptied on true.
  */
 bool ept_retire(struct hv *hv, struct ept *tree);
+/*
+ * The same for one table of leaves a live view gives up (the free_page
+ * of ept_merge(), ctx = hv): callers make sure of room first, with
+ * ept_retire_room() under pks.lock (only pks.lock holders add entries).
+ */
+void ept_retire_page(void *hv, u64 pa);
+/* Tables that can still be handed over now (every one with one vCPU). */
+unsigned int ept_retire_room(struct hv *hv);
 /* Drop this vCPU's VPID-tagged guest translations. */
 void vcpu_flush_vpid(struct vcpu *vcpu);
 /* The same, keeping global translations when the CPU can (a CR3 load). */

@@ -45,6 +45,7 @@ struct ram_range {
 #define EPT_RETIRE_MAX	16
 struct ept_retired {
 	u64 pml4;			/* root of the tree; 0: entry unused */
+	bool single;			/* pml4 is one table of leaves (ept_merge) */
 	u32 owner;			/* vCPU whose exit retired it: its shootdown arms it */
 	bool armed;			/* need[] is set */
 	u64 need[PKSV_MAX_CPUS];	/* shoot_ack each vCPU must reach; 0: none */

@@ -136,6 +136,17 @@ bool ept_retire(struct hv *hv, struct ept *tree)
 	ept_destroy(tree, pool_free_ept, &hv->pool);
 	return true;
 }
+
+void ept_retire_page(void *hv, u64 pa)
+{
+	pool_free_ept(&((struct hv *)hv)->pool, pa);
+}
+
+unsigned int ept_retire_room(struct hv *hv)
+{
+	(void)hv;
+	return EPT_RETIRE_MAX;
+}
 #endif
 
 /* vmm/exit_ept.c, vmm/dump.c, lib/serial.c */

@@ -774,6 +774,49 @@ static void test_full_retire_list_parks_view(void **state)
 	assert_int_equal(watch.widened + watch.reused, 0);
 }
 
+/*
+ * A step's split merged back on a view B runs on too: the page table it
+ * gives up may be in B's paging-structure caches, so it is freed only
+ * after B acknowledged (on main at beffebc: freed by the merge at once).
+ */
+static void test_merged_split_table_kept_until_ack(void **state)
+{
+	u64 need, *pde;
+	int sv, level;
+
+	(void)state;
+	wrmsr_pkrs(a, PKRS_WD(3));
+	wrmsr_pkrs(b, PKRS_WD(3));
+	sv = a->pks.view;
+	assert_int_equal(b->pks.view, sv);
+	a->shoot_state = b->shoot_state = SHOOT_RUNNING;
+	on(a);
+	assert_true(allow_page(a, BLOCK3 + PAGE_SIZE, EPT_READ | EPT_WRITE, STEP_PKS_ALLOW));
+	assert_int_equal(a->pks.nr_override, 1);
+	assert_non_null(ept_lookup(&hv->pks.views[sv].ept, BLOCK3, &level));
+	assert_int_equal(level, 1);				/* split */
+	pde = ept_lookup(&hv->pks.views[sv].ept, BLOCK3, &level);
+	memset(&watch, 0, sizeof(watch));
+	watch.root = hv->pks.views[sv].ept.pml4;
+	watch.gpa = BLOCK3;
+	watch.rights = EPT_READ | EPT_EXEC;
+	/* The PT: the page holding BLOCK3's 4 KiB entry. */
+	watch.pages[watch.nr_pages++] = (u64)(uintptr_t)pde & ~0xfffull;
+	watch.on = true;
+	a->step = STEP_NONE;
+	pks_step_done(a, STEP_PKS_ALLOW);
+	assert_non_null(ept_lookup(&hv->pks.views[sv].ept, BLOCK3, &level));
+	assert_int_equal(level, 2);				/* merged */
+	assert_int_equal(watch.freed + watch.reused + watch.widened, 0);
+	need = shoot_request(a, b);
+	ept_retire_reap(hv);
+	assert_int_equal(watch.freed, 0);
+	b->shoot_ack = need;
+	ept_retire_reap(hv);
+	assert_int_equal(watch.freed, 1);
+	assert_int_equal(watch.widened, 0);
+}
+
 int main(void)
 {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -795,6 +838,7 @@ int main(void)
 		T(test_retired_tree_free_without_running_target),
 		T(test_dropped_view_kept_until_ack),
 		T(test_full_retire_list_parks_view),
+		T(test_merged_split_table_kept_until_ack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
