@@ -133,6 +133,22 @@ static void make_room(struct vcpu *vcpu)
 }
 
 /*
+ * The view this vCPU runs on, if it is still the build it chose (lock
+ * held); else NULL.  Between pks_exit_sync() and the lock another vCPU may
+ * have dropped the slot (its tree retired, pml4 0: a walk would start at
+ * host address 0; or parked in the invalid slot for the vCPUs still on
+ * it, views.c retire_view(), where no page may be opened) or rebuilt it:
+ * the access then retries on the view pks_entry_check() re-selects at
+ * entry, never walks or edits the old tree.
+ */
+static struct pks_view *view_locked(struct vcpu *vcpu)
+{
+	struct pks_view *v = &vcpu->hv->pks.views[vcpu->pks.view];
+
+	return v->valid && v->build_seq == vcpu->pks.view_seq ? v : NULL;
+}
+
+/*
  * Let the current instruction through one page: add the rights it needs to
  * that page in the current view only (not the whole base view, so a second
  * keyed page the same instruction touches is still checked), single-step,
@@ -142,19 +158,21 @@ static void make_room(struct vcpu *vcpu)
 static bool open_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why)
 {
 	struct hv *hv = vcpu->hv;
-	struct pks_view *v = &hv->pks.views[vcpu->pks.view];
+	struct pks_view *v;
 	struct pks_override *o;
 	int level, r;
-	u64 *e;
+	u64 *e, eptp;
 
 	spin_lock(&hv->pks.lock);
+	v = view_locked(vcpu);
+	if (!v) {
+		/* The view went under this exit: retry on the new one (no step). */
+		spin_unlock(&hv->pks.lock);
+		vcpu->stats.ept_stale++;
+		return true;
+	}
 	make_room(vcpu);
-	/*
-	 * A view dropped since this vCPU chose it may still hold its tree
-	 * for the vCPUs running on it (parked, views.c retire_view()): never
-	 * open a page there.  The vCPU re-selects before it runs again.
-	 */
-	e = v->valid ? ept_lookup(&v->ept, gpa, &level) : NULL;
+	e = ept_lookup(&v->ept, gpa, &level);
 	if (!e) {
 		/* Not mapped in this view: pksvisor's bug, not the guest's. */
 		spin_unlock(&hv->pks.lock);
@@ -179,9 +197,10 @@ static bool open_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why)
 		spin_unlock(&hv->pks.lock);
 		return false;
 	}
+	eptp = v->eptp;
 	spin_unlock(&hv->pks.lock);
 	vcpu->pks.nr_override++;
-	ept_flush(hv, v->eptp);
+	ept_flush(hv, eptp);
 	vcpu_step_begin(vcpu, why);
 	return true;
 }
@@ -271,19 +290,27 @@ static u64 rights_for(u64 qual)
 static bool view_already_allows(struct vcpu *vcpu, u64 gpa, u64 add)
 {
 	struct hv *hv = vcpu->hv;
-	struct pks_view *v = &hv->pks.views[vcpu->pks.view];
+	struct pks_view *v;
 	bool allows;
 	int level;
-	u64 *e;
+	u64 *e, eptp;
 
 	spin_lock(&hv->pks.lock);
+	v = view_locked(vcpu);
+	if (!v) {
+		/* Dropped or rebuilt by another vCPU: retry on the re-selected view. */
+		spin_unlock(&hv->pks.lock);
+		vcpu->stats.ept_stale++;
+		return true;
+	}
 	e = ept_lookup(&v->ept, gpa, &level);
 	allows = e && !(add & ~*e & EPT_RWX);
+	eptp = v->eptp;
 	spin_unlock(&hv->pks.lock);
 	if (!allows)
 		return false;
 	vcpu->stats.ept_stale++;
-	ept_flush(hv, v->eptp);
+	ept_flush(hv, eptp);
 	return true;
 }
 

@@ -159,8 +159,15 @@ refresh_page(struct hv *hv, u64 gpa, const struct view_page_facts *f, unsigned i
 		 * the table, the view goes (fail closed: it is rebuilt when
 		 * next selected, and a VMFUNC to it exits meanwhile).
 		 */
-		if (ept_protect_4k(&v->ept, gpa, perms))
+		if (ept_protect_4k(&v->ept, gpa, perms)) {
+			/*
+			 * Other vCPUs may run on the view: they must leave it
+			 * before the call returns, UNPROTECT too (review2
+			 * finding 3).
+			 */
 			views_drop(hv, i);
+			ept_flush_at_entry(hv);
+		}
 	}
 	return changed;
 }
@@ -224,17 +231,22 @@ s64 pks_hc_protect(struct vcpu *vcpu, u64 gfn)
 	struct hv *hv = vcpu->hv;
 	struct unprotect_entry last;
 	struct view_page_facts f;
-	bool gone;
+	enum unprotect_drop drop;
 	s64 ret;
 
 	ret = check_gfn(hv, gfn);
 	if (ret)
 		return ret;
 	spin_lock(&hv->pks.lock);
-	ret = unprotect_put_entry(&hv->pks.unprotect, gfn, &gone, &last);
-	if (!ret && gone && hv->pks.backend == PKS_BACKEND_SOFT) {
+	ret = unprotect_put_entry(&hv->pks.unprotect, gfn, &drop, &last);
+	if (!ret && drop == UNPROTECT_GONE && hv->pks.backend == PKS_BACKEND_SOFT) {
 		entry_facts(hv, gfn << PAGE_SHIFT, &last, 0, &f);
 		facts_keep(&hv->pks, &last);
+		if (refresh_page(hv, gfn << PAGE_SHIFT, &f, last.access))
+			protect_flush(hv);
+	} else if (!ret && drop == UNPROTECT_NARROWED && hv->pks.backend == PKS_BACKEND_SOFT) {
+		/* Writers done, readers left: READ in every view (pks.h). */
+		entry_facts(hv, gfn << PAGE_SHIFT, &last, PKSV_ACCESS_READ, &f);
 		if (refresh_page(hv, gfn << PAGE_SHIFT, &f, last.access))
 			protect_flush(hv);
 	}

@@ -755,8 +755,8 @@ static void test_full_retire_list_parks_view(void **state)
 	/* An exit of B before it re-selects: no override into the parked tree. */
 	on(b);
 	assert_true(allow_page(b, KEYED1, EPT_READ | EPT_WRITE, STEP_PKS_ALLOW));
-	assert_int_equal(gp_injected, 1);
 	assert_int_equal(b->pks.nr_override, 0);
+	assert_int_equal(steps_begun, 0);
 	assert_int_equal(walk_rights(watch.root, KEYED1), EPT_READ | EPT_EXEC);
 	memset(hv->retired.e, 0, sizeof(hv->retired.e));
 	/* B re-selects (the parked slot is not reused) and a build retries. */
@@ -817,6 +817,99 @@ static void test_merged_split_table_kept_until_ack(void **state)
 	assert_int_equal(watch.widened, 0);
 }
 
+/* ---- review2 finding 3: an exit on a view another vCPU dropped -------- */
+
+/*
+ * B took an EPT violation in its view; before B gets the PKS lock, A drops
+ * that view (refresh_page() out of pool) or rebuilds the slot for another
+ * PKRS.  B must not walk the freed tree (ept.pml4 0: host address 0, the
+ * guest's page 0 in pksvisor's identity map) nor open a page in another
+ * build: the access retries on the view its next entry re-selects.  On
+ * main at beffebc the dropped case walks from address 0 (ASan: SEGV).
+ */
+static void test_exit_on_dropped_view_retries(void **state)
+{
+	const u32 pkrs_b = PKRS_AD(1) | PKRS_WD(1);
+	u64 stale;
+	int sb;
+
+	(void)state;
+	wrmsr_pkrs(b, pkrs_b);
+	enter(b);
+	sb = b->pks.view;
+	assert_true(sb > 0);
+	on(a);
+	spin_lock(&hv->pks.lock);
+	views_drop(hv, (unsigned int)sb);
+	spin_unlock(&hv->pks.lock);
+	assert_false(hv->pks.views[sb].valid);
+	on(b);
+	stale = b->stats.ept_stale;
+	assert_true(view_already_allows(b, KEYED1, EPT_WRITE));
+	assert_true(open_page(b, KEYED1, EPT_WRITE, STEP_PKS_ALLOW));
+	assert_int_equal(b->pks.nr_override, 0);
+	assert_int_equal(steps_begun, 0);
+	assert_int_equal(b->stats.ept_stale, stale + 2);
+	enter(b);
+	assert_true(hv->pks.views[b->pks.view].valid);
+	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+}
+
+static void test_exit_on_rebuilt_view_opens_nothing(void **state)
+{
+	const u32 pkrs_b = PKRS_AD(1) | PKRS_WD(1);
+	int sb;
+
+	(void)state;
+	wrmsr_pkrs(b, pkrs_b);
+	enter(b);
+	sb = b->pks.view;
+	on(a);
+	spin_lock(&hv->pks.lock);
+	assert_int_equal(build_view(hv, (unsigned int)sb, PKRS_WD(2), true, false), 0);
+	spin_unlock(&hv->pks.lock);
+	on(b);
+	/* The slot's new build allows the write: not B's to take. */
+	assert_true(open_page(b, KEYED1, EPT_WRITE, STEP_PKS_ALLOW));
+	assert_int_equal(b->pks.nr_override, 0);
+	assert_int_equal(steps_begun, 0);
+	enter(b);
+	assert_int_equal(hv->pks.views[b->pks.view].pkrs, pkrs_b);
+	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+}
+
+/*
+ * Review2 finding 7: RANGE_REGISTER from a vCPU that runs on the base EPT
+ * (PKS off there) rebuilt nothing of its own, so no flush and no shootdown
+ * was owed and B, running guest code on a view built before the range was
+ * keyed, kept writing it.  views_invalidate() now owes the flush (and with
+ * it the shootdown, vmm/flush.c prot_changed()) whoever calls it.
+ */
+static void test_range_register_owes_flush(void **state)
+{
+	unsigned int flushes;
+
+	(void)state;
+	wrmsr_pkrs(b, PKRS_WD(2));
+	enter(b);
+	assert_true(b->pks.view > 0);
+	assert_int_equal(runs_with(b, KEYED2), EPT_RWX);
+	a->cr4_shadow = 0;		/* A: PKS off, on the base EPT */
+	wrmsr_pkrs(a, 0);
+	assert_int_equal(a->pks.view, 0);
+	flushes = stub_flush_calls();
+	/* pks_hc_range(a, KEYED2, 4096, 2, add) of pks/discover.c, step by step. */
+	on(a);
+	spin_lock(&hv->pks.lock);
+	assert_int_equal(keymap_add(&hv->pks.keymap, KEYED2, PAGE_SIZE, 2, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	spin_unlock(&hv->pks.lock);
+	views_select(a);
+	assert_int_not_equal(stub_flush_calls(), flushes);
+	enter(b);
+	assert_int_equal(runs_with(b, KEYED2), EPT_READ | EPT_EXEC);
+}
+
 int main(void)
 {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -839,6 +932,9 @@ int main(void)
 		T(test_dropped_view_kept_until_ack),
 		T(test_full_retire_list_parks_view),
 		T(test_merged_split_table_kept_until_ack),
+		T(test_exit_on_dropped_view_retries),
+		T(test_exit_on_rebuilt_view_opens_nothing),
+		T(test_range_register_owes_flush),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
