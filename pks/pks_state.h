@@ -50,8 +50,10 @@ struct pks_view {
 	 * Which build of the slot this is (pks_global.build_seq when it was
 	 * built, never 0): a vCPU that chose it remembers the value
 	 * (pks_vcpu.view_seq) and re-selects when it changed.  The EPTP
-	 * cannot tell builds apart: a rebuilt slot may get the freed root
-	 * back (docs/architecture.md, "SMP views").
+	 * cannot tell builds apart: a slot rebuilt while nobody else could
+	 * reach it may get the freed root back (one reachable by others is
+	 * built into fresh pages, its old tree retired: docs/architecture.md,
+	 * "SMP views").
 	 */
 	u64 build_seq;
 	/*

@@ -67,8 +67,15 @@ static void restore_one(struct hv *hv, const struct pks_override *o)
 	if (!v->valid || v->build_seq != o->build_seq)
 		return;
 	ept_protect_4k(&v->ept, o->gpa, view_page_perms(hv, v, o->gpa));
-	if (o->split_level > 1)
-		ept_merge(&v->ept, o->gpa, o->split_level, pool_free_ept, &hv->pool);
+	/*
+	 * The merged-away tables (a PT, and a PD for a 1 GiB merge) may sit
+	 * in the paging-structure caches of other CPUs on this view: freed
+	 * only after the shootdown (vmm/ept_retire.c).  No room to hold
+	 * them: the split stays (same rights, finer pages) until the view is
+	 * rebuilt.
+	 */
+	if (o->split_level > 1 && ept_retire_room(hv) >= 2)
+		ept_merge(&v->ept, o->gpa, o->split_level, ept_retire_page, hv);
 }
 
 /*
@@ -128,9 +135,11 @@ static void make_room(struct vcpu *vcpu)
 /*
  * The view this vCPU runs on, if it is still the build it chose (lock
  * held); else NULL.  Between pks_exit_sync() and the lock another vCPU may
- * have dropped the slot (ept_destroy() leaves pml4 0: a walk would start
- * at host address 0) or rebuilt it: the access then retries on the view
- * pks_entry_check() re-selects at entry, never walks the old tree.
+ * have dropped the slot (its tree retired, pml4 0: a walk would start at
+ * host address 0; or parked in the invalid slot for the vCPUs still on
+ * it, views.c retire_view(), where no page may be opened) or rebuilt it:
+ * the access then retries on the view pks_entry_check() re-selects at
+ * entry, never walks or edits the old tree.
  */
 static struct pks_view *view_locked(struct vcpu *vcpu)
 {

@@ -245,21 +245,56 @@ static int apply_restrictions(struct hv *hv, struct pks_view *v)
 	return 0;
 }
 
-static void free_view(struct hv *hv, struct pks_view *v)
+/* No vCPU selects the slot or reaches it by VMFUNC any more (lock held). */
+static void unpublish_view(struct hv *hv, struct pks_view *v)
 {
-	/* A VMFUNC to this index must never reach freed tables. */
 	v->valid = false;
 	hv->pks.views_built &= (u8)~BIT(v - hv->pks.views);
 	v->pinned = false;
 	list_changed(&hv->pks);
+}
+
+/*
+ * Free a view no other CPU can walk: unpinned (in no EPTP list: pinned is
+ * cleared only here and in retire_view()) and no other vCPU's users bit.
+ * The caller's own vCPU is in VMX root and leaves it before it runs.
+ */
+static void free_view(struct hv *hv, struct pks_view *v)
+{
+	unpublish_view(hv, v);
 	ept_destroy(&v->ept, pool_free_ept, &hv->pool);
+}
+
+/*
+ * Drop a view other vCPUs may be running on or reach by VMFUNC: out of
+ * reach for selection and lists at once, its tree freed only after every
+ * vCPU acknowledged the shootdown (vmm/ept_retire.c).  When that cannot
+ * take it now the tree stays in the invalid slot ("parked": v->ept.pml4
+ * set) and is handed over again by the next build (retry_parked()).
+ */
+static void retire_view(struct hv *hv, struct pks_view *v)
+{
+	unpublish_view(hv, v);
+	if (!ept_retire(hv, &v->ept))
+		pksv_log("PKS: view %d parked until a shootdown frees room",
+			 (int)(v - hv->pks.views));
+}
+
+static void retry_parked(struct hv *hv)
+{
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		struct pks_view *v = &hv->pks.views[i];
+
+		if (!v->valid && v->ept.pml4)
+			ept_retire(hv, &v->ept);
+	}
 }
 
 /*
  * A view that cannot take a change (no memory to split a large page) is
  * dropped rather than left with stale rights (lock held).  Its list entry
  * is invalid at once; a vCPU running on it re-selects before its next VM
- * entry (pks_entry_check()).
+ * entry (pks_entry_check()), and its tables are freed after that.
  */
 void views_drop(struct hv *hv, unsigned int slot)
 {
@@ -269,7 +304,7 @@ void views_drop(struct hv *hv, unsigned int slot)
 		return;
 	pksv_log("PKS: view %u (PKRS 0x%x) dropped: out of memory for a page change",
 		 slot, v->pkrs);
-	free_view(hv, v);
+	retire_view(hv, v);
 }
 
 /*
@@ -303,13 +338,9 @@ static u64 view_cost(struct hv *hv)
  * what the pool has left fails a hopeless build at once instead of after
  * millions of page updates.  Lock held.
  */
-static bool view_may_fit(struct hv *hv, const struct pks_view *replaced)
+static bool view_may_fit(struct hv *hv)
 {
-	u64 left = pool_pages_left(&hv->pool);
-
-	if (replaced->valid)
-		left += replaced->ept.pages_used;
-	return view_cost(hv) <= left;
+	return view_cost(hv) <= pool_pages_left(&hv->pool);
 }
 
 /*
@@ -334,51 +365,109 @@ bool views_keymap_fits(struct hv *hv)
 }
 
 /*
+ * Room for a build next to a tree still in use: views of an older keymap
+ * that are neither pinned nor run on would be rebuilt before any use
+ * anyway (view_slot()); their pages go first.
+ */
+static void free_stale_unused(struct hv *hv)
+{
+	struct pks_global *pks = &hv->pks;
+
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		struct pks_view *v = &pks->views[i];
+
+		if (v->valid && !v->pinned && !v->users && v->generation != pks->generation)
+			free_view(hv, v);
+	}
+}
+
+/*
+ * May another CPU walk view v's tree now?  A pinned view is in every
+ * vCPU's EPTP list (reachable by VMFUNC without an exit); a view with a
+ * users bit is the one its vCPUs run on.  With one vCPU, nobody: it is
+ * in VMX root here.
+ */
+static bool view_in_reach(const struct hv *hv, const struct pks_view *v)
+{
+	return hv->nr_vcpus > 1 && v->valid && (v->pinned || v->users);
+}
+
+/*
  * (Re)build slot for (pkrs, wp); pin says whether the guest may reach it by
- * VMFUNC.  The list entry is invalid from the moment the old view is freed
- * until the new one is complete.
+ * VMFUNC.
+ *
+ * A view other CPUs may be walking is never rewritten or freed under them
+ * (docs/architecture.md "SMP views"): a clone starts as the base EPT, with
+ * every right, and a CPU running on it would fill its TLB from the
+ * half-built tree.  The new build goes into fresh pages while the old one
+ * stays intact and in use; only the complete build is published (EPTP,
+ * build_seq, list entry, all under the lock), the vCPUs on the old one
+ * move at their next entry or the shootdown this exit owes, and the old
+ * tree is freed once they all acknowledged it (ept_retire()).  Memory for
+ * two copies or a free retire entry lacking, the old view is dropped
+ * instead (its list entry invalid, a VMFUNC to it exits) - never rebuilt
+ * in place.  A view nobody else can reach is freed first, and its pages
+ * serve the new build.
  */
 static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp, bool pin)
 {
 	struct pks_global *pks = &hv->pks;
 	struct pks_view *v = &pks->views[slot];
+	struct pks_view nv = { .pkrs = pkrs, .wp = wp };
+	struct ept old;
 	int r;
 
-	/*
-	 * A view that cannot be rebuilt must not stay reachable with its old
-	 * rights (a stale pinned view in the EPTP list): it goes first.
-	 */
-	if (v->valid)
+	retry_parked(hv);
+	if (v->valid && !view_in_reach(hv, v))
 		free_view(hv, v);
-	if (!view_may_fit(hv, v))
-		return -1;
-	v->ept.alloc = pool_alloc_ept;
-	v->ept.alloc_ctx = &hv->pool;
-	v->pkrs = pkrs;
-	v->wp = wp;
-	views_key_perms(v);
+	if (!view_may_fit(hv))
+		free_stale_unused(hv);
+	if (!view_may_fit(hv))
+		goto drop_old;
+	nv.ept.alloc = pool_alloc_ept;
+	nv.ept.alloc_ctx = &hv->pool;
+	views_key_perms(&nv);
 	/*
 	 * The base EPT changes under ept_lock (vmm/exit_ept.c MMIO on demand,
 	 * vmm/hidden.c): the clone copies it under that lock too.  Lock
 	 * order: pks.lock, then ept_lock (docs/architecture.md, locks).
 	 */
 	spin_lock(&hv->ept_lock);
-	r = ept_clone(&v->ept, &hv->ept);
+	r = ept_clone(&nv.ept, &hv->ept);
 	spin_unlock(&hv->ept_lock);
-	if (r || apply_restrictions(hv, v)) {
-		free_view(hv, v);
-		return -1;
+	if (r || apply_restrictions(hv, &nv)) {
+		/* Never published: nobody can have walked it. */
+		ept_destroy(&nv.ept, pool_free_ept, &hv->pool);
+		goto drop_old;
 	}
+	if (v->valid) {
+		/* The old tree is handed over before the new one is published. */
+		old = v->ept;
+		if (!ept_retire(hv, &old)) {
+			ept_destroy(&nv.ept, pool_free_ept, &hv->pool);
+			goto drop_old;
+		}
+	}
+	v->pkrs = pkrs;
+	v->wp = wp;
+	for (unsigned int k = 0; k < PKS_NR_KEYS; k++)
+		v->key_perms[k] = nv.key_perms[k];
+	v->ept = nv.ept;
 	v->build_seq = ++pks->build_seq;
 	v->generation = pks->generation;
 	v->eptp = ept_eptp(&v->ept, false);
 	v->valid = true;
 	pks->views_built |= (u8)BIT(slot);
 	v->pinned = pin;
-	list_changed(pks);
-	/* A rebuilt slot may reuse an EPTP whose translations are cached. */
+	/* A new build may reuse the root (EPTP) of a freed one: translations. */
 	ept_flush(hv, v->eptp);
+	list_changed(pks);
 	return 0;
+
+drop_old:
+	if (v->valid)
+		retire_view(hv, v);
+	return -1;
 }
 
 static unsigned int pinned_count(const struct pks_global *pks)
@@ -477,7 +566,7 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 		}
 		if (v->valid && v->pinned)
 			pinned++;
-		if (!v->valid && free_slot < 0)
+		if (!v->valid && !v->ept.pml4 && free_slot < 0)
 			free_slot = i;
 		/* Never evict a pinned view or one any vCPU runs on. */
 		if (v->valid && !v->pinned && !v->users && (int)i != vcpu->pks.view &&
@@ -761,9 +850,10 @@ void pks_exit_follow(struct vcpu *vcpu, u64 eptp)
 			return;
 		}
 	/*
-	 * Another vCPU rebuilt this vCPU's view in place (a pinned view after
-	 * a keymap or lock change): the new build has another root.  Else
-	 * only pinned views are in the list: pksvisor lost track itself.
+	 * Another vCPU rebuilt this vCPU's view (a pinned view after a keymap
+	 * or lock change): the new build has another root, and the old one
+	 * this vCPU ran on stays allocated until it acknowledges.  Else only
+	 * pinned views are in the list: pksvisor lost track itself.
 	 */
 	if (pks->views[vcpu->pks.view].build_seq == vcpu->pks.view_seq)
 		pksv_log("PKS: EPTP 0x%llx is no pinned view (slot %d): re-selecting",

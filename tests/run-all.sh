@@ -78,7 +78,9 @@
 #                writing a page must fault once PROTECT on the boot CPU has
 #                returned: the shootdown), and its hw twin under pks=hw in
 #                the sapphire_rapids model (LOCK_KEY must clamp the AP's
-#                PKRS at once); then the AP-failure runs (test builds whose
+#                PKRS at once); under soft, LOCK_KEY loops while the AP
+#                writes a locked-key page through a VMFUNC-pinned view;
+#                then the AP-failure runs (test builds whose
 #                vCPU 1 fails VMLAUNCH / VMXON): the guest's INIT-SIPI-SIPI
 #                must never start the parked AP, and with a native AP
 #                pksvisor must hand off nothing; and an MADT listing a

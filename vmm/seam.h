@@ -5,9 +5,9 @@
  * tests/harness/check-layering.sh, enforces it).  It offers the vCPU and
  * hypervisor state (vcpu.h), the VMCS accessors and field encodings
  * (vmx.h: pks/ reads guest CR3/CR4/PKRS and writes its own controls),
- * and six services: inject an exception, read the CPL, single-step one
+ * and seven services: inject an exception, read the CPL, single-step one
  * instruction, set an MSR intercept, invalidate cached translations,
- * shoot the other vCPUs down.
+ * shoot the other vCPUs down, free an EPT tree after the shootdown.
  * A new need of pks/ is added here on purpose, not by including one more
  * vmm/ header.
  */
@@ -96,6 +96,22 @@ void ept_flush_at_entry(struct hv *hv);
  * are made to exit and re-sync before it re-enters (vmm/shootdown.c).
  */
 void vcpu_shootdown_owe(struct vcpu *vcpu);
+/*
+ * Hand over an EPT tree no view names any more (vmm/ept_retire.c): its
+ * pages go back to the pool once no vCPU can walk it - at once with one
+ * vCPU, else after the shootdown this vCPU now owes was acknowledged.
+ * False: no room to hold it; the caller keeps it (and keeps it out of
+ * every vCPU's reach) and hands it over later.  tree is emptied on true.
+ */
+bool ept_retire(struct hv *hv, struct ept *tree);
+/*
+ * The same for one table of leaves a live view gives up (the free_page
+ * of ept_merge(), ctx = hv): callers make sure of room first, with
+ * ept_retire_room() under pks.lock (only pks.lock holders add entries).
+ */
+void ept_retire_page(void *hv, u64 pa);
+/* Tables that can still be handed over now (every one with one vCPU). */
+unsigned int ept_retire_room(struct hv *hv);
 /* Drop this vCPU's VPID-tagged guest translations. */
 void vcpu_flush_vpid(struct vcpu *vcpu);
 /* The same, keeping global translations when the CPU can (a CR3 load). */

@@ -88,15 +88,22 @@ void vcpu_shootdown_owe(struct vcpu *vcpu)
  * The GS base of VMX root is the vCPU (VMCS host GS base, vmm/vmcs.c);
  * before a CPU's VMLAUNCH it is still the firmware's, which is no vCPU.
  */
-void shootdown_owe_here(struct hv *hv)
+struct vcpu *shootdown_here(struct hv *hv)
 {
 	struct vcpu *here = (struct vcpu *)(uintptr_t)rdmsr(MSR_GS_BASE);
 
 	for (unsigned int i = 0; i < hv->nr_vcpus; i++)
-		if (hv->vcpus[i] == here) {
-			vcpu_shootdown_owe(here);
-			return;
-		}
+		if (hv->vcpus[i] == here)
+			return here;
+	return NULL;
+}
+
+void shootdown_owe_here(struct hv *hv)
+{
+	struct vcpu *here = shootdown_here(hv);
+
+	if (here)
+		vcpu_shootdown_owe(here);
 }
 
 /*
@@ -209,7 +216,7 @@ static void wait_ack(struct vcpu *vcpu, struct vcpu *target, u64 want)
 static void shoot_others(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
-	u64 want[PKSV_MAX_CPUS];
+	u64 want[PKSV_MAX_CPUS], need[PKSV_MAX_CPUS];
 
 	/*
 	 * The change (and the generation bump) before the targets' states:
@@ -221,15 +228,21 @@ static void shoot_others(struct vcpu *vcpu)
 	for (unsigned int i = 0; i < hv->nr_vcpus; i++) {
 		struct vcpu *t = hv->vcpus[i];
 
-		want[i] = 0;
+		want[i] = need[i] = 0;
 		if (t == vcpu ||
 		    __atomic_load_n(&t->shoot_state, __ATOMIC_SEQ_CST) != SHOOT_RUNNING)
 			continue;
-		want[i] = __atomic_add_fetch(&t->shoot_req, 1, __ATOMIC_SEQ_CST);
+		want[i] = need[i] = __atomic_add_fetch(&t->shoot_req, 1, __ATOMIC_SEQ_CST);
 		vcpu->stats.shootdowns_sent++;
 		if (!kick(vcpu, t, false))
 			want[i] = 0;
 	}
+	/*
+	 * The trees this vCPU retired before now are free once these
+	 * requests are acknowledged - the ones not waited for below too
+	 * (vmm/ept_retire.c).
+	 */
+	ept_retire_arm(vcpu, need);
 	/*
 	 * Move the generation once more, after the requests: a target that
 	 * caught up with the first bump before its request was made is stale
@@ -242,6 +255,7 @@ static void shoot_others(struct vcpu *vcpu)
 	for (unsigned int i = 0; i < hv->nr_vcpus; i++)
 		if (want[i])
 			wait_ack(vcpu, hv->vcpus[i], want[i]);
+	ept_retire_reap(hv);
 }
 
 void shootdown_slow(struct vcpu *vcpu)

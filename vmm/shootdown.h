@@ -25,6 +25,17 @@
  * (boot, before VMLAUNCH).
  */
 void shootdown_owe_here(struct hv *hv);
+/* The vCPU whose exit this CPU is handling; NULL outside one (boot). */
+struct vcpu *shootdown_here(struct hv *hv);
+
+/*
+ * Retired EPT trees (vmm/ept_retire.c, ept_retire() in seam.h): the
+ * shootdown arms those its sender retired with the request value each
+ * target must acknowledge (need[i], 0: not a target), and frees every
+ * tree whose targets all did once it has waited.
+ */
+void ept_retire_arm(struct vcpu *sender, const u64 *need);
+void ept_retire_reap(struct hv *hv);
 
 /* The last step of every exit when a request or a debt is pending. */
 void shootdown_slow(struct vcpu *vcpu);

@@ -37,6 +37,25 @@ struct ram_range {
  * CPU before the guest runs; afterwards every field is read-only except
  * those naming their lock below.
  */
+/*
+ * A view's EPT tree that no view names any more but that a vCPU may still
+ * walk (vmm/ept_retire.c): freed when every vCPU that was running guest
+ * code has acknowledged a shootdown made after it was retired.
+ */
+#define EPT_RETIRE_MAX	16
+struct ept_retired {
+	u64 pml4;			/* root of the tree; 0: entry unused */
+	bool single;			/* pml4 is one table of leaves (ept_merge) */
+	u32 owner;			/* vCPU whose exit retired it: its shootdown arms it */
+	bool armed;			/* need[] is set */
+	u64 need[PKSV_MAX_CPUS];	/* shoot_ack each vCPU must reach; 0: none */
+};
+
+struct ept_retire_list {
+	struct spinlock lock;		/* guards e[]; taken inside pks.lock */
+	struct ept_retired e[EPT_RETIRE_MAX];
+};
+
 struct hv {
 	struct pksv_config cfg;
 	struct vmx_msrs msrs;
@@ -69,6 +88,8 @@ struct hv {
 	 * invalidates its EPTPs before its next VM entry (vmm/flush.c).
 	 */
 	u64 prot_generation;
+	/* EPT trees freed once the shootdown after their retirement is done. */
+	struct ept_retire_list retired;
 };
 
 /* vcpu->shoot_state */

@@ -34,9 +34,19 @@
  * shootdown the AP keeps the PKRS value its VMCS held.  Locks cannot be
  * undone, hence 15 rounds, one key each.
  *
+ * The pinned twin (pks=soft with VMFUNC; review2 finding 1): key 3 is
+ * locked, the boot CPU pins the view for PKRS = WD(3) (VIEW_INDEX) and the
+ * AP switches to it with VMFUNC (no exit) before every write to P; the
+ * boot CPU meanwhile calls LOCK_KEY(3) PINNED_LOCKS times, and each call
+ * rebuilds every pinned view.  Every AP write must fault: one that lands
+ * walked a view under construction (a rebuild in place clones the base
+ * EPT, RWX, before it narrows it).
+ *
  * TAP, then "PKSV-SHOOT: protect rounds=.. faults_after_flag=..
  * faults_before_flag=.. writes_before_flag=.. stale_writes=..
- * stale_rounds=.." (and "PKSV-SHOOT: lock rounds=..." under hw), then
+ * stale_rounds=.." (and "PKSV-SHOOT: lock rounds=..." under hw,
+ * "PKSV-SHOOT: pinned lock_calls=.. writes=.. stale_writes=.." under
+ * soft), then
  * power-off (pksvisor prints every vCPU's statistics:
  * shootdowns_sent/_taken).
  */
@@ -89,6 +99,20 @@ struct phase {
 };
 
 static struct phase g_protect = { .name = "protect" }, g_lock = { .name = "lock" };
+
+#define PINNED_LOCKS	60		/* LOCK_KEY calls while the AP writes */
+/* The pinned phase (soft): BSP writes go/stop/index, the AP the rest. */
+static struct {
+	volatile u32 go, stop;		/* BSP: start / end the AP's writes */
+	volatile u64 index;		/* AP: VIEW_INDEX(WD(KEY)) */
+	volatile long long index_rc;
+	volatile u32 ready, done;	/* AP: first write faulted / loop over */
+	volatile u64 lock_calls;	/* BSP: LOCK_KEY calls made meanwhile */
+	volatile u64 writes, faults;	/* AP */
+	volatile u64 stale_writes;	/* AP: writes that landed (must be 0) */
+	volatile u64 bad_faults;
+} g_pin;
+static volatile u32 g_pinned_phase;	/* BSP: soft backend, run it */
 static volatile u32 g_quit;		/* BSP: stop now (a wait timed out) */
 static volatile u32 g_entered, g_left;	/* AP: in the PKS state / back out */
 static volatile u32 g_lock_rounds;	/* BSP: hw backend, run the lock phase */
@@ -166,16 +190,72 @@ static int ap_rounds(struct phase *ph, u32 rounds, int by_key)
 	return 0;
 }
 
+/* VMFUNC leaf 0 (EPTP switching, SDM Vol. 3C 26.5.6.3): no VM exit. */
+static void vmfunc_switch(u32 index)
+{
+	__asm__ volatile(".byte 0x0f, 0x01, 0xd4" : : "a"(0), "c"(index) : "memory");
+}
+
+/*
+ * Write P through its key-3 alias on the pinned view until told to stop;
+ * key 3 is locked, so every write must take the PK #PF.
+ */
+static void ap_pinned(void)
+{
+	u64 alias = alias_of_key(KEY);
+
+	u64 index = 0;
+	long long rc;
+
+	while (!__atomic_load_n(&g_pin.go, __ATOMIC_ACQUIRE))
+		if (g_quit)
+			return;
+	/*
+	 * Pinned from this CPU: the VM entry after the call rewrites its
+	 * EPTP list (lists are refreshed at entry only), so the index is
+	 * reachable by VMFUNC from here on.
+	 */
+	rc = pksv_hc(PKSV_HC_VIEW_INDEX, PKRS_WD(KEY), 0, 0, &index);
+	g_pin.index_rc = rc;
+	g_pin.index = index;
+	if (rc || !index || index >= 8) {
+		__atomic_store_n(&g_pin.ready, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&g_pin.done, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	while (!__atomic_load_n(&g_pin.stop, __ATOMIC_ACQUIRE) && !g_quit) {
+		vmfunc_switch((u32)index);
+		pks_fault_clear();
+		pks_probe_write((void *)alias, g_pin.writes);
+		g_pin.writes++;
+		if (!pks_fault.hit) {
+			g_pin.stale_writes++;
+			continue;
+		}
+		if (pks_fault.vector == X86_PF && pks_fault.ec == EC_WRITE &&
+		    pks_fault.cr2 == alias)
+			g_pin.faults++;
+		else
+			g_pin.bad_faults++;
+		__atomic_store_n(&g_pin.ready, 1, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&g_pin.done, 1, __ATOMIC_RELEASE);
+}
+
 static void EFIAPI ap_main(void *arg)
 {
 	(void)arg;
 	pks_env_enter(g_pages + PKS_PG_PML4 * 4096ull, (void *)(g_pages + PG_IDT * 4096ull), 0);
 	pks_probe_wrmsr(MSR_IA32_PKRS, PKRS_WD(KEY));
 	__atomic_store_n(&g_entered, 1, __ATOMIC_RELEASE);
-	if (!ap_rounds(&g_protect, ROUNDS, 0) && g_lock_rounds) {
-		/* Every key open: only LOCK_KEY can close one. */
-		pks_probe_wrmsr(MSR_IA32_PKRS, 0);
-		ap_rounds(&g_lock, LOCK_KEYS, 1);
+	if (!ap_rounds(&g_protect, ROUNDS, 0)) {
+		if (g_lock_rounds) {
+			/* Every key open: only LOCK_KEY can close one. */
+			pks_probe_wrmsr(MSR_IA32_PKRS, 0);
+			ap_rounds(&g_lock, LOCK_KEYS, 1);
+		} else if (g_pinned_phase) {
+			ap_pinned();
+		}
 	}
 	pks_env_leave();
 	__atomic_store_n(&g_left, 1, __ATOMIC_RELEASE);
@@ -274,6 +354,47 @@ static void run_lock_rounds(void)
 	       LOCK_KEYS, LOCK_KEYS, k > LOCK_KEYS ? LOCK_KEYS : k, rc);
 }
 
+/* Soft backend: LOCK_KEY rebuilds the view the AP VMFUNCs to. */
+static void run_pinned_phase(void)
+{
+	long long rc_lock, rc = 0;
+
+	rc_lock = pksv_hc(PKSV_HC_LOCK_KEY, KEY, 0, 0, NULL);
+	tap_ok(!rc_lock, "pinned: LOCK_KEY(%u) %lld", KEY, rc_lock);
+	if (rc_lock) {
+		g_quit = 1;
+		return;
+	}
+	__atomic_store_n(&g_pin.go, 1, __ATOMIC_RELEASE);
+	if (bsp_wait(&g_pin.ready, 1, "pinned ready"))
+		return;
+	tap_ok(!g_pin.index_rc && g_pin.index > 0 && g_pin.index < 8,
+	       "pinned: the AP's VIEW_INDEX(WD(%u)) %lld index %llu", KEY,
+	       (long long)g_pin.index_rc, g_pin.index);
+	if (g_pin.index_rc || !g_pin.index || g_pin.index >= 8)
+		return;
+	for (u32 i = 0; i < PINNED_LOCKS && !rc; i++) {
+		rc = pksv_hc(PKSV_HC_LOCK_KEY, KEY, 0, 0, NULL);
+		g_pin.lock_calls++;
+	}
+	__atomic_store_n(&g_pin.stop, 1, __ATOMIC_RELEASE);
+	tap_ok(!rc && g_pin.lock_calls == PINNED_LOCKS, "pinned: %llu LOCK_KEY calls while the AP wrote (last %lld)",
+	       g_pin.lock_calls, rc);
+	bsp_wait(&g_pin.done, 1, "pinned done");
+}
+
+static void report_pinned(void)
+{
+	say("PKSV-SHOOT: pinned lock_calls=%llu writes=%llu faults=%llu stale_writes=%llu bad_faults=%llu",
+	    g_pin.lock_calls, g_pin.writes, g_pin.faults, g_pin.stale_writes, g_pin.bad_faults);
+	tap_ok(g_pin.stale_writes == 0,
+	       "pinned: no AP write to the locked key landed while its view was rebuilt (%llu of %llu)",
+	       g_pin.stale_writes, g_pin.writes);
+	tap_ok(g_pin.faults > 0 && g_pin.bad_faults == 0,
+	       "pinned: every AP write took #PF ec 0x%x at the alias (%llu; %llu others)",
+	       EC_WRITE, g_pin.faults, g_pin.bad_faults);
+}
+
 static void report(struct phase *ph, u32 rounds)
 {
 	say("PKSV-SHOOT: %s rounds=%u faults_after_flag=%llu faults_before_flag=%llu writes_before_flag=%llu stale_writes=%llu stale_rounds=%llu open_failures=%llu bad_faults=%llu",
@@ -336,8 +457,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	tap_ok(pksv_hc(PKSV_HC_RANGE_REGISTER, g_p, 4096, KEY, NULL) == 0,
 	       "range_register(P, 4096, key %u)", KEY);
 	g_lock_rounds = pksv_backend() == PKSV_BACKEND_HW;
+	g_pinned_phase = !g_lock_rounds;
 	say("# backend %s: %s", g_lock_rounds ? "hw" : "soft",
-	    g_lock_rounds ? "PROTECT rounds, then LOCK_KEY rounds" : "PROTECT rounds (LOCK_KEY rounds: hw only)");
+	    g_lock_rounds ? "PROTECT rounds, then LOCK_KEY rounds" :
+			    "PROTECT rounds, then LOCK_KEY under a VMFUNC-pinned writer");
 	s = uefi_call_wrapper(st->BootServices->CreateEvent, 5, 0, 0, NULL, NULL, &ev);
 	if (!EFI_ERROR(s))
 		s = uefi_call_wrapper(mp->startup_this_ap, 7, mp, ap_main, (UINTN)ap, ev, 0,
@@ -345,8 +468,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	tap_ok(!EFI_ERROR(s), "StartupThisAP(cpu %lld) without waiting (EFI status 0x%llx)", ap,
 	       (u64)s);
 	if (!EFI_ERROR(s) && !bsp_wait(&g_entered, 1, "entered")) {
-		if (!run_protect_rounds() && g_lock_rounds)
-			run_lock_rounds();
+		if (!run_protect_rounds()) {
+			if (g_lock_rounds)
+				run_lock_rounds();
+			else
+				run_pinned_phase();
+		}
 	} else {
 		g_quit = 1;
 	}
@@ -355,6 +482,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	report(&g_protect, ROUNDS);
 	if (g_lock_rounds)
 		report(&g_lock, LOCK_KEYS);
+	else
+		report_pinned();
 	(void)pksv_hc(PKSV_HC_UNPROTECT_PAGE, g_p >> 12, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE, 0, NULL);
 	say("1..%u", tap_num);
 	say("PKSV-SHOOT: done, %u of %u failed", tap_failed, tap_num);

@@ -28,7 +28,9 @@
 # none failed, plus the pksvisor lines of linux mode.
 # shoot mode (pksv-shoot.efi): its TAP plan passed ("PKSV-SHOOT: done, 0
 # of"), no stale write in any phase (protect; lock under pks=hw, whose
-# lines must then be there), the pksvisor lines of linux mode, and the
+# lines must then be there; pinned under pks=soft: 60 LOCK_KEY calls
+# while the AP wrote through a VMFUNC-pinned view, no write landed),
+# the pksvisor lines of linux mode, and the
 # shootdown really ran: vCPU 0 (the boot CPU, which protects) sent
 # shootdowns and vCPU 1 (the AP that writes) took some.
 # apfail-vmlaunch (2 CPUs, a test build whose vCPU 1 fails VMLAUNCH, then
@@ -157,6 +159,9 @@ if [ "$MODE" != native ]; then
 fi
 if [ "$MODE" = shoot ] && grep -aq '^# backend hw' "$SERIAL"; then
 	expect+=(--expect 'PKSV-SHOOT: lock rounds=15 .* stale_writes=0 stale_rounds=0 ')
+elif [ "$MODE" = shoot ]; then
+	# soft: LOCK_KEY rebuilt the view the AP VMFUNCs to while it wrote
+	expect+=(--expect 'PKSV-SHOOT: pinned lock_calls=60 writes=[1-9][0-9]* faults=[1-9][0-9]* stale_writes=0 bad_faults=0$')
 fi
 check=0
 "$HERE/check-serial.sh" "$SERIAL" --tap "${expect[@]}" || check=1

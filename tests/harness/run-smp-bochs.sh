@@ -23,7 +23,9 @@
 #           CPU protects; no write may succeed once PROTECT has returned),
 #           and the shootdown counters of vCPUs 0 and 1 must be non-zero;
 #           with PKSV_PKS=hw PKSV_BOCHS_MODEL=sapphire_rapids also the
-#           LOCK_KEY rounds (the AP's PKRS clamped at once).
+#           LOCK_KEY rounds (the AP's PKRS clamped at once), under soft
+#           the pinned phase (LOCK_KEY rebuilds the view the AP writes
+#           through after VMFUNC: no write may land).
 #   apfail-vmlaunch, apfail-vmxon
 #           a test build of pksvisor (make PKSV_CFLAGS="-DPKSV_TEST_HOOKS
 #           -DPKSV_TEST_AP_FAIL=2|1", vmm/test_hooks.c) whose vCPU 1 fails

@@ -14,7 +14,10 @@
 # Shoot mode (pksv-shoot.efi, the stale-TLB window): a real passing run
 # passes; the real run of the same app under the pksvisor before the
 # shootdown (every round ended in stale writes) fails, and so does the
-# good log without the shootdown counters or with one stale write.  The
+# good log without the shootdown counters or with one stale write, or
+# without the pinned line (soft: a VMFUNC-pinned writer while LOCK_KEY
+# rebuilds its view), with one write of it landed, or with its LOCK_KEY
+# calls cut short.  The
 # same for the hw twin (pks=hw, LOCK_KEY rounds): its real run passes, the
 # run before the shootdown (15 of 15 rounds stale) fails, and so does the
 # good hw log without its lock line.
@@ -84,6 +87,13 @@ sed -E 's/ shootdowns_taken=[0-9]+/ shootdowns_taken=0/' "$S" >"$L/shoot-none-ta
 jt_case fail shoot-none-taken "$J" "$L/shoot-none-taken" shoot 2
 sed -E 's/ stale_writes=0 stale_rounds=0 / stale_writes=1 stale_rounds=0 /' "$S" >"$L/shoot-one-stale"
 jt_case fail shoot-one-stale-write "$J" "$L/shoot-one-stale" shoot 2
+# soft: the VMFUNC-pinned writer while LOCK_KEY rebuilds its view
+grep -v 'PKSV-SHOOT: pinned ' "$S" >"$L/shoot-no-pinned-line"
+jt_case fail shoot-pinned-line-missing "$J" "$L/shoot-no-pinned-line" shoot 2
+sed -E 's/(PKSV-SHOOT: pinned .*) stale_writes=0 /\1 stale_writes=1 /' "$S" >"$L/shoot-pinned-stale"
+jt_case fail shoot-pinned-one-landed-write "$J" "$L/shoot-pinned-stale" shoot 2
+sed -E 's/(PKSV-SHOOT: pinned lock_calls=)60 /\17 /' "$S" >"$L/shoot-pinned-few-locks"
+jt_case fail shoot-pinned-lock-calls-cut-short "$J" "$L/shoot-pinned-few-locks" shoot 2
 H="$JT_LOGS/smp-shoot-2-hw.serial"
 jt_case pass shoot-hw-good-log "$J" "$H" shoot 2
 jt_case fail shoot-hw-before-shootdown "$J" "$JT_LOGS/smp-shoot-2-hw-noshootdown.serial" shoot 2

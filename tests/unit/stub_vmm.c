@@ -126,6 +126,29 @@ bool pool_contains(const struct page_pool *pool, u64 pa)
 }
 #endif
 
+/*
+ * vmm/ept_retire.c with one vCPU: nobody else can walk a tree, it is
+ * freed at once.  STUB_REAL_RETIRE: the test links the real one.
+ */
+#ifndef STUB_REAL_RETIRE
+bool ept_retire(struct hv *hv, struct ept *tree)
+{
+	ept_destroy(tree, pool_free_ept, &hv->pool);
+	return true;
+}
+
+void ept_retire_page(void *hv, u64 pa)
+{
+	pool_free_ept(&((struct hv *)hv)->pool, pa);
+}
+
+unsigned int ept_retire_room(struct hv *hv)
+{
+	(void)hv;
+	return EPT_RETIRE_MAX;
+}
+#endif
+
 /* vmm/exit_ept.c, vmm/dump.c, lib/serial.c */
 void ept_flush(struct hv *hv, u64 eptp)
 {

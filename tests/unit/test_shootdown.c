@@ -93,6 +93,27 @@ bool vcpu_flush_stale(struct vcpu *vcpu)
 	return true;
 }
 
+/*
+ * vmm/ept_retire.c: what each shootdown armed the sender's retired trees
+ * with, and when it reaped (after its waits).
+ */
+static u64 armed_need[NR];
+static unsigned int arms, reaps;
+
+void ept_retire_arm(struct vcpu *sender, const u64 *need)
+{
+	(void)sender;
+	for (unsigned int i = 0; i < NR; i++)
+		armed_need[i] = need[i];
+	arms++;
+}
+
+void ept_retire_reap(struct hv *h)
+{
+	(void)h;
+	reaps++;
+}
+
 void pksv_log(const char *fmt, ...)
 {
 	(void)fmt;
@@ -121,6 +142,8 @@ static int setup(void **state)
 		claimed_as_shootdown[i] = false;
 	}
 	delivery = DELIVER_EXIT;
+	memset(armed_need, 0, sizeof(armed_need));
+	arms = reaps = 0;
 	return 0;
 }
 
@@ -195,6 +218,11 @@ static void test_owe_reaches_running_vcpus_only(void **state)
 	assert_int_equal(cpu[0]->stats.shootdowns_taken, 0);
 	assert_false(cpu[0]->shoot_owed);
 	assert_int_equal(cpu[0]->shoot_ack, cpu[0]->shoot_req);
+	/* Retired trees wait for vCPU 1's request only, reaped after it. */
+	assert_int_equal(arms, 1);
+	assert_int_equal(reaps, 1);
+	assert_int_equal(armed_need[1], cpu[1]->shoot_req);
+	assert_int_equal(armed_need[0] + armed_need[2] + armed_need[3], 0);
 }
 
 /* One vCPU: owing is a no-op (no IPI, the entry step stays one compare). */
@@ -281,6 +309,9 @@ static void test_apic_off_does_not_hang(void **state)
 	shootdown_entry(cpu[0]);
 	assert_true(cpu[0]->shoot_apic_warned);
 	assert_int_equal(cpu[1]->shoot_nmi, 0);
+	/* Not waited for, but a retired tree still waits for its ack. */
+	assert_int_equal(armed_need[1], cpu[1]->shoot_req);
+	assert_true(cpu[1]->shoot_ack < armed_need[1]);
 	/* The targets still catch up at their next exit. */
 	shootdown_entry(cpu[1]);
 	assert_int_equal(cpu[1]->shoot_ack, cpu[1]->shoot_req);

@@ -25,6 +25,7 @@
 #include "../../pks/views.c"
 #include "../../pks/soft_fault.c"
 #include "stub_vmm.h"
+#include "../../vmm/shootdown.h"
 
 #define MiB		(1ull << 20)
 #define KEYED1		(8 * MiB)	/* key 1, 4 KiB */
@@ -115,6 +116,118 @@ void pks_inject_pf(struct vcpu *vcpu, u64 gla, u32 error_code)
 void msr_bitmap_set(struct vcpu *vcpu, u32 msr, bool read, bool write)
 {
 	(void)vcpu; (void)msr; (void)read; (void)write;
+}
+
+/* vmm/shootdown.c: the vCPU whose exit runs here is the current one. */
+struct vcpu *shootdown_here(struct hv *h)
+{
+	(void)h;
+	return cur;
+}
+
+/*
+ * ---- the watcher: what a vCPU running on a recorded EPTP could walk -----
+ * Every page-pool allocation and free (the real lib/page_pool.c, wrapped
+ * at link time: -Wl,--wrap) is a moment where another CPU may walk the
+ * tree the watched vCPU's EPTP names: its pages must be neither handed out
+ * nor freed, and its rights for the watched page never wider than before.
+ */
+#define WATCH_MAX	64
+static struct {
+	bool on;
+	u64 root, gpa, rights;		/* EPTP's tree, page, rights allowed */
+	u64 pages[WATCH_MAX];		/* the tree's table pages */
+	unsigned int nr_pages;
+	unsigned int events, widened, reused, freed;
+} watch;
+
+u64 __real_pool_alloc_ept(void *pool);
+void __real_pool_free_ept(void *pool, u64 pa);
+
+static bool watched_page(u64 pa)
+{
+	for (unsigned int i = 0; i < watch.nr_pages; i++)
+		if (watch.pages[i] == pa)
+			return true;
+	return false;
+}
+
+/* Walk a tree as the CPU would, trusting nothing outside the pool. */
+static u64 walk_rights(u64 root, u64 gpa)
+{
+	u64 table = root;
+
+	for (int level = 4; level >= 1; level--) {
+		u64 e;
+
+		if (!pool_contains(&hv->pool, table))
+			return 0;
+		e = ((u64 *)(uintptr_t)table)[(gpa >> (12 + 9 * (level - 1))) & 511];
+		if (!(e & EPT_RWX))
+			return 0;
+		if (level == 1 || (level < 4 && (e & EPT_LARGE)))
+			return e & EPT_RWX;
+		table = e & EPT_ADDR_MASK;
+	}
+	return 0;
+}
+
+static void collect(u64 table, int level)
+{
+	const u64 *t = (const u64 *)(uintptr_t)table;
+
+	assert_true(watch.nr_pages < WATCH_MAX);
+	watch.pages[watch.nr_pages++] = table;
+	for (unsigned int i = 0; i < 512; i++)
+		if ((t[i] & EPT_RWX) && level > 1 && (level == 4 || !(t[i] & EPT_LARGE)))
+			collect(t[i] & EPT_ADDR_MASK, level - 1);
+}
+
+static void watch_start(u64 eptp, u64 gpa)
+{
+	memset(&watch, 0, sizeof(watch));
+	watch.root = eptp & EPT_ADDR_MASK;
+	watch.gpa = gpa;
+	watch.rights = walk_rights(watch.root, gpa);
+	collect(watch.root, 4);
+	watch.on = true;
+}
+
+static void watch_check(void)
+{
+	if (!watch.on)
+		return;
+	watch.events++;
+	if (walk_rights(watch.root, watch.gpa) & ~watch.rights)
+		watch.widened++;
+}
+
+u64 __wrap_pool_alloc_ept(void *pool)
+{
+	u64 pa = __real_pool_alloc_ept(pool);
+
+	watch_check();
+	if (watch.on && watched_page(pa))
+		watch.reused++;
+	return pa;
+}
+
+void __wrap_pool_free_ept(void *pool, u64 pa)
+{
+	watch_check();
+	if (watch.on && watched_page(pa))
+		watch.freed++;
+	__real_pool_free_ept(pool, pa);
+}
+
+/* The sender's shootdown (vmm/shootdown.c shoot_others()) on a and b. */
+static u64 shoot_request(struct vcpu *sender, struct vcpu *target)
+{
+	u64 need[PKSV_MAX_CPUS] = { 0 };
+
+	need[target->id] = ++target->shoot_req;
+	ept_retire_arm(sender, need);
+	return need[target->id];
 }
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -238,9 +351,12 @@ static void test_other_vcpus_view_never_evicted(void **state)
 }
 
 /*
- * Even a slot rebuilt at the same EPTP (LIFO pool: the freed root comes
- * back first) is caught: the entry check compares the build, not the EPTP.
- * The degraded path (no pool for a view) is the other way a slot went.
+ * A slot rebuilt while B runs on it goes into fresh pages: B's EPTP still
+ * names its old tree, intact.  Even a slot rebuilt at the same EPTP (LIFO
+ * pool: the freed root comes back first; only for a view no other vCPU
+ * was on, here forced by clearing B's users bit) is caught: the entry
+ * check compares the build, not the EPTP.  The degraded path (no pool for
+ * a view) is the other way a slot went.
  */
 static void test_rebuilt_slot_same_eptp_caught(void **state)
 {
@@ -252,10 +368,23 @@ static void test_rebuilt_slot_same_eptp_caught(void **state)
 	wrmsr_pkrs(b, pkrs_b);
 	sb = b->pks.view;
 	eptp_b = hv->pks.views[sb].eptp;
-	/* Another vCPU rebuilds B's slot for PKRS 0 (what main did). */
+	on(a);
 	spin_lock(&hv->pks.lock);
 	assert_int_equal(build_view(hv, (unsigned int)sb, 0, true, false), 0);
 	spin_unlock(&hv->pks.lock);
+	assert_int_not_equal(hv->pks.views[sb].eptp, eptp_b);
+	assert_int_equal(walk_rights(eptp_b & EPT_ADDR_MASK, KEYED1), EPT_EXEC);
+	enter(b);
+	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+	/* Now the same EPTP: B's bit lost, the slot looks unused. */
+	eptp_b = hv->pks.views[b->pks.view].eptp;
+	sb = b->pks.view;
+	hv->pks.views[sb].users = 0;
+	on(a);
+	spin_lock(&hv->pks.lock);
+	assert_int_equal(build_view(hv, (unsigned int)sb, 0, true, false), 0);
+	spin_unlock(&hv->pks.lock);
+	hv->pks.views[sb].users = BIT(b->id);
 	assert_int_equal(hv->pks.views[sb].eptp, eptp_b);
 	assert_int_equal(runs_with(b, KEYED1), EPT_RWX);
 	enter(b);
@@ -513,6 +642,205 @@ static void test_hidden_redirect_not_into_rebuilt_view(void **state)
 	assert_int_equal(perms_in(&hv->pks.views[sb].ept, gpa + PAGE_SIZE), 0);
 }
 
+/* ---- review2 finding 1: no rebuild under a vCPU running on the view ---- */
+
+/*
+ * B runs on the view pinned for PKRS = WD(1) (VMFUNC: it exits for
+ * nothing), A locks key 1.  At every page-pool step of the rebuild, the
+ * tree B's EPTP names keeps B's rights for the key-1 page (R+X, never W)
+ * and none of its pages is freed or handed out again; the tree is freed
+ * only after B acknowledged A's shootdown.  On main at beffebc the slot
+ * was freed first and cloned from the base EPT into the same root: B's
+ * EPTP walked RWX mid-rebuild.
+ */
+static int pin_b_on_wd1(void)
+{
+	int sb;
+
+	on(b);
+	spin_lock(&hv->pks.lock);
+	sb = view_slot(b, PKRS_WD(1), true, true);	/* VIEW_INDEX */
+	spin_unlock(&hv->pks.lock);
+	assert_true(sb > 0);
+	wrmsr_pkrs(b, PKRS_WD(1));			/* or VMFUNC(0, sb) */
+	enter(b);
+	assert_int_equal(b->pks.view, sb);
+	assert_int_equal(runs_with(b, KEYED1), EPT_READ | EPT_EXEC);
+	a->shoot_state = b->shoot_state = SHOOT_RUNNING;
+	return sb;
+}
+
+static void test_lock_key_never_rebuilds_under_runner(void **state)
+{
+	u64 eptp_b, need, left;
+	int sb;
+
+	(void)state;
+	sb = pin_b_on_wd1();
+	eptp_b = b->eptp;
+	left = pool_pages_left(&hv->pool);
+	watch_start(eptp_b, KEYED1);
+	assert_int_equal(watch.rights, EPT_READ | EPT_EXEC);
+	on(a);
+	assert_int_equal(pks_hc_lock_key(a, 1), 0);
+	assert_true(watch.events > 0);			/* the rebuild allocated */
+	assert_int_equal(watch.widened, 0);
+	assert_int_equal(watch.reused, 0);
+	assert_int_equal(watch.freed, 0);
+	/* The new build is complete and published under another root. */
+	assert_true(hv->pks.views[sb].valid);
+	assert_int_not_equal(hv->pks.views[sb].eptp, eptp_b);
+	assert_int_equal(perms_in(&hv->pks.views[sb].ept, KEYED1), EPT_EXEC);
+	/* A's shootdown: B has not acknowledged yet, nothing is freed. */
+	need = shoot_request(a, b);
+	ept_retire_reap(hv);
+	assert_int_equal(watch.freed, 0);
+	assert_int_equal(walk_rights(watch.root, KEYED1), EPT_READ | EPT_EXEC);
+	/* B exits (NMI), re-selects, acknowledges: then the tree goes. */
+	enter(b);
+	assert_int_equal(b->eptp, hv->pks.views[sb].eptp);
+	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+	b->shoot_ack = need;
+	ept_retire_reap(hv);
+	assert_int_equal(watch.freed, watch.nr_pages);
+	assert_int_equal(watch.widened, 0);
+	assert_int_equal(pool_pages_left(&hv->pool), left);
+}
+
+/* A vCPU that is not running guest code (wait-for-SIPI) holds nothing. */
+static void test_retired_tree_free_without_running_target(void **state)
+{
+	(void)state;
+	pin_b_on_wd1();
+	watch_start(b->eptp, KEYED1);
+	on(a);
+	assert_int_equal(pks_hc_lock_key(a, 1), 0);
+	shoot_request(a, b);
+	ept_retire_reap(hv);
+	assert_int_equal(watch.freed, 0);
+	b->shoot_state = SHOOT_WAIT_SIPI;		/* INIT taken */
+	ept_retire_reap(hv);
+	assert_int_equal(watch.freed, watch.nr_pages);
+}
+
+/*
+ * A dropped view (views_drop: no memory for a page change) B runs on:
+ * unreachable at once, its tables kept until B acknowledged - never
+ * reused under B's paging-structure caches (an EPT misconfiguration).
+ */
+static void test_dropped_view_kept_until_ack(void **state)
+{
+	u64 need;
+	int sb;
+
+	(void)state;
+	sb = pin_b_on_wd1();
+	watch_start(b->eptp, KEYED1);
+	on(a);
+	spin_lock(&hv->pks.lock);
+	views_drop(hv, (unsigned int)sb);
+	spin_unlock(&hv->pks.lock);
+	assert_false(hv->pks.views[sb].valid);
+	assert_int_equal(views_list_entry(&hv->pks, (unsigned int)sb), EPTP_LIST_INVALID);
+	need = shoot_request(a, b);
+	/* A builds another view meanwhile: not from B's pages. */
+	wrmsr_pkrs(a, PKRS_WD(3));
+	ept_retire_reap(hv);
+	assert_int_equal(watch.reused + watch.freed, 0);
+	enter(b);
+	b->shoot_ack = need;
+	ept_retire_reap(hv);
+	assert_int_equal(watch.freed, watch.nr_pages);
+}
+
+/*
+ * No room left to hold a retired tree: the pinned view is not rebuilt
+ * under B but parked - out of every list, its tree intact for B - and
+ * handed over by the next build once there is room.
+ */
+static void test_full_retire_list_parks_view(void **state)
+{
+	u64 need;
+	int sb;
+
+	(void)state;
+	sb = pin_b_on_wd1();
+	for (unsigned int i = 0; i < EPT_RETIRE_MAX; i++) {
+		hv->retired.e[i].pml4 = 0x1000;		/* taken, never armed */
+		hv->retired.e[i].owner = b->id;
+	}
+	watch_start(b->eptp, KEYED1);
+	on(a);
+	assert_int_equal(pks_hc_lock_key(a, 1), 0);
+	assert_false(hv->pks.views[sb].valid);
+	assert_int_equal(views_list_entry(&hv->pks, (unsigned int)sb), EPTP_LIST_INVALID);
+	assert_int_equal(hv->pks.views[sb].ept.pml4, watch.root);
+	assert_int_equal(watch.widened + watch.reused + watch.freed, 0);
+	/* An exit of B before it re-selects: no override into the parked tree. */
+	on(b);
+	assert_true(allow_page(b, KEYED1, EPT_READ | EPT_WRITE, STEP_PKS_ALLOW));
+	assert_int_equal(b->pks.nr_override, 0);
+	assert_int_equal(steps_begun, 0);
+	assert_int_equal(walk_rights(watch.root, KEYED1), EPT_READ | EPT_EXEC);
+	memset(hv->retired.e, 0, sizeof(hv->retired.e));
+	/* B re-selects (the parked slot is not reused) and a build retries. */
+	enter(b);
+	assert_int_not_equal(b->pks.view, sb);
+	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+	/* Handed over in B's exit: B's own shootdown (to A) frees it. */
+	assert_int_equal(hv->pks.views[sb].ept.pml4, 0);
+	need = shoot_request(b, a);
+	ept_retire_reap(hv);
+	assert_int_equal(watch.freed, 0);
+	a->shoot_ack = need;
+	ept_retire_reap(hv);
+	assert_int_equal(watch.freed, watch.nr_pages);
+	assert_int_equal(watch.widened + watch.reused, 0);
+}
+
+/*
+ * A step's split merged back on a view B runs on too: the page table it
+ * gives up may be in B's paging-structure caches, so it is freed only
+ * after B acknowledged (on main at beffebc: freed by the merge at once).
+ */
+static void test_merged_split_table_kept_until_ack(void **state)
+{
+	u64 need, *pde;
+	int sv, level;
+
+	(void)state;
+	wrmsr_pkrs(a, PKRS_WD(3));
+	wrmsr_pkrs(b, PKRS_WD(3));
+	sv = a->pks.view;
+	assert_int_equal(b->pks.view, sv);
+	a->shoot_state = b->shoot_state = SHOOT_RUNNING;
+	on(a);
+	assert_true(allow_page(a, BLOCK3 + PAGE_SIZE, EPT_READ | EPT_WRITE, STEP_PKS_ALLOW));
+	assert_int_equal(a->pks.nr_override, 1);
+	assert_non_null(ept_lookup(&hv->pks.views[sv].ept, BLOCK3, &level));
+	assert_int_equal(level, 1);				/* split */
+	pde = ept_lookup(&hv->pks.views[sv].ept, BLOCK3, &level);
+	memset(&watch, 0, sizeof(watch));
+	watch.root = hv->pks.views[sv].ept.pml4;
+	watch.gpa = BLOCK3;
+	watch.rights = EPT_READ | EPT_EXEC;
+	/* The PT: the page holding BLOCK3's 4 KiB entry. */
+	watch.pages[watch.nr_pages++] = (u64)(uintptr_t)pde & ~0xfffull;
+	watch.on = true;
+	a->step = STEP_NONE;
+	pks_step_done(a, STEP_PKS_ALLOW);
+	assert_non_null(ept_lookup(&hv->pks.views[sv].ept, BLOCK3, &level));
+	assert_int_equal(level, 2);				/* merged */
+	assert_int_equal(watch.freed + watch.reused + watch.widened, 0);
+	need = shoot_request(a, b);
+	ept_retire_reap(hv);
+	assert_int_equal(watch.freed, 0);
+	b->shoot_ack = need;
+	ept_retire_reap(hv);
+	assert_int_equal(watch.freed, 1);
+	assert_int_equal(watch.widened, 0);
+}
+
 /* ---- review2 finding 3: an exit on a view another vCPU dropped -------- */
 
 /*
@@ -624,6 +952,11 @@ int main(void)
 		T(test_allow_page_failure_fails_closed),
 		T(test_failed_clone_frees_partial_tree),
 		T(test_hidden_redirect_not_into_rebuilt_view),
+		T(test_lock_key_never_rebuilds_under_runner),
+		T(test_retired_tree_free_without_running_target),
+		T(test_dropped_view_kept_until_ack),
+		T(test_full_retire_list_parks_view),
+		T(test_merged_split_table_kept_until_ack),
 		T(test_exit_on_dropped_view_retries),
 		T(test_exit_on_rebuilt_view_opens_nothing),
 		T(test_range_register_owes_flush),
