@@ -249,6 +249,12 @@ static void free_view(struct hv *hv, struct pks_view *v)
 {
 	/* A VMFUNC to this index must never reach freed tables. */
 	v->valid = false;
+	/*
+	 * valid goes false before any field changes: view_switch_hinted()
+	 * reads the fields without the lock (x86 keeps stores in order, the
+	 * fence keeps the compiler from moving them).
+	 */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	hv->pks.views_built &= (u8)~BIT(v - hv->pks.views);
 	v->pinned = false;
 	list_changed(&hv->pks);
@@ -372,7 +378,8 @@ static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp, bool 
 	v->build_seq = ++pks->build_seq;
 	v->generation = pks->generation;
 	v->eptp = ept_eptp(&v->ept, false);
-	v->valid = true;
+	/* After the new build_seq: see view_switch_hinted(). */
+	__atomic_store_n(&v->valid, true, __ATOMIC_RELEASE);
 	pks->views_built |= (u8)BIT(slot);
 	v->pinned = pin;
 	list_changed(pks);
@@ -479,8 +486,12 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 			pinned++;
 		if (!v->valid && free_slot < 0)
 			free_slot = i;
-		/* Never evict a pinned view or one any vCPU runs on. */
-		if (v->valid && !v->pinned && !v->users && (int)i != vcpu->pks.view &&
+		/*
+		 * Never evict a pinned view or one another vCPU runs on or
+		 * hints (it may switch there without the lock); this vCPU's
+		 * own hinted views may go, not the one it runs on.
+		 */
+		if (v->valid && !v->pinned && !(v->users & others) && (int)i != vcpu->pks.view &&
 		    (lru < 0 || v->last_used < pks->views[lru].last_used))
 			lru = i;
 	}
@@ -636,25 +647,90 @@ int views_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp)
 }
 
 /*
- * This vCPU now runs on slot (lock held): its bit moves to that view's
- * users, and it remembers which build it chose and the global inputs the
- * choice was made from, for pks_entry_check().
+ * This vCPU now runs on slot (lock held): its bit is in the users of that
+ * view and of its hinted views (view_hint[]) and in no other, and it
+ * remembers which build it chose and the global inputs the choice was
+ * made from, for pks_entry_check().  Only this function writes a vCPU's
+ * bit, and only its own: another vCPU never clears it (views freed by
+ * views_drop() or rebuilt in place keep it), so a set bit always means
+ * "nobody evicts this slot for another PKRS under me".
  */
 static void view_take(struct vcpu *vcpu, int slot)
 {
 	struct pks_global *pks = &vcpu->hv->pks;
 	u64 me = BIT(vcpu->id);
+	u8 want = (u8)((BIT(slot) | BIT(vcpu->pks.view_hint[0]) |
+			BIT(vcpu->pks.view_hint[1])) & ~BIT(0));
+	u8 changed = want ^ vcpu->pks.user_slots;
 
-	if (vcpu->pks.user_slot != slot) {
-		pks->views[vcpu->pks.user_slot].users &= ~me;
-		if (slot)
-			pks->views[slot].users |= me;
-		vcpu->pks.user_slot = (u8)slot;
+	for (unsigned int i = 1; changed >> i; i++) {
+		if (!(changed & BIT(i)))
+			continue;
+		if (want & BIT(i))
+			pks->views[i].users |= me;
+		else
+			pks->views[i].users &= ~me;
 	}
+	vcpu->pks.user_slots = want;
 	vcpu->pks.view_seq = pks->views[slot].build_seq;
 	vcpu->pks.applied_generation = pks->generation;
 	vcpu->pks.applied_lock_bits = pks->lock_bits;
 	vcpu->pks.applied_mode = pks->mode;
+}
+
+/*
+ * The lock-free PKRS switch: a hinted slot that holds the view of exactly
+ * (effective PKRS, CR0.WP) for the current keymap, and in whose users
+ * this vCPU's bit already is, is taken without pks.lock and without
+ * writing any shared word.  Why this is safe (docs/architecture.md, "SMP
+ * views", rule 5):
+ *  - the bit: no other vCPU evicts the slot or rebuilds it for another
+ *    PKRS (view_slot(), views_slot_degraded()), and only this vCPU
+ *    clears it, under the lock;
+ *  - what may still change the slot under us is a free (views_drop(),
+ *    out of memory) or an in-place rebuild of a pinned view (for the
+ *    same PKRS, after views_invalidate() bumped the generation).  Both
+ *    clear valid first and publish a new build_seq before valid is set
+ *    again (free_view(), build_view()).  build_seq is read before every
+ *    other field and recorded as view_seq, so whatever happened after
+ *    that read leaves valid false or build_seq different at the entry
+ *    check, which re-selects under the lock (pks_entry_check());
+ *    whatever happened before it is what the field compares see;
+ *  - the global inputs: the generation is read once and must equal both
+ *    the one this vCPU last applied and the view's; lock bits and mode
+ *    must equal the applied ones (so cr3_exiting and a pending discovery
+ *    rescan are what the last full selection left).  A change after
+ *    these reads moves them again and the entry check sees it.
+ * Returns false (nothing changed) when the slow path must decide.
+ */
+static bool view_switch_hinted(struct vcpu *vcpu)
+{
+	const struct pks_global *pks = &vcpu->hv->pks;
+	u64 gen = __atomic_load_n(&pks->generation, __ATOMIC_ACQUIRE);
+	u64 me = BIT(vcpu->id);
+	u32 pkrs;
+	bool wp;
+
+	if (!(vcpu->cr4_shadow & CR4_PKS) || vcpu->pks.applied_generation != gen ||
+	    pks_hw_inputs_moved(vcpu) || (pks->mode == PKSV_MODE_OFF && !pks->lock_bits) ||
+	    vcpu->pks.cr3_exiting != pks->discovery ||
+	    (pks->discovery && vcpu->pks.rescan != PKS_RESCAN_NONE))
+		return false;
+	pkrs = pks_effective_pkrs(vcpu);
+	wp = guest_cr0_wp(vcpu);
+	for (unsigned int h = 0; h < VIEW_HINTS; h++) {
+		unsigned int i = vcpu->pks.view_hint[h];
+		const struct pks_view *v = &pks->views[i];
+		u64 seq = __atomic_load_n(&v->build_seq, __ATOMIC_ACQUIRE);
+
+		if (i && v->valid && v->pkrs == pkrs && v->wp == wp &&
+		    v->generation == gen && (v->users & me)) {
+			vcpu->pks.view_seq = seq;
+			use_slot(vcpu, (int)i);
+			return true;
+		}
+	}
+	return false;
 }
 
 void views_select(struct vcpu *vcpu)
@@ -663,6 +739,8 @@ void views_select(struct vcpu *vcpu)
 	struct pks_global *pks = &hv->pks;
 	int slot = 0;
 
+	if (view_switch_hinted(vcpu))
+		return;
 	update_cr3_exiting(vcpu);
 	if ((vcpu->cr4_shadow & CR4_PKS) && (pks->mode != PKSV_MODE_OFF || pks->lock_bits) &&
 	    pks->discovery && vcpu->pks.rescan != PKS_RESCAN_NONE)

@@ -489,6 +489,185 @@ static void test_hidden_redirect_not_into_rebuilt_view(void **state)
 	assert_int_equal(perms_in(&hv->pks.views[sb].ept, gpa + PAGE_SIZE), 0);
 }
 
+/* ---- the lock-free hinted switch (views.c view_switch_hinted()) -------- */
+
+#define CLOSED1		(PKRS_AD(1) | PKRS_WD(1))
+
+/*
+ * A PKRS write on v; true when it took the lock-free path.  The locked
+ * path always moves the LRU clock (view_hint(), view_slot()); the hinted
+ * one writes no shared word at all.
+ */
+static bool wrmsr_hinted(struct vcpu *v, u32 pkrs)
+{
+	u64 clock = hv->pks.use_clock;
+
+	wrmsr_pkrs(v, pkrs);
+	return hv->pks.use_clock == clock;
+}
+
+/* v alternated CLOSED1 and 0 once: both views hinted, it runs on 0's. */
+static void alternate(struct vcpu *v)
+{
+	wrmsr_pkrs(v, CLOSED1);
+	enter(v);
+	wrmsr_pkrs(v, 0);
+	enter(v);
+}
+
+/* The slot of v's hint whose view is for pkrs. */
+static int hinted_slot(struct vcpu *v, u32 pkrs)
+{
+	for (unsigned int h = 0; h < VIEW_HINTS; h++) {
+		int i = v->pks.view_hint[h];
+
+		if (i && hv->pks.views[i].valid && hv->pks.views[i].pkrs == pkrs)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Every hinted slot and the slot a vCPU runs on carry its users bit, and
+ * no other slot does (view_take()): the hinted path relies on the first,
+ * eviction by the others on the second.
+ */
+static void assert_users_consistent(struct vcpu *v)
+{
+	u64 me = BIT(v->id);
+
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		bool named = (int)i == v->pks.view || i == v->pks.view_hint[0] ||
+			     i == v->pks.view_hint[1];
+
+		assert_int_equal(!!(hv->pks.views[i].users & me), named);
+		assert_int_equal(!!(v->pks.user_slots & BIT(i)), named);
+	}
+}
+
+static void test_hinted_switch_takes_no_lock(void **state)
+{
+	int closed;
+
+	(void)state;
+	alternate(a);
+	assert_users_consistent(a);
+	closed = hinted_slot(a, CLOSED1);
+	assert_true(closed > 0);
+	for (unsigned int i = 0; i < 4; i++) {
+		u64 clock;
+
+		assert_true(wrmsr_hinted(a, CLOSED1));
+		assert_int_equal(a->pks.view, closed);
+		assert_int_equal(a->pks.view_seq, hv->pks.views[closed].build_seq);
+		clock = hv->pks.use_clock;
+		enter(a);			/* the entry check keeps it */
+		assert_int_equal(hv->pks.use_clock, clock);
+		assert_int_equal(runs_with(a, KEYED1), EPT_EXEC);
+		assert_true(wrmsr_hinted(a, 0));
+		enter(a);
+		assert_int_equal(runs_with(a, KEYED1), EPT_RWX);
+	}
+	assert_users_consistent(a);
+}
+
+/* A hinted view is protected like the one a vCPU runs on. */
+static void test_hinted_view_not_evicted(void **state)
+{
+	const u32 others[] = { PKRS_WD(2), PKRS_WD(4), PKRS_WD(5), PKRS_WD(6),
+			       PKRS_WD(7), PKRS_WD(8), PKRS_WD(9) };
+	int closed;
+	u64 seq;
+
+	(void)state;
+	alternate(a);
+	closed = hinted_slot(a, CLOSED1);
+	seq = hv->pks.views[closed].build_seq;
+	for (unsigned int i = 0; i < ARRAY_SIZE(others); i++) {
+		wrmsr_pkrs(b, others[i]);
+		enter(b);
+		assert_int_not_equal(b->pks.view, closed);
+		assert_users_consistent(b);
+	}
+	assert_true(hv->pks.views[closed].valid);
+	assert_int_equal(hv->pks.views[closed].build_seq, seq);
+	assert_true(wrmsr_hinted(a, CLOSED1));
+	enter(a);
+	assert_int_equal(a->pks.view, closed);
+	assert_int_equal(runs_with(a, KEYED1), EPT_EXEC);
+	assert_users_consistent(a);
+}
+
+/* A hinted slot dropped (out of memory): never taken while freed. */
+static void test_hinted_slot_dropped(void **state)
+{
+	int closed;
+
+	(void)state;
+	alternate(a);
+	closed = hinted_slot(a, CLOSED1);
+	spin_lock(&hv->pks.lock);
+	views_drop(hv, (unsigned int)closed);
+	spin_unlock(&hv->pks.lock);
+	wrmsr_pkrs(a, CLOSED1);
+	assert_true(hv->pks.views[a->pks.view].valid);
+	assert_int_equal(hv->pks.views[a->pks.view].pkrs, CLOSED1);
+	enter(a);
+	assert_int_equal(runs_with(a, KEYED1), EPT_EXEC);
+	assert_users_consistent(a);
+}
+
+/* ... and rebuilt by another vCPU for another PKRS: not taken either. */
+static void test_hinted_slot_rebuilt_for_other_pkrs(void **state)
+{
+	int closed;
+
+	(void)state;
+	alternate(a);
+	closed = hinted_slot(a, CLOSED1);
+	spin_lock(&hv->pks.lock);
+	views_drop(hv, (unsigned int)closed);
+	spin_unlock(&hv->pks.lock);
+	wrmsr_pkrs(b, 0 | PKRS_WD(2));		/* the first free slot: closed's */
+	assert_int_equal(b->pks.view, closed);
+	wrmsr_pkrs(a, CLOSED1);
+	assert_int_not_equal(a->pks.view, closed);
+	assert_int_equal(hv->pks.views[a->pks.view].pkrs, CLOSED1);
+	enter(a);
+	assert_int_equal(runs_with(a, KEYED1), EPT_EXEC);
+	enter(b);
+	assert_int_equal(b->pks.view, closed);
+	assert_int_equal(runs_with(b, KEYED1), EPT_RWX);
+}
+
+/*
+ * The keymap changed: a's current view is re-selected at entry, the hinted
+ * one is stale (an unpinned view rebuilds when next selected) and must
+ * not be taken for the new keymap.
+ */
+static void test_hinted_view_of_older_keymap(void **state)
+{
+	const u32 closed2 = CLOSED1 | PKRS_AD(2) | PKRS_WD(2);
+
+	(void)state;
+	wrmsr_pkrs(a, closed2);
+	enter(a);
+	wrmsr_pkrs(a, 0);
+	enter(a);
+	on(b);
+	spin_lock(&hv->pks.lock);
+	assert_int_equal(keymap_add(&hv->pks.keymap, KEYED2, PAGE_SIZE, 2, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	spin_unlock(&hv->pks.lock);
+	enter(a);			/* re-selects its current view */
+	assert_int_equal(a->pks.applied_generation, hv->pks.generation);
+	wrmsr_pkrs(a, closed2);
+	assert_int_equal(hv->pks.views[a->pks.view].generation, hv->pks.generation);
+	assert_int_equal(runs_with(a, KEYED2), EPT_EXEC);
+	enter(a);
+	assert_int_equal(runs_with(a, KEYED2), EPT_EXEC);
+}
+
 int main(void)
 {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -506,6 +685,11 @@ int main(void)
 		T(test_allow_page_failure_fails_closed),
 		T(test_failed_clone_frees_partial_tree),
 		T(test_hidden_redirect_not_into_rebuilt_view),
+		T(test_hinted_switch_takes_no_lock),
+		T(test_hinted_view_not_evicted),
+		T(test_hinted_slot_dropped),
+		T(test_hinted_slot_rebuilt_for_other_pkrs),
+		T(test_hinted_view_of_older_keymap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
