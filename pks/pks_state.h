@@ -93,6 +93,11 @@ struct pks_global {
 	u64 build_seq;			/* last pks_view.build_seq handed out */
 	struct pks_view views[PKS_MAX_VIEWS];
 	u8 views_built;			/* bit i: views[i].valid, for i >= 1 */
+	/*
+	 * Bumped whenever a view is built or freed (never 0): a page's plan
+	 * (pks/unprotect_vmm.c) made at another epoch names other views.
+	 */
+	u64 view_epoch;
 	u64 use_clock;
 	/*
 	 * Bumped whenever views_list_entry() of some slot may have changed
@@ -114,6 +119,7 @@ struct pks_global {
 		u64 gfn, stamp;
 		u8 rights;		/* an unprotect entry's facts_rights */
 		u16 keys;
+		u64 plan_epoch, plan;	/* and its plan */
 	} facts_recent[PKS_FACTS_RECENT];
 };
 

@@ -59,6 +59,7 @@ int views_init(struct hv *hv)
 	pks->views[0].eptp = hv->eptp;
 	pks->vmfunc = hv->vmx.has_vmfunc_eptp;
 	pks->list_generation = 1;
+	pks->view_epoch = 1;		/* 0: "no plan" in an unprotect entry */
 	return 0;
 }
 
@@ -256,6 +257,7 @@ static void free_view(struct hv *hv, struct pks_view *v)
 	 */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	hv->pks.views_built &= (u8)~BIT(v - hv->pks.views);
+	hv->pks.view_epoch++;		/* every page plan names this view */
 	v->pinned = false;
 	list_changed(&hv->pks);
 	ept_destroy(&v->ept, pool_free_ept, &hv->pool);
@@ -381,6 +383,7 @@ static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp, bool 
 	/* After the new build_seq: see view_switch_hinted(). */
 	__atomic_store_n(&v->valid, true, __ATOMIC_RELEASE);
 	pks->views_built |= (u8)BIT(slot);
+	pks->view_epoch++;
 	v->pinned = pin;
 	list_changed(pks);
 	/* A rebuilt slot may reuse an EPTP whose translations are cached. */

@@ -668,6 +668,112 @@ static void test_hinted_view_of_older_keymap(void **state)
 	assert_int_equal(runs_with(a, KEYED2), EPT_EXEC);
 }
 
+/* ---- page plans (unprotect_vmm.c plan_holds(), follow_plan()) --------- */
+
+#define RW		(PKSV_ACCESS_READ | PKSV_ACCESS_WRITE)
+
+/* Every built view gives gpa exactly its derived rights. */
+static void assert_views_derived(u64 gpa)
+{
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		struct pks_view *v = &hv->pks.views[i];
+
+		if (v->valid)
+			assert_int_equal(perms_in(&v->ept, gpa), view_page_perms(hv, v, gpa));
+	}
+}
+
+/* One kmap()/kunmap() of gfn on a: the second one follows the plan. */
+static void kmap_pair(u64 gfn, u64 access)
+{
+	on(a);
+	assert_int_equal(pks_hc_unprotect(a, gfn, access), 0);
+	assert_views_derived(gfn << PAGE_SHIFT);
+	assert_int_equal(pks_hc_protect(a, gfn), 0);
+	assert_views_derived(gfn << PAGE_SHIFT);
+}
+
+/* A view built while the page is open is narrowed by PROTECT too. */
+static void test_plan_view_built_while_open(void **state)
+{
+	const u64 gfn = KEYED1 >> PAGE_SHIFT;
+	int wd;
+
+	(void)state;
+	alternate(a);
+	kmap_pair(gfn, RW);
+	kmap_pair(gfn, RW);			/* by plan */
+	on(a);
+	assert_int_equal(pks_hc_unprotect(a, gfn, RW), 0);
+	wrmsr_pkrs(b, PKRS_WD(1));		/* a new view, the page open */
+	wd = b->pks.view;
+	assert_int_equal(runs_with(b, KEYED1), EPT_RWX);
+	on(a);
+	assert_int_equal(pks_hc_protect(a, gfn), 0);
+	assert_int_equal(perms_in(&hv->pks.views[wd].ept, KEYED1), EPT_READ | EPT_EXEC);
+	assert_views_derived(KEYED1);
+}
+
+/*
+ * READ then READ|WRITE on the same page: a view whose PKRS has WD only
+ * gives READ the closed rights, READ|WRITE more.  The plan made for READ
+ * does not name that view; PROTECT after the upgrade must not follow it.
+ */
+static void test_plan_not_for_other_access(void **state)
+{
+	const u64 gfn = KEYED1 >> PAGE_SHIFT;
+	int wd;
+
+	(void)state;
+	wrmsr_pkrs(a, PKRS_WD(1));
+	enter(a);
+	wd = a->pks.view;
+	kmap_pair(gfn, PKSV_ACCESS_READ);
+	kmap_pair(gfn, PKSV_ACCESS_READ);	/* by plan */
+	on(a);
+	assert_int_equal(pks_hc_unprotect(a, gfn, PKSV_ACCESS_READ), 0);
+	assert_int_equal(pks_hc_unprotect(a, gfn, RW), 0);	/* upgrade */
+	assert_int_equal(runs_with(a, KEYED1), EPT_RWX);
+	assert_int_equal(pks_hc_protect(a, gfn), 0);
+	assert_int_equal(runs_with(a, KEYED1), EPT_RWX);	/* one ref left */
+	assert_int_equal(pks_hc_protect(a, gfn), 0);
+	assert_int_equal(perms_in(&hv->pks.views[wd].ept, KEYED1), EPT_READ | EPT_EXEC);
+	assert_views_derived(KEYED1);
+	/* And the next READ kmap() opens nothing the WD view closes. */
+	kmap_pair(gfn, PKSV_ACCESS_READ);
+	assert_int_equal(perms_in(&hv->pks.views[wd].ept, KEYED1), EPT_READ | EPT_EXEC);
+}
+
+/*
+ * The page changes key while open (RANGE_UNREGISTER + RANGE_REGISTER):
+ * the views are not rebuilt yet (unpinned: when next selected), so only
+ * the facts stamp tells the plan made for key 2 from the one key 1 needs.
+ */
+static void test_plan_not_across_keymap_change(void **state)
+{
+	const u64 gfn = KEYED2 >> PAGE_SHIFT;
+	int closed;
+
+	(void)state;
+	spin_lock(&hv->pks.lock);
+	assert_int_equal(keymap_add(&hv->pks.keymap, KEYED2, PAGE_SIZE, 2, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	spin_unlock(&hv->pks.lock);
+	alternate(a);				/* CLOSED1: key 2 open */
+	closed = hinted_slot(a, CLOSED1);
+	kmap_pair(gfn, RW);
+	on(a);
+	assert_int_equal(pks_hc_unprotect(a, gfn, RW), 0);	/* by plan */
+	spin_lock(&hv->pks.lock);
+	assert_int_equal(keymap_remove(&hv->pks.keymap, KEYED2, PAGE_SIZE, KEYMAP_PV), 0);
+	assert_int_equal(keymap_add(&hv->pks.keymap, KEYED2, PAGE_SIZE, 1, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	spin_unlock(&hv->pks.lock);
+	assert_int_equal(pks_hc_protect(a, gfn), 0);
+	/* The stale view is rebuilt before anyone runs on it; still: closed. */
+	assert_int_equal(perms_in(&hv->pks.views[closed].ept, KEYED2), EPT_EXEC);
+}
+
 int main(void)
 {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -690,6 +796,9 @@ int main(void)
 		T(test_hinted_slot_dropped),
 		T(test_hinted_slot_rebuilt_for_other_pkrs),
 		T(test_hinted_view_of_older_keymap),
+		T(test_plan_view_built_while_open),
+		T(test_plan_not_for_other_access),
+		T(test_plan_not_across_keymap_change),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
