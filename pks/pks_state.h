@@ -94,8 +94,10 @@ struct pks_global {
 	struct pks_view views[PKS_MAX_VIEWS];
 	u8 views_built;			/* bit i: views[i].valid, for i >= 1 */
 	/*
-	 * Bumped whenever a view is built or freed (never 0): a page's plan
-	 * (pks/unprotect_vmm.c) made at another epoch names other views.
+	 * Bumped whenever a view is built or freed and whenever a table of
+	 * a view is freed (an override's split merged back, soft_fault.c);
+	 * never 0.  A page's plan (pks/unprotect_vmm.c) made at another
+	 * epoch names other views, or an EPT entry that may be gone.
 	 */
 	u64 view_epoch;
 	u64 use_clock;
@@ -119,7 +121,7 @@ struct pks_global {
 		u64 gfn, stamp;
 		u8 rights;		/* an unprotect entry's facts_rights */
 		u16 keys;
-		u64 plan_epoch, plan;	/* and its plan */
+		u64 plan_epoch, plan, plan_leaf;	/* and its plan */
 	} facts_recent[PKS_FACTS_RECENT];
 };
 

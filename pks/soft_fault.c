@@ -67,8 +67,10 @@ static void restore_one(struct hv *hv, const struct pks_override *o)
 	if (!v->valid || v->build_seq != o->build_seq)
 		return;
 	ept_protect_4k(&v->ept, o->gpa, view_page_perms(hv, v, o->gpa));
-	if (o->split_level > 1)
-		ept_merge(&v->ept, o->gpa, o->split_level, pool_free_ept, &hv->pool);
+	/* A table freed: no page plan may point into it (unprotect_vmm.c). */
+	if (o->split_level > 1 &&
+	    ept_merge(&v->ept, o->gpa, o->split_level, pool_free_ept, &hv->pool))
+		hv->pks.view_epoch++;
 }
 
 /*

@@ -53,9 +53,16 @@ bool unprotect_allows(struct hv *hv, u64 gpa, bool write)
  * Then the next transition visits only the views in PLAN_MASK and writes
  * the rights the plan names, without deriving anything: a view outside
  * the mask gives the page the same rights both ways (refresh_page()'s
- * skip), and the EPT entry itself is still looked up and compared, so a
- * large page is split and an entry already right is not written, as in
- * refresh_page().
+ * skip), and the EPT entry itself is still compared, so a large page is
+ * split and an entry already right is not written, as in refresh_page().
+ *
+ * When exactly one view differs (a kernel's default PKRS view; the open
+ * one leaves the key alone) and its entry for the page was a 4 KiB leaf,
+ * the plan also keeps that entry's address (plan_leaf): the walk is
+ * skipped too.  The epoch moves whenever a table of any view is freed
+ * (free_view(), an override's merge in soft_fault.c: nothing else frees
+ * EPT tables), and a 4 KiB leaf is never split, so while the epoch holds
+ * the address is the page's entry in that view.
  */
 #define PLAN_OPEN_SHIFT		0	/* bits 3i..3i+2: open rights of slot i */
 #define PLAN_CLOSED_SHIFT	24	/* 24 + 3i: closed rights of slot i */
@@ -105,6 +112,7 @@ static inline void entry_recall(struct pks_global *pks, struct unprotect_entry *
 		e->facts_gen = stamp;
 		e->plan_epoch = r->plan_epoch;
 		e->plan = r->plan;
+		e->plan_leaf = r->plan_leaf;
 	}
 }
 
@@ -158,19 +166,22 @@ static void facts_keep(struct pks_global *pks, const struct unprotect_entry *e)
 	r->keys = e->facts_keys;
 	r->plan_epoch = e->plan_epoch;
 	r->plan = e->plan;
+	r->plan_leaf = e->plan_leaf;
 }
 
 /*
  * Give gpa the rights perms in view slot i (lock held): one walk, and a
- * write when they differ.  True if the entry changed.
+ * write when they differ.  True if the entry changed.  *leaf: the
+ * page's entry when it is a 4 KiB leaf (stays one), else NULL.
  */
 static inline __attribute__((always_inline)) bool
-set_page(struct hv *hv, unsigned int i, u64 gpa, u64 perms)
+set_page(struct hv *hv, unsigned int i, u64 gpa, u64 perms, u64 **leaf)
 {
 	struct pks_view *v = &hv->pks.views[i];
 	int level;
 	u64 *e = ept_lookup(&v->ept, gpa, &level);
 
+	*leaf = e && level == 1 ? e : NULL;
 	if (!e || (*e & EPT_RWX) == perms)
 		return false;
 	if (level == 1) {
@@ -210,7 +221,7 @@ set_page(struct hv *hv, unsigned int i, u64 gpa, u64 perms)
  */
 static inline __attribute__((always_inline)) bool
 refresh_page(struct hv *hv, u64 gpa, const struct view_page_facts *f, unsigned int old_access,
-	     u64 *plan)
+	     u64 *plan, u64 *plan_leaf)
 {
 	struct pks_global *pks = &hv->pks;
 	struct view_page_facts before = *f;
@@ -219,6 +230,7 @@ refresh_page(struct hv *hv, u64 gpa, const struct view_page_facts *f, unsigned i
 	bool one_key = !(keys & (keys - 1));	/* no key (key_perms[0] is RWX) or one */
 	bool opening = !old_access;
 	u64 p = (u64)(opening ? f->access : old_access) << PLAN_ACCESS_SHIFT;
+	u64 *leaf = NULL;
 	bool changed = false;
 
 	before.access = old_access;
@@ -237,22 +249,33 @@ refresh_page(struct hv *hv, u64 gpa, const struct view_page_facts *f, unsigned i
 		p |= BIT(PLAN_MASK_SHIFT + i) |
 		     (opening ? perms : old) << (PLAN_OPEN_SHIFT + 3 * i) |
 		     (opening ? old : perms) << (PLAN_CLOSED_SHIFT + 3 * i);
-		changed |= set_page(hv, i, gpa, perms);
+		changed |= set_page(hv, i, gpa, perms, &leaf);
 	}
 	*plan = p;
+	/* One view differs: its 4 KiB entry; several: none (plan_leaf). */
+	*plan_leaf = plan_mask(p) & (plan_mask(p) - 1) ? 0 : (u64)(uintptr_t)leaf;
 	return changed;
 }
 
 /* The transition by plan (plan_holds()): only the views that differ. */
 static inline __attribute__((always_inline)) bool
-follow_plan(struct hv *hv, u64 gpa, u64 plan, bool open)
+follow_plan(struct hv *hv, u64 gpa, const struct unprotect_entry *ue, bool open)
 {
+	u64 plan = ue->plan, *leaf = (u64 *)(uintptr_t)ue->plan_leaf;
 	bool changed = false;
 
+	if (leaf) {
+		u64 perms = plan_perms(plan, (unsigned int)__builtin_ctz(plan_mask(plan)), open);
+
+		if ((*leaf & EPT_RWX) == perms)
+			return false;
+		*leaf = (*leaf & ~EPT_RWX) | perms;
+		return true;
+	}
 	for (unsigned int m = plan_mask(plan); m; m &= m - 1) {
 		unsigned int i = (unsigned int)__builtin_ctz(m);
 
-		changed |= set_page(hv, i, gpa, plan_perms(plan, i, open));
+		changed |= set_page(hv, i, gpa, plan_perms(plan, i, open), &leaf);
 	}
 	return changed;
 }
@@ -309,16 +332,17 @@ s64 pks_hc_unprotect(struct vcpu *vcpu, u64 gfn, u64 access)
 
 		entry_recall(pks, entry, stamp);
 		if (!old && plan_holds(pks, entry, stamp, entry->access)) {
-			follow_plan(hv, gpa, entry->plan, true);
+			follow_plan(hv, gpa, entry, true);
 		} else {
-			u64 epoch = pks->view_epoch;
+			u64 epoch = pks->view_epoch, leaf;
 
 			entry_facts(hv, gpa, entry, stamp, entry->access, &f);
 			/* Changed with one reference: new.  With more: READ became READ|WRITE. */
-			refresh_page(hv, gpa, &f, old, &plan);
+			refresh_page(hv, gpa, &f, old, &plan, &leaf);
 			if (!old && entry->facts_gen) {
 				/* A view dropped meanwhile moved the epoch: no plan. */
 				entry->plan = plan;
+				entry->plan_leaf = leaf;
 				entry->plan_epoch = epoch;
 			}
 		}
@@ -345,13 +369,14 @@ s64 pks_hc_protect(struct vcpu *vcpu, u64 gfn)
 		u64 gpa = gfn << PAGE_SHIFT, stamp = facts_stamp(pks);
 
 		if (plan_holds(pks, &last, stamp, last.access)) {
-			changed = follow_plan(hv, gpa, last.plan, false);
+			changed = follow_plan(hv, gpa, &last, false);
 		} else {
-			u64 epoch = pks->view_epoch, plan;
+			u64 epoch = pks->view_epoch, plan, leaf;
 
 			entry_facts(hv, gpa, &last, stamp, 0, &f);
-			changed = refresh_page(hv, gpa, &f, last.access, &plan);
+			changed = refresh_page(hv, gpa, &f, last.access, &plan, &leaf);
 			last.plan = plan;
+			last.plan_leaf = leaf;
 			last.plan_epoch = epoch;
 		}
 		facts_keep(pks, &last);

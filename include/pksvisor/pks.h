@@ -194,6 +194,7 @@ struct unprotect_entry {
 	 */
 	u64 plan_epoch;
 	u64 plan;
+	u64 plan_leaf;
 };
 
 /* No lock of its own: hv->pks.unprotect is guarded by pks_global.lock. */

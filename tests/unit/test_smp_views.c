@@ -774,6 +774,36 @@ static void test_plan_not_across_keymap_change(void **state)
 	assert_int_equal(perms_in(&hv->pks.views[closed].ept, KEYED2), EPT_EXEC);
 }
 
+/*
+ * A plan keeps the address of the page's 4 KiB entry.  Here that entry
+ * lies in a table an override split for another page of the block; the
+ * override's merge frees it (soft_fault.c restore_one()).  The next
+ * transition must walk again, not write into the freed table.
+ */
+static void test_plan_leaf_not_after_merge(void **state)
+{
+	const u64 gfn = BLOCK3 >> PAGE_SHIFT;
+	int wd;
+
+	(void)state;
+	wrmsr_pkrs(b, PKRS_WD(3));
+	wd = b->pks.view;
+	assert_int_equal(runs_with(b, BLOCK3), EPT_READ | EPT_EXEC);
+	/* B steps a write PKS allows to another page of the 2 MiB block. */
+	assert_true(allow_page(b, BLOCK3 + PAGE_SIZE, EPT_READ | EPT_WRITE, STEP_PKS_ALLOW));
+	kmap_pair(gfn, RW);			/* the plan: wd's entry */
+	assert_int_not_equal(a->pks.view, wd);
+	on(b);
+	b->step = STEP_NONE;
+	pks_step_done(b, STEP_PKS_ALLOW);	/* merged: the table is gone */
+	on(a);
+	assert_int_equal(pks_hc_unprotect(a, gfn, RW), 0);
+	assert_int_equal(perms_in(&hv->pks.views[wd].ept, BLOCK3), EPT_RWX);
+	assert_int_equal(pks_hc_protect(a, gfn), 0);
+	assert_int_equal(perms_in(&hv->pks.views[wd].ept, BLOCK3), EPT_READ | EPT_EXEC);
+	assert_views_derived(BLOCK3);
+}
+
 int main(void)
 {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -799,6 +829,7 @@ int main(void)
 		T(test_plan_view_built_while_open),
 		T(test_plan_not_for_other_access),
 		T(test_plan_not_across_keymap_change),
+		T(test_plan_leaf_not_after_merge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
