@@ -736,14 +736,13 @@ static bool view_switch_hinted(struct vcpu *vcpu)
 	return false;
 }
 
-void views_select(struct vcpu *vcpu)
+/* The full selection, under the lock (out of line: the hinted path saves no registers). */
+static __attribute__((noinline)) void views_select_locked(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
 	struct pks_global *pks = &hv->pks;
 	int slot = 0;
 
-	if (view_switch_hinted(vcpu))
-		return;
 	update_cr3_exiting(vcpu);
 	if ((vcpu->cr4_shadow & CR4_PKS) && (pks->mode != PKSV_MODE_OFF || pks->lock_bits) &&
 	    pks->discovery && vcpu->pks.rescan != PKS_RESCAN_NONE)
@@ -771,6 +770,12 @@ void views_select(struct vcpu *vcpu)
 	view_take(vcpu, slot);
 	spin_unlock(&pks->lock);
 	use_slot(vcpu, slot);
+}
+
+void views_select(struct vcpu *vcpu)
+{
+	if (!view_switch_hinted(vcpu))
+		views_select_locked(vcpu);
 }
 
 void views_cr_changed(struct vcpu *vcpu)
