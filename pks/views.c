@@ -451,6 +451,42 @@ static void view_hint_add(struct vcpu *vcpu, int slot)
 	vcpu->pks.view_hint[0] = (u8)slot;
 }
 
+/*
+ * No slot is free or evictable, but slot i (unpinned, not the thief's
+ * own) may be held only as a hint by the other vCPUs with bits in its
+ * users: take their bits away, unless one of them runs on it (lock held).
+ * The owners switch to a hinted view without the lock
+ * (view_switch_hinted()): each publishes pks.view first and reads its
+ * bit after a full fence; here the bits go first and pks.view is read
+ * after a full fence.  Of two such store-then-load sequences at least one
+ * sees the other's store (SDM Vol. 3A 9.2.3.4 lets a load pass an earlier
+ * store to another location; MFENCE forbids it): either the owner finds
+ * its bit gone and takes the locked path, or this sees it on the view
+ * and gives the bits back.  A robbed owner whose hint still names the
+ * slot takes the locked path there too, and view_take() sets its bits
+ * from scratch.  True if the slot may be evicted.
+ */
+static bool view_steal(struct hv *hv, const struct vcpu *thief, unsigned int i)
+{
+	struct pks_view *v = &hv->pks.views[i];
+	u64 others = v->users & ~BIT(thief->id);
+
+	if (!v->valid || v->pinned || (int)i == thief->pks.view)
+		return false;
+	__atomic_store_n(&v->users, v->users & ~others, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned int id = 0; id < hv->nr_vcpus; id++) {
+		const struct vcpu *o = hv->vcpus[id];
+
+		if ((others & BIT(id)) && o &&
+		    __atomic_load_n(&o->pks.view, __ATOMIC_RELAXED) == (int)i) {
+			__atomic_store_n(&v->users, v->users | others, __ATOMIC_RELAXED);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Find or build the view for (pkrs, wp); slot index, or -1. Lock held. */
 static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 {
@@ -507,6 +543,10 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 		return -1;
 	if (free_slot < 0)
 		free_slot = lru;
+	/* Every slot held: one only hinted by others will do (view_steal()). */
+	for (unsigned int i = 1; free_slot < 0 && i < PKS_MAX_VIEWS; i++)
+		if (view_steal(hv, vcpu, i))
+			free_slot = (int)i;
 	if (free_slot < 0)
 		return -1;
 	if (build_view(hv, free_slot, pkrs, wp, pin))
@@ -521,11 +561,12 @@ static bool guest_cr0_wp(struct vcpu *vcpu)
 	return vcpu->cr0_shadow & CR0_WP;
 }
 
-static void use_slot(struct vcpu *vcpu, int slot)
+static inline __attribute__((always_inline)) void use_slot(struct vcpu *vcpu, int slot)
 {
 	struct pks_view *v = &vcpu->hv->pks.views[slot];
 
-	vcpu->pks.view = slot;
+	/* Read by a vCPU stealing a hint (view_steal()), without the lock. */
+	__atomic_store_n(&vcpu->pks.view, slot, __ATOMIC_RELAXED);
 	if (vcpu->eptp == v->eptp)
 		return;
 	/*
@@ -664,15 +705,18 @@ static void view_take(struct vcpu *vcpu, int slot)
 	u64 me = BIT(vcpu->id);
 	u8 want = (u8)((BIT(slot) | BIT(vcpu->pks.view_hint[0]) |
 			BIT(vcpu->pks.view_hint[1])) & ~BIT(0));
-	u8 changed = want ^ vcpu->pks.user_slots;
 
-	for (unsigned int i = 1; changed >> i; i++) {
-		if (!(changed & BIT(i)))
-			continue;
-		if (want & BIT(i))
-			pks->views[i].users |= me;
-		else
-			pks->views[i].users &= ~me;
+	/*
+	 * Every slot, not only those user_slots says changed: a thief may
+	 * have taken the bit of a hinted view (view_steal()).
+	 */
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		struct pks_view *v = &pks->views[i];
+
+		if ((want & BIT(i)) && !(v->users & me))
+			__atomic_store_n(&v->users, v->users | me, __ATOMIC_RELAXED);
+		else if (!(want & BIT(i)) && (v->users & me))
+			__atomic_store_n(&v->users, v->users & ~me, __ATOMIC_RELAXED);
 	}
 	vcpu->pks.user_slots = want;
 	vcpu->pks.view_seq = pks->views[slot].build_seq;
@@ -730,7 +774,14 @@ static bool view_switch_hinted(struct vcpu *vcpu)
 		    v->generation == gen && (v->users & me)) {
 			vcpu->pks.view_seq = seq;
 			use_slot(vcpu, (int)i);
-			return true;
+			/*
+			 * pks.view is published: is the bit still there?  A
+			 * thief may have taken it meanwhile (view_steal(): the
+			 * fences on both sides make one of the two see the
+			 * other).  If gone, the locked path decides.
+			 */
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			return __atomic_load_n(&v->users, __ATOMIC_RELAXED) & me;
 		}
 	}
 	return false;

@@ -3,9 +3,10 @@
 #
 # test-judge-pks-mutants.sh: the unit tests that judge pksvisor's lock-free
 # and lazy PKS paths (tests/unit/test_smp_views.c: the hinted PKRS switch
-# of pks/views.c, the page plans of pks/unprotect_vmm.c) must fail when
-# the code skips one of its checks.  Each case copies the sources into a
-# scratch directory, removes one check there (never in the tree), builds
+# of pks/views.c and its hint steal, the page plans of pks/unprotect_vmm.c)
+# must fail when the code skips one of its checks.  Each case copies the
+# sources into a scratch directory, removes one check there (never in the
+# tree), builds
 # test_smp_views and expects the named test to fail; the unchanged copy
 # must pass.  Needs gcc and cmocka only (the unit stage's tools); about a
 # minute (one ASan build per case).  Part of the judges stage
@@ -95,6 +96,13 @@ OLD='vcpu->pks.view_seq = seq;' NEW='(void)seq;' \
 OLD='u8 want = (u8)((BIT(slot) | BIT(vcpu->pks.view_hint[0]) |
 			BIT(vcpu->pks.view_hint[1])) & ~BIT(0));' NEW='u8 want = (u8)(BIT(slot) & ~BIT(0));' \
 	case_ "hinted: no users bit on hinted views" pks/views.c test_hinted_view_not_evicted
+OLD='		if ((others & BIT(id)) && o &&
+		    __atomic_load_n(&o->pks.view, __ATOMIC_RELAXED) == (int)i) {' NEW='		if ((others & BIT(id)) && o && 0) {' \
+	case_ "steal: the view a vCPU runs on taken" pks/views.c test_hint_stolen_not_running_view
+OLD='		if ((want & BIT(i)) && !(v->users & me))' NEW='		if (!((want ^ vcpu->pks.user_slots) & BIT(i)))
+			continue;
+		if ((want & BIT(i)) && !(v->users & me))' \
+	case_ "steal: a robbed bit not set again" pks/views.c test_hint_stolen_not_running_view
 
 # ---- page plans (pks/unprotect_vmm.c plan_holds(), the epoch) -----------
 OLD='e->plan_epoch == pks->view_epoch &&' NEW='(pks || 1) &&' \

@@ -804,6 +804,48 @@ static void test_plan_leaf_not_after_merge(void **state)
 	assert_views_derived(BLOCK3);
 }
 
+/*
+ * Every slot held: five pinned views and a's two (it runs on CLOSED1's,
+ * hints 0's).  b needs a view of its own: it may take the one a only
+ * hints (view_steal()), never the one a runs on, and does not degrade.
+ */
+static void test_hint_stolen_not_running_view(void **state)
+{
+	u64 seq;
+	int cur, hinted;
+
+	(void)state;
+	on(b);
+	for (unsigned int k = 4; k < 9; k++) {
+		spin_lock(&hv->pks.lock);
+		assert_true(view_slot(b, PKRS_WD(k), true, true) > 0);
+		spin_unlock(&hv->pks.lock);
+	}
+	alternate(a);
+	assert_true(wrmsr_hinted(a, CLOSED1));
+	enter(a);
+	cur = a->pks.view;
+	hinted = hinted_slot(a, 0);
+	seq = hv->pks.views[cur].build_seq;
+	assert_true(cur < hinted);			/* tried first */
+	wrmsr_pkrs(b, PKRS_WD(2));
+	enter(b);
+	assert_int_equal(b->stats.view_degraded, 0);
+	assert_int_equal(b->pks.view, hinted);
+	assert_int_equal(hv->pks.views[hinted].pkrs, PKRS_WD(2));
+	/* a's own view is untouched; its hint is gone with its bit. */
+	assert_true(hv->pks.views[cur].valid);
+	assert_int_equal(hv->pks.views[cur].build_seq, seq);
+	assert_false(hv->pks.views[hinted].users & BIT(a->id));
+	enter(a);
+	assert_int_equal(a->pks.view, cur);
+	assert_int_equal(runs_with(a, KEYED1), EPT_EXEC);
+	/* a's next switch to 0 finds no hinted view of it and re-selects. */
+	assert_false(wrmsr_hinted(a, 0));
+	assert_int_equal(hv->pks.views[a->pks.view].pkrs, 0);
+	assert_users_consistent(a);
+}
+
 int main(void)
 {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -826,6 +868,7 @@ int main(void)
 		T(test_hinted_slot_dropped),
 		T(test_hinted_slot_rebuilt_for_other_pkrs),
 		T(test_hinted_view_of_older_keymap),
+		T(test_hint_stolen_not_running_view),
 		T(test_plan_view_built_while_open),
 		T(test_plan_not_for_other_access),
 		T(test_plan_not_across_keymap_change),
