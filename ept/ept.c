@@ -315,7 +315,7 @@ int ept_merge(struct ept *ept, u64 gpa, int up_to_level,
 	int merged = 0;
 
 	for (int level = 2; level <= up_to_level && level <= 3; level++) {
-		u64 *t = table(ept->pml4), *e = NULL, leaf;
+		u64 *t = table(ept->pml4), *e = NULL, leaf, table_pa;
 
 		if (gpa >> 48)
 			return merged;
@@ -331,8 +331,14 @@ int ept_merge(struct ept *ept, u64 gpa, int up_to_level,
 			return merged;
 		if (!table_uniform(*e, level, &leaf))
 			return merged;
-		free_page(ctx, *e & EPT_ADDR_MASK);
-		*e = leaf;
+		/*
+		 * The entry stops naming the table before the table is given
+		 * back: never a moment where a walk through *e reaches a page
+		 * the pool may hand out (its first word is the free-list link).
+		 */
+		table_pa = *e & EPT_ADDR_MASK;
+		__atomic_store_n(e, leaf, __ATOMIC_RELEASE);
+		free_page(ctx, table_pa);
 		ept->pages_used--;
 		merged++;
 	}

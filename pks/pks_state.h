@@ -163,6 +163,14 @@ struct pks_vcpu {
 	unsigned int nr_override;
 	u32 allow_failed;		/* overrides that could not be made (logged) */
 	u64 retry_rip, retry_gpa;	/* last access retried (walk mismatch) */
+	/*
+	 * stats.exits of the exit whose VMCS EPTP named no current view
+	 * (pks_exit_follow(): a VMFUNC through an EPTP-list entry older than
+	 * a view's drop or rebuild): that exit's EPT violation or
+	 * misconfiguration happened in a tree pksvisor no longer uses, and
+	 * is retried on the re-selected view instead of being decided.
+	 */
+	u64 followed_lost_view;
 	u64 table_gpa;			/* tracked table being written (step) */
 	u64 table_snap[512];		/* its content before the write */
 	u8 rescan;			/* soft discovery: PKS_RESCAN_* */

@@ -128,6 +128,20 @@ static void make_room(struct vcpu *vcpu)
 }
 
 /*
+ * The view this vCPU runs on, if it is still the build it chose (lock
+ * held); else NULL.  Between pks_exit_sync() and the lock another vCPU may
+ * have dropped the slot (ept_destroy() leaves pml4 0: a walk would start
+ * at host address 0) or rebuilt it: the access then retries on the view
+ * pks_entry_check() re-selects at entry, never walks the old tree.
+ */
+static struct pks_view *view_locked(struct vcpu *vcpu)
+{
+	struct pks_view *v = &vcpu->hv->pks.views[vcpu->pks.view];
+
+	return v->valid && v->build_seq == vcpu->pks.view_seq ? v : NULL;
+}
+
+/*
  * Let the current instruction through one page: add the rights it needs to
  * that page in the current view only (not the whole base view, so a second
  * keyed page the same instruction touches is still checked), single-step,
@@ -137,12 +151,19 @@ static void make_room(struct vcpu *vcpu)
 static bool open_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why)
 {
 	struct hv *hv = vcpu->hv;
-	struct pks_view *v = &hv->pks.views[vcpu->pks.view];
+	struct pks_view *v;
 	struct pks_override *o;
 	int level, r;
-	u64 *e;
+	u64 *e, eptp;
 
 	spin_lock(&hv->pks.lock);
+	v = view_locked(vcpu);
+	if (!v) {
+		/* The view went under this exit: retry on the new one (no step). */
+		spin_unlock(&hv->pks.lock);
+		vcpu->stats.ept_stale++;
+		return true;
+	}
 	make_room(vcpu);
 	e = ept_lookup(&v->ept, gpa, &level);
 	if (!e) {
@@ -169,9 +190,10 @@ static bool open_page(struct vcpu *vcpu, u64 gpa, u64 add, enum step_reason why)
 		spin_unlock(&hv->pks.lock);
 		return false;
 	}
+	eptp = v->eptp;
 	spin_unlock(&hv->pks.lock);
 	vcpu->pks.nr_override++;
-	ept_flush(hv, v->eptp);
+	ept_flush(hv, eptp);
 	vcpu_step_begin(vcpu, why);
 	return true;
 }
@@ -261,19 +283,27 @@ static u64 rights_for(u64 qual)
 static bool view_already_allows(struct vcpu *vcpu, u64 gpa, u64 add)
 {
 	struct hv *hv = vcpu->hv;
-	struct pks_view *v = &hv->pks.views[vcpu->pks.view];
+	struct pks_view *v;
 	bool allows;
 	int level;
-	u64 *e;
+	u64 *e, eptp;
 
 	spin_lock(&hv->pks.lock);
+	v = view_locked(vcpu);
+	if (!v) {
+		/* Dropped or rebuilt by another vCPU: retry on the re-selected view. */
+		spin_unlock(&hv->pks.lock);
+		vcpu->stats.ept_stale++;
+		return true;
+	}
 	e = ept_lookup(&v->ept, gpa, &level);
 	allows = e && !(add & ~*e & EPT_RWX);
+	eptp = v->eptp;
 	spin_unlock(&hv->pks.lock);
 	if (!allows)
 		return false;
 	vcpu->stats.ept_stale++;
-	ept_flush(hv, v->eptp);
+	ept_flush(hv, eptp);
 	return true;
 }
 

@@ -54,6 +54,7 @@ int unprotect_get_entry(struct unprotect_table *t, u64 gfn, unsigned int access,
 		if (t->e[i].refs == 0xffffffffu)
 			return -PKSV_ERANGE;
 		t->e[i].refs++;
+		t->e[i].refs_write += !!(access & PKSV_ACCESS_WRITE);
 		if ((t->e[i].access | access) != t->e[i].access) {
 			t->e[i].access |= access;
 			*changed = true;
@@ -66,6 +67,7 @@ int unprotect_get_entry(struct unprotect_table *t, u64 gfn, unsigned int access,
 		return -PKSV_ENOSPC;
 	t->e[i].gfn = gfn;
 	t->e[i].refs = 1;
+	t->e[i].refs_write = !!(access & PKSV_ACCESS_WRITE);
 	t->e[i].access = (u8)access;
 	t->e[i].facts_gen = 0;		/* nothing cached for the new page */
 	t->e[i].plan_epoch = 0;
@@ -98,6 +100,7 @@ static void remove_slot(struct unprotect_table *t, unsigned int hole)
 		}
 	}
 	t->e[hole].refs = 0;
+	t->e[hole].refs_write = 0;
 	t->e[hole].gfn = 0;
 	t->e[hole].access = 0;
 	t->e[hole].facts_gen = 0;
@@ -106,24 +109,37 @@ static void remove_slot(struct unprotect_table *t, unsigned int hole)
 int unprotect_put(struct unprotect_table *t, u64 gfn, bool *gone)
 {
 	struct unprotect_entry last;
+	enum unprotect_drop drop;
+	int ret = unprotect_put_entry(t, gfn, &drop, &last);
 
-	return unprotect_put_entry(t, gfn, gone, &last);
+	*gone = !ret && drop == UNPROTECT_GONE;
+	return ret;
 }
 
-int unprotect_put_entry(struct unprotect_table *t, u64 gfn, bool *gone,
+int unprotect_put_entry(struct unprotect_table *t, u64 gfn, enum unprotect_drop *drop,
 			struct unprotect_entry *last)
 {
 	unsigned int i = find(t, gfn);
+	struct unprotect_entry *e = &t->e[i];
 
-	*gone = false;
-	if (!t->e[i].refs)
+	*drop = UNPROTECT_KEPT;
+	if (!e->refs)
 		return -PKSV_ENOENT;
-	if (--t->e[i].refs == 0) {
-		*last = t->e[i];
+	if (e->refs == 1) {
+		*last = *e;
 		remove_slot(t, i);
 		t->count--;
 		t->generation++;
-		*gone = true;
+		*drop = UNPROTECT_GONE;
+		return 0;
+	}
+	e->refs--;
+	/* The widest reference goes first (pks.h): never wider than what is held. */
+	if (e->refs_write && --e->refs_write == 0) {
+		*last = *e;
+		e->access = PKSV_ACCESS_READ;
+		t->generation++;
+		*drop = UNPROTECT_NARROWED;
 	}
 	return 0;
 }

@@ -194,8 +194,14 @@ set_page(struct hv *hv, unsigned int i, u64 gpa, u64 perms, u64 **leaf)
 	 * table, the view goes (fail closed: it is rebuilt when next
 	 * selected, and a VMFUNC to it exits meanwhile).
 	 */
-	if (ept_protect_4k(&v->ept, gpa, perms))
+	if (ept_protect_4k(&v->ept, gpa, perms)) {
+		/*
+		 * Other vCPUs may run on the view: they must leave it before
+		 * the call returns, UNPROTECT too (review2 finding 3).
+		 */
 		views_drop(hv, i);
+		ept_flush_at_entry(hv);
+	}
 	return true;
 }
 
@@ -357,15 +363,18 @@ s64 pks_hc_protect(struct vcpu *vcpu, u64 gfn)
 	struct pks_global *pks = &hv->pks;
 	struct unprotect_entry last;
 	struct view_page_facts f;
-	bool gone, changed;
+	enum unprotect_drop drop;
+	bool changed;
 	s64 ret;
 
 	ret = check_gfn(hv, gfn);
 	if (ret)
 		return ret;
 	spin_lock(&pks->lock);
-	ret = unprotect_put_entry(&pks->unprotect, gfn, &gone, &last);
-	if (!ret && gone && pks->backend == PKS_BACKEND_SOFT) {
+	ret = unprotect_put_entry(&pks->unprotect, gfn, &drop, &last);
+	if (ret || pks->backend != PKS_BACKEND_SOFT) {
+		/* Nothing to derive: hw enforces from the table itself. */
+	} else if (drop == UNPROTECT_GONE) {
 		u64 gpa = gfn << PAGE_SHIFT, stamp = facts_stamp(pks);
 
 		if (plan_holds(pks, &last, stamp, last.access)) {
@@ -381,6 +390,18 @@ s64 pks_hc_protect(struct vcpu *vcpu, u64 gfn)
 		}
 		facts_keep(pks, &last);
 		if (changed)
+			protect_flush(hv);
+	} else if (drop == UNPROTECT_NARROWED) {
+		u64 gpa = gfn << PAGE_SHIFT, plan, leaf;
+
+		/*
+		 * Writers done, readers left: READ in every view (pks.h).  Not
+		 * a transition between closed and open: no plan is made (the
+		 * entry's plan, made for READ|WRITE, no longer matches its
+		 * access).
+		 */
+		entry_facts(hv, gpa, &last, facts_stamp(pks), PKSV_ACCESS_READ, &f);
+		if (refresh_page(hv, gpa, &f, last.access, &plan, &leaf))
 			protect_flush(hv);
 	}
 	spin_unlock(&pks->lock);

@@ -852,6 +852,14 @@ void views_invalidate(struct hv *hv)
 	struct pks_global *pks = &hv->pks;
 
 	pks->generation++;
+	/*
+	 * Every caller may narrow (a range keyed, a key locked, a table the
+	 * walk learnt): the vCPUs running guest code must be made to exit and
+	 * re-select before the change is in force - whatever the calling
+	 * vCPU itself runs on (review2 finding 7: a RANGE_REGISTER from a vCPU
+	 * on the base EPT owed no shootdown and others kept writing the range).
+	 */
+	ept_flush_at_entry(hv);
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
 		struct pks_view *v = &pks->views[i];
 
@@ -897,6 +905,7 @@ void pks_exit_follow(struct vcpu *vcpu, u64 eptp)
 	if (pks->views[vcpu->pks.view].build_seq == vcpu->pks.view_seq)
 		pksv_log("PKS: EPTP 0x%llx is no pinned view (slot %d): re-selecting",
 			 eptp, vcpu->pks.view);
+	vcpu->pks.followed_lost_view = vcpu->stats.exits;
 	vcpu->pks.view = 0;
 	views_select(vcpu);
 }

@@ -60,6 +60,20 @@ static bool map_on_demand(struct vcpu *vcpu, u64 gpa)
 	return true;
 }
 
+/*
+ * The exit happened in a view that was dropped or rebuilt by another vCPU
+ * after this vCPU's EPTP list named it (pks_exit_follow() re-selected at
+ * the start of this exit): what that tree said decides nothing.  The
+ * instruction retries on the view just selected.  Counted as ept_stale.
+ */
+static bool ept_exit_on_lost_view(struct vcpu *vcpu)
+{
+	if (vcpu->pks.followed_lost_view != vcpu->stats.exits)
+		return false;
+	vcpu->stats.ept_stale++;
+	return true;
+}
+
 void handle_ept_violation(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
@@ -67,6 +81,8 @@ void handle_ept_violation(struct vcpu *vcpu)
 	u64 q = vcpu_exit_qual(vcpu);
 
 	vcpu->stats.ept_violations++;
+	if (ept_exit_on_lost_view(vcpu))
+		return;
 	if (pool_contains(&hv->pool, gpa)) {
 		hidden_refuse(vcpu, gpa, q);
 		return;
@@ -105,8 +121,11 @@ void handle_ept_misconfig(struct vcpu *vcpu)
 {
 	int level = 0;
 	u64 gpa = vmread(VMCS_GUEST_PHYS_ADDR);
-	u64 *pte = ept_lookup(&vcpu->hv->ept, gpa, &level);
+	u64 *pte;
 
+	if (ept_exit_on_lost_view(vcpu))
+		return;
+	pte = ept_lookup(&vcpu->hv->ept, gpa, &level);
 	pksv_log("EPT misconfiguration: gpa 0x%llx entry 0x%llx level %d",
 		 gpa, pte ? *pte : 0, level);
 	vcpu_fatal(vcpu, "EPT misconfiguration");

@@ -182,8 +182,9 @@ struct unprotect_entry {
 	 * 0 (set at insertion) never does.
 	 */
 	u64 facts_gen;
-	u32 refs;
-	u8 access;		/* PKSV_ACCESS_READ / _WRITE, union of all refs */
+	u32 refs;		/* every reference, READ and READ|WRITE */
+	u32 refs_write;		/* those of them taken with READ|WRITE */
+	u8 access;		/* READ|WRITE while refs_write, else READ */
 	u8 facts_rights;	/* owner's encoding (base rights, table bit) */
 	u16 facts_keys;		/* keys 1-15 of the page */
 	/*
@@ -217,11 +218,23 @@ int unprotect_get_entry(struct unprotect_table *t, u64 gfn, unsigned int access,
 			bool *changed, struct unprotect_entry **entry);
 /*
  * Drop a reference: 0, -PKSV_ENOENT (page not unprotected).  *gone is set
- * when that was the last one (the page is protected again).
+ * when that was the last one (the page is protected again).  PROTECT_PAGE
+ * does not name the access of the reference it drops, so the widest one
+ * goes first: a READ|WRITE reference while any is left.  The page is
+ * never wider than its outstanding references (a READ holder cannot keep
+ * it writable after the writers are done); a guest that mixes accesses on
+ * one page and protects the READ first narrows it early (docs/hypercalls.md).
  */
 int unprotect_put(struct unprotect_table *t, u64 gfn, bool *gone);
-/* The same, and *last = the entry as it was before the last reference went. */
-int unprotect_put_entry(struct unprotect_table *t, u64 gfn, bool *gone,
+
+/* What unprotect_put_entry() did to the page. */
+enum unprotect_drop {
+	UNPROTECT_KEPT,		/* references left, access unchanged */
+	UNPROTECT_NARROWED,	/* the last READ|WRITE reference went: READ now */
+	UNPROTECT_GONE,		/* the last reference went */
+};
+/* The same, and, when it is GONE or NARROWED, *last = the entry with the access it had. */
+int unprotect_put_entry(struct unprotect_table *t, u64 gfn, enum unprotect_drop *drop,
 			struct unprotect_entry *last);
 /* Access bits of gfn, 0 if not unprotected. */
 unsigned int unprotect_lookup(const struct unprotect_table *t, u64 gfn);

@@ -413,6 +413,7 @@ static void op_km_lookup(u64 gpa)
 struct uent {
 	u64 gfn;
 	u32 refs;
+	u32 writers;	/* references taken READ|WRITE */
 	u8 access;
 };
 
@@ -477,9 +478,11 @@ static void check_unprotect_full(void)
 		k = us_find(e->gfn, &found);
 		CHECK(found, "slot %u: gfn %llx refs %u not in the shadow", i,
 		      e->gfn, e->refs);
-		CHECK(e->refs == us[k].refs && e->access == us[k].access,
-		      "slot %u gfn %llx: refs %u access %u, shadow %u %u", i,
-		      e->gfn, e->refs, e->access, us[k].refs, us[k].access);
+		CHECK(e->refs == us[k].refs && e->access == us[k].access &&
+		      e->refs_write == us[k].writers,
+		      "slot %u gfn %llx: refs %u (%u write) access %u, shadow %u (%u) %u",
+		      i, e->gfn, e->refs, e->refs_write, e->access, us[k].refs,
+		      us[k].writers, us[k].access);
 		for (j = home_of(e->gfn); j != i; j = (j + 1) & (UNPROTECT_SLOTS - 1))
 			CHECK(ut.e[j].refs, "slot %u (gfn %llx): hole at %u", i,
 			      e->gfn, j);
@@ -501,6 +504,7 @@ static int op_u_get(u64 gfn, unsigned int access)
 		} else {
 			want = 0;
 			us[k].refs++;
+			us[k].writers += !!(access & PKSV_ACCESS_WRITE);
 			wchanged = (us[k].access | access) != us[k].access;
 			us[k].access |= access;
 		}
@@ -511,6 +515,7 @@ static int op_u_get(u64 gfn, unsigned int access)
 		memmove(&us[k + 1], &us[k], (us_n - k) * sizeof(us[0]));
 		us[k].gfn = gfn;
 		us[k].refs = 1;
+		us[k].writers = !!(access & PKSV_ACCESS_WRITE);
 		us[k].access = (u8)access;
 		us_n++;
 		wchanged = true;
@@ -542,6 +547,9 @@ static int op_u_put(u64 gfn)
 			us_n--;
 			us_generation++;
 			wgone = true;
+		} else if (us[k].writers && --us[k].writers == 0) {
+			us[k].access = PKSV_ACCESS_READ;	/* widest first */
+			us_generation++;
 		}
 	}
 	got = unprotect_put(&ut, gfn, &gone);

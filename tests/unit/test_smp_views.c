@@ -715,9 +715,11 @@ static void test_plan_view_built_while_open(void **state)
 }
 
 /*
- * READ then READ|WRITE on the same page: a view whose PKRS has WD only
- * gives READ the closed rights, READ|WRITE more.  The plan made for READ
- * does not name that view; PROTECT after the upgrade must not follow it.
+ * A view whose PKRS has WD only gives a READ kmap() the closed rights and
+ * a READ|WRITE one more.  The plan made for READ|WRITE names that view;
+ * a READ kmap() of the page must not follow it (that would open the page
+ * for writing), nor may PROTECT after an upgrade use a plan of another
+ * access.
  */
 static void test_plan_not_for_other_access(void **state)
 {
@@ -728,20 +730,23 @@ static void test_plan_not_for_other_access(void **state)
 	wrmsr_pkrs(a, PKRS_WD(1));
 	enter(a);
 	wd = a->pks.view;
-	kmap_pair(gfn, PKSV_ACCESS_READ);
-	kmap_pair(gfn, PKSV_ACCESS_READ);	/* by plan */
+	kmap_pair(gfn, RW);
+	kmap_pair(gfn, RW);			/* by plan */
 	on(a);
 	assert_int_equal(pks_hc_unprotect(a, gfn, PKSV_ACCESS_READ), 0);
-	assert_int_equal(pks_hc_unprotect(a, gfn, RW), 0);	/* upgrade */
-	assert_int_equal(runs_with(a, KEYED1), EPT_RWX);
-	assert_int_equal(pks_hc_protect(a, gfn), 0);
-	assert_int_equal(runs_with(a, KEYED1), EPT_RWX);	/* one ref left */
+	assert_int_equal(perms_in(&hv->pks.views[wd].ept, KEYED1), EPT_READ | EPT_EXEC);
+	assert_views_derived(KEYED1);
+	/* Upgrade, then the writer's PROTECT narrows to READ, the last closes. */
+	assert_int_equal(pks_hc_unprotect(a, gfn, RW), 0);
+	assert_int_equal(perms_in(&hv->pks.views[wd].ept, KEYED1), EPT_RWX);
 	assert_int_equal(pks_hc_protect(a, gfn), 0);
 	assert_int_equal(perms_in(&hv->pks.views[wd].ept, KEYED1), EPT_READ | EPT_EXEC);
 	assert_views_derived(KEYED1);
-	/* And the next READ kmap() opens nothing the WD view closes. */
-	kmap_pair(gfn, PKSV_ACCESS_READ);
+	assert_int_equal(pks_hc_protect(a, gfn), 0);
 	assert_int_equal(perms_in(&hv->pks.views[wd].ept, KEYED1), EPT_READ | EPT_EXEC);
+	assert_views_derived(KEYED1);
+	/* And a READ|WRITE kmap() again opens it. */
+	kmap_pair(gfn, RW);
 }
 
 /*
@@ -846,6 +851,99 @@ static void test_hint_stolen_not_running_view(void **state)
 	assert_users_consistent(a);
 }
 
+/* ---- review2 finding 3: an exit on a view another vCPU dropped -------- */
+
+/*
+ * B took an EPT violation in its view; before B gets the PKS lock, A drops
+ * that view (refresh_page() out of pool) or rebuilds the slot for another
+ * PKRS.  B must not walk the freed tree (ept.pml4 0: host address 0, the
+ * guest's page 0 in pksvisor's identity map) nor open a page in another
+ * build: the access retries on the view its next entry re-selects.  On
+ * main at beffebc the dropped case walks from address 0 (ASan: SEGV).
+ */
+static void test_exit_on_dropped_view_retries(void **state)
+{
+	const u32 pkrs_b = PKRS_AD(1) | PKRS_WD(1);
+	u64 stale;
+	int sb;
+
+	(void)state;
+	wrmsr_pkrs(b, pkrs_b);
+	enter(b);
+	sb = b->pks.view;
+	assert_true(sb > 0);
+	on(a);
+	spin_lock(&hv->pks.lock);
+	views_drop(hv, (unsigned int)sb);
+	spin_unlock(&hv->pks.lock);
+	assert_false(hv->pks.views[sb].valid);
+	on(b);
+	stale = b->stats.ept_stale;
+	assert_true(view_already_allows(b, KEYED1, EPT_WRITE));
+	assert_true(open_page(b, KEYED1, EPT_WRITE, STEP_PKS_ALLOW));
+	assert_int_equal(b->pks.nr_override, 0);
+	assert_int_equal(steps_begun, 0);
+	assert_int_equal(b->stats.ept_stale, stale + 2);
+	enter(b);
+	assert_true(hv->pks.views[b->pks.view].valid);
+	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+}
+
+static void test_exit_on_rebuilt_view_opens_nothing(void **state)
+{
+	const u32 pkrs_b = PKRS_AD(1) | PKRS_WD(1);
+	int sb;
+
+	(void)state;
+	wrmsr_pkrs(b, pkrs_b);
+	enter(b);
+	sb = b->pks.view;
+	on(a);
+	spin_lock(&hv->pks.lock);
+	assert_int_equal(build_view(hv, (unsigned int)sb, PKRS_WD(2), true, false), 0);
+	spin_unlock(&hv->pks.lock);
+	on(b);
+	/* The slot's new build allows the write: not B's to take. */
+	assert_true(open_page(b, KEYED1, EPT_WRITE, STEP_PKS_ALLOW));
+	assert_int_equal(b->pks.nr_override, 0);
+	assert_int_equal(steps_begun, 0);
+	enter(b);
+	assert_int_equal(hv->pks.views[b->pks.view].pkrs, pkrs_b);
+	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+}
+
+/*
+ * Review2 finding 7: RANGE_REGISTER from a vCPU that runs on the base EPT
+ * (PKS off there) rebuilt nothing of its own, so no flush and no shootdown
+ * was owed and B, running guest code on a view built before the range was
+ * keyed, kept writing it.  views_invalidate() now owes the flush (and with
+ * it the shootdown, vmm/flush.c prot_changed()) whoever calls it.
+ */
+static void test_range_register_owes_flush(void **state)
+{
+	unsigned int flushes;
+
+	(void)state;
+	wrmsr_pkrs(b, PKRS_WD(2));
+	enter(b);
+	assert_true(b->pks.view > 0);
+	assert_int_equal(runs_with(b, KEYED2), EPT_RWX);
+	a->cr4_shadow = 0;		/* A: PKS off, on the base EPT */
+	wrmsr_pkrs(a, 0);
+	assert_int_equal(a->pks.view, 0);
+	flushes = stub_flush_calls();
+	/* pks_hc_range(a, KEYED2, 4096, 2, add) of pks/discover.c, step by step. */
+	on(a);
+	spin_lock(&hv->pks.lock);
+	assert_int_equal(keymap_add(&hv->pks.keymap, KEYED2, PAGE_SIZE, 2, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	spin_unlock(&hv->pks.lock);
+	views_select(a);
+	assert_int_not_equal(stub_flush_calls(), flushes);
+	enter(b);
+	assert_int_equal(runs_with(b, KEYED2), EPT_READ | EPT_EXEC);
+}
+
 int main(void)
 {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -873,6 +971,9 @@ int main(void)
 		T(test_plan_not_for_other_access),
 		T(test_plan_not_across_keymap_change),
 		T(test_plan_leaf_not_after_merge),
+		T(test_exit_on_dropped_view_retries),
+		T(test_exit_on_rebuilt_view_opens_nothing),
+		T(test_range_register_owes_flush),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -241,25 +241,68 @@ static void test_access_union(void **state)
 	assert_int_equal(t->generation, 2);
 	assert_int_equal(t->e[slot_holding(t, 42)].refs, 4);
 
-	/* The union stays until the last reference goes. */
-	while (t->e[slot_holding(t, 42)].refs > 1) {
-		assert_int_equal(put(t, 42, &gone), 0);
-		assert_false(gone);
-		assert_int_equal(unprotect_lookup(t, 42), RW);
-	}
+	/*
+	 * Two READ|WRITE and two READ references: PROTECT drops the widest
+	 * first, so the page stays writable for exactly as many PROTECTs as
+	 * there were writers (review finding 9: a READ holder must not keep
+	 * it writable), then readable until the last reference goes.
+	 */
+	assert_int_equal(t->e[slot_holding(t, 42)].refs_write, 2);
+	assert_int_equal(put(t, 42, &gone), 0);
+	assert_false(gone);
+	assert_int_equal(unprotect_lookup(t, 42), RW);
 	assert_int_equal(t->generation, 2);
+	assert_int_equal(put(t, 42, &gone), 0);
+	assert_false(gone);
+	assert_int_equal(unprotect_lookup(t, 42), R);
+	assert_int_equal(t->generation, 3);	/* narrowed: the views must close writes */
+	assert_int_equal(put(t, 42, &gone), 0);
+	assert_false(gone);
+	assert_int_equal(unprotect_lookup(t, 42), R);
+	assert_int_equal(t->generation, 3);
 	assert_int_equal(put(t, 42, &gone), 0);
 	assert_true(gone);
 	assert_int_equal(unprotect_lookup(t, 42), 0);
-	assert_int_equal(t->generation, 3);
+	assert_int_equal(t->generation, 4);
 
-	/* Starting with RW: a later R changes nothing. */
+	/* Starting with RW: a later R changes nothing until the writer goes. */
 	assert_int_equal(get(t, 42, RW, &changed), 0);
 	assert_true(changed);
 	assert_int_equal(get(t, 42, R, &changed), 0);
 	assert_false(changed);
 	assert_int_equal(unprotect_lookup(t, 42), RW);
-	assert_int_equal(t->generation, 4);
+	assert_int_equal(t->generation, 5);
+	assert_int_equal(put(t, 42, &gone), 0);
+	assert_false(gone);
+	assert_int_equal(unprotect_lookup(t, 42), R);
+	check_table(t);
+}
+
+/* unprotect_put_entry(): what the caller must do to the views, and the entry it had. */
+static void test_put_entry_drop(void **state)
+{
+	struct unprotect_table *t = ut_new(state);
+	struct unprotect_entry last;
+	enum unprotect_drop drop;
+	bool changed = false;
+
+	assert_int_equal(get(t, 7, R, &changed), 0);
+	assert_int_equal(get(t, 7, RW, &changed), 0);
+	assert_int_equal(get(t, 7, R, &changed), 0);
+	memset(&last, 0, sizeof(last));
+	assert_int_equal(unprotect_put_entry(t, 7, &drop, &last), 0);
+	assert_int_equal(drop, UNPROTECT_NARROWED);
+	assert_int_equal(last.gfn, 7);
+	assert_int_equal(last.access, RW);
+	assert_int_equal(unprotect_lookup(t, 7), R);
+	assert_int_equal(unprotect_put_entry(t, 7, &drop, &last), 0);
+	assert_int_equal(drop, UNPROTECT_KEPT);
+	assert_int_equal(unprotect_put_entry(t, 7, &drop, &last), 0);
+	assert_int_equal(drop, UNPROTECT_GONE);
+	assert_int_equal(last.gfn, 7);
+	assert_int_equal(last.access, R);
+	assert_int_equal(unprotect_put_entry(t, 7, &drop, &last), -PKSV_ENOENT);
+	assert_int_equal(drop, UNPROTECT_KEPT);
 	check_table(t);
 }
 
@@ -502,7 +545,7 @@ static void test_collisions(void **state)
  */
 #define UNI	96
 
-struct ref { u32 refs; u8 access; };
+struct ref { u32 refs; u32 writers; u8 access; };
 
 static u64 lcg(u64 *s)
 {
@@ -549,6 +592,7 @@ static void test_random_model(void **state)
 				wchanged = !m[k].refs || (m[k].access | a) != m[k].access;
 				count += !m[k].refs;
 				m[k].refs++;
+				m[k].writers += a == RW;
 				m[k].access |= a;
 				gen += wchanged;
 			}
@@ -567,8 +611,12 @@ static void test_random_model(void **state)
 				want = 0;
 				if (--m[k].refs == 0) {
 					m[k].access = 0;
+					m[k].writers = 0;
 					wgone = true;
 					count--;
+					gen++;
+				} else if (m[k].writers && --m[k].writers == 0) {
+					m[k].access = R;	/* widest first */
 					gen++;
 				}
 			}
@@ -647,6 +695,7 @@ static void test_random_full(void **state)
 				wchanged = !m[k].refs || (m[k].access | a) != m[k].access;
 				count += !m[k].refs;
 				m[k].refs++;
+				m[k].writers += a == RW;
 				m[k].access |= a;
 				gen += wchanged;
 			}
@@ -661,8 +710,12 @@ static void test_random_full(void **state)
 			want = m[k].refs ? 0 : -PKSV_ENOENT;
 			if (m[k].refs && --m[k].refs == 0) {
 				m[k].access = 0;
+				m[k].writers = 0;
 				wgone = true;
 				count--;
+				gen++;
+			} else if (m[k].refs && m[k].writers && --m[k].writers == 0) {
+				m[k].access = R;	/* widest first */
 				gen++;
 			}
 			got = put(t, 0x80000 + k, &gone);
@@ -700,6 +753,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_refcount, ut_teardown),
 		cmocka_unit_test_teardown(test_put_absent, ut_teardown),
 		cmocka_unit_test_teardown(test_access_union, ut_teardown),
+		cmocka_unit_test_teardown(test_put_entry_drop, ut_teardown),
 		cmocka_unit_test_teardown(test_invalid_access, ut_teardown),
 		cmocka_unit_test_teardown(test_refcount_overflow, ut_teardown),
 		cmocka_unit_test_teardown(test_full, ut_teardown),

@@ -553,6 +553,38 @@ static void test_unprotect_facts_follow_keymap(void **state)
 	assert_list_consistent();
 }
 
+/*
+ * Review finding 9: a READ reference must not keep a page writable after
+ * its READ|WRITE references went.  Taken READ, then READ|WRITE: the first
+ * PROTECT drops the writer (widest first) and the page is read-only in the
+ * view again at once; the second protects it.
+ */
+static void test_unprotect_mixed_access_narrows(void **state)
+{
+	struct pks_global *pks = &hv->pks;
+	u64 gfn = NORMAL_PAGE >> PAGE_SHIFT, idx;
+	struct ept *v;
+
+	(void)state;
+	assert_int_equal(keymap_add(&pks->keymap, NORMAL_PAGE, PAGE_SIZE, 3, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	assert_int_equal(pks_hc_view_index(vcpu, PKRS_AD(3), &idx), 0);
+	v = &pks->views[idx].ept;
+	assert_int_equal(perms_in(v, NORMAL_PAGE), EPT_EXEC);
+	assert_int_equal(pks_hc_unprotect(vcpu, gfn, PKSV_ACCESS_READ), 0);
+	assert_int_equal(perms_in(v, NORMAL_PAGE), EPT_READ | EPT_EXEC);
+	assert_int_equal(pks_hc_unprotect(vcpu, gfn, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE), 0);
+	assert_int_equal(perms_in(v, NORMAL_PAGE), EPT_RWX);
+	assert_int_equal(pks_hc_protect(vcpu, gfn), 0);
+	assert_int_equal(perms_in(v, NORMAL_PAGE), EPT_READ | EPT_EXEC);
+	assert_int_equal(pks_hc_protect(vcpu, gfn), 0);
+	assert_int_equal(perms_in(v, NORMAL_PAGE), EPT_EXEC);
+	assert_int_equal(pks_hc_protect(vcpu, gfn), -PKSV_ENOENT);
+	assert_int_equal(keymap_remove(&pks->keymap, NORMAL_PAGE, PAGE_SIZE, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	assert_list_consistent();
+}
+
 /* The EPT a vCPU runs on after views_select() (its slot's, and the VMCS's). */
 static struct pks_view *selected(u32 pkrs)
 {
@@ -652,6 +684,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_degraded_fails_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pmem_scale_16g, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_pages_per_guest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unprotect_mixed_access_narrows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unprotect_facts_follow_keymap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_hint_follows_slots, setup, teardown),
 	};
