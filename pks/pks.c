@@ -82,29 +82,6 @@ u64 pks_cr4_real(const struct vcpu *vcpu, u64 guest_cr4)
 	return 0;
 }
 
-/*
- * What the hardware or the views enforce: the guest's value minus what
- * RELAXED/SILENT opened; in mode OFF only the locked keys.  No mode opens
- * a locked key (docs/hypercalls.md, LOCK_KEY): a kernel write gadget that
- * can reach VMCALL could otherwise undo every lock with SET_MODE(OFF).
- */
-u32 pks_effective_pkrs(const struct vcpu *vcpu)
-{
-	const struct pks_global *pks = &vcpu->hv->pks;
-	u32 eff;
-
-	if (pks->mode == PKSV_MODE_OFF)
-		return pks->lock_bits & ~vcpu->pks.pkrs_grant;
-	/*
-	 * Locked keys stay closed whatever the guest writes (a write gadget
-	 * that reaches WRMSR cannot open them); only GRANT opens them, and
-	 * RELAXED/SILENT never do.
-	 */
-	eff = (u32)vcpu->pks.pkrs | pks->lock_bits;
-	eff &= ~(vcpu->pks.pkrs_open & ~pks->lock_bits);
-	return eff & ~vcpu->pks.pkrs_grant;
-}
-
 /* Make the enforced PKRS follow vcpu->pks.pkrs / pkrs_open / mode / CRs. */
 void pks_apply(struct vcpu *vcpu)
 {
@@ -186,7 +163,8 @@ bool pks_rdmsr(struct vcpu *vcpu, u64 *value)
 
 bool pks_wrmsr(struct vcpu *vcpu, u64 value)
 {
-	if (!pks_exposed(vcpu->hv) || !pks_pkrs_valid(value))
+	/* pks_exposed() and pks_pkrs_valid(), inline: the hot exit. */
+	if (vcpu->hv->pks.backend == PKS_BACKEND_NONE || !pks_pkrs_valid(value))
 		return false;
 	vcpu->stats.pkrs_writes++;
 	vcpu->pks.pkrs = value;

@@ -6,7 +6,30 @@
 #include <pksvisor/hypercall.h>
 #include "pks_vmm.h"
 
-u32 pks_effective_pkrs(const struct vcpu *vcpu);
+/*
+ * What the hardware or the views enforce: the guest's value minus what
+ * RELAXED/SILENT opened; in mode OFF only the locked keys.  No mode opens
+ * a locked key (docs/hypercalls.md, LOCK_KEY): a kernel write gadget that
+ * can reach VMCALL could otherwise undo every lock with SET_MODE(OFF).
+ * Inline: every PKRS write computes it.
+ */
+static inline u32 pks_effective_pkrs(const struct vcpu *vcpu)
+{
+	const struct pks_global *pks = &vcpu->hv->pks;
+	u32 eff;
+
+	if (pks->mode == PKSV_MODE_OFF)
+		return pks->lock_bits & ~vcpu->pks.pkrs_grant;
+	/*
+	 * Locked keys stay closed whatever the guest writes (a write gadget
+	 * that reaches WRMSR cannot open them); only GRANT opens them, and
+	 * RELAXED/SILENT never do.
+	 */
+	eff = (u32)vcpu->pks.pkrs | pks->lock_bits;
+	eff &= ~(vcpu->pks.pkrs_open & ~pks->lock_bits);
+	return eff & ~vcpu->pks.pkrs_grant;
+}
+
 void pks_apply(struct vcpu *vcpu);
 bool pks_fault_policy(struct vcpu *vcpu, u64 gla, unsigned int key, bool write);
 void pks_inject_pf(struct vcpu *vcpu, u64 gla, u32 error_code);

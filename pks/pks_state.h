@@ -57,9 +57,12 @@ struct pks_view {
 	 */
 	u64 build_seq;
 	/*
-	 * vCPUs (BIT_ULL(vcpu->id)) whose pks.view names this slot: a view
-	 * with another vCPU's bit set is never evicted or freed for a
-	 * different PKRS (views_select() keeps the bits, under the lock).
+	 * vCPUs (BIT_ULL(vcpu->id)) that run on this slot or hold it in
+	 * their hint (pks_vcpu.user_slots): a view with another vCPU's bit
+	 * set is never evicted or freed for a different PKRS.  Each vCPU
+	 * sets and clears only its own bit, under the lock (views.c
+	 * view_take()); the bit is what lets it switch to a hinted view
+	 * without the lock (view_switch_hinted()).
 	 */
 	u64 users;
 };
@@ -92,6 +95,13 @@ struct pks_global {
 	u64 build_seq;			/* last pks_view.build_seq handed out */
 	struct pks_view views[PKS_MAX_VIEWS];
 	u8 views_built;			/* bit i: views[i].valid, for i >= 1 */
+	/*
+	 * Bumped whenever a view is built or freed and whenever a table of
+	 * a view is freed (an override's split merged back, soft_fault.c);
+	 * never 0.  A page's plan (pks/unprotect_vmm.c) made at another
+	 * epoch names other views, or an EPT entry that may be gone.
+	 */
+	u64 view_epoch;
 	u64 use_clock;
 	/*
 	 * Bumped whenever views_list_entry() of some slot may have changed
@@ -113,6 +123,7 @@ struct pks_global {
 		u64 gfn, stamp;
 		u8 rights;		/* an unprotect entry's facts_rights */
 		u16 keys;
+		u64 plan_epoch, plan, plan_leaf;	/* and its plan */
 	} facts_recent[PKS_FACTS_RECENT];
 };
 
@@ -124,7 +135,11 @@ struct pks_vcpu {
 	bool pkrs_passthrough;		/* hw: PKRS RDMSR/WRMSR do not exit (pks/hw_pkrs.c) */
 	int view;			/* soft: view slot in use */
 	u64 view_seq;			/* soft: its build_seq when chosen (0: slot 0) */
-	u8 user_slot;			/* soft: the view whose users has this vCPU's bit */
+	/*
+	 * soft: the slots whose users has this vCPU's bit (bit i: views[i]):
+	 * the one it runs on and its hinted ones (view_hint[]).
+	 */
+	u8 user_slots;
 	/*
 	 * The global inputs the enforced PKRS (hw: VMCS guest PKRS; soft:
 	 * the view) was last derived from.  Another vCPU changes them

@@ -72,10 +72,12 @@ static void restore_one(struct hv *hv, const struct pks_override *o)
 	 * in the paging-structure caches of other CPUs on this view: freed
 	 * only after the shootdown (vmm/ept_retire.c).  No room to hold
 	 * them: the split stays (same rights, finer pages) until the view is
-	 * rebuilt.
+	 * rebuilt.  A table taken out: no page plan may point into it
+	 * (unprotect_vmm.c).
 	 */
-	if (o->split_level > 1 && ept_retire_room(hv) >= 2)
-		ept_merge(&v->ept, o->gpa, o->split_level, ept_retire_page, hv);
+	if (o->split_level > 1 && ept_retire_room(hv) >= 2 &&
+	    ept_merge(&v->ept, o->gpa, o->split_level, ept_retire_page, hv))
+		hv->pks.view_epoch++;
 }
 
 /*

@@ -70,6 +70,7 @@ int unprotect_get_entry(struct unprotect_table *t, u64 gfn, unsigned int access,
 	t->e[i].refs_write = !!(access & PKSV_ACCESS_WRITE);
 	t->e[i].access = (u8)access;
 	t->e[i].facts_gen = 0;		/* nothing cached for the new page */
+	t->e[i].plan_epoch = 0;
 	t->count++;
 	t->generation++;
 	*changed = true;

@@ -59,6 +59,7 @@ int views_init(struct hv *hv)
 	pks->views[0].eptp = hv->eptp;
 	pks->vmfunc = hv->vmx.has_vmfunc_eptp;
 	pks->list_generation = 1;
+	pks->view_epoch = 1;		/* 0: "no plan" in an unprotect entry */
 	return 0;
 }
 
@@ -249,7 +250,14 @@ static int apply_restrictions(struct hv *hv, struct pks_view *v)
 static void unpublish_view(struct hv *hv, struct pks_view *v)
 {
 	v->valid = false;
+	/*
+	 * valid goes false before any field changes: view_switch_hinted()
+	 * reads the fields without the lock (x86 keeps stores in order, the
+	 * fence keeps the compiler from moving them).
+	 */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	hv->pks.views_built &= (u8)~BIT(v - hv->pks.views);
+	hv->pks.view_epoch++;		/* every page plan names this view */
 	v->pinned = false;
 	list_changed(&hv->pks);
 }
@@ -453,11 +461,18 @@ static int build_view(struct hv *hv, unsigned int slot, u32 pkrs, bool wp, bool 
 	for (unsigned int k = 0; k < PKS_NR_KEYS; k++)
 		v->key_perms[k] = nv.key_perms[k];
 	v->ept = nv.ept;
-	v->build_seq = ++pks->build_seq;
 	v->generation = pks->generation;
 	v->eptp = ept_eptp(&v->ept, false);
-	v->valid = true;
+	/*
+	 * A view in reach stays valid while its fields change: the new
+	 * build_seq is stored last (release), so view_switch_hinted(), which
+	 * reads build_seq first (acquire), either records the old build (the
+	 * entry check then re-selects) or sees every field of the new one.
+	 */
+	__atomic_store_n(&v->build_seq, ++pks->build_seq, __ATOMIC_RELEASE);
+	__atomic_store_n(&v->valid, true, __ATOMIC_RELEASE);
 	pks->views_built |= (u8)BIT(slot);
+	pks->view_epoch++;
 	v->pinned = pin;
 	/* A new build may reuse the root (EPTP) of a freed one: translations. */
 	ept_flush(hv, v->eptp);
@@ -530,6 +545,42 @@ static void view_hint_add(struct vcpu *vcpu, int slot)
 	vcpu->pks.view_hint[0] = (u8)slot;
 }
 
+/*
+ * No slot is free or evictable, but slot i (unpinned, not the thief's
+ * own) may be held only as a hint by the other vCPUs with bits in its
+ * users: take their bits away, unless one of them runs on it (lock held).
+ * The owners switch to a hinted view without the lock
+ * (view_switch_hinted()): each publishes pks.view first and reads its
+ * bit after a full fence; here the bits go first and pks.view is read
+ * after a full fence.  Of two such store-then-load sequences at least one
+ * sees the other's store (SDM Vol. 3A 9.2.3.4 lets a load pass an earlier
+ * store to another location; MFENCE forbids it): either the owner finds
+ * its bit gone and takes the locked path, or this sees it on the view
+ * and gives the bits back.  A robbed owner whose hint still names the
+ * slot takes the locked path there too, and view_take() sets its bits
+ * from scratch.  True if the slot may be evicted.
+ */
+static bool view_steal(struct hv *hv, const struct vcpu *thief, unsigned int i)
+{
+	struct pks_view *v = &hv->pks.views[i];
+	u64 others = v->users & ~BIT(thief->id);
+
+	if (!v->valid || v->pinned || (int)i == thief->pks.view)
+		return false;
+	__atomic_store_n(&v->users, v->users & ~others, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned int id = 0; id < hv->nr_vcpus; id++) {
+		const struct vcpu *o = hv->vcpus[id];
+
+		if ((others & BIT(id)) && o &&
+		    __atomic_load_n(&o->pks.view, __ATOMIC_RELAXED) == (int)i) {
+			__atomic_store_n(&v->users, v->users | others, __ATOMIC_RELAXED);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Find or build the view for (pkrs, wp); slot index, or -1. Lock held. */
 static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 {
@@ -568,8 +619,12 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 			pinned++;
 		if (!v->valid && !v->ept.pml4 && free_slot < 0)
 			free_slot = i;
-		/* Never evict a pinned view or one any vCPU runs on. */
-		if (v->valid && !v->pinned && !v->users && (int)i != vcpu->pks.view &&
+		/*
+		 * Never evict a pinned view or one another vCPU runs on or
+		 * hints (it may switch there without the lock); this vCPU's
+		 * own hinted views may go, not the one it runs on.
+		 */
+		if (v->valid && !v->pinned && !(v->users & others) && (int)i != vcpu->pks.view &&
 		    (lru < 0 || v->last_used < pks->views[lru].last_used))
 			lru = i;
 	}
@@ -582,6 +637,10 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 		return -1;
 	if (free_slot < 0)
 		free_slot = lru;
+	/* Every slot held: one only hinted by others will do (view_steal()). */
+	for (unsigned int i = 1; free_slot < 0 && i < PKS_MAX_VIEWS; i++)
+		if (view_steal(hv, vcpu, i))
+			free_slot = (int)i;
 	if (free_slot < 0)
 		return -1;
 	if (build_view(hv, free_slot, pkrs, wp, pin))
@@ -596,11 +655,12 @@ static bool guest_cr0_wp(struct vcpu *vcpu)
 	return vcpu->cr0_shadow & CR0_WP;
 }
 
-static void use_slot(struct vcpu *vcpu, int slot)
+static inline __attribute__((always_inline)) void use_slot(struct vcpu *vcpu, int slot)
 {
 	struct pks_view *v = &vcpu->hv->pks.views[slot];
 
-	vcpu->pks.view = slot;
+	/* Read by a vCPU stealing a hint (view_steal()), without the lock. */
+	__atomic_store_n(&vcpu->pks.view, slot, __ATOMIC_RELAXED);
 	if (vcpu->eptp == v->eptp)
 		return;
 	/*
@@ -725,28 +785,106 @@ int views_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp)
 }
 
 /*
- * This vCPU now runs on slot (lock held): its bit moves to that view's
- * users, and it remembers which build it chose and the global inputs the
- * choice was made from, for pks_entry_check().
+ * This vCPU now runs on slot (lock held): its bit is in the users of that
+ * view and of its hinted views (view_hint[]) and in no other, and it
+ * remembers which build it chose and the global inputs the choice was
+ * made from, for pks_entry_check().  Only this function writes a vCPU's
+ * bit, and only its own: another vCPU never clears it (views freed by
+ * views_drop() or rebuilt in place keep it), so a set bit always means
+ * "nobody evicts this slot for another PKRS under me".
  */
 static void view_take(struct vcpu *vcpu, int slot)
 {
 	struct pks_global *pks = &vcpu->hv->pks;
 	u64 me = BIT(vcpu->id);
+	u8 want = (u8)((BIT(slot) | BIT(vcpu->pks.view_hint[0]) |
+			BIT(vcpu->pks.view_hint[1])) & ~BIT(0));
 
-	if (vcpu->pks.user_slot != slot) {
-		pks->views[vcpu->pks.user_slot].users &= ~me;
-		if (slot)
-			pks->views[slot].users |= me;
-		vcpu->pks.user_slot = (u8)slot;
+	/*
+	 * Every slot, not only those user_slots says changed: a thief may
+	 * have taken the bit of a hinted view (view_steal()).
+	 */
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		struct pks_view *v = &pks->views[i];
+
+		if ((want & BIT(i)) && !(v->users & me))
+			__atomic_store_n(&v->users, v->users | me, __ATOMIC_RELAXED);
+		else if (!(want & BIT(i)) && (v->users & me))
+			__atomic_store_n(&v->users, v->users & ~me, __ATOMIC_RELAXED);
 	}
+	vcpu->pks.user_slots = want;
 	vcpu->pks.view_seq = pks->views[slot].build_seq;
 	vcpu->pks.applied_generation = pks->generation;
 	vcpu->pks.applied_lock_bits = pks->lock_bits;
 	vcpu->pks.applied_mode = pks->mode;
 }
 
-void views_select(struct vcpu *vcpu)
+/*
+ * The lock-free PKRS switch: a hinted slot that holds the view of exactly
+ * (effective PKRS, CR0.WP) for the current keymap, and in whose users
+ * this vCPU's bit already is, is taken without pks.lock and without
+ * writing any shared word.  Why this is safe (docs/architecture.md, "SMP
+ * views", rule 6):
+ *  - the bit: no other vCPU evicts the slot or rebuilds it for another
+ *    PKRS (view_slot(), views_slot_degraded()), and only this vCPU
+ *    clears it, under the lock;
+ *  - what may still change the slot under us is a free or retirement
+ *    (views_drop(), out of memory) or a rebuild of the slot (a pinned
+ *    view for the same PKRS after views_invalidate() bumped the
+ *    generation; one in reach goes into fresh pages, rule 5).  A free
+ *    clears valid first; a rebuild stores its new build_seq after every
+ *    other field and before valid (free_view(), build_view()).  build_seq
+ *    is read before every
+ *    other field and recorded as view_seq, so whatever happened after
+ *    that read leaves valid false or build_seq different at the entry
+ *    check, which re-selects under the lock (pks_entry_check());
+ *    whatever happened before it is what the field compares see;
+ *  - the global inputs: the generation is read once and must equal both
+ *    the one this vCPU last applied and the view's; lock bits and mode
+ *    must equal the applied ones (so cr3_exiting and a pending discovery
+ *    rescan are what the last full selection left).  A change after
+ *    these reads moves them again and the entry check sees it.
+ * Returns false (nothing changed) when the slow path must decide.
+ */
+static bool view_switch_hinted(struct vcpu *vcpu)
+{
+	const struct pks_global *pks = &vcpu->hv->pks;
+	u64 gen = __atomic_load_n(&pks->generation, __ATOMIC_ACQUIRE);
+	u64 me = BIT(vcpu->id);
+	u32 pkrs;
+	bool wp;
+
+	if (!(vcpu->cr4_shadow & CR4_PKS) || vcpu->pks.applied_generation != gen ||
+	    pks_hw_inputs_moved(vcpu) || (pks->mode == PKSV_MODE_OFF && !pks->lock_bits) ||
+	    vcpu->pks.cr3_exiting != pks->discovery ||
+	    (pks->discovery && vcpu->pks.rescan != PKS_RESCAN_NONE))
+		return false;
+	pkrs = pks_effective_pkrs(vcpu);
+	wp = guest_cr0_wp(vcpu);
+	for (unsigned int h = 0; h < VIEW_HINTS; h++) {
+		unsigned int i = vcpu->pks.view_hint[h];
+		const struct pks_view *v = &pks->views[i];
+		u64 seq = __atomic_load_n(&v->build_seq, __ATOMIC_ACQUIRE);
+
+		if (i && v->valid && v->pkrs == pkrs && v->wp == wp &&
+		    v->generation == gen && (v->users & me)) {
+			vcpu->pks.view_seq = seq;
+			use_slot(vcpu, (int)i);
+			/*
+			 * pks.view is published: is the bit still there?  A
+			 * thief may have taken it meanwhile (view_steal(): the
+			 * fences on both sides make one of the two see the
+			 * other).  If gone, the locked path decides.
+			 */
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			return __atomic_load_n(&v->users, __ATOMIC_RELAXED) & me;
+		}
+	}
+	return false;
+}
+
+/* The full selection, under the lock (out of line: the hinted path saves no registers). */
+static __attribute__((noinline)) void views_select_locked(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
 	struct pks_global *pks = &hv->pks;
@@ -779,6 +917,12 @@ void views_select(struct vcpu *vcpu)
 	view_take(vcpu, slot);
 	spin_unlock(&pks->lock);
 	use_slot(vcpu, slot);
+}
+
+void views_select(struct vcpu *vcpu)
+{
+	if (!view_switch_hinted(vcpu))
+		views_select_locked(vcpu);
 }
 
 void views_cr_changed(struct vcpu *vcpu)

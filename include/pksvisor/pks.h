@@ -187,6 +187,15 @@ struct unprotect_entry {
 	u8 access;		/* READ|WRITE while refs_write, else READ */
 	u8 facts_rights;	/* owner's encoding (base rights, table bit) */
 	u16 facts_keys;		/* keys 1-15 of the page */
+	/*
+	 * The owner's plan for the page (pksvisor: the rights each view
+	 * gives it open and closed, pks/unprotect_vmm.c), valid while
+	 * plan_epoch equals the owner's epoch; 0 (set at insertion) never
+	 * does.
+	 */
+	u64 plan_epoch;
+	u64 plan;
+	u64 plan_leaf;
 };
 
 /* No lock of its own: hv->pks.unprotect is guarded by pks_global.lock. */

@@ -212,12 +212,7 @@ void pksv_log(const char *fmt, ...)
 	(void)fmt;
 }
 
-/* pks/pks.c, pks/discover.c */
-u32 pks_effective_pkrs(const struct vcpu *vcpu)
-{
-	return (u32)vcpu->pks.pkrs | vcpu->hv->pks.lock_bits;
-}
-
+/* pks/pks.c, pks/discover.c (pks_effective_pkrs() is inline: pks_internal.h) */
 void pks_apply(struct vcpu *vcpu)
 {
 	(void)vcpu;

@@ -841,6 +841,368 @@ static void test_merged_split_table_kept_until_ack(void **state)
 	assert_int_equal(watch.widened, 0);
 }
 
+/* ---- the lock-free hinted switch (views.c view_switch_hinted()) -------- */
+
+#define CLOSED1		(PKRS_AD(1) | PKRS_WD(1))
+
+/*
+ * A PKRS write on v; true when it took the lock-free path.  The locked
+ * path always moves the LRU clock (view_hint(), view_slot()); the hinted
+ * one writes no shared word at all.
+ */
+static bool wrmsr_hinted(struct vcpu *v, u32 pkrs)
+{
+	u64 clock = hv->pks.use_clock;
+
+	wrmsr_pkrs(v, pkrs);
+	return hv->pks.use_clock == clock;
+}
+
+/* v alternated CLOSED1 and 0 once: both views hinted, it runs on 0's. */
+static void alternate(struct vcpu *v)
+{
+	wrmsr_pkrs(v, CLOSED1);
+	enter(v);
+	wrmsr_pkrs(v, 0);
+	enter(v);
+}
+
+/* The slot of v's hint whose view is for pkrs. */
+static int hinted_slot(struct vcpu *v, u32 pkrs)
+{
+	for (unsigned int h = 0; h < VIEW_HINTS; h++) {
+		int i = v->pks.view_hint[h];
+
+		if (i && hv->pks.views[i].valid && hv->pks.views[i].pkrs == pkrs)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Every hinted slot and the slot a vCPU runs on carry its users bit, and
+ * no other slot does (view_take()): the hinted path relies on the first,
+ * eviction by the others on the second.
+ */
+static void assert_users_consistent(struct vcpu *v)
+{
+	u64 me = BIT(v->id);
+
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		bool named = (int)i == v->pks.view || i == v->pks.view_hint[0] ||
+			     i == v->pks.view_hint[1];
+
+		assert_int_equal(!!(hv->pks.views[i].users & me), named);
+		assert_int_equal(!!(v->pks.user_slots & BIT(i)), named);
+	}
+}
+
+static void test_hinted_switch_takes_no_lock(void **state)
+{
+	int closed;
+
+	(void)state;
+	alternate(a);
+	assert_users_consistent(a);
+	closed = hinted_slot(a, CLOSED1);
+	assert_true(closed > 0);
+	for (unsigned int i = 0; i < 4; i++) {
+		u64 clock;
+
+		assert_true(wrmsr_hinted(a, CLOSED1));
+		assert_int_equal(a->pks.view, closed);
+		assert_int_equal(a->pks.view_seq, hv->pks.views[closed].build_seq);
+		clock = hv->pks.use_clock;
+		enter(a);			/* the entry check keeps it */
+		assert_int_equal(hv->pks.use_clock, clock);
+		assert_int_equal(runs_with(a, KEYED1), EPT_EXEC);
+		assert_true(wrmsr_hinted(a, 0));
+		enter(a);
+		assert_int_equal(runs_with(a, KEYED1), EPT_RWX);
+	}
+	assert_users_consistent(a);
+}
+
+/* A hinted view is protected like the one a vCPU runs on. */
+static void test_hinted_view_not_evicted(void **state)
+{
+	const u32 others[] = { PKRS_WD(2), PKRS_WD(4), PKRS_WD(5), PKRS_WD(6),
+			       PKRS_WD(7), PKRS_WD(8), PKRS_WD(9) };
+	int closed;
+	u64 seq;
+
+	(void)state;
+	alternate(a);
+	closed = hinted_slot(a, CLOSED1);
+	seq = hv->pks.views[closed].build_seq;
+	for (unsigned int i = 0; i < ARRAY_SIZE(others); i++) {
+		wrmsr_pkrs(b, others[i]);
+		enter(b);
+		assert_int_not_equal(b->pks.view, closed);
+		assert_users_consistent(b);
+	}
+	assert_true(hv->pks.views[closed].valid);
+	assert_int_equal(hv->pks.views[closed].build_seq, seq);
+	assert_true(wrmsr_hinted(a, CLOSED1));
+	enter(a);
+	assert_int_equal(a->pks.view, closed);
+	assert_int_equal(runs_with(a, KEYED1), EPT_EXEC);
+	assert_users_consistent(a);
+}
+
+/* A hinted slot dropped (out of memory): never taken while freed. */
+static void test_hinted_slot_dropped(void **state)
+{
+	int closed;
+
+	(void)state;
+	alternate(a);
+	closed = hinted_slot(a, CLOSED1);
+	spin_lock(&hv->pks.lock);
+	views_drop(hv, (unsigned int)closed);
+	spin_unlock(&hv->pks.lock);
+	wrmsr_pkrs(a, CLOSED1);
+	assert_true(hv->pks.views[a->pks.view].valid);
+	assert_int_equal(hv->pks.views[a->pks.view].pkrs, CLOSED1);
+	enter(a);
+	assert_int_equal(runs_with(a, KEYED1), EPT_EXEC);
+	assert_users_consistent(a);
+}
+
+/* ... and rebuilt by another vCPU for another PKRS: not taken either. */
+static void test_hinted_slot_rebuilt_for_other_pkrs(void **state)
+{
+	int closed;
+
+	(void)state;
+	alternate(a);
+	closed = hinted_slot(a, CLOSED1);
+	spin_lock(&hv->pks.lock);
+	views_drop(hv, (unsigned int)closed);
+	spin_unlock(&hv->pks.lock);
+	wrmsr_pkrs(b, 0 | PKRS_WD(2));		/* the first free slot: closed's */
+	assert_int_equal(b->pks.view, closed);
+	wrmsr_pkrs(a, CLOSED1);
+	assert_int_not_equal(a->pks.view, closed);
+	assert_int_equal(hv->pks.views[a->pks.view].pkrs, CLOSED1);
+	enter(a);
+	assert_int_equal(runs_with(a, KEYED1), EPT_EXEC);
+	enter(b);
+	assert_int_equal(b->pks.view, closed);
+	assert_int_equal(runs_with(b, KEYED1), EPT_RWX);
+}
+
+/*
+ * The keymap changed: a's current view is re-selected at entry, the hinted
+ * one is stale (an unpinned view rebuilds when next selected) and must
+ * not be taken for the new keymap.
+ */
+static void test_hinted_view_of_older_keymap(void **state)
+{
+	const u32 closed2 = CLOSED1 | PKRS_AD(2) | PKRS_WD(2);
+
+	(void)state;
+	wrmsr_pkrs(a, closed2);
+	enter(a);
+	wrmsr_pkrs(a, 0);
+	enter(a);
+	on(b);
+	spin_lock(&hv->pks.lock);
+	assert_int_equal(keymap_add(&hv->pks.keymap, KEYED2, PAGE_SIZE, 2, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	spin_unlock(&hv->pks.lock);
+	enter(a);			/* re-selects its current view */
+	assert_int_equal(a->pks.applied_generation, hv->pks.generation);
+	wrmsr_pkrs(a, closed2);
+	assert_int_equal(hv->pks.views[a->pks.view].generation, hv->pks.generation);
+	assert_int_equal(runs_with(a, KEYED2), EPT_EXEC);
+	enter(a);
+	assert_int_equal(runs_with(a, KEYED2), EPT_EXEC);
+}
+
+/* ---- page plans (unprotect_vmm.c plan_holds(), follow_plan()) --------- */
+
+#define RW		(PKSV_ACCESS_READ | PKSV_ACCESS_WRITE)
+
+/* Every built view gives gpa exactly its derived rights. */
+static void assert_views_derived(u64 gpa)
+{
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		struct pks_view *v = &hv->pks.views[i];
+
+		if (v->valid)
+			assert_int_equal(perms_in(&v->ept, gpa), view_page_perms(hv, v, gpa));
+	}
+}
+
+/* One kmap()/kunmap() of gfn on a: the second one follows the plan. */
+static void kmap_pair(u64 gfn, u64 access)
+{
+	on(a);
+	assert_int_equal(pks_hc_unprotect(a, gfn, access), 0);
+	assert_views_derived(gfn << PAGE_SHIFT);
+	assert_int_equal(pks_hc_protect(a, gfn), 0);
+	assert_views_derived(gfn << PAGE_SHIFT);
+}
+
+/* A view built while the page is open is narrowed by PROTECT too. */
+static void test_plan_view_built_while_open(void **state)
+{
+	const u64 gfn = KEYED1 >> PAGE_SHIFT;
+	int wd;
+
+	(void)state;
+	alternate(a);
+	kmap_pair(gfn, RW);
+	kmap_pair(gfn, RW);			/* by plan */
+	on(a);
+	assert_int_equal(pks_hc_unprotect(a, gfn, RW), 0);
+	wrmsr_pkrs(b, PKRS_WD(1));		/* a new view, the page open */
+	wd = b->pks.view;
+	assert_int_equal(runs_with(b, KEYED1), EPT_RWX);
+	on(a);
+	assert_int_equal(pks_hc_protect(a, gfn), 0);
+	assert_int_equal(perms_in(&hv->pks.views[wd].ept, KEYED1), EPT_READ | EPT_EXEC);
+	assert_views_derived(KEYED1);
+}
+
+/*
+ * A view whose PKRS has WD only gives a READ kmap() the closed rights and
+ * a READ|WRITE one more.  The plan made for READ|WRITE names that view;
+ * a READ kmap() of the page must not follow it (that would open the page
+ * for writing), nor may PROTECT after an upgrade use a plan of another
+ * access.
+ */
+static void test_plan_not_for_other_access(void **state)
+{
+	const u64 gfn = KEYED1 >> PAGE_SHIFT;
+	int wd;
+
+	(void)state;
+	wrmsr_pkrs(a, PKRS_WD(1));
+	enter(a);
+	wd = a->pks.view;
+	kmap_pair(gfn, RW);
+	kmap_pair(gfn, RW);			/* by plan */
+	on(a);
+	assert_int_equal(pks_hc_unprotect(a, gfn, PKSV_ACCESS_READ), 0);
+	assert_int_equal(perms_in(&hv->pks.views[wd].ept, KEYED1), EPT_READ | EPT_EXEC);
+	assert_views_derived(KEYED1);
+	/* Upgrade, then the writer's PROTECT narrows to READ, the last closes. */
+	assert_int_equal(pks_hc_unprotect(a, gfn, RW), 0);
+	assert_int_equal(perms_in(&hv->pks.views[wd].ept, KEYED1), EPT_RWX);
+	assert_int_equal(pks_hc_protect(a, gfn), 0);
+	assert_int_equal(perms_in(&hv->pks.views[wd].ept, KEYED1), EPT_READ | EPT_EXEC);
+	assert_views_derived(KEYED1);
+	assert_int_equal(pks_hc_protect(a, gfn), 0);
+	assert_int_equal(perms_in(&hv->pks.views[wd].ept, KEYED1), EPT_READ | EPT_EXEC);
+	assert_views_derived(KEYED1);
+	/* And a READ|WRITE kmap() again opens it. */
+	kmap_pair(gfn, RW);
+}
+
+/*
+ * The page changes key while open (RANGE_UNREGISTER + RANGE_REGISTER):
+ * the views are not rebuilt yet (unpinned: when next selected), so only
+ * the facts stamp tells the plan made for key 2 from the one key 1 needs.
+ */
+static void test_plan_not_across_keymap_change(void **state)
+{
+	const u64 gfn = KEYED2 >> PAGE_SHIFT;
+	int closed;
+
+	(void)state;
+	spin_lock(&hv->pks.lock);
+	assert_int_equal(keymap_add(&hv->pks.keymap, KEYED2, PAGE_SIZE, 2, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	spin_unlock(&hv->pks.lock);
+	alternate(a);				/* CLOSED1: key 2 open */
+	closed = hinted_slot(a, CLOSED1);
+	kmap_pair(gfn, RW);
+	on(a);
+	assert_int_equal(pks_hc_unprotect(a, gfn, RW), 0);	/* by plan */
+	spin_lock(&hv->pks.lock);
+	assert_int_equal(keymap_remove(&hv->pks.keymap, KEYED2, PAGE_SIZE, KEYMAP_PV), 0);
+	assert_int_equal(keymap_add(&hv->pks.keymap, KEYED2, PAGE_SIZE, 1, KEYMAP_PV), 0);
+	views_invalidate(hv);
+	spin_unlock(&hv->pks.lock);
+	assert_int_equal(pks_hc_protect(a, gfn), 0);
+	/* The stale view is rebuilt before anyone runs on it; still: closed. */
+	assert_int_equal(perms_in(&hv->pks.views[closed].ept, KEYED2), EPT_EXEC);
+}
+
+/*
+ * A plan keeps the address of the page's 4 KiB entry.  Here that entry
+ * lies in a table an override split for another page of the block; the
+ * override's merge frees it (soft_fault.c restore_one()).  The next
+ * transition must walk again, not write into the freed table.
+ */
+static void test_plan_leaf_not_after_merge(void **state)
+{
+	const u64 gfn = BLOCK3 >> PAGE_SHIFT;
+	int wd;
+
+	(void)state;
+	wrmsr_pkrs(b, PKRS_WD(3));
+	wd = b->pks.view;
+	assert_int_equal(runs_with(b, BLOCK3), EPT_READ | EPT_EXEC);
+	/* B steps a write PKS allows to another page of the 2 MiB block. */
+	assert_true(allow_page(b, BLOCK3 + PAGE_SIZE, EPT_READ | EPT_WRITE, STEP_PKS_ALLOW));
+	kmap_pair(gfn, RW);			/* the plan: wd's entry */
+	assert_int_not_equal(a->pks.view, wd);
+	on(b);
+	b->step = STEP_NONE;
+	pks_step_done(b, STEP_PKS_ALLOW);	/* merged: the table is gone */
+	on(a);
+	assert_int_equal(pks_hc_unprotect(a, gfn, RW), 0);
+	assert_int_equal(perms_in(&hv->pks.views[wd].ept, BLOCK3), EPT_RWX);
+	assert_int_equal(pks_hc_protect(a, gfn), 0);
+	assert_int_equal(perms_in(&hv->pks.views[wd].ept, BLOCK3), EPT_READ | EPT_EXEC);
+	assert_views_derived(BLOCK3);
+}
+
+/*
+ * Every slot held: five pinned views and a's two (it runs on CLOSED1's,
+ * hints 0's).  b needs a view of its own: it may take the one a only
+ * hints (view_steal()), never the one a runs on, and does not degrade.
+ */
+static void test_hint_stolen_not_running_view(void **state)
+{
+	u64 seq;
+	int cur, hinted;
+
+	(void)state;
+	on(b);
+	for (unsigned int k = 4; k < 9; k++) {
+		spin_lock(&hv->pks.lock);
+		assert_true(view_slot(b, PKRS_WD(k), true, true) > 0);
+		spin_unlock(&hv->pks.lock);
+	}
+	alternate(a);
+	assert_true(wrmsr_hinted(a, CLOSED1));
+	enter(a);
+	cur = a->pks.view;
+	hinted = hinted_slot(a, 0);
+	seq = hv->pks.views[cur].build_seq;
+	assert_true(cur < hinted);			/* tried first */
+	wrmsr_pkrs(b, PKRS_WD(2));
+	enter(b);
+	assert_int_equal(b->stats.view_degraded, 0);
+	assert_int_equal(b->pks.view, hinted);
+	assert_int_equal(hv->pks.views[hinted].pkrs, PKRS_WD(2));
+	/* a's own view is untouched; its hint is gone with its bit. */
+	assert_true(hv->pks.views[cur].valid);
+	assert_int_equal(hv->pks.views[cur].build_seq, seq);
+	assert_false(hv->pks.views[hinted].users & BIT(a->id));
+	enter(a);
+	assert_int_equal(a->pks.view, cur);
+	assert_int_equal(runs_with(a, KEYED1), EPT_EXEC);
+	/* a's next switch to 0 finds no hinted view of it and re-selects. */
+	assert_false(wrmsr_hinted(a, 0));
+	assert_int_equal(hv->pks.views[a->pks.view].pkrs, 0);
+	assert_users_consistent(a);
+}
+
 /* ---- review2 finding 3: an exit on a view another vCPU dropped -------- */
 
 /*
@@ -957,6 +1319,16 @@ int main(void)
 		T(test_dropped_view_kept_until_ack),
 		T(test_full_retire_list_parks_view),
 		T(test_merged_split_table_kept_until_ack),
+		T(test_hinted_switch_takes_no_lock),
+		T(test_hinted_view_not_evicted),
+		T(test_hinted_slot_dropped),
+		T(test_hinted_slot_rebuilt_for_other_pkrs),
+		T(test_hinted_view_of_older_keymap),
+		T(test_hint_stolen_not_running_view),
+		T(test_plan_view_built_while_open),
+		T(test_plan_not_for_other_access),
+		T(test_plan_not_across_keymap_change),
+		T(test_plan_leaf_not_after_merge),
 		T(test_exit_on_dropped_view_retries),
 		T(test_exit_on_rebuilt_view_opens_nothing),
 		T(test_range_register_owes_flush),
