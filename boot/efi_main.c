@@ -101,6 +101,21 @@ static u64 calibrate_tsc(void)
 	return (rdtsc() - t0) * 50;
 }
 
+/*
+ * Refusing after the boot CPU became a guest: returning to the firmware
+ * would let its boot manager start the next boot option (or a shell) on
+ * this machine, whose CPUs outside pksvisor that image could start
+ * natively (review3 F3).  So nothing runs after the refusal: power off,
+ * and if the firmware cannot, stay here with interrupts off.
+ */
+static void __attribute__((noreturn)) stop_for_good(void)
+{
+	boot_err("powering off (nothing may boot on this machine under pksvisor)");
+	uefi_call_wrapper(RT->ResetSystem, 4, EfiResetShutdown, EFI_ABORTED, 0, NULL);
+	for (;;)
+		asm volatile("cli; hlt");
+}
+
 static EFI_STATUS no_vmx(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 			 struct pksv_config *cfg, const char *why)
 {
@@ -253,11 +268,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	if (aps.native) {
 		boot_err("MP: %u CPU(s) outside pksvisor could run natively: not booting anything (fail closed, whatever fallback= says)",
 			 aps.native);
-		return EFI_UNSUPPORTED;
+		stop_for_good();
 	}
 	if (aps.parked && bi->cfg.fallback == FALLBACK_STOP) {
 		boot_err("fallback=stop: not booting anything on a machine with CPUs outside pksvisor");
-		return EFI_UNSUPPORTED;
+		stop_for_good();
 	}
 	if (aps.parked) {
 		boot_msg("MP: booting with %u of %u CPUs; the %u parked one(s) stay halted in VMX root",

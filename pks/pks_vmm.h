@@ -143,6 +143,6 @@ int pks_hidden_redirect(struct vcpu *vcpu, u64 gpa, u64 hpa, bool first, u64 *ep
 u64 pks_hidden_restore(struct vcpu *vcpu, const u64 *gpa, unsigned int n);
 
 const char *pks_backend_str(const struct hv *hv);
-struct ept *pks_current_ept(struct vcpu *vcpu, u64 *eptp);
+int pks_current_ept_maps(struct vcpu *vcpu, u64 gpa, u64 *eptp);
 
 #endif

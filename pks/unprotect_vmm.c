@@ -405,6 +405,14 @@ s64 pks_hc_protect(struct vcpu *vcpu, u64 gfn)
 			protect_flush(hv);
 	}
 	spin_unlock(&pks->lock);
+	/*
+	 * hw: another vCPU may be stepping an access to this page with its
+	 * key open (pks.c HW_PF_UNPROTECTED).  The shootdown makes it cancel
+	 * the step before the call returns (hw_pkrs.c pks_remote_sync();
+	 * review3 F1: nothing else owes one on hw).
+	 */
+	if (!ret && drop != UNPROTECT_KEPT && pks->backend == PKS_BACKEND_HW)
+		vcpu_shootdown_owe(vcpu);
 	return ret;
 }
 

@@ -670,17 +670,36 @@ static inline __attribute__((always_inline)) void use_slot(struct vcpu *vcpu, in
 	vcpu_set_eptp(vcpu, v->eptp);
 }
 
-/* The EPT the vCPU runs on: its view, or the base EPT. */
-struct ept *pks_current_ept(struct vcpu *vcpu, u64 *eptp)
+/*
+ * Does the EPT the vCPU runs on (its view, or the base EPT) map gpa?  For
+ * MMIO mapped on demand (vmm/exit_ept.c); *eptp = that EPT's EPTP.  A
+ * view is looked up under the PKS lock and only as the build the vCPU
+ * chose: another vCPU may have dropped it (ept.pml4 0: the walk would
+ * start at host address 0, the guest's page 0) or rebuilt it since the
+ * exit began (review3 F5).  Then -1: the access retries on the view the
+ * entry check re-selects.  The base EPT only ever gains mappings and
+ * frees no table: no lock.
+ */
+int pks_current_ept_maps(struct vcpu *vcpu, u64 gpa, u64 *eptp)
 {
 	struct hv *hv = vcpu->hv;
+	const struct pks_view *v;
+	int level, mapped;
 
-	if (hv->pks.backend == PKS_BACKEND_SOFT && vcpu->pks.view) {
-		*eptp = hv->pks.views[vcpu->pks.view].eptp;
-		return &hv->pks.views[vcpu->pks.view].ept;
+	if (hv->pks.backend != PKS_BACKEND_SOFT || !vcpu->pks.view) {
+		*eptp = hv->eptp;
+		return ept_lookup(&hv->ept, gpa, &level) != NULL;
 	}
-	*eptp = hv->eptp;
-	return &hv->ept;
+	spin_lock(&hv->pks.lock);
+	v = &hv->pks.views[vcpu->pks.view];
+	if (!v->valid || v->build_seq != vcpu->pks.view_seq) {
+		mapped = -1;
+	} else {
+		*eptp = v->eptp;
+		mapped = ept_lookup((struct ept *)&v->ept, gpa, &level) != NULL;
+	}
+	spin_unlock(&hv->pks.lock);
+	return mapped;
 }
 
 /*
@@ -813,6 +832,13 @@ static void view_take(struct vcpu *vcpu, int slot)
 			__atomic_store_n(&v->users, v->users & ~me, __ATOMIC_RELAXED);
 	}
 	vcpu->pks.user_slots = want;
+	/*
+	 * The choice is published under the lock: view_steal() (which runs
+	 * under it) must see that this vCPU runs on slot before it may take
+	 * the slot's bits (review3 F8; use_slot() stores it again, with the
+	 * EPTP, after the unlock).
+	 */
+	__atomic_store_n(&vcpu->pks.view, slot, __ATOMIC_RELAXED);
 	vcpu->pks.view_seq = pks->views[slot].build_seq;
 	vcpu->pks.applied_generation = pks->generation;
 	vcpu->pks.applied_lock_bits = pks->lock_bits;
@@ -980,19 +1006,32 @@ void pks_exit_follow(struct vcpu *vcpu, u64 eptp)
 {
 	struct pks_global *pks = &vcpu->hv->pks;
 
-	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++)
-		if (pks->views[i].valid && pks->views[i].pinned &&
-		    pks->views[i].eptp == eptp) {
-			spin_lock(&pks->lock);
-			view_take(vcpu, (int)i);
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
+		const struct pks_view *v = &pks->views[i];
+		u32 pkrs;
+
+		if (!v->valid || !v->pinned || v->eptp != eptp)
+			continue;
+		/*
+		 * Matched without the lock: another vCPU may have retired the
+		 * slot and built it again for another PKRS meanwhile.  Decided
+		 * again under the lock, and the PKRS read there (review3 F2):
+		 * else this vCPU would adopt a value it never chose.
+		 */
+		spin_lock(&pks->lock);
+		if (!v->valid || !v->pinned || v->eptp != eptp) {
 			spin_unlock(&pks->lock);
-			vcpu->pks.view = i;
-			vcpu->pks.pkrs = pks->views[i].pkrs;
-			vcpu->pks.pkrs_open = 0;
-			vcpu->pks.pkrs_grant = 0;
-			vcpu->stats.view_switch_vmfunc++;
-			return;
+			break;
 		}
+		view_take(vcpu, (int)i);
+		pkrs = v->pkrs;
+		spin_unlock(&pks->lock);
+		vcpu->pks.pkrs = pkrs;
+		vcpu->pks.pkrs_open = 0;
+		vcpu->pks.pkrs_grant = 0;
+		vcpu->stats.view_switch_vmfunc++;
+		return;
+	}
 	/*
 	 * Another vCPU rebuilt this vCPU's view (a pinned view after a keymap
 	 * or lock change): the new build has another root, and the old one

@@ -31,12 +31,18 @@ static bool map_on_demand(struct vcpu *vcpu, u64 gpa)
 	struct hv *hv = vcpu->hv;
 	u64 size = hv->ept.allow_1g ? SZ_1G : SZ_2M;
 	u64 start = gpa & ~(size - 1), end = start + size, eptp;
-	int level;
+	int level, mapped;
 
 	if (gpa < hv->phys_limit || gpa >> 48)
 		return false;
+	mapped = pks_current_ept_maps(vcpu, gpa, &eptp);
+	if (mapped < 0) {
+		/* The view went under this exit: retry on the re-selected one. */
+		vcpu->stats.ept_stale++;
+		return true;
+	}
 	/* Mapped in the EPT in use: not a missing mapping. */
-	if (ept_lookup(pks_current_ept(vcpu, &eptp), gpa, &level))
+	if (mapped)
 		return false;
 	if (start < hv->pool.base + hv->pool.size && end > hv->pool.base)
 		return false;

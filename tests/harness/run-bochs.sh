@@ -200,6 +200,12 @@ exited)
 		echo "run-bochs: Bochs ended by itself after ${SECS}s (guest power-off (port 0x8900))" >&2
 		exit 0
 	fi
+	# The firmware's ResetSystem(EfiResetShutdown): an ACPI S5 request
+	# through the PIIX4 PM registers, which Bochs reports as a "panic".
+	if grep -q "ACPI control: soft power off" "$LOG" 2>/dev/null; then
+		echo "run-bochs: Bochs ended by itself after ${SECS}s (guest power-off (ACPI S5))" >&2
+		exit 0
+	fi
 	status_name=$(exit_status_name "$WATCH_STATUS")
 	if ! serial_has_output "$SERIAL"; then
 		echo "run-bochs: Bochs aborted at start after ${SECS}s ($status_name, no serial output): $(emulator_start_cause "$OUTDIR/bochs.stdout" "$LOG")" >&2

@@ -111,9 +111,14 @@ jt_case fail apfail-vmlaunch-no-power-off-stats "$J" "$L/apfail-no-stats" apfail
 jt_case fail apfail-vmlaunch-log-as-vmxon "$J" "$A" apfail-vmxon 2
 jt_case pass apfail-vmxon-good-log "$J" "$X" apfail-vmxon 2
 jt_case fail apfail-vmxon-before-fix "$J" "$JT_LOGS/smp-apfail-vmxon-2-old.serial" apfail-vmxon 2
-sed -E 's/^(PKSV-FW: .*pksvisor.efi returned .*)/pksvisor: guest running: firmware and next image now run under pksvisor\n\1/' \
+sed -E 's/^(pksvisor: powering off .*)/pksvisor: guest running: firmware and next image now run under pksvisor\n\1/' \
 	"$X" >"$L/apfail-vmxon-handed-off"
 jt_case fail apfail-vmxon-handed-off "$J" "$L/apfail-vmxon-handed-off" apfail-vmxon 2
+# Review3 F3: returning to the firmware (whose boot manager starts the next
+# option) instead of powering off is a fail.
+{ grep -v 'pksvisor: powering off' "$X"; echo 'PKSV-FW: \EFI\BOOT\pksvisor.efi returned EFI status 0x8000000000000003'; } \
+	>"$L/apfail-vmxon-returned"
+jt_case fail apfail-vmxon-returned-to-firmware "$J" "$L/apfail-vmxon-returned" apfail-vmxon 2
 jt_case fail apfail-vmxon-log-as-vmlaunch "$J" "$X" apfail-vmlaunch 2
 
 M="$JT_LOGS/smp-madt-extra-2.serial"

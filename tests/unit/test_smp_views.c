@@ -1296,6 +1296,85 @@ static void test_range_register_owes_flush(void **state)
 	assert_int_equal(runs_with(b, KEYED2), EPT_READ | EPT_EXEC);
 }
 
+/* ---- review3 (integ at 26ec743) --------------------------------------- */
+
+/*
+ * F1: on hw a PROTECT that closes a page must reach a vCPU stepping an
+ * access to it with the key open (pks_remote_sync() cancels the step): it
+ * owes the shootdown.  On 26ec743 it owed none.
+ */
+static void test_hw_protect_owes_shootdown(void **state)
+{
+	const u64 gfn = KEYED1 >> PAGE_SHIFT;
+
+	(void)state;
+	hv->pks.backend = PKS_BACKEND_HW;
+	a->shoot_state = b->shoot_state = SHOOT_RUNNING;
+	on(a);
+	assert_int_equal(pks_hc_unprotect(a, gfn, PKSV_ACCESS_READ | PKSV_ACCESS_WRITE), 0);
+	assert_int_equal(pks_hc_unprotect(a, gfn, PKSV_ACCESS_READ), 0);
+	stub_reset();
+	assert_int_equal(pks_hc_protect(a, gfn), 0);		/* narrowed to READ */
+	assert_int_equal(stub_shootdown_calls(), 1);
+	assert_int_equal(pks_hc_protect(a, gfn), 0);		/* gone */
+	assert_int_equal(stub_shootdown_calls(), 2);
+	assert_int_equal(pks_hc_protect(a, gfn), -PKSV_ENOENT);
+	assert_int_equal(stub_shootdown_calls(), 2);
+}
+
+/*
+ * F5: B's MMIO-on-demand exit looked its view up without the lock after A
+ * dropped it (pml4 0: a walk from host address 0).  Now the lookup says
+ * "the view went" and the access retries.
+ */
+static void test_current_ept_after_drop(void **state)
+{
+	u64 eptp = 0;
+	int sb;
+
+	(void)state;
+	sb = pin_b_on_wd1();
+	assert_int_equal(pks_current_ept_maps(b, KEYED1, &eptp), 1);
+	on(a);
+	spin_lock(&hv->pks.lock);
+	views_drop(hv, (unsigned int)sb);
+	spin_unlock(&hv->pks.lock);
+	on(b);
+	assert_int_equal(pks_current_ept_maps(b, KEYED1, &eptp), -1);
+}
+
+/*
+ * F8: the locked selection published pks.view only after the unlock, so a
+ * thief's view_steal() in that window saw no owner and freed the tree the
+ * owner entered the guest on.  view_take() now publishes it under the
+ * lock: the steal is refused.
+ */
+static void test_locked_path_steal_window(void **state)
+{
+	int s;
+
+	(void)state;
+	a->shoot_state = b->shoot_state = SHOOT_RUNNING;
+	on(a);
+	a->pks.pkrs = CLOSED1;
+	spin_lock(&hv->pks.lock);
+	s = view_slot(a, CLOSED1, true, false);
+	assert_true(s > 0);
+	view_hint_add(a, s);
+	view_take(a, s);
+	spin_unlock(&hv->pks.lock);
+	on(b);
+	spin_lock(&hv->pks.lock);
+	assert_false(view_steal(hv, b, (unsigned int)s));
+	spin_unlock(&hv->pks.lock);
+	on(a);
+	use_slot(a, s);
+	pks_entry_check(a);
+	assert_int_equal(a->pks.view, s);
+	assert_true(hv->pks.views[s].users & BIT(a->id));
+	assert_int_equal(runs_with(a, KEYED1), EPT_EXEC);
+}
+
 int main(void)
 {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1332,6 +1411,9 @@ int main(void)
 		T(test_exit_on_dropped_view_retries),
 		T(test_exit_on_rebuilt_view_opens_nothing),
 		T(test_range_register_owes_flush),
+		T(test_hw_protect_owes_shootdown),
+		T(test_current_ept_after_drop),
+		T(test_locked_path_steal_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
