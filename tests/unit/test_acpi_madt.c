@@ -94,6 +94,27 @@ static void test_no_cpus(void **state)
 	assert_int_equal(acpi_madt_startable_cpus(m.b, m.len), 0);
 }
 
+/*
+ * One CPU described twice (a Local APIC and a Local x2APIC structure with
+ * the same ID) is one CPU the OS can start (review3 F6: counted twice,
+ * pksvisor refused an ordinary machine); a disabled twin adds nothing.
+ */
+static void test_same_cpu_twice(void **state)
+{
+	struct madt m;
+
+	(void)state;
+	madt_init(&m);
+	add_lapic(&m, 0, MADT_CPU_ENABLED);
+	add_lapic(&m, 1, MADT_CPU_ENABLED);
+	add_x2apic(&m, 0, MADT_CPU_ENABLED);
+	add_x2apic(&m, 1, MADT_CPU_ENABLED);
+	add_x2apic(&m, 2, 0);
+	assert_int_equal(acpi_madt_startable_cpus(m.b, m.len), 2);
+	add_x2apic(&m, 2, MADT_CPU_ONLINE_CAPABLE);
+	assert_int_equal(acpi_madt_startable_cpus(m.b, m.len), 3);
+}
+
 /* Malformed tables: refused, never read past their end, never a loop. */
 static void test_malformed(void **state)
 {
@@ -127,6 +148,7 @@ int main(void)
 		cmocka_unit_test(test_enabled_cpus),
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_no_cpus),
+		cmocka_unit_test(test_same_cpu_twice),
 		cmocka_unit_test(test_malformed),
 	};
 
