@@ -184,6 +184,13 @@ struct pks_vcpu {
 	 */
 	u64 eptp_list_pa;
 	u64 list_generation;
+	/*
+	 * The PKRS of each pinned view when this vCPU's list was written: a
+	 * VMFUNC through an entry a rebuild elsewhere has replaced since (a
+	 * build into fresh pages has a new EPTP; the list catches up only at
+	 * this vCPU's next entry) still names the PKRS the guest asked for.
+	 */
+	u32 list_pkrs[PKS_MAX_VIEWS];
 };
 
 #endif

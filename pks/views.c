@@ -110,8 +110,10 @@ void views_list_refresh(struct vcpu *vcpu)
 	    vcpu->pks.list_generation == __atomic_load_n(&pks->list_generation, __ATOMIC_ACQUIRE))
 		return;
 	spin_lock(&pks->lock);
-	for (unsigned int slot = 0; slot < PKS_MAX_VIEWS; slot++)
+	for (unsigned int slot = 0; slot < PKS_MAX_VIEWS; slot++) {
 		list[slot] = views_list_entry(pks, slot);
+		vcpu->pks.list_pkrs[slot] = pks->views[slot].pkrs;
+	}
 	vcpu->pks.list_generation = pks->list_generation;
 	spin_unlock(&pks->lock);
 }
@@ -996,51 +998,65 @@ void views_invalidate(struct hv *hv)
  * VMFUNC switched views behind pksvisor's back (pks_exit_sync() saw an
  * EPTP that is not the view's, or the view is gone): follow it, before
  * any handler looks at vcpu->pks.view.  The VMCS EPTP field holds the
- * EPTP VMFUNC loaded (SDM 26.5.6.3); comparing it with the views' EPTPs
- * needs no "EPTP index" field (which exists only with EPT-violation #VE
- * support).  A switch is a PKRS change made by the guest: pksvisor's
- * notion of PKRS becomes the view's (its locked keys included), and
- * RELAXED/SILENT openings and grants end as on a WRMSR.
+ * EPTP VMFUNC loaded (SDM 26.5.6.3); which index the guest chose is read
+ * from this vCPU's own EPTP list - the one the VMFUNC used, written only
+ * by this vCPU at its entries (views_list_refresh()) - with no "EPTP
+ * index" field (which exists only with EPT-violation #VE support).  A
+ * switch is a PKRS change made by the guest: pksvisor's notion of PKRS
+ * becomes the value that list entry stood for (locked keys included),
+ * and RELAXED/SILENT openings and grants end as on a WRMSR.
+ *
+ * The entry may be older than the view in its slot: another vCPU rebuilt
+ * the pinned view into fresh pages (docs/architecture.md "SMP views" rule
+ * 5) between this vCPU's last entry and its VMFUNC.  The guest still asked
+ * for that slot's PKRS (list_pkrs), and the old tree it ran on is not
+ * freed before this vCPU acknowledges; the re-selection moves it to the
+ * current build.  Matching against the views' current EPTPs instead would
+ * miss such a switch and keep the PKRS from before it (a key the guest
+ * closed left open).
  */
 void pks_exit_follow(struct vcpu *vcpu, u64 eptp)
 {
 	struct pks_global *pks = &vcpu->hv->pks;
+	const volatile u64 *list = (const volatile u64 *)(uintptr_t)vcpu->pks.eptp_list_pa;
 
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
 		const struct pks_view *v = &pks->views[i];
-		u32 pkrs;
+		bool current;
 
-		if (!v->valid || !v->pinned || v->eptp != eptp)
+		if (list[i] != eptp || eptp == EPTP_LIST_INVALID)
 			continue;
-		/*
-		 * Matched without the lock: another vCPU may have retired the
-		 * slot and built it again for another PKRS meanwhile.  Decided
-		 * again under the lock, and the PKRS read there (review3 F2):
-		 * else this vCPU would adopt a value it never chose.
-		 */
-		spin_lock(&pks->lock);
-		if (!v->valid || !v->pinned || v->eptp != eptp) {
-			spin_unlock(&pks->lock);
-			break;
+		if ((int)i == vcpu->pks.view) {
+			/*
+			 * Still the slot it was on (no switch, or VMFUNC to the
+			 * same index): only the build moved under it.  Its PKRS,
+			 * openings and grants stand; the re-selection takes the
+			 * current build.
+			 */
+			vcpu->pks.followed_lost_view = vcpu->stats.exits;
+			views_select(vcpu);
+			return;
 		}
-		view_take(vcpu, (int)i);
-		pkrs = v->pkrs;
-		spin_unlock(&pks->lock);
-		vcpu->pks.pkrs = pkrs;
+		vcpu->pks.pkrs = vcpu->pks.list_pkrs[i];
 		vcpu->pks.pkrs_open = 0;
 		vcpu->pks.pkrs_grant = 0;
 		vcpu->stats.view_switch_vmfunc++;
+		/* The current build of the slot: take it as it is (under the lock). */
+		spin_lock(&pks->lock);
+		current = v->valid && v->pinned && v->eptp == eptp &&
+			  v->pkrs == vcpu->pks.pkrs;
+		if (current)
+			view_take(vcpu, (int)i);
+		spin_unlock(&pks->lock);
+		if (!current) {
+			vcpu->pks.followed_lost_view = vcpu->stats.exits;
+			views_select(vcpu);
+		}
 		return;
 	}
-	/*
-	 * Another vCPU rebuilt this vCPU's view (a pinned view after a keymap
-	 * or lock change): the new build has another root, and the old one
-	 * this vCPU ran on stays allocated until it acknowledges.  Else only
-	 * pinned views are in the list: pksvisor lost track itself.
-	 */
-	if (pks->views[vcpu->pks.view].build_seq == vcpu->pks.view_seq)
-		pksv_log("PKS: EPTP 0x%llx is no pinned view (slot %d): re-selecting",
-			 eptp, vcpu->pks.view);
+	/* Only pinned views are in the list: pksvisor lost track itself. */
+	pksv_log("PKS: EPTP 0x%llx is in no entry of vCPU %u's EPTP list: re-selecting",
+		 eptp, vcpu->id);
 	vcpu->pks.followed_lost_view = vcpu->stats.exits;
 	vcpu->pks.view = 0;
 	views_select(vcpu);

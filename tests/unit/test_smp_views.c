@@ -1375,6 +1375,55 @@ static void test_locked_path_steal_window(void **state)
 	assert_int_equal(runs_with(a, KEYED1), EPT_EXEC);
 }
 
+/*
+ * smp-4 found it (relaxed_pardon_work on CPUs 1-3 after the rebuild into
+ * fresh pages): B's EPTP list still names the old build of a pinned view
+ * that A's LOCK_KEY rebuilt; B VMFUNCs through that entry before its next
+ * entry rewrites the list.  The switch must be followed as a switch to
+ * that slot's PKRS - matching the views' current EPTPs missed it, kept the
+ * PKRS from before (a key the guest had just closed stayed open) and
+ * re-selected a view for it.
+ */
+static void test_vmfunc_through_entry_of_rebuilt_view(void **state)
+{
+	const u32 closed = PKRS_AD(1) | PKRS_WD(1), open = 0;
+	u64 *list_b = aligned_alloc(4096, 4096), old_closed;
+	int sc, so;
+
+	(void)state;
+	assert_non_null(list_b);
+	memset(list_b, 0, 4096);
+	hv->pks.vmfunc = true;
+	b->pks.eptp_list_pa = (u64)(uintptr_t)list_b;
+	a->shoot_state = b->shoot_state = SHOOT_RUNNING;
+	on(a);
+	spin_lock(&hv->pks.lock);
+	sc = view_slot(a, closed, true, true);			/* VIEW_INDEX */
+	so = view_slot(a, open, true, true);
+	spin_unlock(&hv->pks.lock);
+	assert_true(sc > 0 && so > 0 && sc != so);
+	/* B runs on the open pinned view (a pardon, say); its list is current. */
+	wrmsr_pkrs(b, open);
+	enter(b);
+	assert_int_equal(b->pks.view, so);
+	old_closed = hv->pks.views[sc].eptp;
+	assert_int_equal(list_b[sc], old_closed);
+	/* A locks key 5: both pinned views rebuilt into fresh pages. */
+	on(a);
+	assert_int_equal(pks_hc_lock_key(a, 5), 0);
+	assert_int_not_equal(hv->pks.views[sc].eptp, old_closed);
+	/* B, still in the guest with its old list: VMFUNC(0, sc), then an exit. */
+	on(b);
+	b->eptp = old_closed;
+	pks_exit_follow(b, old_closed);
+	assert_int_equal(b->pks.pkrs, closed);		/* what the guest asked for */
+	enter(b);
+	assert_int_equal(b->pks.view, sc);
+	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+	hv->pks.vmfunc = false;
+	free(list_b);
+}
+
 int main(void)
 {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1414,6 +1463,7 @@ int main(void)
 		T(test_hw_protect_owes_shootdown),
 		T(test_current_ept_after_drop),
 		T(test_locked_path_steal_window),
+		T(test_vmfunc_through_entry_of_rebuilt_view),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
