@@ -129,13 +129,17 @@ static void take_requests(struct vcpu *vcpu)
 }
 
 /*
- * An NMI on its way to target: false only when none can be sent (the
- * guest disabled this CPU's local APIC, or its xAPIC page is out of the
- * host map); the target then catches up at its next exit, as before the
- * shootdown, and is not waited for.  With 'force' an NMI is sent even
- * when one is marked on its way (shoot_nmi stays 1): see wait_ack().
+ * An NMI on its way to target, unless none can be sent (the guest
+ * disabled this CPU's local APIC, or its xAPIC page is out of the host
+ * map).  The target is still waited for (review3 N1: a CPL0 WRMSR of
+ * IA32_APIC_BASE must not end the guarantee, nor leave retired trees
+ * armed for ever): it acknowledges at its next exit of any kind, which the
+ * VMX-preemption timer brings within VMX_TIMER_SHOOT_TSC ticks of guest
+ * time (vmm/vmx_timer.h; SMP needs the timer, vmx_smp_missing()).  With
+ * 'force' an NMI is sent even when one is marked on its way (shoot_nmi
+ * stays 1): see wait_ack().
  */
-static bool kick(struct vcpu *vcpu, struct vcpu *target, bool force)
+static void kick(struct vcpu *vcpu, struct vcpu *target, bool force)
 {
 	u32 idle = 0;
 	bool mine;
@@ -143,17 +147,16 @@ static bool kick(struct vcpu *vcpu, struct vcpu *target, bool force)
 	mine = __atomic_compare_exchange_n(&target->shoot_nmi, &idle, 1, false,
 					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	if (!mine && !force)
-		return true;	/* one is on its way: it is claimed after our bump */
+		return;		/* one is on its way: it is claimed after our bump */
 	if (lapic_send_nmi(target->apic_id, vcpu->hv->phys_limit))
-		return true;
+		return;
 	if (mine)
 		__atomic_store_n(&target->shoot_nmi, 0, __ATOMIC_SEQ_CST);
 	if (!vcpu->shoot_apic_warned) {
 		vcpu->shoot_apic_warned = true;
-		pksv_log("shootdown: the local APIC of CPU %u is off or out of reach: vCPU %u catches up at its next exit",
+		pksv_log("shootdown: the local APIC of CPU %u is off or out of reach: waiting for vCPU %u's next exit",
 			 vcpu->id, target->id);
 	}
-	return false;
 }
 
 /*
@@ -205,8 +208,11 @@ static void wait_ack(struct vcpu *vcpu, struct vcpu *target, u64 want)
 			force = unclaimed >= SHOOT_FORCE_PERIODS;
 			if (force)
 				unclaimed = 0;
-			if (!kick(vcpu, target, force))
-				return;
+			/*
+			 * No NMI can leave this CPU: keep waiting, the target's
+			 * timer exit acknowledges (kick()).
+			 */
+			kick(vcpu, target, force);
 			start = rdtsc();
 		}
 		cpu_relax();
@@ -216,7 +222,7 @@ static void wait_ack(struct vcpu *vcpu, struct vcpu *target, u64 want)
 static void shoot_others(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
-	u64 want[PKSV_MAX_CPUS], need[PKSV_MAX_CPUS];
+	u64 need[PKSV_MAX_CPUS];
 
 	/*
 	 * The change (and the generation bump) before the targets' states:
@@ -228,19 +234,18 @@ static void shoot_others(struct vcpu *vcpu)
 	for (unsigned int i = 0; i < hv->nr_vcpus; i++) {
 		struct vcpu *t = hv->vcpus[i];
 
-		want[i] = need[i] = 0;
+		need[i] = 0;
 		if (t == vcpu ||
 		    __atomic_load_n(&t->shoot_state, __ATOMIC_SEQ_CST) != SHOOT_RUNNING)
 			continue;
-		want[i] = need[i] = __atomic_add_fetch(&t->shoot_req, 1, __ATOMIC_SEQ_CST);
+		need[i] = __atomic_add_fetch(&t->shoot_req, 1, __ATOMIC_SEQ_CST);
 		vcpu->stats.shootdowns_sent++;
-		if (!kick(vcpu, t, false))
-			want[i] = 0;
+		/* Waited for even when no NMI could be sent (kick()). */
+		kick(vcpu, t, false);
 	}
 	/*
 	 * The trees this vCPU retired before now are free once these
-	 * requests are acknowledged - the ones not waited for below too
-	 * (vmm/ept_retire.c).
+	 * requests are acknowledged (vmm/ept_retire.c).
 	 */
 	ept_retire_arm(vcpu, need);
 	/*
@@ -253,8 +258,8 @@ static void shoot_others(struct vcpu *vcpu)
 	 */
 	__atomic_add_fetch(&hv->prot_generation, 1, __ATOMIC_SEQ_CST);
 	for (unsigned int i = 0; i < hv->nr_vcpus; i++)
-		if (want[i])
-			wait_ack(vcpu, hv->vcpus[i], want[i]);
+		if (need[i])
+			wait_ack(vcpu, hv->vcpus[i], need[i]);
 	ept_retire_reap(hv);
 }
 

@@ -299,24 +299,60 @@ static void test_one_nmi_on_its_way(void **state)
 	alarm(0);
 }
 
-/* The APIC is off on the sender's CPU: said once, nobody waited on. */
-static void test_apic_off_does_not_hang(void **state)
+/*
+ * review3 N1: the APIC is off on the sender's CPU (its guest cleared
+ * IA32_APIC_BASE.EN).  No NMI can be sent, yet the sender still waits for
+ * every target: their next exits (the preemption-timer backstop at the
+ * latest) acknowledge.  Here the targets' "timer exits" come from the main
+ * thread after the sender had time to give up; on the old code it had
+ * returned without waiting.
+ */
+static bool apic_off_sender_done;
+
+static void *apic_off_sender(void *arg)
 {
+	struct vcpu *v = arg;
+
+	vcpu_shootdown_owe(v);
+	shootdown_entry(v);
+	__atomic_store_n(&apic_off_sender_done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_apic_off_sender_still_waits(void **state)
+{
+	pthread_t t;
+
 	(void)state;
+	alarm(30);			/* a hang is a failure, not a stuck run */
 	first_exits();
 	delivery = DELIVER_NONE;
-	vcpu_shootdown_owe(cpu[0]);
-	shootdown_entry(cpu[0]);
+	apic_off_sender_done = false;
+	assert_int_equal(pthread_create(&t, NULL, apic_off_sender, cpu[0]), 0);
+	usleep(200000);
+	/* Still waiting: no target acknowledged yet. */
+	assert_false(__atomic_load_n(&apic_off_sender_done, __ATOMIC_ACQUIRE));
+	for (unsigned int i = 1; i < NR; i++) {
+		assert_int_equal(cpu[i]->shoot_nmi, 0);
+		assert_true(cpu[i]->shoot_ack < cpu[i]->shoot_req);
+		/* Armed before the waits, reaped after them. */
+		assert_int_equal(armed_need[i], cpu[i]->shoot_req);
+	}
+	assert_int_equal(reaps, 0);
+	/* Each target's timer exit: its entry step acknowledges. */
+	for (unsigned int i = 1; i < NR; i++)
+		shootdown_entry(cpu[i]);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	alarm(0);
+	assert_true(apic_off_sender_done);
 	assert_true(cpu[0]->shoot_apic_warned);
-	assert_int_equal(cpu[1]->shoot_nmi, 0);
-	/* Not waited for, but a retired tree still waits for its ack. */
-	assert_int_equal(armed_need[1], cpu[1]->shoot_req);
-	assert_true(cpu[1]->shoot_ack < armed_need[1]);
-	/* The targets still catch up at their next exit. */
-	shootdown_entry(cpu[1]);
-	assert_int_equal(cpu[1]->shoot_ack, cpu[1]->shoot_req);
-	assert_int_equal(resyncs[1], 1);
-	/* The APIC back on: the next change is shot down again. */
+	for (unsigned int i = 1; i < NR; i++) {
+		assert_int_equal(cpu[i]->shoot_ack, cpu[i]->shoot_req);
+		assert_int_equal(armed_need[i], cpu[i]->shoot_req);
+		assert_int_equal(resyncs[i], 1);
+	}
+	assert_int_equal(reaps, 1);
+	/* The APIC back on: the next change is shot down by NMI again. */
 	delivery = DELIVER_EXIT;
 	vcpu_shootdown_owe(cpu[0]);
 	shootdown_entry(cpu[0]);
@@ -464,7 +500,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_single_vcpu_sends_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nmi_claim_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_nmi_on_its_way, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_apic_off_does_not_hang, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apic_off_sender_still_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_senders_no_deadlock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_target_in_wait_for_sipi_is_released, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_nmi_is_sent_again, setup, teardown),
