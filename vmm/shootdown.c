@@ -110,7 +110,11 @@ void shootdown_owe_here(struct hv *hv)
  * Serve the requests aimed at this vCPU.  The request word is loaded
  * (acquire) before anything is re-read, so that every change its senders
  * made before they bumped it is seen here; the acknowledgment (release)
- * comes after the INVEPT.
+ * comes after the INVEPT.  The own bump is consumed before the re-sync:
+ * a re-sync that owes again (a view built or handed over, or none to be
+ * had yet: pks/views.c views_slot_degraded()) bumps anew, so the loop in
+ * shootdown_slow() re-syncs once more after that shootdown instead of
+ * entering the guest on what this re-sync left.
  */
 static void take_requests(struct vcpu *vcpu)
 {
@@ -120,9 +124,9 @@ static void take_requests(struct vcpu *vcpu)
 	if (req == vcpu->shoot_ack)
 		return;
 	from_others = req - vcpu->shoot_ack > (vcpu->shoot_self ? 1u : 0u);
+	vcpu->shoot_self = false;
 	pks_remote_sync(vcpu);
 	vcpu_flush_stale(vcpu);
-	vcpu->shoot_self = false;
 	__atomic_store_n(&vcpu->shoot_ack, req, __ATOMIC_RELEASE);
 	if (from_others)
 		vcpu->stats.shootdowns_taken++;

@@ -82,9 +82,20 @@ bool lapic_send_nmi(u32 apic_id, u64 mapped_limit)
 	return true;
 }
 
+/*
+ * owe_in_sync: re-syncs of vCPU 0 that owe a shootdown again, as a view
+ * selection that builds, hands a tree over or finds no view yet does
+ * (pks/views.c views_slot_degraded()).
+ */
+static unsigned int owe_in_sync;
+
 void pks_remote_sync(struct vcpu *vcpu)
 {
 	resyncs[vcpu->id]++;
+	if (vcpu->id == 0 && owe_in_sync) {
+		owe_in_sync--;
+		vcpu_shootdown_owe(vcpu);
+	}
 }
 
 bool vcpu_flush_stale(struct vcpu *vcpu)
@@ -142,6 +153,7 @@ static int setup(void **state)
 		claimed_as_shootdown[i] = false;
 	}
 	delivery = DELIVER_EXIT;
+	owe_in_sync = 0;
 	memset(armed_need, 0, sizeof(armed_need));
 	arms = reaps = 0;
 	return 0;
@@ -362,6 +374,32 @@ static void test_apic_off_sender_still_waits(void **state)
 }
 
 /*
+ * review3 F4: a re-sync of the sender that owes again (its view selection
+ * found every slot parked and waits for this shootdown to drain the
+ * retire list) must be followed by another shootdown *and another
+ * re-sync*, never by VM entry on what the first re-sync left.  On the old
+ * code the own bump was consumed after the re-sync, so the second
+ * shootdown ran but no re-sync followed it.
+ */
+static void test_resync_that_owes_resyncs_again(void **state)
+{
+	(void)state;
+	first_exits();
+	owe_in_sync = 3;
+	vcpu_shootdown_owe(cpu[0]);
+	shootdown_entry(cpu[0]);
+	assert_int_equal(owe_in_sync, 0);
+	/* Three re-syncs that owed, then one that did not. */
+	assert_int_equal(resyncs[0], 4);
+	/* Each owed shootdown reached the others. */
+	assert_int_equal(cpu[0]->stats.shootdowns_sent, 4 * (NR - 1));
+	assert_int_equal(cpu[0]->shoot_ack, cpu[0]->shoot_req);
+	assert_false(cpu[0]->shoot_owed);
+	/* None of them counted as taken from others. */
+	assert_int_equal(cpu[0]->stats.shootdowns_taken, 0);
+}
+
+/*
  * review2 finding 2: the target went to wait-for-SIPI between the
  * sender's state load and its request (an INIT, possibly sent by the
  * sender's own guest, which sends the SIPI only after this exit).  The
@@ -501,6 +539,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nmi_claim_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_nmi_on_its_way, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apic_off_sender_still_waits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resync_that_owes_resyncs_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_senders_no_deadlock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_target_in_wait_for_sipi_is_released, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_nmi_is_sent_again, setup, teardown),
