@@ -209,14 +209,6 @@ const char *vmx_smp_missing(const struct vmx_setup *s)
 		return "no unrestricted guest or no wait-for-SIPI activity state (IA32_VMX_MISC[8]): INIT-SIPI cannot be emulated";
 	if (!s->has_virtual_nmis)
 		return "no virtual NMIs (NMI exiting, virtual NMIs, NMI-window exiting): a shootdown NMI could not be told from the guest's";
-	/*
-	 * The timer is the shootdown's backstop (vmm/vmx_timer.h): a target
-	 * whose guest disabled its APIC takes no NMI and may run without
-	 * exits, and a sender waits for its acknowledgment (review3 F7).
-	 * Without the timer that wait has no bound.
-	 */
-	if (!s->has_preemption_timer)
-		return "no VMX-preemption timer with \"save VMX-preemption timer value\" (SDM Vol. 3C 26.5.1): the shootdown's wait would have no bound";
 	return NULL;
 }
 

@@ -731,38 +731,6 @@ static void test_virtual_nmis(void **state)
 	assert_false(r.s.has_intr_window);
 }
 
-/*
- * review3 F7: several CPUs need the VMX-preemption timer (the shootdown's
- * bound on a target that takes no NMI).  One CPU runs without it.
- */
-static void test_smp_needs_preemption_timer(void **state)
-{
-	struct vmx_msrs m;
-	struct result r;
-
-	(void)state;
-	r = run(&skylake_6700k, &want_all);
-	assert_true(r.s.has_preemption_timer);
-	assert_null(vmx_smp_missing(&r.s));
-	/* no preemption timer among the pin-based controls */
-	m = skylake_6700k;
-	m.true_pinbased &= ~((u64)PIN_PREEMPTION_TIMER << 32);
-	m.pinbased &= ~((u64)PIN_PREEMPTION_TIMER << 32);
-	r = run(&m, &want_all);
-	assert_int_equal(r.rc, 0);			/* one CPU: fine */
-	assert_false(r.s.has_preemption_timer);
-	assert_non_null(vmx_smp_missing(&r.s));
-	assert_non_null(strstr(vmx_smp_missing(&r.s), "preemption timer"));
-	/* the timer but no "save VMX-preemption timer value" */
-	m = skylake_6700k;
-	m.true_exit &= ~((u64)EXIT_SAVE_PREEMPT << 32);
-	m.exit &= ~((u64)EXIT_SAVE_PREEMPT << 32);
-	r = run(&m, &want_all);
-	assert_int_equal(r.rc, 0);
-	assert_false(r.s.has_preemption_timer);
-	assert_non_null(vmx_smp_missing(&r.s));
-}
-
 /* INVEPT / INVVPID types come from IA32_VMX_EPT_VPID_CAP, every combination. */
 static void test_invept_invvpid_type(void **state)
 {
@@ -991,7 +959,6 @@ int main(void)
 		cmocka_unit_test(test_error_exit_entry),
 		cmocka_unit_test(test_optional_features),
 		cmocka_unit_test(test_virtual_nmis),
-		cmocka_unit_test(test_smp_needs_preemption_timer),
 		cmocka_unit_test(test_invept_invvpid_type),
 		cmocka_unit_test(test_vmx_error_text),
 		cmocka_unit_test(test_vmx_failure_line),
