@@ -194,10 +194,22 @@ static bool target_left(struct vcpu *target)
  */
 #define SHOOT_FORCE_PERIODS	1000
 
+/*
+ * Without the VMX-preemption timer (Bochs 2.7's tigerlake model has none)
+ * nothing bounds a target that takes no NMI and runs without exits
+ * (review3 F7): the sender stops waiting after this many re-send periods
+ * (2 x SHOOT_FORCE_PERIODS: one forced re-send had its chance), and the
+ * target catches up at its next exit; the trees this shootdown armed wait
+ * for that exit (vmm/ept_retire.c).  With the timer the wait ends within
+ * one timer period (vmm/vmx_timer.h) and is never cut.
+ */
+#define SHOOT_GIVEUP_PERIODS	(2 * SHOOT_FORCE_PERIODS)
+
 static void wait_ack(struct vcpu *vcpu, struct vcpu *target, u64 want)
 {
 	u64 start = rdtsc();
-	unsigned int unclaimed = 0;
+	unsigned int unclaimed = 0, periods = 0;
+	bool bounded = !vcpu->hv->vmx.has_preemption_timer;
 
 	while ((s64)(__atomic_load_n(&target->shoot_ack, __ATOMIC_ACQUIRE) - want) < 0) {
 		/* Its own exit may wait on us: serve it, or neither goes on. */
@@ -206,6 +218,15 @@ static void wait_ack(struct vcpu *vcpu, struct vcpu *target, u64 want)
 			return;
 		if (rdtsc() - start > SHOOT_RESEND_TSC) {
 			bool force;
+
+			if (bounded && ++periods >= SHOOT_GIVEUP_PERIODS) {
+				if (!vcpu->shoot_gave_up) {
+					vcpu->shoot_gave_up = true;
+					pksv_log("shootdown: no preemption timer and vCPU %u takes no NMI: it catches up at its next exit",
+						 target->id);
+				}
+				return;
+			}
 
 			unclaimed = __atomic_load_n(&target->shoot_nmi, __ATOMIC_SEQ_CST) ?
 				    unclaimed + 1 : 0;

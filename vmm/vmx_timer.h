@@ -14,7 +14,8 @@
  *    generation check acknowledges (vmm/shootdown.c): the sender's wait is
  *    bounded whatever the guest does (review2 finding 5) - also when the
  *    sender's own APIC is off and it waits for that exit alone (review3
- *    N1).  So several CPUs require the timer (vmx_smp_missing(), F7).
+ *    N1).  Without the timer the sender's wait is cut instead
+ *    (vmm/shootdown.c SHOOT_GIVEUP_PERIODS, review3 F7).
  * Pure, so that the host unit test (tests/unit/test_shootdown.c) runs it.
  */
 #ifndef PKSVISOR_VMX_TIMER_H

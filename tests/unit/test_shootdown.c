@@ -38,9 +38,13 @@ static struct vcpu *cpu[NR];
  * as running, so it is in wait-for-SIPI, where NMIs are blocked (SDM 3C
  * 26.6.2): the NMI stays pending and nothing exits; DELIVER_LOST: the
  * first NMI is accepted by no CPU (the target's guest had its APIC off or
- * rewrote its ID), the later ones arrive as DELIVER_EXIT.
+ * rewrote its ID), the later ones arrive as DELIVER_EXIT;
+ * DELIVER_NEVER: every NMI is accepted by no CPU (the target's guest
+ * keeps its own APIC off) and the target takes no exit.
  */
-static enum { DELIVER_EXIT, DELIVER_ROOT, DELIVER_NONE, DELIVER_INIT, DELIVER_LOST } delivery;
+static enum {
+	DELIVER_EXIT, DELIVER_ROOT, DELIVER_NONE, DELIVER_INIT, DELIVER_LOST, DELIVER_NEVER
+} delivery;
 static unsigned int nmis_sent[NR], resyncs[NR], flushes[NR];
 static bool claimed_as_shootdown[NR];
 
@@ -62,6 +66,10 @@ bool lapic_send_nmi(u32 apic_id, u64 mapped_limit)
 		abort();
 	if (delivery == DELIVER_NONE)
 		return false;
+	if (delivery == DELIVER_NEVER) {
+		__atomic_add_fetch(&nmis_sent[t->id], 1, __ATOMIC_RELAXED);
+		return true;
+	}
 	if (delivery == DELIVER_LOST &&
 	    __atomic_add_fetch(&nmis_sent[t->id], 1, __ATOMIC_RELAXED) == 1)
 		return true;
@@ -139,6 +147,7 @@ static int setup(void **state)
 	assert_non_null(hv);
 	hv->nr_vcpus = NR;
 	hv->phys_limit = 512ull << 30;
+	hv->vmx.has_preemption_timer = true;	/* the backstop, as on SMP hardware */
 	for (unsigned int i = 0; i < NR; i++) {
 		cpu[i] = calloc(1, sizeof(*cpu[i]));
 		assert_non_null(cpu[i]);
@@ -374,6 +383,33 @@ static void test_apic_off_sender_still_waits(void **state)
 }
 
 /*
+ * review3 F7: without the VMX-preemption timer nothing makes a target
+ * whose guest keeps its APIC off exit.  The sender waits a bounded time
+ * (a forced re-send included), then leaves the target to catch up at its
+ * next exit; the trees it armed stay armed.  On the old code the sender
+ * spun for ever (the alarm fails the run).
+ */
+static void test_no_timer_wait_is_bounded(void **state)
+{
+	(void)state;
+	alarm(20);			/* a hang is a failure, not a stuck run */
+	first_exits();
+	hv->nr_vcpus = 2;
+	hv->vmx.has_preemption_timer = false;
+	delivery = DELIVER_NEVER;
+	vcpu_shootdown_owe(cpu[0]);
+	shootdown_entry(cpu[0]);
+	alarm(0);
+	assert_true(cpu[0]->shoot_gave_up);
+	assert_true(nmis_sent[1] >= 2);			/* the forced re-send was made */
+	assert_true(cpu[1]->shoot_ack < cpu[1]->shoot_req);
+	assert_int_equal(armed_need[1], cpu[1]->shoot_req);	/* its trees wait */
+	/* Its next exit acknowledges. */
+	shootdown_entry(cpu[1]);
+	assert_int_equal(cpu[1]->shoot_ack, cpu[1]->shoot_req);
+}
+
+/*
  * review3 F4: a re-sync of the sender that owes again (its view selection
  * found every slot parked and waits for this shootdown to drain the
  * retire list) must be followed by another shootdown *and another
@@ -540,6 +576,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_nmi_on_its_way, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apic_off_sender_still_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resync_that_owes_resyncs_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_timer_wait_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_senders_no_deadlock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_target_in_wait_for_sipi_is_released, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_nmi_is_sent_again, setup, teardown),
