@@ -751,9 +751,11 @@ static unsigned int keys_covered(const struct pks_view *v, u32 pkrs, bool wp)
  *     returned for VMX root only, view_wanted is set and a shootdown is
  *     owed.  That shootdown (vmm/shootdown.c shootdown_slow()) arms this
  *     vCPU's retired trees, waits until every target acknowledged (the
- *     preemption timer bounds each wait, vmm/vmx_timer.h), reaps, and
- *     then re-syncs this vCPU (pks_entry_check(), which view_wanted makes
- *     re-select: retry_parked() now finds room).  A selection that still
+ *     preemption timer bounds each wait, vmm/vmx_timer.h; without it
+ *     the wait is cut, and a target that never exits keeps this vCPU
+ *     waiting here: fail closed), reaps, and then re-syncs this vCPU
+ *     (pks_entry_check(), which view_wanted makes re-select:
+ *     retry_parked() now finds room).  A selection that still
  *     finds nothing owes another round, so the vCPU spins through
  *     shootdowns in VMX root and never enters the guest without a view.
  *     With one vCPU trees are freed at once: only the page pool can be
