@@ -136,6 +136,15 @@ struct pks_vcpu {
 	int view;			/* soft: view slot in use */
 	u64 view_seq;			/* soft: its build_seq when chosen (0: slot 0) */
 	/*
+	 * soft, SMP: the last selection found no view it may run on (every
+	 * slot parked behind a full retire list, review3 F4) and left the
+	 * vCPU on slot 0 in VMX root only: it must not enter the guest on
+	 * the base EPT.  pks_entry_check() re-selects while this is set, and
+	 * the shootdown the selection owes loops until it is clear
+	 * (views_slot_degraded()).
+	 */
+	bool view_wanted;
+	/*
 	 * soft: the slots whose users has this vCPU's bit (bit i: views[i]):
 	 * the one it runs on and its hinted ones (view_hint[]).
 	 */

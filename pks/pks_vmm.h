@@ -99,8 +99,9 @@ static inline bool pks_inputs_moved(const struct vcpu *vcpu)
  * Before every VM entry (soft backend): the vCPU runs on a valid view that
  * is still the build it chose (pks_vcpu.view_seq: a slot another vCPU
  * rebuilt may have the same EPTP), built from the current global inputs
- * (pks_inputs_moved()), the VMCS EPTP is that view's, and its EPTP list
- * is current; else pks_entry_fix() re-selects (pks/views.c).  Compares
+ * (pks_inputs_moved()), the VMCS EPTP is that view's, its EPTP list
+ * is current, and no selection is still waiting for a view (view_wanted);
+ * else pks_entry_fix() re-selects (pks/views.c).  Compares
  * only: the EPTP is vcpu->eptp, written through by every VMWRITE of it.
  */
 static inline void pks_entry_check(struct vcpu *vcpu)
@@ -111,7 +112,7 @@ static inline void pks_entry_check(struct vcpu *vcpu)
 	if (pks->backend != PKS_BACKEND_SOFT)
 		return;
 	if (!v->valid || vcpu->eptp != v->eptp || v->build_seq != vcpu->pks.view_seq ||
-	    pks_inputs_moved(vcpu) ||
+	    vcpu->pks.view_wanted || pks_inputs_moved(vcpu) ||
 	    (pks->vmfunc && vcpu->pks.list_generation !=
 	     __atomic_load_n(&pks->list_generation, __ATOMIC_ACQUIRE)))
 		pks_entry_fix(vcpu);

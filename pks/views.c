@@ -280,7 +280,8 @@ static void free_view(struct hv *hv, struct pks_view *v)
  * reach for selection and lists at once, its tree freed only after every
  * vCPU acknowledged the shootdown (vmm/ept_retire.c).  When that cannot
  * take it now the tree stays in the invalid slot ("parked": v->ept.pml4
- * set) and is handed over again by the next build (retry_parked()).
+ * set) and is handed over again by the next selection or build
+ * (retry_parked()), once a shootdown made room.
  */
 static void retire_view(struct hv *hv, struct pks_view *v)
 {
@@ -290,6 +291,12 @@ static void retire_view(struct hv *hv, struct pks_view *v)
 			 (int)(v - hv->pks.views));
 }
 
+/*
+ * Hand parked trees over (lock held): ept_retire() first reaps the
+ * entries every target acknowledged, so a tree parked while the list was
+ * full goes once any shootdown since drained it, and its slot (invalid,
+ * no tree) is free again for view_slot().
+ */
 static void retry_parked(struct hv *hv)
 {
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
@@ -592,6 +599,11 @@ static int view_slot(struct vcpu *vcpu, u32 pkrs, bool wp, bool pin)
 	u64 others = ~BIT(vcpu->id);
 	unsigned int pinned = 0;
 
+	/*
+	 * Parked slots count as free once their trees could be handed over
+	 * (review3 F4: else a full retire list parked every slot for good).
+	 */
+	retry_parked(hv);
 	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {
 		struct pks_view *v = &pks->views[i];
 
@@ -752,9 +764,25 @@ static unsigned int keys_covered(const struct pks_view *v, u32 pkrs, bool wp)
  *     logged as not enforced.  Never a view of an older keymap (it lacks
  *     the newest keyed ranges) and never the base EPT while any view of
  *     the current keymap exists;
- *  3. else (no view of the current keymap at all: not reachable while the
- *     keymap invariant of views_keymap_fits() holds) the base EPT, logged
- *     as not enforced.
+ *  3. else no view of the current keymap exists at all.  With several
+ *     vCPUs that happens when every slot is parked behind a full retire
+ *     list (review3 F4): the trees wait for acknowledgments the next
+ *     shootdown brings.  The vCPU must not run on the base EPT meanwhile
+ *     (every key, locked ones included, would be open): slot 0 is
+ *     returned for VMX root only, view_wanted is set and a shootdown is
+ *     owed.  That shootdown (vmm/shootdown.c shootdown_slow()) arms this
+ *     vCPU's retired trees, waits until every target acknowledged (the
+ *     preemption timer bounds each wait, vmm/vmx_timer.h; without it
+ *     the wait is cut, and a target that never exits keeps this vCPU
+ *     waiting here: fail closed), reaps, and then re-syncs this vCPU
+ *     (pks_entry_check(), which view_wanted makes re-select:
+ *     retry_parked() now finds room).  A selection that still
+ *     finds nothing owes another round, so the vCPU spins through
+ *     shootdowns in VMX root and never enters the guest without a view.
+ *     With one vCPU trees are freed at once: only the page pool can be
+ *     short, which the keymap invariant of views_keymap_fits() rules out
+ *     after step 1; should it happen anyway, the base EPT, logged as not
+ *     enforced (spinning could not free anything there).
  * The result is always a valid slot (never a freed one).  Each use counts
  * view_degraded.  Lock held.
  */
@@ -800,6 +828,12 @@ int views_slot_degraded(struct vcpu *vcpu, u32 pkrs, bool wp)
 			pksv_log("PKS: out of memory for a view of PKRS 0x%x: on view %d (PKRS 0x%x), %u of 15 keys enforced until memory frees",
 				 pkrs, best, pks->views[best].pkrs, best_keys);
 		return best;
+	}
+	if (hv->nr_vcpus > 1) {
+		/* Not entered: the owed shootdown re-selects (3. above). */
+		vcpu->pks.view_wanted = true;
+		vcpu_shootdown_owe(vcpu);
+		return 0;
 	}
 	pksv_log("PKS: out of memory for a view of PKRS 0x%x: not enforced until memory frees", pkrs);
 	return 0;
@@ -1077,7 +1111,11 @@ void pks_entry_fix(struct vcpu *vcpu)
 	struct pks_global *pks = &vcpu->hv->pks;
 	const struct pks_view *v = &pks->views[vcpu->pks.view];
 
-	if (!v->valid) {
+	if (vcpu->pks.view_wanted) {
+		/* Set again by views_slot_degraded() if still no view. */
+		vcpu->pks.view_wanted = false;
+		views_select(vcpu);
+	} else if (!v->valid) {
 		pksv_log("PKS: view %d no longer valid at VM entry: re-selecting",
 			 vcpu->pks.view);
 		vcpu->pks.view = 0;

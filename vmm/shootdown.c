@@ -110,7 +110,11 @@ void shootdown_owe_here(struct hv *hv)
  * Serve the requests aimed at this vCPU.  The request word is loaded
  * (acquire) before anything is re-read, so that every change its senders
  * made before they bumped it is seen here; the acknowledgment (release)
- * comes after the INVEPT.
+ * comes after the INVEPT.  The own bump is consumed before the re-sync:
+ * a re-sync that owes again (a view built or handed over, or none to be
+ * had yet: pks/views.c views_slot_degraded()) bumps anew, so the loop in
+ * shootdown_slow() re-syncs once more after that shootdown instead of
+ * entering the guest on what this re-sync left.
  */
 static void take_requests(struct vcpu *vcpu)
 {
@@ -120,22 +124,26 @@ static void take_requests(struct vcpu *vcpu)
 	if (req == vcpu->shoot_ack)
 		return;
 	from_others = req - vcpu->shoot_ack > (vcpu->shoot_self ? 1u : 0u);
+	vcpu->shoot_self = false;
 	pks_remote_sync(vcpu);
 	vcpu_flush_stale(vcpu);
-	vcpu->shoot_self = false;
 	__atomic_store_n(&vcpu->shoot_ack, req, __ATOMIC_RELEASE);
 	if (from_others)
 		vcpu->stats.shootdowns_taken++;
 }
 
 /*
- * An NMI on its way to target: false only when none can be sent (the
- * guest disabled this CPU's local APIC, or its xAPIC page is out of the
- * host map); the target then catches up at its next exit, as before the
- * shootdown, and is not waited for.  With 'force' an NMI is sent even
- * when one is marked on its way (shoot_nmi stays 1): see wait_ack().
+ * An NMI on its way to target, unless none can be sent (the guest
+ * disabled this CPU's local APIC, or its xAPIC page is out of the host
+ * map).  The target is still waited for (review3 N1: a CPL0 WRMSR of
+ * IA32_APIC_BASE must not end the guarantee, nor leave retired trees
+ * armed for ever): it acknowledges at its next exit of any kind, which the
+ * VMX-preemption timer brings within VMX_TIMER_SHOOT_TSC ticks of guest
+ * time (vmm/vmx_timer.h; SMP needs the timer, vmx_smp_missing()).  With
+ * 'force' an NMI is sent even when one is marked on its way (shoot_nmi
+ * stays 1): see wait_ack().
  */
-static bool kick(struct vcpu *vcpu, struct vcpu *target, bool force)
+static void kick(struct vcpu *vcpu, struct vcpu *target, bool force)
 {
 	u32 idle = 0;
 	bool mine;
@@ -143,17 +151,16 @@ static bool kick(struct vcpu *vcpu, struct vcpu *target, bool force)
 	mine = __atomic_compare_exchange_n(&target->shoot_nmi, &idle, 1, false,
 					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	if (!mine && !force)
-		return true;	/* one is on its way: it is claimed after our bump */
+		return;		/* one is on its way: it is claimed after our bump */
 	if (lapic_send_nmi(target->apic_id, vcpu->hv->phys_limit))
-		return true;
+		return;
 	if (mine)
 		__atomic_store_n(&target->shoot_nmi, 0, __ATOMIC_SEQ_CST);
 	if (!vcpu->shoot_apic_warned) {
 		vcpu->shoot_apic_warned = true;
-		pksv_log("shootdown: the local APIC of CPU %u is off or out of reach: vCPU %u catches up at its next exit",
+		pksv_log("shootdown: the local APIC of CPU %u is off or out of reach: waiting for vCPU %u's next exit",
 			 vcpu->id, target->id);
 	}
-	return false;
 }
 
 /*
@@ -187,10 +194,22 @@ static bool target_left(struct vcpu *target)
  */
 #define SHOOT_FORCE_PERIODS	1000
 
+/*
+ * Without the VMX-preemption timer (Bochs 2.7's tigerlake model has none)
+ * nothing bounds a target that takes no NMI and runs without exits
+ * (review3 F7): the sender stops waiting after this many re-send periods
+ * (2 x SHOOT_FORCE_PERIODS: one forced re-send had its chance), and the
+ * target catches up at its next exit; the trees this shootdown armed wait
+ * for that exit (vmm/ept_retire.c).  With the timer the wait ends within
+ * one timer period (vmm/vmx_timer.h) and is never cut.
+ */
+#define SHOOT_GIVEUP_PERIODS	(2 * SHOOT_FORCE_PERIODS)
+
 static void wait_ack(struct vcpu *vcpu, struct vcpu *target, u64 want)
 {
 	u64 start = rdtsc();
-	unsigned int unclaimed = 0;
+	unsigned int unclaimed = 0, periods = 0;
+	bool bounded = !vcpu->hv->vmx.has_preemption_timer;
 
 	while ((s64)(__atomic_load_n(&target->shoot_ack, __ATOMIC_ACQUIRE) - want) < 0) {
 		/* Its own exit may wait on us: serve it, or neither goes on. */
@@ -200,13 +219,25 @@ static void wait_ack(struct vcpu *vcpu, struct vcpu *target, u64 want)
 		if (rdtsc() - start > SHOOT_RESEND_TSC) {
 			bool force;
 
+			if (bounded && ++periods >= SHOOT_GIVEUP_PERIODS) {
+				if (!vcpu->shoot_gave_up) {
+					vcpu->shoot_gave_up = true;
+					pksv_log("shootdown: no preemption timer and vCPU %u takes no NMI: it catches up at its next exit",
+						 target->id);
+				}
+				return;
+			}
+
 			unclaimed = __atomic_load_n(&target->shoot_nmi, __ATOMIC_SEQ_CST) ?
 				    unclaimed + 1 : 0;
 			force = unclaimed >= SHOOT_FORCE_PERIODS;
 			if (force)
 				unclaimed = 0;
-			if (!kick(vcpu, target, force))
-				return;
+			/*
+			 * No NMI can leave this CPU: keep waiting, the target's
+			 * timer exit acknowledges (kick()).
+			 */
+			kick(vcpu, target, force);
 			start = rdtsc();
 		}
 		cpu_relax();
@@ -216,7 +247,7 @@ static void wait_ack(struct vcpu *vcpu, struct vcpu *target, u64 want)
 static void shoot_others(struct vcpu *vcpu)
 {
 	struct hv *hv = vcpu->hv;
-	u64 want[PKSV_MAX_CPUS], need[PKSV_MAX_CPUS];
+	u64 need[PKSV_MAX_CPUS];
 
 	/*
 	 * The change (and the generation bump) before the targets' states:
@@ -228,19 +259,18 @@ static void shoot_others(struct vcpu *vcpu)
 	for (unsigned int i = 0; i < hv->nr_vcpus; i++) {
 		struct vcpu *t = hv->vcpus[i];
 
-		want[i] = need[i] = 0;
+		need[i] = 0;
 		if (t == vcpu ||
 		    __atomic_load_n(&t->shoot_state, __ATOMIC_SEQ_CST) != SHOOT_RUNNING)
 			continue;
-		want[i] = need[i] = __atomic_add_fetch(&t->shoot_req, 1, __ATOMIC_SEQ_CST);
+		need[i] = __atomic_add_fetch(&t->shoot_req, 1, __ATOMIC_SEQ_CST);
 		vcpu->stats.shootdowns_sent++;
-		if (!kick(vcpu, t, false))
-			want[i] = 0;
+		/* Waited for even when no NMI could be sent (kick()). */
+		kick(vcpu, t, false);
 	}
 	/*
 	 * The trees this vCPU retired before now are free once these
-	 * requests are acknowledged - the ones not waited for below too
-	 * (vmm/ept_retire.c).
+	 * requests are acknowledged (vmm/ept_retire.c).
 	 */
 	ept_retire_arm(vcpu, need);
 	/*
@@ -253,8 +283,8 @@ static void shoot_others(struct vcpu *vcpu)
 	 */
 	__atomic_add_fetch(&hv->prot_generation, 1, __ATOMIC_SEQ_CST);
 	for (unsigned int i = 0; i < hv->nr_vcpus; i++)
-		if (want[i])
-			wait_ack(vcpu, hv->vcpus[i], want[i]);
+		if (need[i])
+			wait_ack(vcpu, hv->vcpus[i], need[i]);
 	ept_retire_reap(hv);
 }
 

@@ -225,6 +225,7 @@ struct vcpu {
 	bool shoot_owed;
 	bool shoot_self;		/* shoot_req holds one bump of our own */
 	bool shoot_apic_warned;		/* our APIC was off once: said so (once) */
+	bool shoot_gave_up;		/* no timer, a target took no NMI: said so (once) */
 
 	u64 last_stats_tsc;
 	struct vcpu_stats stats;

@@ -12,7 +12,10 @@
  *    disabled its own APIC or rewrote its xAPIC ID: the IPI is accepted by
  *    no CPU) still exits within VMX_TIMER_SHOOT_TSC ticks, and that exit's
  *    generation check acknowledges (vmm/shootdown.c): the sender's wait is
- *    bounded whatever the guest does (review2 finding 5).
+ *    bounded whatever the guest does (review2 finding 5) - also when the
+ *    sender's own APIC is off and it waits for that exit alone (review3
+ *    N1).  Without the timer the sender's wait is cut instead
+ *    (vmm/shootdown.c SHOOT_GIVEUP_PERIODS, review3 F7).
  * Pure, so that the host unit test (tests/unit/test_shootdown.c) runs it.
  */
 #ifndef PKSVISOR_VMX_TIMER_H

@@ -115,5 +115,16 @@ OLD='return stamp && e->facts_gen == stamp && e->plan_epoch' NEW='return stamp &
 OLD='		hv->pks.view_epoch++;' NEW='		(void)0;' \
 	case_ "plan: a merge does not move the epoch" pks/soft_fault.c test_plan_leaf_not_after_merge
 
+# ---- parked views (review3 F4: pks/views.c view_slot(), the degraded path) --
+OLD='	retry_parked(hv);
+	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {' NEW='	for (unsigned int i = 1; i < PKS_MAX_VIEWS; i++) {' \
+	case_ "parked: not handed over at selection" pks/views.c test_review3_all_parked_base_ept
+OLD='	if (hv->nr_vcpus > 1) {
+		/* Not entered' NEW='	if (0) {
+		/* Not entered' \
+	case_ "parked: the base EPT for the guest" pks/views.c test_review3_all_parked_base_ept
+OLD='vcpu->pks.view_wanted || pks_inputs_moved(vcpu)' NEW='pks_inputs_moved(vcpu)' \
+	case_ "parked: entry check ignores view_wanted" pks/pks_vmm.h test_review3_all_parked_base_ept
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

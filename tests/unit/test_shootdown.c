@@ -38,9 +38,13 @@ static struct vcpu *cpu[NR];
  * as running, so it is in wait-for-SIPI, where NMIs are blocked (SDM 3C
  * 26.6.2): the NMI stays pending and nothing exits; DELIVER_LOST: the
  * first NMI is accepted by no CPU (the target's guest had its APIC off or
- * rewrote its ID), the later ones arrive as DELIVER_EXIT.
+ * rewrote its ID), the later ones arrive as DELIVER_EXIT;
+ * DELIVER_NEVER: every NMI is accepted by no CPU (the target's guest
+ * keeps its own APIC off) and the target takes no exit.
  */
-static enum { DELIVER_EXIT, DELIVER_ROOT, DELIVER_NONE, DELIVER_INIT, DELIVER_LOST } delivery;
+static enum {
+	DELIVER_EXIT, DELIVER_ROOT, DELIVER_NONE, DELIVER_INIT, DELIVER_LOST, DELIVER_NEVER
+} delivery;
 static unsigned int nmis_sent[NR], resyncs[NR], flushes[NR];
 static bool claimed_as_shootdown[NR];
 
@@ -62,6 +66,10 @@ bool lapic_send_nmi(u32 apic_id, u64 mapped_limit)
 		abort();
 	if (delivery == DELIVER_NONE)
 		return false;
+	if (delivery == DELIVER_NEVER) {
+		__atomic_add_fetch(&nmis_sent[t->id], 1, __ATOMIC_RELAXED);
+		return true;
+	}
 	if (delivery == DELIVER_LOST &&
 	    __atomic_add_fetch(&nmis_sent[t->id], 1, __ATOMIC_RELAXED) == 1)
 		return true;
@@ -82,9 +90,20 @@ bool lapic_send_nmi(u32 apic_id, u64 mapped_limit)
 	return true;
 }
 
+/*
+ * owe_in_sync: re-syncs of vCPU 0 that owe a shootdown again, as a view
+ * selection that builds, hands a tree over or finds no view yet does
+ * (pks/views.c views_slot_degraded()).
+ */
+static unsigned int owe_in_sync;
+
 void pks_remote_sync(struct vcpu *vcpu)
 {
 	resyncs[vcpu->id]++;
+	if (vcpu->id == 0 && owe_in_sync) {
+		owe_in_sync--;
+		vcpu_shootdown_owe(vcpu);
+	}
 }
 
 bool vcpu_flush_stale(struct vcpu *vcpu)
@@ -128,6 +147,7 @@ static int setup(void **state)
 	assert_non_null(hv);
 	hv->nr_vcpus = NR;
 	hv->phys_limit = 512ull << 30;
+	hv->vmx.has_preemption_timer = true;	/* the backstop, as on SMP hardware */
 	for (unsigned int i = 0; i < NR; i++) {
 		cpu[i] = calloc(1, sizeof(*cpu[i]));
 		assert_non_null(cpu[i]);
@@ -142,6 +162,7 @@ static int setup(void **state)
 		claimed_as_shootdown[i] = false;
 	}
 	delivery = DELIVER_EXIT;
+	owe_in_sync = 0;
 	memset(armed_need, 0, sizeof(armed_need));
 	arms = reaps = 0;
 	return 0;
@@ -299,30 +320,119 @@ static void test_one_nmi_on_its_way(void **state)
 	alarm(0);
 }
 
-/* The APIC is off on the sender's CPU: said once, nobody waited on. */
-static void test_apic_off_does_not_hang(void **state)
+/*
+ * review3 N1: the APIC is off on the sender's CPU (its guest cleared
+ * IA32_APIC_BASE.EN).  No NMI can be sent, yet the sender still waits for
+ * every target: their next exits (the preemption-timer backstop at the
+ * latest) acknowledge.  Here the targets' "timer exits" come from the main
+ * thread after the sender had time to give up; on the old code it had
+ * returned without waiting.
+ */
+static bool apic_off_sender_done;
+
+static void *apic_off_sender(void *arg)
 {
+	struct vcpu *v = arg;
+
+	vcpu_shootdown_owe(v);
+	shootdown_entry(v);
+	__atomic_store_n(&apic_off_sender_done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_apic_off_sender_still_waits(void **state)
+{
+	pthread_t t;
+
 	(void)state;
+	alarm(30);			/* a hang is a failure, not a stuck run */
 	first_exits();
 	delivery = DELIVER_NONE;
-	vcpu_shootdown_owe(cpu[0]);
-	shootdown_entry(cpu[0]);
+	apic_off_sender_done = false;
+	assert_int_equal(pthread_create(&t, NULL, apic_off_sender, cpu[0]), 0);
+	usleep(200000);
+	/* Still waiting: no target acknowledged yet. */
+	assert_false(__atomic_load_n(&apic_off_sender_done, __ATOMIC_ACQUIRE));
+	for (unsigned int i = 1; i < NR; i++) {
+		assert_int_equal(cpu[i]->shoot_nmi, 0);
+		assert_true(cpu[i]->shoot_ack < cpu[i]->shoot_req);
+		/* Armed before the waits, reaped after them. */
+		assert_int_equal(armed_need[i], cpu[i]->shoot_req);
+	}
+	assert_int_equal(reaps, 0);
+	/* Each target's timer exit: its entry step acknowledges. */
+	for (unsigned int i = 1; i < NR; i++)
+		shootdown_entry(cpu[i]);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	alarm(0);
+	assert_true(apic_off_sender_done);
 	assert_true(cpu[0]->shoot_apic_warned);
-	assert_int_equal(cpu[1]->shoot_nmi, 0);
-	/* Not waited for, but a retired tree still waits for its ack. */
-	assert_int_equal(armed_need[1], cpu[1]->shoot_req);
-	assert_true(cpu[1]->shoot_ack < armed_need[1]);
-	/* The targets still catch up at their next exit. */
-	shootdown_entry(cpu[1]);
-	assert_int_equal(cpu[1]->shoot_ack, cpu[1]->shoot_req);
-	assert_int_equal(resyncs[1], 1);
-	/* The APIC back on: the next change is shot down again. */
+	for (unsigned int i = 1; i < NR; i++) {
+		assert_int_equal(cpu[i]->shoot_ack, cpu[i]->shoot_req);
+		assert_int_equal(armed_need[i], cpu[i]->shoot_req);
+		assert_int_equal(resyncs[i], 1);
+	}
+	assert_int_equal(reaps, 1);
+	/* The APIC back on: the next change is shot down by NMI again. */
 	delivery = DELIVER_EXIT;
 	vcpu_shootdown_owe(cpu[0]);
 	shootdown_entry(cpu[0]);
 	assert_int_equal(nmis_sent[1], 1);
 	assert_int_equal(resyncs[1], 2);
 	assert_int_equal(cpu[1]->shoot_ack, cpu[1]->shoot_req);
+}
+
+/*
+ * review3 F7: without the VMX-preemption timer nothing makes a target
+ * whose guest keeps its APIC off exit.  The sender waits a bounded time
+ * (a forced re-send included), then leaves the target to catch up at its
+ * next exit; the trees it armed stay armed.  On the old code the sender
+ * spun for ever (the alarm fails the run).
+ */
+static void test_no_timer_wait_is_bounded(void **state)
+{
+	(void)state;
+	alarm(20);			/* a hang is a failure, not a stuck run */
+	first_exits();
+	hv->nr_vcpus = 2;
+	hv->vmx.has_preemption_timer = false;
+	delivery = DELIVER_NEVER;
+	vcpu_shootdown_owe(cpu[0]);
+	shootdown_entry(cpu[0]);
+	alarm(0);
+	assert_true(cpu[0]->shoot_gave_up);
+	assert_true(nmis_sent[1] >= 2);			/* the forced re-send was made */
+	assert_true(cpu[1]->shoot_ack < cpu[1]->shoot_req);
+	assert_int_equal(armed_need[1], cpu[1]->shoot_req);	/* its trees wait */
+	/* Its next exit acknowledges. */
+	shootdown_entry(cpu[1]);
+	assert_int_equal(cpu[1]->shoot_ack, cpu[1]->shoot_req);
+}
+
+/*
+ * review3 F4: a re-sync of the sender that owes again (its view selection
+ * found every slot parked and waits for this shootdown to drain the
+ * retire list) must be followed by another shootdown *and another
+ * re-sync*, never by VM entry on what the first re-sync left.  On the old
+ * code the own bump was consumed after the re-sync, so the second
+ * shootdown ran but no re-sync followed it.
+ */
+static void test_resync_that_owes_resyncs_again(void **state)
+{
+	(void)state;
+	first_exits();
+	owe_in_sync = 3;
+	vcpu_shootdown_owe(cpu[0]);
+	shootdown_entry(cpu[0]);
+	assert_int_equal(owe_in_sync, 0);
+	/* Three re-syncs that owed, then one that did not. */
+	assert_int_equal(resyncs[0], 4);
+	/* Each owed shootdown reached the others. */
+	assert_int_equal(cpu[0]->stats.shootdowns_sent, 4 * (NR - 1));
+	assert_int_equal(cpu[0]->shoot_ack, cpu[0]->shoot_req);
+	assert_false(cpu[0]->shoot_owed);
+	/* None of them counted as taken from others. */
+	assert_int_equal(cpu[0]->stats.shootdowns_taken, 0);
 }
 
 /*
@@ -464,7 +574,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_single_vcpu_sends_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nmi_claim_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_nmi_on_its_way, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_apic_off_does_not_hang, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apic_off_sender_still_waits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resync_that_owes_resyncs_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_timer_wait_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_senders_no_deadlock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_target_in_wait_for_sipi_is_released, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_nmi_is_sent_again, setup, teardown),

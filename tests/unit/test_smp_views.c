@@ -756,7 +756,7 @@ static void test_dropped_view_kept_until_ack(void **state)
 /*
  * No room left to hold a retired tree: the pinned view is not rebuilt
  * under B but parked - out of every list, its tree intact for B - and
- * handed over by the next build once there is room.
+ * handed over by the next selection once there is room.
  */
 static void test_full_retire_list_parks_view(void **state)
 {
@@ -783,12 +783,16 @@ static void test_full_retire_list_parks_view(void **state)
 	assert_int_equal(steps_begun, 0);
 	assert_int_equal(walk_rights(watch.root, KEYED1), EPT_READ | EPT_EXEC);
 	memset(hv->retired.e, 0, sizeof(hv->retired.e));
-	/* B re-selects (the parked slot is not reused) and a build retries. */
+	/*
+	 * B re-selects: the selection hands the parked tree over first
+	 * (review3 F4), so the slot is free again and may take B's new
+	 * build - in fresh pages, the old tree still intact for the walkers.
+	 */
 	enter(b);
-	assert_int_not_equal(b->pks.view, sb);
 	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+	assert_int_not_equal(hv->pks.views[sb].ept.pml4, watch.root);
+	assert_true(!hv->pks.views[sb].ept.pml4 || hv->pks.views[sb].valid);
 	/* Handed over in B's exit: B's own shootdown (to A) frees it. */
-	assert_int_equal(hv->pks.views[sb].ept.pml4, 0);
 	need = shoot_request(b, a);
 	ept_retire_reap(hv);
 	assert_int_equal(watch.freed, 0);
@@ -1424,6 +1428,73 @@ static void test_vmfunc_through_entry_of_rebuilt_view(void **state)
 	free(list_b);
 }
 
+/*
+ * review3 F4: a full retire list (A's APIC off, B never exits) parks every
+ * slot.  The degraded path must not put A on the base EPT (every key open)
+ * and, once B acknowledged, A's next entry step and B's re-selection must
+ * find views again (parked trees handed over, their slots free).
+ */
+static void test_review3_all_parked_base_ept(void **state)
+{
+	const u32 pins[] = { PKRS_WD(2), PKRS_WD(4), PKRS_WD(5), PKRS_WD(6), PKRS_WD(7) };
+	unsigned int parked = 0, valid = 0, i;
+	int s;
+
+	(void)state;
+	a->shoot_state = b->shoot_state = SHOOT_RUNNING;
+	on(a);
+	for (i = 0; i < 5; i++) {
+		spin_lock(&hv->pks.lock);
+		s = view_slot(a, pins[i], true, true);		/* VIEW_INDEX */
+		spin_unlock(&hv->pks.lock);
+		print_message("pin %u -> slot %d\n", i, s);
+	}
+	wrmsr_pkrs(a, CLOSED1);
+	enter(a);
+	wrmsr_pkrs(a, PKRS_WD(3));
+	enter(a);
+	/* A's APIC is off: its shootdowns arm the trees for B but never wait; B does not exit. */
+	for (unsigned int round = 0; round < 6; round++) {
+		on(a);
+		assert_int_equal(pks_hc_lock_key(a, 9), 0);
+		enter(a);
+		shoot_request(a, b);
+		ept_retire_reap(hv);
+	}
+	for (i = 1; i < PKS_MAX_VIEWS; i++) {
+		parked += !hv->pks.views[i].valid && hv->pks.views[i].ept.pml4;
+		valid += hv->pks.views[i].valid;
+	}
+	print_message("parked %u valid %u a.view %d a runs KEYED1 with 0x%llx wanted %d\n", parked, valid,
+		      a->pks.view, (unsigned long long)runs_with(a, KEYED1), a->pks.view_wanted);
+	/*
+	 * Never the base EPT for the guest: either a view, or slot 0 in VMX
+	 * root with a re-selection pending and a shootdown owed.
+	 */
+	assert_true(a->pks.view != 0 || (a->pks.view_wanted && stub_shootdown_calls() > 0));
+	/* B finally exits and acknowledges everything: the list drains. */
+	b->shoot_ack = b->shoot_req;
+	ept_retire_reap(hv);
+	/* A's owed shootdown ends in its own re-sync: a view, no WRMSR needed. */
+	enter(a);
+	print_message("a re-synced: a.view %d BLOCK3 0x%llx\n", a->pks.view,
+		      (unsigned long long)runs_with(a, BLOCK3));
+	assert_int_not_equal(a->pks.view, 0);
+	assert_false(a->pks.view_wanted);
+	assert_true(hv->pks.views[a->pks.view].valid);
+	assert_int_equal(hv->pks.views[a->pks.view].pkrs, pks_effective_pkrs(a));
+	assert_int_equal(runs_with(a, BLOCK3), EPT_READ | EPT_EXEC);	/* PKRS_WD(3) */
+	wrmsr_pkrs(a, CLOSED1);
+	enter(a);
+	wrmsr_pkrs(b, CLOSED1);
+	enter(b);
+	print_message("after drain: a.view %d b.view %d; a KEYED1 0x%llx b KEYED1 0x%llx\n",
+		      a->pks.view, b->pks.view, (unsigned long long)runs_with(a, KEYED1),
+		      (unsigned long long)runs_with(b, KEYED1));
+	assert_int_equal(runs_with(a, KEYED1), EPT_EXEC);	/* key 1 closed by PKRS */
+	assert_int_equal(runs_with(b, KEYED1), EPT_EXEC);
+}
+
 int main(void)
 {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1464,6 +1535,7 @@ int main(void)
 		T(test_current_ept_after_drop),
 		T(test_locked_path_steal_window),
 		T(test_vmfunc_through_entry_of_rebuilt_view),
+		T(test_review3_all_parked_base_ept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
