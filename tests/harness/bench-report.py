@@ -130,13 +130,13 @@ def chart(rows, path):
 # measured value, so that a change making a hot exit noticeably dearer
 # fails make bench.
 INSTRUCTION_BOUNDS = [
-    ("cpuid", "CPUID exit", None, 305),
-    ("hypercall_nop", "hypercall (NOP)", 600, 345),
-    ("pkrs_wrmsr", "PKRS write exit (soft)", 400, 520),
-    ("pkrs_rdmsr", "PKRS read exit (soft)", None, 315),
-    ("unprotect_page", "UNPROTECT_PAGE", 600, 665),
-    ("protect_page", "PROTECT_PAGE", 600, 720),
-    ("pk_fault", "PK fault exit (soft)", None, 1215),
+    ("cpuid", "CPUID exit", None, 284),
+    ("hypercall_nop", "hypercall (NOP)", 600, 297),
+    ("pkrs_wrmsr", "PKRS write exit (soft)", 400, 397),
+    ("pkrs_rdmsr", "PKRS read exit (soft)", None, 282),
+    ("unprotect_page", "UNPROTECT_PAGE", 600, 481),
+    ("protect_page", "PROTECT_PAGE", 600, 570),
+    ("pk_fault", "PK fault exit (soft)", None, 1189),
 ]
 
 NATIVE_LINE = re.compile(r"^PKSV-BENCH: native ([a-z_]+) n=(\d+) tsc_per_op=(\d+)")
